@@ -1,0 +1,20 @@
+#include "common/secret_string.h"
+
+#include <sodium.h>
+
+namespace latchkey {
+
+void WipeString(std::string& s) {
+  // Wipe the whole buffer, not just size(): a shorter assignment leaves old bytes.
+  s.resize(s.capacity());
+  sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+bool SecretString::Equals(const SecretString& other) const {
+  if (value_.size() != other.value_.size()) return false;
+  if (value_.empty()) return true;
+  return sodium_memcmp(value_.data(), other.value_.data(), value_.size()) == 0;
+}
+
+}  // namespace latchkey

@@ -1,0 +1,142 @@
+// The rows latchkey persists. Plain values: the store neither encrypts nor decrypts;
+// fields of type Ciphertext hold sealed bytes made by crypto/ (see vault/), so the
+// store never sees a plaintext secret. Every secret-bearing row names the data key
+// that sealed it (data_key_id), which lets the store refuse a row sealed under a key
+// that was rotated away.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/encoding.h"
+
+namespace latchkey::store {
+
+using Ciphertext = Bytes;
+
+// A data key wrapped (encrypted) by one master key. A data key may have several
+// wrappers while a master-key rotation is in flight; see vault/key_manager.h.
+struct WrappedDataKey {
+  int64_t data_key_id = 0;     // chosen by the caller (random, positive)
+  std::string master_key_id;   // fingerprint of the wrapping master key
+  Bytes wrapped;               // sealed data key
+  TimePoint created_at;
+};
+
+// One sealed secret somewhere in the store, addressed by table, row and column.
+// Used for data-key rotation and for tests; the vault otherwise reads secrets through
+// the typed records below.
+struct SecretCell {
+  std::string table;   // "connections" | "providers" | "pending_authorizations"
+  std::string row_id;  // the row's primary key
+  std::string column;  // e.g. "access_token"
+  Ciphertext value;
+};
+
+struct ProviderRecord {
+  std::string name;                         // slug, primary key
+  std::string definition;                   // the provider TOML, with any literal secret removed
+  std::optional<Ciphertext> client_secret;  // sealed literal client secret, if one was given
+  std::optional<int64_t> data_key_id;       // set when client_secret is
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+enum class ConnectionStatus { kPending, kActive, kNeedsReauth, kDisconnected };
+std::string_view ConnectionStatusName(ConnectionStatus status);  // "pending", "active", ...
+std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view name);
+
+enum class CredentialKind { kOAuth2, kApiKey, kBasic };
+std::string_view CredentialKindName(CredentialKind kind);  // "oauth2" | "api_key" | "basic"
+std::optional<CredentialKind> ParseCredentialKind(std::string_view name);
+
+struct ConnectionRecord {
+  std::string id;        // random, immutable; bound into every ciphertext of the row
+  std::string name;      // operator's slug; unique among connections not disconnected
+  std::string provider;  // provider name
+  CredentialKind kind = CredentialKind::kOAuth2;
+  ConnectionStatus status = ConnectionStatus::kActive;
+  std::string account;                  // display identity (email, login), may be empty
+  std::vector<std::string> scopes;      // granted scopes
+  std::string api_base_url;             // per-connection override (e.g. Salesforce instance_url)
+  std::string token_type;               // "Bearer" for most
+  std::optional<TimePoint> expires_at;  // access-token expiry, if known
+
+  // Sealed secrets; which ones are set depends on kind.
+  std::optional<Ciphertext> access_token;
+  std::optional<Ciphertext> refresh_token;
+  std::optional<Ciphertext> api_key;
+  std::optional<Ciphertext> password;
+  std::string username;  // basic auth user name (not secret)
+  std::optional<int64_t> data_key_id;  // the key that sealed the secrets above
+
+  // Bumped by every change of the token set; writers compare-and-swap on it (fencing).
+  int64_t token_version = 0;
+  std::optional<TimePoint> last_refresh_at;
+  std::optional<TimePoint> needs_reauth_since;
+  std::string last_error;  // one sentence, never a secret
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+struct AgentRecord {
+  std::string id;        // random, immutable; also the public part of the agent key
+  std::string name;      // unique
+  Bytes key_hash;        // hash of the secret part of the key (crypto/agent_key.h)
+  std::vector<std::string> rules;  // policy rules as written, CONNECTION[:METHODS[:PATH_GLOB]]
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+};
+
+struct AuditRecord {
+  int64_t id = 0;  // assigned by the store
+  TimePoint at;
+  std::string agent;
+  std::string connection;
+  std::string method;
+  std::string path;  // query values already redacted
+  int upstream_status = 0;  // 0 when the upstream was not contacted
+  std::string code;         // latchkey problem code, empty on success
+  int64_t latency_ms = 0;
+  bool refreshed = false;
+};
+
+struct AuditFilter {
+  std::optional<std::string> agent;
+  std::optional<std::string> connection;
+  std::optional<std::string> code;
+  std::optional<int64_t> after_id;  // for live tails
+  int limit = 100;
+};
+
+struct AlertEvent {
+  std::string event_id;    // unique; receivers deduplicate on it
+  std::string type;        // "connection.needs_reauth", ...
+  std::string connection;  // may be empty (e.g. client.misconfigured names a provider)
+  std::string payload;     // JSON document, never a secret
+  TimePoint created_at;
+  int attempts = 0;
+  std::optional<TimePoint> next_attempt_at;
+  std::optional<TimePoint> delivered_at;
+  std::string last_error;
+};
+
+struct PendingAuthorization {
+  std::string id;               // hash of the `state` parameter (the state itself is not stored)
+  std::string connection_name;  // the connection to create or reconnect
+  std::string provider;
+  std::vector<std::string> scopes;
+  std::string redirect_uri;
+  std::string nonce;             // OIDC nonce (not secret once sent)
+  Ciphertext pkce_verifier;      // sealed
+  int64_t data_key_id = 0;
+  TimePoint created_at;
+  TimePoint expires_at;
+  std::optional<TimePoint> consumed_at;
+};
+
+}  // namespace latchkey::store

@@ -1,0 +1,99 @@
+// Store: everything latchkey persists, behind one interface with two backends
+// (SQLite here; PostgreSQL later, same behaviour, same tests). Callers hold a
+// std::shared_ptr<Store> and never learn which backend they have.
+//
+// Contract shared by every backend:
+//  - Each method is atomic (its own transaction) and durable when it returns OK.
+//  - Many threads may call one Store at once; many processes may open one data dir at
+//    once. Contention (SQLITE_BUSY, serialization failures) is retried inside the
+//    store; it reaches the caller only as kUnavailable after a bounded wait.
+//  - Secrets arrive sealed (records.h); a row naming a data key that no longer exists
+//    is refused with kFailedPrecondition, so nothing is ever sealed under a retired key.
+//  - Missing rows give kNotFound, name clashes kAlreadyExists, lost compare-and-swap
+//    races kAborted. Messages name the row (connection 'x'), never a secret.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/records.h"
+
+namespace latchkey::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- keys (see vault/key_manager.h for the rotation protocol) ---
+  virtual StatusOr<std::vector<WrappedDataKey>> ListWrappedDataKeys() = 0;
+  // First run: inserts `first` only if the store has no data key yet, in one
+  // transaction. Returns the wrappers that are there afterwards (the caller's, or
+  // another process's that won the race).
+  virtual StatusOr<std::vector<WrappedDataKey>> InitializeDataKey(const WrappedDataKey& first) = 0;
+  // Adds wrappers of existing data keys (master-key rotation, step 1).
+  virtual Status AddDataKeyWrappers(const std::vector<WrappedDataKey>& wrappers) = 0;
+  // Deletes every wrapper not made by `master_key_id` (master-key rotation, last step).
+  virtual Status DeleteDataKeyWrappersExcept(std::string_view master_key_id) = 0;
+  // Data-key rotation, in one transaction: inserts `new_key`, replaces every SecretCell
+  // with reseal(cell) (which seals under the new key), points every secret-bearing row
+  // at the new key, then deletes all other data keys and their wrappers. If reseal
+  // fails for any cell, nothing changes and its error is returned.
+  virtual Status RotateDataKey(const WrappedDataKey& new_key,
+                               const std::function<StatusOr<Ciphertext>(const SecretCell&)>& reseal) = 0;
+  // Every sealed secret in the store (tests, diagnostics).
+  virtual StatusOr<std::vector<SecretCell>> ListSecretCells() = 0;
+
+  // --- providers (user-defined; built-ins live in the binary) ---
+  virtual Status UpsertProvider(const ProviderRecord& provider) = 0;
+  virtual StatusOr<ProviderRecord> GetProvider(std::string_view name) = 0;
+  virtual StatusOr<std::vector<ProviderRecord>> ListProviders() = 0;
+
+  // --- connections ---
+  // kAlreadyExists if a connection that is not disconnected has this name. A
+  // disconnected one with the same name is deleted first, in the same transaction.
+  virtual Status InsertConnection(const ConnectionRecord& connection) = 0;
+  virtual StatusOr<ConnectionRecord> GetConnection(std::string_view name) = 0;
+  virtual StatusOr<ConnectionRecord> GetConnectionById(std::string_view id) = 0;
+  // All connections, disconnected ones included, ordered by name.
+  virtual StatusOr<std::vector<ConnectionRecord>> ListConnections() = 0;
+  // Replaces every mutable column of the row with id `connection.id`, if and only if
+  // its stored token_version equals `expected_token_version`; stores
+  // token_version = expected + 1. kAborted when the version moved (another writer won).
+  virtual Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version) = 0;
+
+  // --- agents ---
+  virtual Status InsertAgent(const AgentRecord& agent) = 0;  // kAlreadyExists on a taken name
+  virtual StatusOr<AgentRecord> GetAgent(std::string_view name) = 0;
+  virtual StatusOr<AgentRecord> GetAgentById(std::string_view id) = 0;
+  virtual StatusOr<std::vector<AgentRecord>> ListAgents() = 0;
+  // Sets revoked_at; kNotFound for an unknown name; revoking twice keeps the first time.
+  virtual Status RevokeAgent(std::string_view name, TimePoint at) = 0;
+
+  // --- audit ---
+  virtual Status AppendAudit(const AuditRecord& record) = 0;
+  virtual StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) = 0;  // newest first
+
+  // --- alert outbox ---
+  // kAlreadyExists (and no change) when event_id is already queued: enqueueing is idempotent.
+  virtual Status EnqueueAlert(const AlertEvent& event) = 0;
+  // Undelivered events whose next_attempt_at is unset or <= now, oldest first.
+  virtual StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) = 0;
+  virtual StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) = 0;  // newest first
+  virtual Status MarkAlertDelivered(std::string_view event_id, TimePoint at) = 0;
+  virtual Status MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) = 0;
+
+  // --- pending authorizations (OAuth `state`) ---
+  virtual Status InsertPendingAuthorization(const PendingAuthorization& pending) = 0;
+  // Single use: returns the row and marks it consumed, atomically. kNotFound for an
+  // unknown id, kFailedPrecondition when already consumed or expired at `now`.
+  virtual StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) = 0;
+
+  // Cheap round trip for /readyz.
+  virtual Status Ping() = 0;
+};
+
+}  // namespace latchkey::store
