@@ -1,6 +1,6 @@
 # latchkey_module(NAME DEPS ...): one static library per folder under src/.
 # Every *.cc beside the CMakeLists.txt is a source, except *_test.cc, which goes into
-# the unit-test binary (tests/CMakeLists.txt collects them through LATCHKEY_UNIT_TESTS).
+# the module's own unit-test binary, {name}_tests.
 function(latchkey_module name)
   cmake_parse_arguments(ARG "" "" "DEPS;EXTRA" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
@@ -19,6 +19,11 @@ function(latchkey_module name)
     target_include_directories(latchkey_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
     target_link_libraries(latchkey_${name} PUBLIC ${ARG_DEPS})
   endif()
-  set_property(GLOBAL APPEND PROPERTY LATCHKEY_UNIT_TESTS ${tests})
-  set_property(GLOBAL APPEND PROPERTY LATCHKEY_MODULES latchkey_${name})
+  if(tests AND LATCHKEY_BUILD_TESTS)
+    # One test binary per module, so a module's tests build and run on their own.
+    add_executable(${name}_tests ${tests} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cc)
+    target_include_directories(${name}_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+    target_link_libraries(${name}_tests PRIVATE latchkey_${name} GTest::gtest GTest::gmock)
+    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+  endif()
 endfunction()
