@@ -1,1 +1,4 @@
-int main() { return 0; }
+// The `latchkey` binary.
+#include "cli/context.h"
+
+int main(int argc, char** argv) { return latchkey::cli::Main(argc, argv); }

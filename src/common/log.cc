@@ -7,6 +7,8 @@
 namespace latchkey {
 
 void InitLogging(std::string_view level) {
+  // Called again when a subcommand changes the default level: replace, don't add.
+  spdlog::drop("latchkey");
   auto logger = spdlog::stderr_color_mt("latchkey");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   auto parsed = spdlog::level::from_str(std::string(level));

@@ -18,9 +18,9 @@
 namespace latchkey::crypto {
 
 struct IssuedKey {
-  std::string id;     // public lookup id
-  SecretString key;   // the whole key, shown to the operator once
-  Bytes hash;         // what is stored
+  std::string id;    // public lookup id
+  SecretString key;  // the whole key, shown to the operator once
+  Bytes hash;        // what is stored
 };
 
 // prefix: lowercase letters only, e.g. "lk" (agent) or "lka" (admin).

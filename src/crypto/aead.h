@@ -2,7 +2,8 @@
 // associated data that binds each ciphertext to where it belongs, so a ciphertext
 // moved to another row or column fails to open.
 //
-// Sealed layout (all of it is stored; nothing else is needed to open it but the key):
+// Sealed layout (all of it is stored; nothing else is needed to open it but the key;
+// bytes 0..8 are authenticated along with the associated data):
 //   byte 0       format version (1)
 //   bytes 1..8   id of the data key that sealed it, big-endian int64
 //   bytes 9..32  random 192-bit nonce
@@ -44,7 +45,8 @@ class SymmetricKey {
 };
 
 // Builds the associated data that binds a ciphertext to its place:
-// "latchkey/v1/{table}/{row_id}/{column}".
+// "latchkey/v1/{table}/{row_id}/{column}". A '/' or '%' inside a part is percent-encoded,
+// so two different places never share associated data.
 std::string AssociatedData(std::string_view table, std::string_view row_id, std::string_view column);
 
 Bytes Seal(const SymmetricKey& key, std::int64_t key_id, std::span<const std::uint8_t> plaintext,

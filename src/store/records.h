@@ -25,6 +25,8 @@ struct WrappedDataKey {
   std::string master_key_id;   // fingerprint of the wrapping master key
   Bytes wrapped;               // sealed data key
   TimePoint created_at;
+
+  friend bool operator==(const WrappedDataKey&, const WrappedDataKey&) = default;
 };
 
 // One sealed secret somewhere in the store, addressed by table, row and column.
@@ -35,6 +37,8 @@ struct SecretCell {
   std::string row_id;  // the row's primary key
   std::string column;  // e.g. "access_token"
   Ciphertext value;
+
+  friend bool operator==(const SecretCell&, const SecretCell&) = default;
 };
 
 struct ProviderRecord {
@@ -44,6 +48,8 @@ struct ProviderRecord {
   std::optional<int64_t> data_key_id;       // set when client_secret is
   TimePoint created_at;
   TimePoint updated_at;
+
+  friend bool operator==(const ProviderRecord&, const ProviderRecord&) = default;
 };
 
 enum class ConnectionStatus { kPending, kActive, kNeedsReauth, kDisconnected };
@@ -81,6 +87,8 @@ struct ConnectionRecord {
   std::string last_error;  // one sentence, never a secret
   TimePoint created_at;
   TimePoint updated_at;
+
+  friend bool operator==(const ConnectionRecord&, const ConnectionRecord&) = default;
 };
 
 struct AgentRecord {
@@ -90,6 +98,8 @@ struct AgentRecord {
   std::vector<std::string> rules;  // policy rules as written, CONNECTION[:METHODS[:PATH_GLOB]]
   TimePoint created_at;
   std::optional<TimePoint> revoked_at;
+
+  friend bool operator==(const AgentRecord&, const AgentRecord&) = default;
 };
 
 struct AuditRecord {
@@ -103,6 +113,8 @@ struct AuditRecord {
   std::string code;         // latchkey problem code, empty on success
   int64_t latency_ms = 0;
   bool refreshed = false;
+
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
 };
 
 struct AuditFilter {
@@ -123,6 +135,8 @@ struct AlertEvent {
   std::optional<TimePoint> next_attempt_at;
   std::optional<TimePoint> delivered_at;
   std::string last_error;
+
+  friend bool operator==(const AlertEvent&, const AlertEvent&) = default;
 };
 
 struct PendingAuthorization {
@@ -137,6 +151,8 @@ struct PendingAuthorization {
   TimePoint created_at;
   TimePoint expires_at;
   std::optional<TimePoint> consumed_at;
+
+  friend bool operator==(const PendingAuthorization&, const PendingAuthorization&) = default;
 };
 
 }  // namespace latchkey::store

@@ -1,0 +1,178 @@
+// `latchkey connection import|list|show|disconnect` and `latchkey token`.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/context.h"
+#include "cli/table.h"
+
+namespace latchkey::cli {
+namespace {
+
+constexpr std::size_t kMaxTokenDocument = 1 << 20;
+
+std::string OptionalTime(const std::optional<TimePoint>& t) { return t ? FormatRfc3339(*t) : ""; }
+
+std::string JoinScopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+nlohmann::json ToJson(const store::ConnectionRecord& c) {
+  nlohmann::json j = {
+      {"name", c.name},
+      {"provider", c.provider},
+      {"kind", store::CredentialKindName(c.kind)},
+      {"status", store::ConnectionStatusName(c.status)},
+      {"account", c.account},
+      {"scopes", c.scopes},
+      {"api_base_url", c.api_base_url},
+      {"token_type", c.token_type},
+      {"expires_at", c.expires_at ? nlohmann::json(FormatRfc3339(*c.expires_at)) : nlohmann::json()},
+      {"has_refresh_token", c.refresh_token.has_value()},
+      {"last_refresh_at", c.last_refresh_at ? nlohmann::json(FormatRfc3339(*c.last_refresh_at)) : nlohmann::json()},
+      {"needs_reauth_since",
+       c.needs_reauth_since ? nlohmann::json(FormatRfc3339(*c.needs_reauth_since)) : nlohmann::json()},
+      {"last_error", c.last_error},
+      {"created_at", FormatRfc3339(c.created_at)},
+      {"updated_at", FormatRfc3339(c.updated_at)},
+  };
+  if (c.kind == store::CredentialKind::kBasic) j["username"] = c.username;
+  return j;
+}
+
+struct ImportOptions {
+  std::string name;
+  std::string provider;
+  std::string file;
+  bool replace = false;
+};
+
+int Import(Context& context, const ImportOptions& options) {
+  std::string path = options.file.empty() ? "-" : options.file;
+  if (path == "-" && ::isatty(STDIN_FILENO)) {
+    return FailUsage("no token document: pass --file TOKENS.json or pipe the JSON on standard input");
+  }
+  auto document = ReadInput(path, kMaxTokenDocument, "token file");
+  if (!document.ok()) return Fail(document.status());
+  auto vault = context.Vault();
+  if (!vault.ok()) {
+    WipeString(*document);
+    return Fail(vault.status());
+  }
+  auto imported = (*vault)->connections().Import({
+      .name = options.name,
+      .provider = options.provider,
+      .document = std::move(*document),
+      .source = path == "-" ? "the token document on standard input" : "token file '" + path + "'",
+      .replace = options.replace,
+  });
+  if (!imported.ok()) return Fail(imported.status());
+  if (context.json) {
+    PrintJson(ToJson(*imported));
+  } else {
+    std::cout << "connection '" << imported->name << "' imported (" << imported->provider << ", "
+              << store::ConnectionStatusName(imported->status) << ")\n";
+  }
+  return kExitOk;
+}
+
+int List(Context& context) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  auto connections = (*vault)->connections().List();
+  if (!connections.ok()) return Fail(connections.status());
+  if (context.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& c : *connections) out.push_back(ToJson(c));
+    PrintJson(out);
+    return kExitOk;
+  }
+  Table table({"NAME", "PROVIDER", "STATUS", "EXPIRES", "SCOPES"});
+  for (const auto& c : *connections) {
+    table.AddRow({c.name, c.provider, std::string(store::ConnectionStatusName(c.status)), OptionalTime(c.expires_at),
+                  JoinScopes(c.scopes)});
+  }
+  table.Print(std::cout);
+  return kExitOk;
+}
+
+int Show(Context& context, const std::string& name) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  auto c = (*vault)->connections().Get(name);
+  if (!c.ok()) return Fail(c.status());
+  nlohmann::json j = ToJson(*c);
+  if (context.json) {
+    PrintJson(j);
+    return kExitOk;
+  }
+  for (const auto& [key, value] : j.items()) {
+    std::string text = value.is_string() ? value.get<std::string>() : value.is_null() ? "" : value.dump();
+    if (key == "scopes") text = JoinScopes(c->scopes);
+    std::cout << key << ": " << text << "\n";
+  }
+  return kExitOk;
+}
+
+int Disconnect(Context& context, const std::string& name) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  Status status = (*vault)->connections().Disconnect(name);
+  if (!status.ok()) return Fail(status);
+  std::cout << "connection '" << name << "' disconnected; its credentials were wiped\n";
+  return kExitOk;
+}
+
+int Token(Context& context, const std::string& name) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  auto credential = (*vault)->connections().CurrentCredential(name);
+  if (!credential.ok()) return Fail(credential.status());
+  std::cout << credential->reveal() << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddConnectionCommands(CLI::App& app, Context& context) {
+  CLI::App* connection = app.add_subcommand("connection", "Connections: import, list, show, disconnect");
+  connection->require_subcommand(1);
+
+  auto import_options = std::make_shared<ImportOptions>();
+  auto* import = connection->add_subcommand("import", "Import an existing token set (RFC 6749 token response JSON)");
+  import->add_option("NAME", import_options->name, "Connection name, e.g. work-gmail")->required();
+  import->add_option("--provider", import_options->provider, "Provider name")->required();
+  import->add_option("--file", import_options->file, "Token JSON file (default: standard input; never argv)");
+  import->add_flag("--replace", import_options->replace, "Overwrite the credentials of an existing connection");
+  import->callback([&context, import_options] {
+    context.action = [&context, import_options] { return Import(context, *import_options); };
+  });
+
+  connection->add_subcommand("list", "List connections")->callback([&context] {
+    context.action = [&context] { return List(context); };
+  });
+
+  auto show_name = std::make_shared<std::string>();
+  auto* show = connection->add_subcommand("show", "Show one connection (never a secret)");
+  show->add_option("NAME", *show_name, "Connection name")->required();
+  show->callback([&context, show_name] { context.action = [&context, show_name] { return Show(context, *show_name); }; });
+
+  auto disconnect_name = std::make_shared<std::string>();
+  auto* disconnect = connection->add_subcommand("disconnect", "Wipe a connection's credentials");
+  disconnect->add_option("NAME", *disconnect_name, "Connection name")->required();
+  disconnect->callback([&context, disconnect_name] {
+    context.action = [&context, disconnect_name] { return Disconnect(context, *disconnect_name); };
+  });
+
+  auto token_name = std::make_shared<std::string>();
+  auto* token = app.add_subcommand("token", "Print a currently valid access token (or API key) alone on stdout");
+  token->add_option("CONNECTION", *token_name, "Connection name")->required();
+  token->callback([&context, token_name] {
+    context.action = [&context, token_name] { return Token(context, *token_name); };
+  });
+}
+
+}  // namespace latchkey::cli

@@ -1,0 +1,174 @@
+#include "cli/context.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sodium.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "common/random.h"
+#include "store/sqlite_store.h"
+
+namespace latchkey::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): single CLI thread
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+Status ConfigError(const std::filesystem::path& file, const toml::node& node, const std::string& what) {
+  return InvalidArgumentError(file.string() + ":" + std::to_string(node.source().begin.line) + ": " + what);
+}
+
+StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml::node& node, std::string_view key) {
+  if (!node.is_string()) return ConfigError(file, node, "'" + std::string(key) + "' must be a string");
+  return std::string(*node.value<std::string>());
+}
+
+}  // namespace
+
+StatusOr<std::filesystem::path> Context::DataDir() {
+  std::filesystem::path dir;
+  if (!data_dir_option.empty()) {
+    dir = data_dir_option;
+  } else if (std::string env = Env("LATCHKEY_DATA_DIR"); !env.empty()) {
+    dir = env;
+  } else if (std::string xdg = Env("XDG_DATA_HOME"); !xdg.empty()) {
+    dir = std::filesystem::path(xdg) / "latchkey";
+  } else if (std::string home = Env("HOME"); !home.empty()) {
+    dir = std::filesystem::path(home) / ".local" / "share" / "latchkey";
+  } else {
+    return InvalidArgumentError("no data dir: pass --data-dir or set LATCHKEY_DATA_DIR");
+  }
+  std::error_code error;
+  if (!std::filesystem::exists(dir, error)) {
+    std::filesystem::create_directories(dir, error);
+    if (error) {
+      return FailedPreconditionError("cannot create the data dir " + dir.string() + ": " + error.message());
+    }
+    ::chmod(dir.c_str(), 0700);
+  } else if (!std::filesystem::is_directory(dir, error)) {
+    return InvalidArgumentError("the data dir " + dir.string() + " is not a directory");
+  }
+  return dir;
+}
+
+StatusOr<Config> Context::LoadConfig() {
+  LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
+  Config config;
+  const std::filesystem::path file = dir / "latchkey.toml";
+  if (!std::filesystem::exists(file)) return config;
+  toml::table table;
+  try {
+    table = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return InvalidArgumentError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                                std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    if (key == "listen") {
+      LATCHKEY_ASSIGN_OR_RETURN(config.listen, ConfigString(file, node, key.str()));
+    } else if (key == "store") {
+      LATCHKEY_ASSIGN_OR_RETURN(config.store, ConfigString(file, node, key.str()));
+    } else if (key == "public_url") {
+      LATCHKEY_ASSIGN_OR_RETURN(config.public_url, ConfigString(file, node, key.str()));
+    } else if (key == "log_level") {
+      LATCHKEY_ASSIGN_OR_RETURN(config.log_level, ConfigString(file, node, key.str()));
+    } else if (key == "alerts" && node.is_table()) {
+      for (const auto& [alert_key, alert_node] : *node.as_table()) {
+        if (alert_key == "webhook_url") {
+          LATCHKEY_ASSIGN_OR_RETURN(config.webhook_url, ConfigString(file, alert_node, alert_key.str()));
+        } else if (alert_key == "webhook_secret") {
+          LATCHKEY_ASSIGN_OR_RETURN(config.webhook_secret_env, ConfigString(file, alert_node, alert_key.str()));
+        } else {
+          return ConfigError(file, alert_node, "unknown setting 'alerts." + std::string(alert_key.str()) + "'");
+        }
+      }
+    } else {
+      return ConfigError(file, node, "unknown setting '" + std::string(key.str()) + "'");
+    }
+  }
+  return config;
+}
+
+StatusOr<vault::Vault*> Context::Vault() {
+  if (vault_) return vault_.get();
+  LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
+  LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
+  if (config.store != "sqlite") {
+    return InvalidArgumentError("store '" + config.store +
+                                "' is not supported by this build: only the embedded \"sqlite\" store is (PostgreSQL "
+                                "support is planned)");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(
+      std::shared_ptr<store::Store> store,
+      store::OpenSqliteStore({.path = (dir / "latchkey.db").string()}, SystemClock::Instance()));
+
+  vault::MasterKeySource master{.env_value = std::nullopt, .key_file = dir / "master.key"};
+  if (std::string env = Env("LATCHKEY_MASTER_KEY"); !env.empty()) {
+    master.env_value = SecretString(std::move(env));
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(std::move(store), std::move(master), SystemClock::Instance(),
+                                                       SystemRandom::Instance()));
+  return vault_.get();
+}
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kNeedsHuman: return kExitNeedsHuman;
+    default: return kExitFailure;
+  }
+}
+
+int Fail(const Status& status) {
+  std::cerr << "latchkey: error: " << status.message() << "\n";
+  return ExitCodeFor(status);
+}
+
+int FailUsage(std::string_view message) {
+  std::cerr << "latchkey: error: " << message << "\n";
+  return kExitUsage;
+}
+
+void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }
+
+StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std::string_view what) {
+  std::string data;
+  std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path + "': " + std::strerror(errno));
+  }
+  char buffer[8192];
+  std::size_t n = 0;
+  bool too_big = false;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+    if (data.size() + n > limit) {
+      too_big = true;
+      break;
+    }
+    data.append(buffer, n);
+  }
+  const bool failed = std::ferror(file) != 0;
+  if (file != stdin) std::fclose(file);
+  sodium_memzero(buffer, sizeof buffer);
+  if (failed) {
+    WipeString(data);
+    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path + "' (is it a directory?)");
+  }
+  if (too_big) {
+    WipeString(data);
+    return InvalidArgumentError(std::string(what) + " '" + path + "' is larger than " + std::to_string(limit) +
+                                " bytes");
+  }
+  return data;
+}
+
+}  // namespace latchkey::cli

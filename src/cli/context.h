@@ -1,0 +1,73 @@
+// What every subcommand shares: the global options, the lazily opened vault, and the
+// helpers that print results and turn a Status into one sentence and an exit code
+// (SPEC §8: 0 ok, 1 failure, 2 usage error, 3 a human must act).
+// Used by the single CLI thread only.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "vault/vault.h"
+
+namespace CLI {
+class App;
+}
+
+namespace latchkey::cli {
+
+enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitNeedsHuman = 3 };
+
+struct Config {
+  std::string listen = "127.0.0.1:8787";
+  std::string store = "sqlite";
+  std::string public_url;
+  std::string log_level = "info";
+  std::string webhook_url;
+  std::string webhook_secret_env;
+};
+
+class Context {
+ public:
+  // Global options, filled by CLI11.
+  std::string data_dir_option;
+  bool json = false;
+  std::string log_level;
+
+  // The data dir: --data-dir, else $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey,
+  // else ~/.local/share/latchkey. Created with mode 0700 when missing.
+  StatusOr<std::filesystem::path> DataDir();
+  // latchkey.toml from the data dir (defaults when absent).
+  StatusOr<Config> LoadConfig();
+  // Opens the store and the vault on first use.
+  StatusOr<vault::Vault*> Vault();
+
+  // The subcommand's work, set by its parse callback and run after parsing.
+  std::function<int()> action;
+
+ private:
+  std::unique_ptr<vault::Vault> vault_;
+};
+
+int ExitCodeFor(const Status& status);
+// Prints "latchkey: error: <message>" to stderr and returns the exit code for it.
+int Fail(const Status& status);
+int FailUsage(std::string_view message);
+void PrintJson(const nlohmann::json& value);
+
+// Reads a whole file ("-" = standard input) of at most `limit` bytes.
+StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std::string_view what);
+
+void AddProviderCommands(CLI::App& app, Context& context);
+void AddConnectionCommands(CLI::App& app, Context& context);
+void AddAgentCommands(CLI::App& app, Context& context);
+void AddKeyCommands(CLI::App& app, Context& context);
+void AddServeCommand(CLI::App& app, Context& context);
+
+int Main(int argc, char** argv);
+
+}  // namespace latchkey::cli

@@ -1,0 +1,321 @@
+#include "gateway/health_server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace latchkey::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using ::testing::HasSubstr;
+
+// Every client operation is bounded by this, so a broken server fails a test instead of
+// hanging it.
+constexpr std::chrono::seconds kClientTimeout{10};
+
+struct Reply {
+  beast::error_code error;
+  http::response<http::string_body> response;
+};
+
+// A tiny HTTP/1.1 client over one loopback connection. Async operations on a private
+// io_context, so tcp_stream's expiry bounds each of them.
+class TestClient {
+ public:
+  explicit TestClient(uint16_t port) : stream_(ioc_) {
+    beast::error_code ec;
+    stream_.socket().connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+
+  beast::error_code Send(const http::request<http::string_body>& request) {
+    beast::error_code result;
+    stream_.expires_after(kClientTimeout);
+    http::async_write(stream_, request, [&](beast::error_code ec, size_t) { result = ec; });
+    Run();
+    return result;
+  }
+
+  Reply Receive() {
+    Reply reply;
+    stream_.expires_after(kClientTimeout);
+    http::async_read(stream_, buffer_, reply.response,
+                     [&](beast::error_code ec, size_t) { reply.error = ec; });
+    Run();
+    return reply;
+  }
+
+  Reply RoundTrip(http::verb method, std::string_view target, bool keep_alive = true) {
+    http::request<http::string_body> request(method, target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    request.keep_alive(keep_alive);
+    request.prepare_payload();
+    if (beast::error_code ec = Send(request)) return Reply{ec, {}};
+    return Receive();
+  }
+
+ private:
+  void Run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+std::unique_ptr<HealthServer> StartServer(ReadinessProbe probe, HealthServerOptions options = {}) {
+  options.port = 0;
+  options.threads = 2;
+  StatusOr<std::unique_ptr<HealthServer>> server = HealthServer::Start(options, std::move(probe));
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+Status AlwaysReady() { return Status::Ok(); }
+
+nlohmann::json BodyJson(const Reply& reply) { return nlohmann::json::parse(reply.response.body()); }
+
+TEST(HealthServerTest, BindsAnEphemeralPort) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  EXPECT_NE(server->port(), 0);
+}
+
+TEST(HealthServerTest, HealthzIsOk) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply reply = client.RoundTrip(http::verb::get, "/healthz");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::ok);
+  EXPECT_EQ(reply.response[http::field::content_type], "application/json");
+  EXPECT_EQ(BodyJson(reply), nlohmann::json({{"status", "ok"}}));
+}
+
+TEST(HealthServerTest, HealthzIgnoresQueryString) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply reply = client.RoundTrip(http::verb::get, "/healthz?verbose=1");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::ok);
+}
+
+TEST(HealthServerTest, ReadyzFollowsTheProbe) {
+  std::atomic<bool> ready{true};
+  std::atomic<int> calls{0};
+  auto server = StartServer([&]() -> Status {
+    ++calls;
+    if (ready) return Status::Ok();
+    return UnavailableError("the store is not reachable");
+  });
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+
+  Reply up = client.RoundTrip(http::verb::get, "/readyz");
+  ASSERT_FALSE(up.error) << up.error.message();
+  EXPECT_EQ(up.response.result(), http::status::ok);
+  EXPECT_EQ(BodyJson(up), nlohmann::json({{"status", "ready"}}));
+
+  ready = false;
+  Reply down = client.RoundTrip(http::verb::get, "/readyz");
+  ASSERT_FALSE(down.error) << down.error.message();
+  EXPECT_EQ(down.response.result(), http::status::service_unavailable);
+  EXPECT_EQ(down.response[http::field::content_type], "application/json");
+  EXPECT_EQ(BodyJson(down),
+            nlohmann::json({{"status", "not_ready"}, {"detail", "the store is not reachable"}}));
+
+  ready = true;
+  Reply again = client.RoundTrip(http::verb::get, "/readyz");
+  ASSERT_FALSE(again.error) << again.error.message();
+  EXPECT_EQ(again.response.result(), http::status::ok);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(HealthServerTest, UnknownRouteIsNotFoundProblem) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply reply = client.RoundTrip(http::verb::get, "/proxy/gmail/v1/messages");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::not_found);
+  EXPECT_EQ(reply.response[http::field::content_type], "application/problem+json");
+  EXPECT_EQ(reply.response["Latchkey-Error"], "not_found");
+  nlohmann::json body = BodyJson(reply);
+  EXPECT_EQ(body["type"], "about:blank");
+  EXPECT_EQ(body["title"], "Not Found");
+  EXPECT_EQ(body["status"], 404);
+  EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("NOT carried out"));
+  EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("GET /proxy/gmail/v1/messages"));
+}
+
+TEST(HealthServerTest, NonGetOnHealthRoutesIsMethodNotAllowed) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  for (std::string_view target : {"/healthz", "/readyz"}) {
+    for (http::verb method : {http::verb::post, http::verb::delete_, http::verb::head}) {
+      SCOPED_TRACE(std::string(http::to_string(method)) + " " + std::string(target));
+      Reply reply = client.RoundTrip(method, target);
+      ASSERT_FALSE(reply.error) << reply.error.message();
+      EXPECT_EQ(reply.response.result(), http::status::method_not_allowed);
+      EXPECT_EQ(reply.response[http::field::allow], "GET");
+    }
+  }
+}
+
+TEST(HealthServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply first = client.RoundTrip(http::verb::get, "/healthz");
+  ASSERT_FALSE(first.error) << first.error.message();
+  EXPECT_TRUE(first.response.keep_alive());
+  Reply second = client.RoundTrip(http::verb::get, "/readyz");
+  ASSERT_FALSE(second.error) << second.error.message();
+  EXPECT_EQ(second.response.result(), http::status::ok);
+}
+
+TEST(HealthServerTest, ConnectionCloseIsHonoured) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply reply = client.RoundTrip(http::verb::get, "/healthz", /*keep_alive=*/false);
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_FALSE(reply.response.keep_alive());
+  Reply after = client.Receive();
+  EXPECT_EQ(after.error, http::error::end_of_stream);
+}
+
+TEST(HealthServerTest, OversizedHeaderIsRefusedWithoutHarm) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  {
+    TestClient client(server->port());
+    http::request<http::string_body> request(http::verb::get, "/healthz", 11);
+    request.set(http::field::host, "127.0.0.1");
+    request.set("X-Padding", std::string(16 * 1024, 'a'));
+    beast::error_code sent = client.Send(request);
+    if (!sent) {
+      Reply reply = client.Receive();
+      // Either the 431 arrives, or the reset from closing with unread data beats it.
+      if (!reply.error) {
+        EXPECT_EQ(reply.response.result(), http::status::request_header_fields_too_large);
+        EXPECT_EQ(reply.response["Latchkey-Error"], "bad_request");
+        EXPECT_FALSE(reply.response.keep_alive());
+      }
+    }
+  }
+  TestClient fresh(server->port());
+  Reply reply = fresh.RoundTrip(http::verb::get, "/healthz");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::ok);
+}
+
+TEST(HealthServerTest, OversizedBodyIsRefused) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  http::request<http::string_body> request(http::verb::post, "/healthz", 11);
+  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::content_length, std::to_string(2 * 1024 * 1024));
+  // Only the header goes out: the declared length alone is over the limit.
+  beast::error_code sent = client.Send(http::request<http::string_body>(request.base()));
+  (void)sent;
+  Reply reply = client.Receive();
+  if (!reply.error) {
+    EXPECT_EQ(reply.response.result(), http::status::payload_too_large);
+  }
+  TestClient fresh(server->port());
+  EXPECT_FALSE(fresh.RoundTrip(http::verb::get, "/healthz").error);
+}
+
+TEST(HealthServerTest, SecondServerOnTakenPortIsUnavailable) {
+  auto first = StartServer(AlwaysReady);
+  ASSERT_TRUE(first);
+  HealthServerOptions options;
+  options.port = first->port();
+  options.threads = 1;
+  StatusOr<std::unique_ptr<HealthServer>> second = HealthServer::Start(options, AlwaysReady);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("127.0.0.1:" + std::to_string(first->port())));
+  EXPECT_THAT(second.status().message(), HasSubstr("already in use"));
+}
+
+TEST(HealthServerTest, StopReturnsWhileClientHoldsIdleKeepAliveConnection) {
+  HealthServerOptions options;
+  // Far longer than the test allows: Stop() must close the idle connection, not wait it out.
+  options.shutdown_grace = std::chrono::minutes(2);
+  auto server = StartServer(AlwaysReady, options);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply reply = client.RoundTrip(http::verb::get, "/healthz");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  ASSERT_TRUE(reply.response.keep_alive());
+
+  auto started = std::chrono::steady_clock::now();
+  server->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::minutes(1));
+
+  Reply after = client.Receive();
+  EXPECT_TRUE(after.error) << "the idle connection should have been closed";
+  server->Stop();  // idempotent
+}
+
+TEST(HealthServerTest, StopLetsAnInFlightRequestFinish) {
+  std::promise<void> probe_entered;
+  std::promise<void> release_probe;
+  std::shared_future<void> released = release_probe.get_future().share();
+  auto server = StartServer([&]() -> Status {
+    probe_entered.set_value();
+    released.wait();
+    return Status::Ok();
+  });
+  ASSERT_TRUE(server);
+
+  auto reply = std::async(std::launch::async, [port = server->port()] {
+    TestClient client(port);
+    return client.RoundTrip(http::verb::get, "/readyz");
+  });
+  probe_entered.get_future().wait();
+  auto stopped = std::async(std::launch::async, [&] { server->Stop(); });
+  release_probe.set_value();
+
+  Reply answer = reply.get();
+  stopped.get();
+  ASSERT_FALSE(answer.error) << answer.error.message();
+  EXPECT_EQ(answer.response.result(), http::status::ok);
+}
+
+TEST(HealthServerTest, StopRefusesNewConnections) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  server->Stop();
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  beast::error_code ec;
+  socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+  EXPECT_EQ(ec, asio::error::connection_refused);
+}
+
+}  // namespace
+}  // namespace latchkey::gateway

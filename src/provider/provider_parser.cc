@@ -1,0 +1,177 @@
+// ParseProvider: TOML text → ProviderDefinition. This file checks shape (known keys,
+// types, enum spellings); provider_validation.cc checks meaning.
+#include <array>
+#include <cctype>
+#include <string>
+
+#include "provider/provider.h"
+#include "provider/provider_fields.h"
+#include "provider/provider_validation.h"
+
+namespace latchkey::provider {
+namespace {
+
+using internal::FieldLocations;
+using internal::FieldReader;
+
+constexpr std::array<std::string_view, 23> kTopLevelFields = {
+    "name",
+    "display_name",
+    "auth",
+    "issuer",
+    "authorization_url",
+    "token_url",
+    "revocation_url",
+    "device_authorization_url",
+    "userinfo_url",
+    "client_id",
+    "client_secret",
+    "token_auth",
+    "scopes",
+    "scope_separator",
+    "authorization_params",
+    "token_params",
+    "refresh_params",
+    "api_base_url",
+    "extra_api_base_urls",
+    "api_key_header",
+    "api_key_query",
+    "api_key_prefix",
+    "quirks",
+};
+
+constexpr std::array<std::string_view, 13> kQuirkFields = {
+    "token_response_format",
+    "token_request_headers",
+    "token_path",
+    "error_in_ok_body",
+    "terminal_errors",
+    "terminal_error_descriptions",
+    "default_expires_in",
+    "api_base_url_field",
+    "rotates_refresh_token",
+    "refresh_token_lifetime",
+    "incremental_consent_params",
+    "scope_error_format",
+    "account_field",
+};
+
+bool IsEnvVarName(std::string_view name) {
+  if (name.empty() || (std::isdigit(static_cast<unsigned char>(name.front())) != 0)) return false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') return false;
+  }
+  return true;
+}
+
+Status ReadValueSource(FieldReader& reader, std::string_view key, ValueSource& out) {
+  std::string raw;
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString(key, raw));
+  constexpr std::string_view kEnvPrefix = "env:";
+  if (raw.starts_with(kEnvPrefix)) {
+    std::string_view name = std::string_view(raw).substr(kEnvPrefix.size());
+    if (!IsEnvVarName(name)) {
+      return reader.FieldError(key,
+                               ": 'env:' must be followed by an environment variable name "
+                               "(letters, digits, '_'), e.g. \"env:ACME_CLIENT_SECRET\"");
+    }
+    out.env_var = std::string(name);
+  } else {
+    out.literal = SecretString(std::move(raw));
+  }
+  WipeString(raw);
+  return Status::Ok();
+}
+
+Status ReadAuthKind(FieldReader& reader, AuthKind& out) {
+  std::string raw;
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("auth", raw));
+  if (!reader.Present("auth")) return Status::Ok();  // absence is reported by validation
+  for (AuthKind kind : {AuthKind::kOAuth2, AuthKind::kApiKey, AuthKind::kBasic}) {
+    if (raw == AuthKindName(kind)) {
+      out = kind;
+      return Status::Ok();
+    }
+  }
+  return reader.FieldError("auth", ": unknown value '" + raw + "' (allowed: oauth2, api_key, basic)");
+}
+
+Status ReadTokenAuth(FieldReader& reader, TokenAuthMethod& out) {
+  std::string raw;
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_auth", raw));
+  if (!reader.Present("token_auth")) return Status::Ok();
+  for (TokenAuthMethod method :
+       {TokenAuthMethod::kClientSecretBasic, TokenAuthMethod::kClientSecretPost, TokenAuthMethod::kNone}) {
+    if (raw == TokenAuthMethodName(method)) {
+      out = method;
+      return Status::Ok();
+    }
+  }
+  return reader.FieldError(
+      "token_auth", ": unknown value '" + raw + "' (allowed: client_secret_basic, client_secret_post, none)");
+}
+
+Status ReadQuirks(const toml::table& table, FieldLocations& locations, ProviderQuirks& quirks) {
+  FieldReader reader(table, "quirks.", locations);
+  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kQuirkFields));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_response_format", quirks.token_response_format));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringTable("token_request_headers", quirks.token_request_headers));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_path", quirks.token_path));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadBool("error_in_ok_body", quirks.error_in_ok_body));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringArray("terminal_errors", quirks.terminal_errors));
+  LATCHKEY_RETURN_IF_ERROR(
+      reader.ReadStringArray("terminal_error_descriptions", quirks.terminal_error_descriptions));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadInteger("default_expires_in", quirks.default_expires_in));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_base_url_field", quirks.api_base_url_field));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadBool("rotates_refresh_token", quirks.rotates_refresh_token));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadInteger("refresh_token_lifetime", quirks.refresh_token_lifetime));
+  LATCHKEY_RETURN_IF_ERROR(
+      reader.ReadStringTable("incremental_consent_params", quirks.incremental_consent_params));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("scope_error_format", quirks.scope_error_format));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("account_field", quirks.account_field));
+  return Status::Ok();
+}
+
+Status ReadTopLevel(const toml::table& table, FieldLocations& locations, ProviderDefinition& def) {
+  FieldReader reader(table, "", locations);
+  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kTopLevelFields));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("name", def.name));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("display_name", def.display_name));
+  LATCHKEY_RETURN_IF_ERROR(ReadAuthKind(reader, def.auth));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("issuer", def.issuer));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("authorization_url", def.authorization_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_url", def.token_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("revocation_url", def.revocation_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("device_authorization_url", def.device_authorization_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("userinfo_url", def.userinfo_url));
+  LATCHKEY_RETURN_IF_ERROR(ReadValueSource(reader, "client_id", def.client_id));
+  LATCHKEY_RETURN_IF_ERROR(ReadValueSource(reader, "client_secret", def.client_secret));
+  LATCHKEY_RETURN_IF_ERROR(ReadTokenAuth(reader, def.token_auth));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringArray("scopes", def.scopes));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("scope_separator", def.scope_separator));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringTable("authorization_params", def.authorization_params));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringTable("token_params", def.token_params));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringTable("refresh_params", def.refresh_params));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_base_url", def.api_base_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadStringArray("extra_api_base_urls", def.extra_api_base_urls));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_header", def.api_key_header));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_query", def.api_key_query));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_prefix", def.api_key_prefix));
+  LATCHKEY_ASSIGN_OR_RETURN(const toml::table* quirks, reader.ReadTable("quirks"));
+  if (quirks != nullptr) LATCHKEY_RETURN_IF_ERROR(ReadQuirks(*quirks, locations, def.quirks));
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<ProviderDefinition> ParseProvider(std::string_view toml_text, std::string_view source_name) {
+  LATCHKEY_ASSIGN_OR_RETURN(toml::table table, internal::ParseTomlDocument(toml_text, source_name));
+  FieldLocations locations{std::string(source_name)};
+  ProviderDefinition definition;
+  LATCHKEY_RETURN_IF_ERROR(ReadTopLevel(table, locations, definition));
+  LATCHKEY_RETURN_IF_ERROR(internal::ValidateProvider(definition, locations));
+  definition.source = std::string(source_name);
+  return definition;
+}
+
+}  // namespace latchkey::provider

@@ -1,0 +1,287 @@
+#include "provider/provider_validation.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+
+#include "provider/endpoint_url.h"
+
+namespace latchkey::provider::internal {
+namespace {
+
+// Fields that only make sense for one auth kind; writing them elsewhere is a mistake
+// worth reporting (e.g. a token_url on an api_key provider would silently do nothing).
+constexpr std::array<std::string_view, 15> kOAuthOnlyFields = {
+    "issuer",
+    "authorization_url",
+    "token_url",
+    "revocation_url",
+    "device_authorization_url",
+    "userinfo_url",
+    "client_id",
+    "client_secret",
+    "token_auth",
+    "scopes",
+    "scope_separator",
+    "authorization_params",
+    "token_params",
+    "refresh_params",
+    "quirks.token_request_headers",
+};
+constexpr std::array<std::string_view, 3> kApiKeyOnlyFields = {"api_key_header", "api_key_query",
+                                                               "api_key_prefix"};
+
+// Parameters latchkey itself sets in each request; letting an entry override them
+// would break PKCE, state checking or the grant itself.
+constexpr std::array<std::string_view, 9> kReservedAuthorizationParams = {
+    "response_type",         "client_id", "redirect_uri", "scope", "state", "code_challenge",
+    "code_challenge_method", "nonce",     "request_uri"};
+constexpr std::array<std::string_view, 8> kReservedTokenParams = {
+    "grant_type",    "code",      "redirect_uri",  "code_verifier",
+    "refresh_token", "client_id", "client_secret", "device_code"};
+// The HTTP layer computes these; an entry setting them would corrupt the request.
+constexpr std::array<std::string_view, 4> kReservedHeaders = {"host", "content-length", "transfer-encoding",
+                                                              "connection"};
+
+constexpr std::array<std::string_view, 3> kTokenResponseFormats = {"json", "form", "auto"};
+constexpr std::array<std::string_view, 5> kScopeErrorFormats = {"rfc6750", "google", "slack", "github",
+                                                                "microsoft_graph"};
+
+template <std::size_t N>
+bool Contains(const std::array<std::string_view, N>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+template <std::size_t N>
+std::string Join(const std::array<std::string_view, N>& list) {
+  std::string out;
+  for (std::string_view item : list) out += (out.empty() ? "" : ", ") + std::string(item);
+  return out;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsSlug(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; };
+  return name.front() != '-' && std::all_of(name.begin(), name.end(), ok);
+}
+
+// RFC 9110 "token": what a header name may be made of.
+bool IsHeaderName(std::string_view name) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool HasLineBreak(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
+
+// "a.b.c" with no empty segment.
+bool IsDottedPath(std::string_view path) {
+  return !path.empty() && path.front() != '.' && path.back() != '.' &&
+         path.find("..") == std::string_view::npos;
+}
+
+class Validator {
+ public:
+  Validator(ProviderDefinition& def, const FieldLocations& at) : def_(def), at_(at) {}
+
+  Status Run() {
+    LATCHKEY_RETURN_IF_ERROR(CheckIdentity());
+    LATCHKEY_RETURN_IF_ERROR(CheckFieldsBelongToAuthKind());
+    LATCHKEY_RETURN_IF_ERROR(CheckUrls());
+    switch (def_.auth) {
+      case AuthKind::kOAuth2: LATCHKEY_RETURN_IF_ERROR(CheckOAuth()); break;
+      case AuthKind::kApiKey: LATCHKEY_RETURN_IF_ERROR(CheckApiKey()); break;
+      case AuthKind::kBasic: break;
+    }
+    if (def_.api_base_url.empty()) return Missing("api_base_url", "the proxy forwards only below it");
+    return CheckQuirks();
+  }
+
+ private:
+  Status CheckIdentity() {
+    if (!at_.Has("name")) return at_.ErrorAt(0, "field 'name' is required");
+    if (!IsSlug(def_.name)) {
+      return at_.FieldError("name", ": '" + def_.name +
+                                        "' is not a slug (lowercase letters, digits and '-', "
+                                        "starting with a letter or digit, at most 64 characters)");
+    }
+    if (!at_.Has("auth")) return at_.ErrorAt(0, "field 'auth' is required (oauth2, api_key or basic)");
+    if (at_.Has("display_name") && (def_.display_name.empty() || HasLineBreak(def_.display_name))) {
+      return at_.FieldError("display_name", " must be a non-empty single line");
+    }
+    if (def_.display_name.empty()) def_.display_name = def_.name;
+    return Status::Ok();
+  }
+
+  Status CheckFieldsBelongToAuthKind() {
+    std::string kind(AuthKindName(def_.auth));
+    if (def_.auth != AuthKind::kOAuth2) {
+      for (std::string_view field : kOAuthOnlyFields) {
+        if (at_.Has(field))
+          return at_.FieldError(field, " applies only to auth = \"oauth2\", not \"" + kind + "\"");
+      }
+    }
+    if (def_.auth != AuthKind::kApiKey) {
+      for (std::string_view field : kApiKeyOnlyFields) {
+        if (at_.Has(field))
+          return at_.FieldError(field, " applies only to auth = \"api_key\", not \"" + kind + "\"");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status CheckUrl(std::string_view field, const std::string& url, UrlRules rules = {}) {
+    if (!at_.Has(field)) return Status::Ok();
+    std::string problem = EndpointUrlProblem(url, rules);
+    if (!problem.empty()) return at_.FieldError(field, ": " + problem);
+    return Status::Ok();
+  }
+
+  Status CheckUrls() {
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("issuer", def_.issuer, {.allow_query = false}));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("authorization_url", def_.authorization_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("token_url", def_.token_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("revocation_url", def_.revocation_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("device_authorization_url", def_.device_authorization_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("userinfo_url", def_.userinfo_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("api_base_url", def_.api_base_url, {.allow_query = false}));
+    for (const std::string& url : def_.extra_api_base_urls) {
+      std::string problem = EndpointUrlProblem(url, {.allow_query = false});
+      if (!problem.empty()) return at_.FieldError("extra_api_base_urls", ": '" + url + "': " + problem);
+    }
+    return Status::Ok();
+  }
+
+  Status Missing(std::string_view field, std::string_view why) const {
+    // Point at the auth line: that is the choice that makes the field required.
+    return at_.ErrorAt(at_.Line("auth"), "field '" + std::string(field) + "' is required for auth = \"" +
+                                             std::string(AuthKindName(def_.auth)) + "\" (" +
+                                             std::string(why) + ")");
+  }
+
+  Status CheckOAuth() {
+    if (def_.token_url.empty() && def_.issuer.empty()) {
+      return Missing("token_url", "or an 'issuer' to discover it from");
+    }
+    if (def_.token_auth == TokenAuthMethod::kNone && at_.Has("client_secret")) {
+      return at_.FieldError("client_secret", " is set but token_auth = \"none\" never sends it");
+    }
+    if (at_.Has("scope_separator") && def_.scope_separator.empty()) {
+      return at_.FieldError("scope_separator", " must not be empty");
+    }
+    for (const std::string& scope : def_.scopes) {
+      bool blank = std::any_of(scope.begin(), scope.end(),
+                               [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+      if (scope.empty() || blank || scope.find(def_.scope_separator) != std::string::npos) {
+        return at_.FieldError("scopes", ": '" + scope +
+                                            "' is not a single scope (empty, or contains whitespace or the "
+                                            "scope separator)");
+      }
+    }
+    LATCHKEY_RETURN_IF_ERROR(
+        CheckParams("authorization_params", def_.authorization_params, kReservedAuthorizationParams));
+    LATCHKEY_RETURN_IF_ERROR(CheckParams("token_params", def_.token_params, kReservedTokenParams));
+    return CheckParams("refresh_params", def_.refresh_params, kReservedTokenParams);
+  }
+
+  template <std::size_t N>
+  Status CheckParams(std::string_view field, const std::map<std::string, std::string>& params,
+                     const std::array<std::string_view, N>& reserved) {
+    for (const auto& [key, value] : params) {
+      if (key.empty()) return at_.FieldError(field, ": parameter names must not be empty");
+      if (Contains(reserved, key)) {
+        return at_.FieldError(field, ": '" + key + "' is set by latchkey itself and cannot be overridden");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status CheckApiKey() {
+    bool header = at_.Has("api_key_header");
+    bool query = at_.Has("api_key_query");
+    if (header && query) {
+      return at_.ErrorAt(
+          at_.Line("api_key_query"),
+          "fields 'api_key_header' and 'api_key_query' are exclusive: the key goes in one place");
+    }
+    if (!header && !query) return Missing("api_key_header", "or 'api_key_query': where the key goes");
+    if (header && !IsHeaderName(def_.api_key_header)) {
+      return at_.FieldError("api_key_header",
+                            ": '" + def_.api_key_header + "' is not a valid HTTP header name");
+    }
+    if (query &&
+        (def_.api_key_query.empty() || def_.api_key_query.find_first_of("&=#? ") != std::string::npos)) {
+      return at_.FieldError("api_key_query",
+                            ": '" + def_.api_key_query + "' is not a valid query parameter name");
+    }
+    if (HasLineBreak(def_.api_key_prefix))
+      return at_.FieldError("api_key_prefix", " must not contain line breaks");
+    return Status::Ok();
+  }
+
+  Status CheckQuirks() {
+    const ProviderQuirks& q = def_.quirks;
+    if (!Contains(kTokenResponseFormats, q.token_response_format)) {
+      return at_.FieldError(
+          "quirks.token_response_format",
+          ": unknown value '" + q.token_response_format + "' (allowed: " + Join(kTokenResponseFormats) + ")");
+    }
+    if (!Contains(kScopeErrorFormats, q.scope_error_format)) {
+      return at_.FieldError("quirks.scope_error_format", ": unknown value '" + q.scope_error_format +
+                                                             "' (allowed: " + Join(kScopeErrorFormats) + ")");
+    }
+    for (const auto& [name, value] : q.token_request_headers) {
+      if (!IsHeaderName(name) || Contains(kReservedHeaders, Lower(name)) || HasLineBreak(value)) {
+        return at_.FieldError("quirks.token_request_headers",
+                              ": '" + name +
+                                  "' is not a header an entry may set (invalid name, line break "
+                                  "in the value, or computed by the HTTP layer)");
+      }
+    }
+    for (std::string_view field :
+         {"quirks.token_path", "quirks.api_base_url_field", "quirks.account_field"}) {
+      const std::string& path = field == "quirks.token_path"           ? q.token_path
+                                : field == "quirks.api_base_url_field" ? q.api_base_url_field
+                                                                       : q.account_field;
+      if (at_.Has(field) && !IsDottedPath(path)) {
+        return at_.FieldError(field,
+                              ": '" + path + "' is not a field path like \"authed_user\" or \"team.name\"");
+      }
+    }
+    for (std::string_view field : {"quirks.terminal_errors", "quirks.terminal_error_descriptions"}) {
+      const auto& list =
+          field == "quirks.terminal_errors" ? q.terminal_errors : q.terminal_error_descriptions;
+      if (std::any_of(list.begin(), list.end(), [](const std::string& s) { return s.empty(); })) {
+        // An empty substring would match every error and make each failure terminal.
+        return at_.FieldError(field, ": entries must not be empty");
+      }
+    }
+    if (q.default_expires_in && *q.default_expires_in <= 0) {
+      return at_.FieldError("quirks.default_expires_in", " must be a positive number of seconds");
+    }
+    if (q.refresh_token_lifetime && *q.refresh_token_lifetime <= 0) {
+      return at_.FieldError("quirks.refresh_token_lifetime", " must be a positive number of seconds");
+    }
+    return CheckParams("quirks.incremental_consent_params", q.incremental_consent_params,
+                       kReservedAuthorizationParams);
+  }
+
+  ProviderDefinition& def_;
+  const FieldLocations& at_;
+};
+
+}  // namespace
+
+Status ValidateProvider(ProviderDefinition& definition, const FieldLocations& locations) {
+  return Validator(definition, locations).Run();
+}
+
+}  // namespace latchkey::provider::internal

@@ -1,0 +1,39 @@
+#include "store/records.h"
+
+namespace latchkey::store {
+
+std::string_view ConnectionStatusName(ConnectionStatus status) {
+  switch (status) {
+    case ConnectionStatus::kPending: return "pending";
+    case ConnectionStatus::kActive: return "active";
+    case ConnectionStatus::kNeedsReauth: return "needs_reauth";
+    case ConnectionStatus::kDisconnected: return "disconnected";
+  }
+  return "unknown";
+}
+
+std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view name) {
+  for (ConnectionStatus s : {ConnectionStatus::kPending, ConnectionStatus::kActive,
+                             ConnectionStatus::kNeedsReauth, ConnectionStatus::kDisconnected}) {
+    if (ConnectionStatusName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view CredentialKindName(CredentialKind kind) {
+  switch (kind) {
+    case CredentialKind::kOAuth2: return "oauth2";
+    case CredentialKind::kApiKey: return "api_key";
+    case CredentialKind::kBasic: return "basic";
+  }
+  return "unknown";
+}
+
+std::optional<CredentialKind> ParseCredentialKind(std::string_view name) {
+  for (CredentialKind k : {CredentialKind::kOAuth2, CredentialKind::kApiKey, CredentialKind::kBasic}) {
+    if (CredentialKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace latchkey::store

@@ -1,0 +1,151 @@
+#include "store/sqlite_migrations.h"
+
+#include <string>
+
+namespace latchkey::store::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration never changes. SQL stays close to what
+// PostgreSQL accepts (its backend keeps its own list with the same versions).
+// Times are INTEGER unix milliseconds; scopes and rules are JSON arrays of strings.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE data_keys (
+  id INTEGER PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE data_key_wrappers (
+  data_key_id INTEGER NOT NULL REFERENCES data_keys(id) ON DELETE CASCADE,
+  master_key_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (data_key_id, master_key_id)
+);
+CREATE TABLE providers (
+  name TEXT PRIMARY KEY,
+  definition TEXT NOT NULL,
+  client_secret BLOB,
+  data_key_id INTEGER REFERENCES data_keys(id),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (client_secret IS NULL OR data_key_id IS NOT NULL)
+);
+CREATE TABLE connections (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  account TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  api_base_url TEXT NOT NULL,
+  token_type TEXT NOT NULL,
+  expires_at INTEGER,
+  access_token BLOB,
+  refresh_token BLOB,
+  api_key BLOB,
+  password BLOB,
+  username TEXT NOT NULL,
+  data_key_id INTEGER REFERENCES data_keys(id),
+  token_version INTEGER NOT NULL,
+  last_refresh_at INTEGER,
+  needs_reauth_since INTEGER,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (data_key_id IS NOT NULL OR (access_token IS NULL AND refresh_token IS NULL
+                                     AND api_key IS NULL AND password IS NULL))
+);
+CREATE UNIQUE INDEX connections_live_name ON connections(name) WHERE status <> 'disconnected';
+CREATE INDEX connections_name ON connections(name);
+CREATE INDEX connections_data_key ON connections(data_key_id);
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  key_hash BLOB NOT NULL,
+  rules TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  upstream_status INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  refreshed INTEGER NOT NULL
+);
+CREATE INDEX audit_agent ON audit(agent, id);
+CREATE INDEX audit_connection ON audit(connection, id);
+CREATE TABLE alert_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  delivered_at INTEGER,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox(delivered_at, next_attempt_at);
+CREATE TABLE pending_authorizations (
+  id TEXT PRIMARY KEY,
+  connection_name TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  pkce_verifier BLOB NOT NULL,
+  data_key_id INTEGER NOT NULL REFERENCES data_keys(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+)sql"},
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return std::end(kMigrations)[-1].version; }
+
+Status Migrate(SqlitePool& pool, const Clock& clock) {
+  return pool.Run(TxnKind::kExclusive, [&](SqliteDb& db) -> Status {
+    LATCHKEY_RETURN_IF_ERROR(
+        db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto select, SqliteStatement::Prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    LATCHKEY_ASSIGN_OR_RETURN(bool row, select.Step());
+    int64_t current = row ? select.Int(0) : 0;
+    if (current > LatestSchemaVersion()) {
+      return FailedPreconditionError("the store has schema version " + std::to_string(current) +
+                                     ", newer than this latchkey understands (" +
+                                     std::to_string(LatestSchemaVersion()) + "); upgrade latchkey");
+    }
+    for (const Migration& migration : kMigrations) {
+      if (migration.version <= current) continue;
+      Status applied = db.Exec(migration.sql);
+      if (!applied.ok()) {
+        return applied.WithContext("schema migration " + std::to_string(migration.version));
+      }
+      LATCHKEY_ASSIGN_OR_RETURN(
+          auto record,
+          SqliteStatement::Prepare(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+      LATCHKEY_RETURN_IF_ERROR(record.Add(int64_t{migration.version}).Add(clock.Now()).Run());
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace latchkey::store::sqlite

@@ -1,0 +1,134 @@
+#include "store/sqlite_pool.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "common/random.h"
+
+namespace latchkey::store::sqlite {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Handles kept open when idle; more may exist while many threads are inside Run().
+constexpr size_t kMaxIdleHandles = 8;
+// SQLite's own busy handler waits this long per lock attempt; the loop in Run() keeps
+// retrying (with jitter) until busy_wait, which also covers the cases in which SQLite
+// returns SQLITE_BUSY without calling the handler (WAL recovery, snapshot upgrades).
+constexpr std::chrono::milliseconds kHandlerWait{100};
+
+const char* BeginSql(TxnKind kind) {
+  switch (kind) {
+    case TxnKind::kRead: return "BEGIN";
+    case TxnKind::kWrite: return "BEGIN IMMEDIATE";
+    case TxnKind::kExclusive: return "BEGIN EXCLUSIVE";
+  }
+  return "BEGIN IMMEDIATE";
+}
+
+// Randomized exponential backoff: 1, 2, 4 ... 32 ms, each scaled into [0.5, 1.5).
+void Backoff(int attempt) {
+  int64_t base_us = int64_t{1000} << std::min(attempt, 5);
+  auto jitter = static_cast<int64_t>(SystemRandom::Instance().Uniform(static_cast<uint64_t>(base_us)));
+  std::this_thread::sleep_for(std::chrono::microseconds(base_us / 2 + jitter));
+}
+
+Status BusyError(std::chrono::milliseconds busy_wait) {
+  return UnavailableError("the store is busy (another writer held it for more than " +
+                          std::to_string(busy_wait.count()) + " ms); retry later");
+}
+
+// Switches to WAL. The switch needs a moment of exclusive access and may itself be
+// refused with SQLITE_BUSY while another process opens the same file: retry.
+Status EnableWal(SqliteDb& db, std::chrono::milliseconds busy_wait) {
+  auto deadline = SteadyClock::now() + busy_wait;
+  for (int attempt = 0;; ++attempt) {
+    db.ClearBusy();
+    auto stmt = SqliteStatement::Prepare(db, "PRAGMA journal_mode=WAL");
+    StatusOr<bool> row = stmt.ok() ? stmt->Step() : StatusOr<bool>(stmt.status());
+    if (row.ok() && *row) {
+      std::string mode = stmt->Text(0);
+      if (mode == "wal") return Status::Ok();
+      return FailedPreconditionError("the store cannot use write-ahead logging (journal mode stays '" + mode +
+                                     "'); is the data dir on a network file system?");
+    }
+    if (row.ok()) return InternalError("PRAGMA journal_mode returned no row");
+    if (!db.busy()) return row.status();
+    if (SteadyClock::now() >= deadline) return BusyError(busy_wait);
+    Backoff(attempt);
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SqlitePool>> SqlitePool::Open(const std::string& path,
+                                                       std::chrono::milliseconds busy_wait) {
+  // Create the file ourselves so it is 0600 from the first byte; SQLite gives the
+  // -wal and -shm files the mode of the database file.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return UnavailableError("cannot open the store at " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+
+  std::unique_ptr<SqlitePool> pool(new SqlitePool(path, busy_wait));
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> first, pool->OpenHandle());
+  LATCHKEY_RETURN_IF_ERROR(EnableWal(*first, busy_wait));
+  pool->Release(std::move(first));
+  return pool;
+}
+
+StatusOr<std::unique_ptr<SqliteDb>> SqlitePool::OpenHandle() {
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path_));
+  sqlite3_busy_timeout(db->raw(), static_cast<int>(std::min(busy_wait_, kHandlerWait).count()));
+  // synchronous=FULL: a committed token set survives power loss, not only a crash.
+  LATCHKEY_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
+  return db;
+}
+
+StatusOr<std::unique_ptr<SqliteDb>> SqlitePool::Acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<SqliteDb> db = std::move(idle_.back());
+      idle_.pop_back();
+      return db;
+    }
+  }
+  return OpenHandle();
+}
+
+void SqlitePool::Release(std::unique_ptr<SqliteDb> db) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(db));
+}
+
+Status SqlitePool::Run(TxnKind kind, const std::function<Status(SqliteDb&)>& body) {
+  auto deadline = SteadyClock::now() + busy_wait_;
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, Acquire());
+  Status result;
+  for (int attempt = 0;; ++attempt) {
+    db->ClearBusy();
+    result = db->Exec(BeginSql(kind));
+    if (result.ok()) result = body(*db);
+    if (result.ok()) result = db->Exec("COMMIT");
+    if (!result.ok()) db->RollbackIfOpen();
+    bool retry = !result.ok() && db->busy() && result.code() == StatusCode::kUnavailable;
+    if (!retry) break;
+    if (SteadyClock::now() >= deadline) {
+      result = BusyError(busy_wait_);
+      break;
+    }
+    Backoff(attempt);
+  }
+  Release(std::move(db));
+  return result;
+}
+
+}  // namespace latchkey::store::sqlite

@@ -1,0 +1,79 @@
+// SqliteStore: the Store backed by one SQLite file (internal to store/; callers use
+// OpenSqliteStore). Its methods are spread over sqlite_store_*.cc by subject. Any
+// thread may call any method; every method is one transaction run by SqlitePool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite_pool.h"
+#include "store/store.h"
+
+namespace latchkey::store::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<SqlitePool> pool) : pool_(std::move(pool)) {}
+
+  // sqlite_store_keys.cc
+  StatusOr<std::vector<WrappedDataKey>> ListWrappedDataKeys() override;
+  StatusOr<std::vector<WrappedDataKey>> InitializeDataKey(const WrappedDataKey& first) override;
+  Status AddDataKeyWrappers(const std::vector<WrappedDataKey>& wrappers) override;
+  Status DeleteDataKeyWrappersExcept(std::string_view master_key_id) override;
+  Status RotateDataKey(const WrappedDataKey& new_key,
+                       const std::function<StatusOr<Ciphertext>(const SecretCell&)>& reseal) override;
+  StatusOr<std::vector<SecretCell>> ListSecretCells() override;
+
+  // sqlite_store_connections.cc
+  Status UpsertProvider(const ProviderRecord& provider) override;
+  StatusOr<ProviderRecord> GetProvider(std::string_view name) override;
+  StatusOr<std::vector<ProviderRecord>> ListProviders() override;
+  Status InsertConnection(const ConnectionRecord& connection) override;
+  StatusOr<ConnectionRecord> GetConnection(std::string_view name) override;
+  StatusOr<ConnectionRecord> GetConnectionById(std::string_view id) override;
+  StatusOr<std::vector<ConnectionRecord>> ListConnections() override;
+  Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version) override;
+
+  // sqlite_store_agents.cc
+  Status InsertAgent(const AgentRecord& agent) override;
+  StatusOr<AgentRecord> GetAgent(std::string_view name) override;
+  StatusOr<AgentRecord> GetAgentById(std::string_view id) override;
+  StatusOr<std::vector<AgentRecord>> ListAgents() override;
+  Status RevokeAgent(std::string_view name, TimePoint at) override;
+  Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
+  StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
+
+  // sqlite_store_events.cc
+  Status AppendAudit(const AuditRecord& record) override;
+  StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) override;
+  Status EnqueueAlert(const AlertEvent& event) override;
+  StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;
+  StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) override;
+  Status MarkAlertDelivered(std::string_view event_id, TimePoint at) override;
+  Status MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) override;
+
+  // sqlite_store.cc
+  Status Ping() override;
+
+ private:
+  Status Read(const std::function<Status(SqliteDb&)>& body) { return pool_->Run(TxnKind::kRead, body); }
+  Status Write(const std::function<Status(SqliteDb&)>& body) { return pool_->Run(TxnKind::kWrite, body); }
+
+  std::unique_ptr<SqlitePool> pool_;
+};
+
+// Scopes and agent rules are stored as JSON arrays of strings.
+std::string EncodeStringList(const std::vector<std::string>& items);
+StatusOr<std::vector<std::string>> DecodeStringList(std::string_view json, std::string_view row);
+
+// Gives a constraint failure the name of its row: "connection 'x' already exists",
+// "connection 'x' is sealed under a data key that no longer exists; ...". Other
+// errors pass through unchanged (contention must stay recognizable for retry).
+Status NameRow(Status status, std::string_view row);
+
+// kInvalidArgument unless 0 < limit; callers pass the limit on to SQL.
+Status CheckLimit(int limit);
+
+}  // namespace latchkey::store::sqlite

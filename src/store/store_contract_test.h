@@ -1,0 +1,108 @@
+// The backend-independent Store test suite's fixture: every TEST_P on
+// StoreContractTest runs against each backend instantiated with
+// INSTANTIATE_TEST_SUITE_P (SQLite in sqlite_store_test.cc; PostgreSQL later).
+// Test-only; each test owns its environment (a fresh database).
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace latchkey::store::testing {
+
+// One fresh, empty database of some backend; removed when destroyed.
+class StoreTestEnv {
+ public:
+  virtual ~StoreTestEnv() = default;
+  // Opens another independent Store on the same database (as a second process would).
+  virtual StatusOr<std::shared_ptr<Store>> Open() = 0;
+};
+
+struct StoreBackend {
+  std::string name;
+  std::function<std::unique_ptr<StoreTestEnv>()> make;
+};
+
+inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
+
+class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    env_ = GetParam().make();
+    ReopenStore();
+  }
+  void TearDown() override {
+    store_.reset();
+    env_.reset();
+  }
+  Store& store() { return *store_; }
+  // Closes this test's Store (e.g. before fork(): a child must not inherit open handles).
+  void CloseStore() { store_.reset(); }
+  void ReopenStore() {
+    auto opened = env_->Open();
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = *opened;
+  }
+  StoreTestEnv& env() { return *env_; }
+
+ private:
+  std::unique_ptr<StoreTestEnv> env_;
+  std::shared_ptr<Store> store_;
+};
+
+// Row builders with millisecond-exact times, so values survive a round trip.
+inline TimePoint At(int64_t ms) { return FromUnixMillis(ms); }
+inline Bytes B(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+inline WrappedDataKey DataKey(int64_t id, std::string master = "mk-1") {
+  return {id, std::move(master), B("wrapped-" + std::to_string(id)), At(1000)};
+}
+
+inline ConnectionRecord Connection(std::string name, std::string id, int64_t data_key_id) {
+  ConnectionRecord c;
+  c.id = std::move(id);
+  c.name = std::move(name);
+  c.provider = "google";
+  c.kind = CredentialKind::kOAuth2;
+  c.status = ConnectionStatus::kActive;
+  c.account = "me@example.com";
+  c.scopes = {"openid", "https://mail.google.com/"};
+  c.api_base_url = "https://gmail.googleapis.com";
+  c.token_type = "Bearer";
+  c.expires_at = At(5000);
+  c.access_token = B("sealed-access-" + c.id);
+  c.refresh_token = B("sealed-refresh-" + c.id);
+  c.data_key_id = data_key_id;
+  c.token_version = 0;
+  c.created_at = At(2000);
+  c.updated_at = At(2000);
+  return c;
+}
+
+inline AgentRecord Agent(std::string name, std::string id) {
+  return {std::move(id), std::move(name), B("hash"), {"work-gmail:GET:/gmail/*"}, At(3000), std::nullopt};
+}
+
+inline PendingAuthorization Pending(std::string id, int64_t data_key_id, TimePoint expires_at) {
+  return {std::move(id),    "work-gmail", "google", {"openid"}, "http://127.0.0.1/cb", "nonce-1",
+          B("sealed-pkce"), data_key_id,  At(1000), expires_at, std::nullopt};
+}
+
+inline AlertEvent Alert(std::string event_id, TimePoint created_at) {
+  return {std::move(event_id),
+          "connection.needs_reauth",
+          "work-gmail",
+          R"({"a":1})",
+          created_at,
+          0,
+          std::nullopt,
+          std::nullopt,
+          ""};
+}
+
+}  // namespace latchkey::store::testing

@@ -1,0 +1,119 @@
+// Contract tests: audit, alert outbox, pending authorizations, ping.
+#include "store/store_contract_test.h"
+
+namespace latchkey::store::testing {
+namespace {
+
+AuditRecord Audit(std::string agent, std::string connection, std::string code) {
+  return {
+      0,  At(100), std::move(agent), std::move(connection), "GET", "/v1/x?q=REDACTED", 200, std::move(code),
+      12, true};
+}
+
+TEST_P(StoreContractTest, AuditIsNewestFirstAndFiltered) {
+  ASSERT_TRUE(store().AppendAudit(Audit("a1", "gmail", "")).ok());
+  ASSERT_TRUE(store().AppendAudit(Audit("a2", "gmail", "policy_denied")).ok());
+  ASSERT_TRUE(store().AppendAudit(Audit("a1", "jira", "")).ok());
+  auto all = store().QueryAudit({});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_GT((*all)[0].id, (*all)[1].id);
+  EXPECT_EQ((*all)[0].connection, "jira");
+  AuditRecord expected = Audit("a1", "jira", "");
+  expected.id = (*all)[0].id;
+  EXPECT_EQ((*all)[0], expected);
+
+  AuditFilter by_agent;
+  by_agent.agent = "a1";
+  EXPECT_EQ(store().QueryAudit(by_agent)->size(), 2u);
+  AuditFilter by_conn;
+  by_conn.connection = "gmail";
+  by_conn.code = "policy_denied";
+  ASSERT_EQ(store().QueryAudit(by_conn)->size(), 1u);
+  AuditFilter after;
+  after.after_id = (*all)[1].id;
+  ASSERT_EQ(store().QueryAudit(after)->size(), 1u);
+  AuditFilter limited;
+  limited.limit = 2;
+  EXPECT_EQ(store().QueryAudit(limited)->size(), 2u);
+  limited.limit = 0;
+  EXPECT_EQ(store().QueryAudit(limited).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, EnqueueAlertIsIdempotent) {
+  ASSERT_TRUE(store().EnqueueAlert(Alert("ev1", At(10))).ok());
+  AlertEvent again = Alert("ev1", At(20));
+  again.payload = "{}";
+  Status s = store().EnqueueAlert(again);
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  auto all = store().ListAlerts(10);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0], Alert("ev1", At(10)));
+}
+
+TEST_P(StoreContractTest, OutboxDueDeliveredFailed) {
+  ASSERT_TRUE(store().EnqueueAlert(Alert("ev1", At(10))).ok());
+  ASSERT_TRUE(store().EnqueueAlert(Alert("ev2", At(20))).ok());
+  ASSERT_TRUE(store().EnqueueAlert(Alert("ev3", At(30))).ok());
+  auto due = store().DueAlerts(At(100), 10);
+  ASSERT_EQ(due->size(), 3u);
+  EXPECT_EQ((*due)[0].event_id, "ev1");  // oldest first
+  EXPECT_EQ(store().DueAlerts(At(100), 2)->size(), 2u);
+
+  ASSERT_TRUE(store().MarkAlertDelivered("ev1", At(101)).ok());
+  ASSERT_TRUE(store().MarkAlertFailed("ev2", "HTTP 502 from the webhook", At(500)).ok());
+  due = store().DueAlerts(At(200), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].event_id, "ev3");
+  due = store().DueAlerts(At(500), 10);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].event_id, "ev2");
+  EXPECT_EQ((*due)[0].attempts, 1);
+  EXPECT_EQ((*due)[0].last_error, "HTTP 502 from the webhook");
+  EXPECT_EQ((*due)[0].next_attempt_at, At(500));
+
+  auto listed = store().ListAlerts(10);
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].event_id, "ev3");  // newest first
+  EXPECT_EQ((*listed)[2].delivered_at, At(101));
+  EXPECT_EQ((*listed)[2].attempts, 1);
+
+  // A late failure report does not undo a delivery; a repeat delivery keeps the first time.
+  ASSERT_TRUE(store().MarkAlertFailed("ev1", "late", At(900)).ok());
+  ASSERT_TRUE(store().MarkAlertDelivered("ev1", At(999)).ok());
+  EXPECT_EQ((*store().ListAlerts(10))[2].delivered_at, At(101));
+
+  EXPECT_EQ(store().MarkAlertDelivered("nope", At(1)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().MarkAlertFailed("nope", "x", At(1)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DueAlerts(At(1), 0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, PendingAuthorizationIsSingleUse) {
+  ASSERT_TRUE(store().InitializeDataKey(DataKey(1)).ok());
+  PendingAuthorization p = Pending("state-hash", 1, At(9000));
+  ASSERT_TRUE(store().InsertPendingAuthorization(p).ok());
+  EXPECT_EQ(store().InsertPendingAuthorization(p).code(), StatusCode::kAlreadyExists);
+
+  auto consumed = store().ConsumePendingAuthorization("state-hash", At(5000));
+  ASSERT_TRUE(consumed.ok()) << consumed.status().ToString();
+  PendingAuthorization expected = p;
+  expected.consumed_at = At(5000);
+  EXPECT_EQ(*consumed, expected);
+
+  auto twice = store().ConsumePendingAuthorization("state-hash", At(5001));
+  EXPECT_EQ(twice.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store().ConsumePendingAuthorization("unknown", At(5001)).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, ExpiredPendingAuthorizationIsRefused) {
+  ASSERT_TRUE(store().InitializeDataKey(DataKey(1)).ok());
+  ASSERT_TRUE(store().InsertPendingAuthorization(Pending("s", 1, At(9000))).ok());
+  auto expired = store().ConsumePendingAuthorization("s", At(9000));
+  EXPECT_EQ(expired.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(expired.status().message(), ::testing::HasSubstr("expired"));
+}
+
+TEST_P(StoreContractTest, Ping) { EXPECT_TRUE(store().Ping().ok()); }
+
+}  // namespace
+}  // namespace latchkey::store::testing

@@ -1,0 +1,187 @@
+#include "vault/connection_vault.h"
+
+#include <algorithm>
+
+namespace latchkey::vault {
+namespace {
+
+constexpr std::string_view kTable = "connections";
+
+store::CredentialKind KindOf(provider::AuthKind auth) {
+  switch (auth) {
+    case provider::AuthKind::kOAuth2: return store::CredentialKind::kOAuth2;
+    case provider::AuthKind::kApiKey: return store::CredentialKind::kApiKey;
+    case provider::AuthKind::kBasic: return store::CredentialKind::kBasic;
+  }
+  return store::CredentialKind::kOAuth2;
+}
+
+std::string Quoted(std::string_view name) { return "connection '" + std::string(name) + "'"; }
+
+}  // namespace
+
+bool IsValidSlug(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+ConnectionVault::ConnectionVault(std::shared_ptr<store::Store> store, const KeyManager& keys,
+                                 const ProviderRegistry& providers, const Clock& clock, Random& random)
+    : store_(std::move(store)), keys_(keys), providers_(providers), clock_(clock), random_(random) {}
+
+StatusOr<store::ConnectionRecord> ConnectionVault::Seal(store::ConnectionRecord record,
+                                                        const ImportedCredentials& credentials) const {
+  auto seal = [&](const SecretString& value, std::string_view column) -> StatusOr<std::optional<store::Ciphertext>> {
+    if (value.empty()) return std::optional<store::Ciphertext>();
+    LATCHKEY_ASSIGN_OR_RETURN(store::Ciphertext sealed, keys_.Seal(value.reveal(), {kTable, record.id, column}));
+    return std::optional<store::Ciphertext>(std::move(sealed));
+  };
+  LATCHKEY_ASSIGN_OR_RETURN(record.access_token, seal(credentials.access_token, "access_token"));
+  LATCHKEY_ASSIGN_OR_RETURN(record.refresh_token, seal(credentials.refresh_token, "refresh_token"));
+  LATCHKEY_ASSIGN_OR_RETURN(record.api_key, seal(credentials.api_key, "api_key"));
+  LATCHKEY_ASSIGN_OR_RETURN(record.password, seal(credentials.password, "password"));
+  LATCHKEY_ASSIGN_OR_RETURN(record.data_key_id, keys_.ActiveDataKeyId());
+  record.username = credentials.username;
+  record.token_type = credentials.token_type;
+  record.scopes = credentials.scopes;
+  record.expires_at.reset();
+  if (credentials.expires_in) record.expires_at = clock_.Now() + *credentials.expires_in;
+  if (!credentials.account.empty()) record.account = credentials.account;
+  if (!credentials.api_base_url.empty()) record.api_base_url = credentials.api_base_url;
+  return record;
+}
+
+Status ConnectionVault::SealAndWrite(const store::ConnectionRecord& record, const ImportedCredentials& credentials,
+                                     const std::function<Status(const store::ConnectionRecord&)>& write) const {
+  for (int attempt = 0;; ++attempt) {
+    LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord sealed, Seal(record, credentials));
+    Status written = write(sealed);
+    if (written.code() != StatusCode::kFailedPrecondition || attempt > 0) return written;
+    LATCHKEY_RETURN_IF_ERROR(keys_.Reload());
+  }
+}
+
+StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request) {
+  struct Wiper {
+    std::string& s;
+    ~Wiper() { WipeString(s); }
+  } wiper{request.document};
+
+  if (!IsValidSlug(request.name)) {
+    return InvalidArgumentError("'" + request.name +
+                                "' is not a valid connection name: use 1-64 lower-case letters, digits, '-', "
+                                "'_' or '.', starting with a letter or digit");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition provider, providers_.Get(request.provider));
+  LATCHKEY_ASSIGN_OR_RETURN(ImportedCredentials credentials,
+                            ParseImportDocument(request.document, request.source, provider));
+
+  StatusOr<store::ConnectionRecord> existing = store_->GetConnection(request.name);
+  const bool exists = existing.ok() && existing->status != store::ConnectionStatus::kDisconnected;
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
+
+  if (exists) {
+    if (!request.replace) {
+      return AlreadyExistsError(Quoted(request.name) +
+                                " exists already: pass --replace to overwrite its credentials, or choose "
+                                "another name");
+    }
+    if (existing->provider != provider.name) {
+      return InvalidArgumentError(Quoted(request.name) + " belongs to provider '" + existing->provider +
+                                  "', not '" + provider.name + "'");
+    }
+    store::ConnectionRecord record = *existing;
+    record.status = store::ConnectionStatus::kActive;
+    record.needs_reauth_since.reset();
+    record.last_error.clear();
+    record.updated_at = clock_.Now();
+    const int64_t version = existing->token_version;
+    LATCHKEY_RETURN_IF_ERROR(SealAndWrite(record, credentials, [&](const store::ConnectionRecord& sealed) {
+      return store_->UpdateConnection(sealed, version);
+    }));
+    return Get(request.name);
+  }
+
+  store::ConnectionRecord record;
+  record.id = random_.Hex(16);
+  record.name = request.name;
+  record.provider = provider.name;
+  record.kind = KindOf(provider.auth);
+  record.status = store::ConnectionStatus::kActive;
+  record.created_at = record.updated_at = clock_.Now();
+  LATCHKEY_RETURN_IF_ERROR(SealAndWrite(
+      record, credentials, [&](const store::ConnectionRecord& sealed) { return store_->InsertConnection(sealed); }));
+  return Get(request.name);
+}
+
+StatusOr<store::ConnectionRecord> ConnectionVault::Get(std::string_view name) const {
+  return store_->GetConnection(name);
+}
+
+StatusOr<std::vector<store::ConnectionRecord>> ConnectionVault::List() const { return store_->ListConnections(); }
+
+StatusOr<ConnectionSecrets> ConnectionVault::ReadSecrets(const store::ConnectionRecord& connection) const {
+  ConnectionSecrets secrets;
+  auto open = [&](const std::optional<store::Ciphertext>& sealed, std::string_view column,
+                  SecretString& out) -> Status {
+    if (!sealed) return Status::Ok();
+    StatusOr<SecretString> plain = keys_.Unseal(*sealed, {kTable, connection.id, column});
+    if (!plain.ok()) {
+      return plain.status().WithContext("cannot read the " + std::string(column) + " of " + Quoted(connection.name));
+    }
+    out = std::move(*plain);
+    return Status::Ok();
+  };
+  LATCHKEY_RETURN_IF_ERROR(open(connection.access_token, "access_token", secrets.access_token));
+  LATCHKEY_RETURN_IF_ERROR(open(connection.refresh_token, "refresh_token", secrets.refresh_token));
+  LATCHKEY_RETURN_IF_ERROR(open(connection.api_key, "api_key", secrets.api_key));
+  LATCHKEY_RETURN_IF_ERROR(open(connection.password, "password", secrets.password));
+  return secrets;
+}
+
+StatusOr<SecretString> ConnectionVault::CurrentCredential(std::string_view name) const {
+  LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord connection, Get(name));
+  switch (connection.status) {
+    case store::ConnectionStatus::kDisconnected:
+      return FailedPreconditionError(Quoted(name) + " is disconnected: import or connect it again");
+    case store::ConnectionStatus::kNeedsReauth:
+      return NeedsHumanError(Quoted(name) + " needs re-consent: run `latchkey connect` for it");
+    case store::ConnectionStatus::kPending:
+      return FailedPreconditionError(Quoted(name) + " has not finished connecting");
+    case store::ConnectionStatus::kActive: break;
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionSecrets secrets, ReadSecrets(connection));
+  switch (connection.kind) {
+    case store::CredentialKind::kApiKey: return std::move(secrets.api_key);
+    case store::CredentialKind::kBasic:
+      return FailedPreconditionError(Quoted(name) + " uses basic auth and has no token");
+    case store::CredentialKind::kOAuth2: break;
+  }
+  if (connection.expires_at && *connection.expires_at <= clock_.Now()) {
+    return NeedsHumanError(Quoted(name) + "'s access token expired at " + FormatRfc3339(*connection.expires_at) +
+                           " and this build cannot refresh it yet: import a fresh token");
+  }
+  return std::move(secrets.access_token);
+}
+
+Status ConnectionVault::Disconnect(std::string_view name) {
+  LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord connection, Get(name));
+  if (connection.status == store::ConnectionStatus::kDisconnected) {
+    return FailedPreconditionError(Quoted(name) + " is disconnected already");
+  }
+  const int64_t version = connection.token_version;
+  connection.status = store::ConnectionStatus::kDisconnected;
+  connection.access_token.reset();
+  connection.refresh_token.reset();
+  connection.api_key.reset();
+  connection.password.reset();
+  connection.data_key_id.reset();
+  connection.expires_at.reset();
+  connection.updated_at = clock_.Now();
+  return store_->UpdateConnection(connection, version);
+}
+
+}  // namespace latchkey::vault

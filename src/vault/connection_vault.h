@@ -1,0 +1,76 @@
+// ConnectionVault: connections and their sealed credentials. Every secret column of a
+// connection row is sealed with associated data ("connections", row id, column), so
+// a ciphertext copied to another row or column does not open. Errors name the
+// connection and never include a secret. Thread-safe; state lives in the store.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/secret_string.h"
+#include "common/status.h"
+#include "store/store.h"
+#include "vault/import_document.h"
+#include "vault/key_manager.h"
+#include "vault/provider_registry.h"
+
+namespace latchkey::vault {
+
+// The plaintext credentials of a connection, unsealed on demand.
+struct ConnectionSecrets {
+  SecretString access_token;
+  SecretString refresh_token;
+  SecretString api_key;
+  SecretString password;
+};
+
+struct ImportRequest {
+  std::string name;
+  std::string provider;
+  std::string document;  // the JSON document; wiped by Import
+  std::string source;    // names the document in messages
+  bool replace = false;  // overwrite the credentials of an existing connection
+};
+
+// True for a valid connection or agent name: [a-z0-9][a-z0-9._-]{0,63}.
+bool IsValidSlug(std::string_view name);
+
+class ConnectionVault {
+ public:
+  ConnectionVault(std::shared_ptr<store::Store> store, const KeyManager& keys, const ProviderRegistry& providers,
+                  const Clock& clock, Random& random);
+
+  StatusOr<store::ConnectionRecord> Import(ImportRequest request);
+  StatusOr<store::ConnectionRecord> Get(std::string_view name) const;
+  StatusOr<std::vector<store::ConnectionRecord>> List() const;
+  StatusOr<ConnectionSecrets> ReadSecrets(const store::ConnectionRecord& connection) const;
+
+  // The credential a caller may use now: the access token (OAuth, while not expired) or
+  // the API key. kNeedsHuman for a connection that needs re-consent or whose token
+  // expired with no way to refresh it yet.
+  StatusOr<SecretString> CurrentCredential(std::string_view name) const;
+
+  // Wipes the credentials and marks the connection disconnected. Revocation at the
+  // provider (RFC 7009) is the OAuth engine's job and happens before this is called.
+  Status Disconnect(std::string_view name);
+
+ private:
+  StatusOr<store::ConnectionRecord> Seal(store::ConnectionRecord record, const ImportedCredentials& credentials) const;
+  // Seals `record` and hands it to `write`; if the store refuses it because the data key
+  // was rotated away by another process meanwhile, reloads the keys and tries once more.
+  Status SealAndWrite(const store::ConnectionRecord& record, const ImportedCredentials& credentials,
+                      const std::function<Status(const store::ConnectionRecord&)>& write) const;
+
+  std::shared_ptr<store::Store> store_;
+  const KeyManager& keys_;
+  const ProviderRegistry& providers_;
+  const Clock& clock_;
+  Random& random_;
+};
+
+}  // namespace latchkey::vault

@@ -1,0 +1,164 @@
+#include "vault/import_document.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace latchkey::vault {
+namespace {
+
+using nlohmann::json;
+
+constexpr auto kLongestPlausibleLifetime = std::chrono::hours(24 * 365 * 10);
+
+// nlohmann keeps parsed strings in ordinary std::string storage; wipe the ones we
+// parsed so token bytes do not linger in freed heap memory.
+void WipeJson(json& value) {
+  if (value.is_string()) {
+    WipeString(value.get_ref<std::string&>());
+  } else if (value.is_structured()) {
+    for (json& child : value) WipeJson(child);
+  }
+}
+
+// Walks a dotted path ("authed_user", "team.name"); nullptr if any step is missing.
+const json* Find(const json& root, std::string_view dotted) {
+  const json* node = &root;
+  while (!dotted.empty()) {
+    std::size_t dot = dotted.find('.');
+    std::string key(dotted.substr(0, dot));
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
+  }
+  return node;
+}
+
+StatusOr<std::string> OptionalString(const json& object, const char* field, std::string_view source) {
+  if (!object.contains(field) || object[field].is_null()) return std::string();
+  if (!object[field].is_string()) {
+    return InvalidArgumentError(std::string(source) + ": field '" + field + "' must be a string");
+  }
+  return object[field].get<std::string>();
+}
+
+StatusOr<std::string> RequiredString(const json& object, const char* field, std::string_view source,
+                                     std::string_view why) {
+  LATCHKEY_ASSIGN_OR_RETURN(std::string value, OptionalString(object, field, source));
+  if (value.empty()) {
+    return InvalidArgumentError(std::string(source) + " has no '" + field + "' (" + std::string(why) + ")");
+  }
+  return value;
+}
+
+std::optional<std::chrono::seconds> ExpiresIn(const json& value) {
+  if (value.is_number_integer() || value.is_number_unsigned()) {
+    return ParseExpiresIn(std::to_string(value.get<long long>()));
+  }
+  if (value.is_number_float()) {
+    return ParseExpiresIn(std::to_string(static_cast<long long>(value.get<double>())));
+  }
+  if (value.is_string()) return ParseExpiresIn(value.get<std::string>());
+  return std::nullopt;
+}
+
+StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view source,
+                                         const provider::ProviderDefinition& provider) {
+  const json* tokens = &document;
+  if (!provider.quirks.token_path.empty()) {
+    // Slack user tokens arrive nested; accept both the whole response and the inner object.
+    if (const json* nested = Find(document, provider.quirks.token_path); nested && nested->is_object()) {
+      tokens = nested;
+    }
+  }
+  ImportedCredentials out;
+  LATCHKEY_ASSIGN_OR_RETURN(std::string access,
+                            RequiredString(*tokens, "access_token", source, "an RFC 6749 token response needs one"));
+  out.access_token = SecretString(std::move(access));
+  LATCHKEY_ASSIGN_OR_RETURN(std::string refresh, OptionalString(*tokens, "refresh_token", source));
+  out.refresh_token = SecretString(std::move(refresh));
+  LATCHKEY_ASSIGN_OR_RETURN(out.token_type, OptionalString(*tokens, "token_type", source));
+  if (out.token_type.empty() || out.token_type == "bearer") out.token_type = "Bearer";
+  LATCHKEY_ASSIGN_OR_RETURN(std::string scope, OptionalString(*tokens, "scope", source));
+  out.scopes = SplitScopes(scope, provider.scope_separator);
+  if (tokens->contains("expires_in")) out.expires_in = ExpiresIn((*tokens)["expires_in"]);
+  if (!provider.quirks.account_field.empty()) {
+    if (const json* account = Find(document, provider.quirks.account_field); account && account->is_string()) {
+      out.account = account->get<std::string>();
+    }
+  }
+  if (!provider.quirks.api_base_url_field.empty()) {
+    if (const json* url = Find(document, provider.quirks.api_base_url_field); url && url->is_string()) {
+      out.api_base_url = url->get<std::string>();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator) {
+  std::vector<std::string> out;
+  std::string current;
+  auto flush = [&] {
+    if (!current.empty() && std::find(out.begin(), out.end(), current) == out.end()) out.push_back(current);
+    current.clear();
+  };
+  for (char c : scopes) {
+    bool is_separator = c == ' ' || c == ',' || (separator.size() == 1 && c == separator[0]);
+    if (is_separator) {
+      flush();
+    } else {
+      current.push_back(c);
+    }
+  }
+  flush();
+  return out;
+}
+
+std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text) {
+  long long seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds <= 0) return std::nullopt;
+  std::chrono::seconds value(seconds);
+  if (value > kLongestPlausibleLifetime) return std::nullopt;
+  return value;
+}
+
+StatusOr<ImportedCredentials> ParseImportDocument(std::string_view text, std::string_view source,
+                                                  const provider::ProviderDefinition& provider) {
+  json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) {
+    return InvalidArgumentError(std::string(source) + " is not valid JSON (expected a token response object)");
+  }
+  struct Wiper {
+    json& j;
+    ~Wiper() { WipeJson(j); }
+  } wiper{document};
+  if (!document.is_object()) {
+    return InvalidArgumentError(std::string(source) + " must hold a JSON object");
+  }
+  switch (provider.auth) {
+    case provider::AuthKind::kOAuth2:
+      return ParseOAuth(document, source, provider);
+    case provider::AuthKind::kApiKey: {
+      LATCHKEY_ASSIGN_OR_RETURN(
+          std::string key, RequiredString(document, "api_key", source,
+                                          "provider '" + provider.name + "' takes {\"api_key\": \"...\"}"));
+      ImportedCredentials out;
+      out.api_key = SecretString(std::move(key));
+      return out;
+    }
+    case provider::AuthKind::kBasic: {
+      const std::string why =
+          "provider '" + provider.name + "' takes {\"username\": \"...\", \"password\": \"...\"}";
+      ImportedCredentials out;
+      LATCHKEY_ASSIGN_OR_RETURN(out.username, RequiredString(document, "username", source, why));
+      LATCHKEY_ASSIGN_OR_RETURN(std::string password, RequiredString(document, "password", source, why));
+      out.password = SecretString(std::move(password));
+      return out;
+    }
+  }
+  return InternalError("unknown provider auth kind");
+}
+
+}  // namespace latchkey::vault

@@ -1,0 +1,91 @@
+// KeyManager: envelope encryption for everything the vault stores. Secrets are sealed
+// under a data key; data keys are stored wrapped by the master key (crypto/master_key.h).
+// It also runs the two rotations:
+//  - master key (`latchkey key rotate`): add wrappers under the new master key, persist
+//    the new key, then delete the old wrappers. A crash between steps leaves a store that
+//    still opens with whichever key is on disk.
+//  - data key (`latchkey key rotate --data-key`): one store transaction re-seals every
+//    secret under a fresh data key and deletes the old one.
+// Thread-safe: Seal/Open may run concurrently with each other and with Reload.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/secret_string.h"
+#include "common/status.h"
+#include "crypto/aead.h"
+#include "crypto/master_key.h"
+#include "store/store.h"
+
+namespace latchkey::vault {
+
+// Where a sealed value lives; bound into its ciphertext as associated data.
+struct SecretAddress {
+  std::string_view table;
+  std::string_view row_id;
+  std::string_view column;
+};
+
+// Where the master key comes from.
+struct MasterKeySource {
+  std::optional<SecretString> env_value;  // LATCHKEY_MASTER_KEY, when set
+  std::filesystem::path key_file;         // used otherwise; created on first run
+};
+
+class KeyManager {
+ public:
+  // Loads the master key and unwraps the data keys; on a store without data keys, makes
+  // the first one. A master key that wraps none of the store's data keys is not an
+  // error here (listing connections needs no key); Seal and Open then fail with a
+  // sentence that names the key's source.
+  static StatusOr<std::unique_ptr<KeyManager>> Open(std::shared_ptr<store::Store> store,
+                                                    MasterKeySource source, const Clock& clock);
+
+  // The id of the data key new secrets are sealed under (rows record it).
+  StatusOr<int64_t> ActiveDataKeyId() const;
+  StatusOr<store::Ciphertext> Seal(std::string_view plaintext, const SecretAddress& where) const;
+  StatusOr<SecretString> Unseal(std::span<const std::uint8_t> sealed, const SecretAddress& where) const;
+
+  // Master-key rotation. `new_key` is required when the current key came from the
+  // environment (the caller read LATCHKEY_NEW_MASTER_KEY); otherwise a fresh key
+  // replaces the key file. Returns a sentence saying what changed.
+  StatusOr<std::string> RotateMasterKey(const std::optional<SecretString>& new_key);
+  // Data-key rotation: every secret re-sealed under a fresh data key, in one transaction.
+  // Returns how many secrets were re-sealed.
+  StatusOr<std::size_t> RotateDataKey();
+
+  // Re-reads the data keys (after another process rotated them). Const: the keys are
+  // a cache of the store's state, guarded by the mutex.
+  Status Reload() const;
+
+  const std::string& master_key_source() const { return master_.source; }
+
+ private:
+  KeyManager(std::shared_ptr<store::Store> store, MasterKeySource source, crypto::MasterKey master,
+             const Clock& clock);
+  Status LoadDataKeys(const std::vector<store::WrappedDataKey>& wrappers) const;
+  Status NoUsableKeyError() const;
+  store::WrappedDataKey Wrap(int64_t data_key_id, const crypto::SymmetricKey& data_key,
+                             const crypto::MasterKey& master) const;
+
+  std::shared_ptr<store::Store> store_;
+  MasterKeySource source_;
+  crypto::MasterKey master_;
+  const Clock& clock_;
+  mutable std::shared_mutex mutex_;
+  mutable std::map<int64_t, crypto::SymmetricKey> data_keys_;  // guarded by mutex_
+  mutable std::optional<int64_t> active_id_;                    // guarded by mutex_
+  mutable bool store_has_keys_ = false;                         // guarded by mutex_
+};
+
+}  // namespace latchkey::vault

@@ -1,0 +1,43 @@
+// ProviderRegistry: the provider catalog as the vault sees it — built-in entries
+// overlaid by the operator's own, which live in the store (a literal client secret is
+// sealed, never kept in the stored TOML). Thread-safe; each call reads the store, so a
+// provider added by another process is seen at once.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/secret_string.h"
+#include "common/status.h"
+#include "provider/catalog.h"
+#include "store/store.h"
+#include "vault/key_manager.h"
+
+namespace latchkey::vault {
+
+class ProviderRegistry {
+ public:
+  ProviderRegistry(std::shared_ptr<store::Store> store, const KeyManager& keys, const Clock& clock);
+
+  StatusOr<provider::Catalog> Catalog() const;
+  StatusOr<provider::ProviderDefinition> Get(std::string_view name) const;
+  // True when the provider's client secret is stored sealed (added with a literal).
+  StatusOr<bool> HasStoredClientSecret(std::string_view name) const;
+
+  // Validates and stores one provider document; replaces a user entry of the same name
+  // and overrides a built-in one. `source_name` names the document in messages.
+  StatusOr<provider::ProviderDefinition> Add(std::string_view toml_text, std::string_view source_name);
+
+  // The client secret to send to the token endpoint: from the environment variable the
+  // entry names, or unsealed from the store. Empty when the provider has none.
+  StatusOr<SecretString> ClientSecret(const provider::ProviderDefinition& definition) const;
+
+ private:
+  std::shared_ptr<store::Store> store_;
+  const KeyManager& keys_;
+  const Clock& clock_;
+};
+
+}  // namespace latchkey::vault
