@@ -36,7 +36,8 @@ int Main(int argc, char** argv) {
   app.add_option("--data-dir", context.data_dir_option,
                  "Data dir (default $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey)");
   app.add_flag("--json", context.json, "Print results as JSON");
-  app.add_option("--log-level", context.log_level, "trace|debug|info|warn|error|off (default warn, serve: info)");
+  app.add_option("--log-level", context.log_level,
+                 "trace|debug|info|warn|error|off (default warn, serve: info)");
 
   AddProviderCommands(app, context);
   AddConnectionCommands(app, context);

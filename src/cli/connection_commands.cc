@@ -32,7 +32,8 @@ nlohmann::json ToJson(const store::ConnectionRecord& c) {
       {"token_type", c.token_type},
       {"expires_at", c.expires_at ? nlohmann::json(FormatRfc3339(*c.expires_at)) : nlohmann::json()},
       {"has_refresh_token", c.refresh_token.has_value()},
-      {"last_refresh_at", c.last_refresh_at ? nlohmann::json(FormatRfc3339(*c.last_refresh_at)) : nlohmann::json()},
+      {"last_refresh_at",
+       c.last_refresh_at ? nlohmann::json(FormatRfc3339(*c.last_refresh_at)) : nlohmann::json()},
       {"needs_reauth_since",
        c.needs_reauth_since ? nlohmann::json(FormatRfc3339(*c.needs_reauth_since)) : nlohmann::json()},
       {"last_error", c.last_error},
@@ -92,8 +93,8 @@ int List(Context& context) {
   }
   Table table({"NAME", "PROVIDER", "STATUS", "EXPIRES", "SCOPES"});
   for (const auto& c : *connections) {
-    table.AddRow({c.name, c.provider, std::string(store::ConnectionStatusName(c.status)), OptionalTime(c.expires_at),
-                  JoinScopes(c.scopes)});
+    table.AddRow({c.name, c.provider, std::string(store::ConnectionStatusName(c.status)),
+                  OptionalTime(c.expires_at), JoinScopes(c.scopes)});
   }
   table.Print(std::cout);
   return kExitOk;
@@ -142,37 +143,44 @@ void AddConnectionCommands(CLI::App& app, Context& context) {
   connection->require_subcommand(1);
 
   auto import_options = std::make_shared<ImportOptions>();
-  auto* import = connection->add_subcommand("import", "Import an existing token set (RFC 6749 token response JSON)");
+  auto* import =
+      connection->add_subcommand("import", "Import an existing token set (RFC 6749 token response JSON)");
   import->add_option("NAME", import_options->name, "Connection name, e.g. work-gmail")->required();
   import->add_option("--provider", import_options->provider, "Provider name")->required();
   import->add_option("--file", import_options->file, "Token JSON file (default: standard input; never argv)");
-  import->add_flag("--replace", import_options->replace, "Overwrite the credentials of an existing connection");
+  import->add_flag("--replace", import_options->replace,
+                   "Overwrite the credentials of an existing connection");
   import->callback([&context, import_options] {
-    context.action = [&context, import_options] { return Import(context, *import_options); };
-  });
+    context.action = [&context, import_options] { return Import(context, *import_options);
+};
+}  // namespace latchkey::cli
+);
 
-  connection->add_subcommand("list", "List connections")->callback([&context] {
-    context.action = [&context] { return List(context); };
-  });
+connection->add_subcommand("list", "List connections")->callback([&context] {
+  context.action = [&context] { return List(context); };
+});
 
-  auto show_name = std::make_shared<std::string>();
-  auto* show = connection->add_subcommand("show", "Show one connection (never a secret)");
-  show->add_option("NAME", *show_name, "Connection name")->required();
-  show->callback([&context, show_name] { context.action = [&context, show_name] { return Show(context, *show_name); }; });
+auto show_name = std::make_shared<std::string>();
+auto* show = connection->add_subcommand("show", "Show one connection (never a secret)");
+show->add_option("NAME", *show_name, "Connection name")->required();
+show->callback([&context, show_name] {
+  context.action = [&context, show_name] { return Show(context, *show_name); };
+});
 
-  auto disconnect_name = std::make_shared<std::string>();
-  auto* disconnect = connection->add_subcommand("disconnect", "Wipe a connection's credentials");
-  disconnect->add_option("NAME", *disconnect_name, "Connection name")->required();
-  disconnect->callback([&context, disconnect_name] {
-    context.action = [&context, disconnect_name] { return Disconnect(context, *disconnect_name); };
-  });
+auto disconnect_name = std::make_shared<std::string>();
+auto* disconnect = connection->add_subcommand("disconnect", "Wipe a connection's credentials");
+disconnect->add_option("NAME", *disconnect_name, "Connection name")->required();
+disconnect->callback([&context, disconnect_name] {
+  context.action = [&context, disconnect_name] { return Disconnect(context, *disconnect_name); };
+});
 
-  auto token_name = std::make_shared<std::string>();
-  auto* token = app.add_subcommand("token", "Print a currently valid access token (or API key) alone on stdout");
-  token->add_option("CONNECTION", *token_name, "Connection name")->required();
-  token->callback([&context, token_name] {
-    context.action = [&context, token_name] { return Token(context, *token_name); };
-  });
+auto token_name = std::make_shared<std::string>();
+auto* token =
+    app.add_subcommand("token", "Print a currently valid access token (or API key) alone on stdout");
+token->add_option("CONNECTION", *token_name, "Connection name")->required();
+token->callback([&context, token_name] {
+  context.action = [&context, token_name] { return Token(context, *token_name); };
+});
 }
 
 }  // namespace latchkey::cli

@@ -1,15 +1,15 @@
 #include "cli/context.h"
 
+#include <sodium.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sodium.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/random.h"
 #include "store/sqlite_store.h"
@@ -26,7 +26,8 @@ Status ConfigError(const std::filesystem::path& file, const toml::node& node, co
   return InvalidArgumentError(file.string() + ":" + std::to_string(node.source().begin.line) + ": " + what);
 }
 
-StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml::node& node, std::string_view key) {
+StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml::node& node,
+                                   std::string_view key) {
   if (!node.is_string()) return ConfigError(file, node, "'" + std::string(key) + "' must be a string");
   return std::string(*node.value<std::string>());
 }
@@ -69,7 +70,8 @@ StatusOr<Config> Context::LoadConfig() {
     table = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {
     return InvalidArgumentError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                                std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+                                std::to_string(e.source().begin.column) + ": " +
+                                std::string(e.description()));
   }
   for (const auto& [key, node] : table) {
     if (key == "listen") {
@@ -85,9 +87,11 @@ StatusOr<Config> Context::LoadConfig() {
         if (alert_key == "webhook_url") {
           LATCHKEY_ASSIGN_OR_RETURN(config.webhook_url, ConfigString(file, alert_node, alert_key.str()));
         } else if (alert_key == "webhook_secret") {
-          LATCHKEY_ASSIGN_OR_RETURN(config.webhook_secret_env, ConfigString(file, alert_node, alert_key.str()));
+          LATCHKEY_ASSIGN_OR_RETURN(config.webhook_secret_env,
+                                    ConfigString(file, alert_node, alert_key.str()));
         } else {
-          return ConfigError(file, alert_node, "unknown setting 'alerts." + std::string(alert_key.str()) + "'");
+          return ConfigError(file, alert_node,
+                             "unknown setting 'alerts." + std::string(alert_key.str()) + "'");
         }
       }
     } else {
@@ -102,9 +106,10 @@ StatusOr<vault::Vault*> Context::Vault() {
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
   LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
   if (config.store != "sqlite") {
-    return InvalidArgumentError("store '" + config.store +
-                                "' is not supported by this build: only the embedded \"sqlite\" store is (PostgreSQL "
-                                "support is planned)");
+    return InvalidArgumentError(
+        "store '" + config.store +
+        "' is not supported by this build: only the embedded \"sqlite\" store is (PostgreSQL "
+        "support is planned)");
   }
   LATCHKEY_ASSIGN_OR_RETURN(
       std::shared_ptr<store::Store> store,
@@ -114,8 +119,8 @@ StatusOr<vault::Vault*> Context::Vault() {
   if (std::string env = Env("LATCHKEY_MASTER_KEY"); !env.empty()) {
     master.env_value = SecretString(std::move(env));
   }
-  LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(std::move(store), std::move(master), SystemClock::Instance(),
-                                                       SystemRandom::Instance()));
+  LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(std::move(store), std::move(master),
+                                                       SystemClock::Instance(), SystemRandom::Instance()));
   return vault_.get();
 }
 
@@ -144,7 +149,8 @@ StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std:
   std::string data;
   std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path + "': " + std::strerror(errno));
+    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path +
+                                   "': " + std::error_code(errno, std::generic_category()).message());
   }
   char buffer[8192];
   std::size_t n = 0;
@@ -161,12 +167,13 @@ StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std:
   sodium_memzero(buffer, sizeof buffer);
   if (failed) {
     WipeString(data);
-    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path + "' (is it a directory?)");
+    return FailedPreconditionError("cannot read " + std::string(what) + " '" + path +
+                                   "' (is it a directory?)");
   }
   if (too_big) {
     WipeString(data);
-    return InvalidArgumentError(std::string(what) + " '" + path + "' is larger than " + std::to_string(limit) +
-                                " bytes");
+    return InvalidArgumentError(std::string(what) + " '" + path + "' is larger than " +
+                                std::to_string(limit) + " bytes");
   }
   return data;
 }

@@ -42,10 +42,12 @@ void AddKeyCommands(CLI::App& app, Context& context) {
   auto data_key = std::make_shared<bool>(false);
   auto* rotate = key->add_subcommand(
       "rotate",
-      "Re-wrap the data keys under a new master key (key file, or $LATCHKEY_NEW_MASTER_KEY when the key comes "
+      "Re-wrap the data keys under a new master key (key file, or $LATCHKEY_NEW_MASTER_KEY when the key "
+      "comes "
       "from $LATCHKEY_MASTER_KEY); with --data-key, re-encrypt every secret under a new data key");
   rotate->add_flag("--data-key", *data_key, "Rotate the data key instead of the master key");
-  rotate->callback([&context, data_key] { context.action = [&context, data_key] { return Rotate(context, *data_key); }; });
+  rotate->callback(
+      [&context, data_key] { context.action = [&context, data_key] { return Rotate(context, *data_key); }; });
   key->add_subcommand("generate", "Print a new master key for LATCHKEY_MASTER_KEY")->callback([&context] {
     context.action = [] { return Generate(); };
   });

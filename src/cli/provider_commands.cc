@@ -16,11 +16,8 @@ std::string SecretSourceText(const provider::ValueSource& source, bool stored) {
 
 nlohmann::json ToJson(const provider::ProviderDefinition& p, bool stored_secret) {
   nlohmann::json j = {
-      {"name", p.name},
-      {"display_name", p.display_name},
-      {"auth", provider::AuthKindName(p.auth)},
-      {"source", p.source},
-      {"api_base_url", p.api_base_url},
+      {"name", p.name},     {"display_name", p.display_name}, {"auth", provider::AuthKindName(p.auth)},
+      {"source", p.source}, {"api_base_url", p.api_base_url},
   };
   if (p.auth == provider::AuthKind::kOAuth2) {
     j["issuer"] = p.issuer;
@@ -113,7 +110,9 @@ void AddProviderCommands(CLI::App& app, Context& context) {
   auto* show = provider->add_subcommand("show", "Show one provider's definition (never a secret)");
   auto show_name = std::make_shared<std::string>();
   show->add_option("NAME", *show_name, "Provider name")->required();
-  show->callback([&context, show_name] { context.action = [&context, show_name] { return Show(context, *show_name); }; });
+  show->callback([&context, show_name] {
+    context.action = [&context, show_name] { return Show(context, *show_name); };
+  });
 
   auto* add = provider->add_subcommand("add", "Add or override a provider from a TOML file (SPEC §9)");
   auto file = std::make_shared<std::string>();

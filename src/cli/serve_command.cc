@@ -25,7 +25,8 @@ StatusOr<gateway::HealthServerOptions> ParseListen(const std::string& listen) {
   unsigned value = 0;
   auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (error != std::errc() || end != port.data() + port.size() || value > 65535) {
-    return InvalidArgumentError("--listen '" + listen + "': '" + std::string(port) + "' is not a port number");
+    return InvalidArgumentError("--listen '" + listen + "': '" + std::string(port) +
+                                "' is not a port number");
   }
   options.port = static_cast<uint16_t>(value);
   return options;
@@ -57,7 +58,8 @@ void AddServeCommand(CLI::App& app, Context& context) {
   auto listen = std::make_shared<std::string>();
   auto* serve = app.add_subcommand("serve", "Run the daemon (for now: /healthz and /readyz)");
   serve->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8787 or latchkey.toml)");
-  serve->callback([&context, listen] { context.action = [&context, listen] { return Serve(context, *listen); }; });
+  serve->callback(
+      [&context, listen] { context.action = [&context, listen] { return Serve(context, *listen); }; });
 }
 
 }  // namespace latchkey::cli

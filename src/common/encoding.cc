@@ -39,8 +39,8 @@ std::optional<Bytes> Base64Decode(std::string_view text) {
   Bytes out(text.size() * 3 / 4 + 3);
   size_t length = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &length, &end,
-                        variant) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &length, &end, variant) !=
+          0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }

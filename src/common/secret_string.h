@@ -23,9 +23,7 @@ class SecretString {
   explicit SecretString(const char* value) : value_(value) {}
 
   SecretString(const SecretString& other) : value_(other.value_) {}
-  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) {
-    WipeString(other.value_);
-  }
+  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) { WipeString(other.value_); }
   SecretString& operator=(const SecretString& other) {
     if (this != &other) {
       WipeString(value_);

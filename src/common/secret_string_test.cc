@@ -9,7 +9,9 @@ namespace latchkey {
 namespace {
 
 template <typename T>
-concept Streamable = requires(std::ostream& os, const T& t) { os << t; };
+concept Streamable = requires(std::ostream& os, const T& t) {
+  os << t;
+};
 
 TEST(SecretStringTest, CannotBeStreamed) {
   static_assert(!Streamable<SecretString>, "SecretString must not be streamable");

@@ -77,15 +77,19 @@ Status InternalError(std::string message);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : state_(value) {}             // NOLINT(google-explicit-constructor)
-  StatusOr(T&& value) : state_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
-  StatusOr(Status status) : state_(std::move(status)) {   // NOLINT(google-explicit-constructor)
+  StatusOr(const T& value) : state_(value) {}            // NOLINT(google-explicit-constructor)
+  StatusOr(T&& value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  StatusOr(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(state_).ok() && "StatusOr needs a value or an error");
   }
+  // Excludes Status and StatusOr by its constraint, so it hides no copy or move.
+  // NOLINTBEGIN(bugprone-forwarding-reference-overload)
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, Status> &&
-             !std::is_same_v<std::decay_t<U>, T> && !std::is_same_v<std::decay_t<U>, StatusOr>)
-  StatusOr(U&& value) : state_(T(std::forward<U>(value))) {}  // NOLINT(google-explicit-constructor)
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Status> &&
+           !std::is_same_v<std::decay_t<U>, T> && !std::is_same_v<std::decay_t<U>, StatusOr>)
+      StatusOr(U&& value)
+      : state_(T(std::forward<U>(value))) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTEND(bugprone-forwarding-reference-overload)
 
   bool ok() const { return std::holds_alternative<T>(state_); }
 
@@ -116,14 +120,15 @@ Status AsStatus(const StatusOr<T>& s) {
 
 }  // namespace latchkey
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a generated name.
 #define LATCHKEY_CONCAT_INNER(a, b) a##b
 #define LATCHKEY_CONCAT(a, b) LATCHKEY_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function when `expr` (a Status or StatusOr) is an error.
-#define LATCHKEY_RETURN_IF_ERROR(expr)                                         \
-  do {                                                                         \
+#define LATCHKEY_RETURN_IF_ERROR(expr)                                          \
+  do {                                                                          \
     ::latchkey::Status latchkey_status_ = ::latchkey::internal::AsStatus(expr); \
-    if (!latchkey_status_.ok()) return latchkey_status_;                       \
+    if (!latchkey_status_.ok()) return latchkey_status_;                        \
   } while (false)
 
 // `LATCHKEY_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from the value or returns the error.
@@ -133,3 +138,4 @@ Status AsStatus(const StatusOr<T>& s) {
   auto tmp = (expr);                                   \
   if (!tmp.ok()) return tmp.status();                  \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -37,7 +37,7 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 constexpr uint32_t kHeaderLimit = 8 * 1024;
-constexpr uint64_t kBodyLimit = 1024 * 1024;
+constexpr uint64_t kBodyLimit = uint64_t{1024} * 1024;
 constexpr std::chrono::seconds kReadTimeout{30};
 constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr size_t kMaxEchoedTarget = 200;

@@ -17,7 +17,7 @@ namespace latchkey::provider {
 enum class AuthKind { kOAuth2, kApiKey, kBasic };
 enum class TokenAuthMethod { kClientSecretBasic, kClientSecretPost, kNone };
 
-std::string_view AuthKindName(AuthKind kind);               // "oauth2" | "api_key" | "basic"
+std::string_view AuthKindName(AuthKind kind);                  // "oauth2" | "api_key" | "basic"
 std::string_view TokenAuthMethodName(TokenAuthMethod method);  // "client_secret_basic" | ...
 
 // Where a configuration value comes from: a literal, or "env:NAME".

@@ -21,9 +21,9 @@ using Ciphertext = Bytes;
 // A data key wrapped (encrypted) by one master key. A data key may have several
 // wrappers while a master-key rotation is in flight; see vault/key_manager.h.
 struct WrappedDataKey {
-  int64_t data_key_id = 0;     // chosen by the caller (random, positive)
-  std::string master_key_id;   // fingerprint of the wrapping master key
-  Bytes wrapped;               // sealed data key
+  int64_t data_key_id = 0;    // chosen by the caller (random, positive)
+  std::string master_key_id;  // fingerprint of the wrapping master key
+  Bytes wrapped;              // sealed data key
   TimePoint created_at;
 
   friend bool operator==(const WrappedDataKey&, const WrappedDataKey&) = default;
@@ -77,7 +77,7 @@ struct ConnectionRecord {
   std::optional<Ciphertext> refresh_token;
   std::optional<Ciphertext> api_key;
   std::optional<Ciphertext> password;
-  std::string username;  // basic auth user name (not secret)
+  std::string username;                // basic auth user name (not secret)
   std::optional<int64_t> data_key_id;  // the key that sealed the secrets above
 
   // Bumped by every change of the token set; writers compare-and-swap on it (fencing).
@@ -92,9 +92,9 @@ struct ConnectionRecord {
 };
 
 struct AgentRecord {
-  std::string id;        // random, immutable; also the public part of the agent key
-  std::string name;      // unique
-  Bytes key_hash;        // hash of the secret part of the key (crypto/agent_key.h)
+  std::string id;                  // random, immutable; also the public part of the agent key
+  std::string name;                // unique
+  Bytes key_hash;                  // hash of the secret part of the key (crypto/agent_key.h)
   std::vector<std::string> rules;  // policy rules as written, CONNECTION[:METHODS[:PATH_GLOB]]
   TimePoint created_at;
   std::optional<TimePoint> revoked_at;
@@ -108,7 +108,7 @@ struct AuditRecord {
   std::string agent;
   std::string connection;
   std::string method;
-  std::string path;  // query values already redacted
+  std::string path;         // query values already redacted
   int upstream_status = 0;  // 0 when the upstream was not contacted
   std::string code;         // latchkey problem code, empty on success
   int64_t latency_ms = 0;
@@ -145,8 +145,8 @@ struct PendingAuthorization {
   std::string provider;
   std::vector<std::string> scopes;
   std::string redirect_uri;
-  std::string nonce;             // OIDC nonce (not secret once sent)
-  Ciphertext pkce_verifier;      // sealed
+  std::string nonce;         // OIDC nonce (not secret once sent)
+  Ciphertext pkce_verifier;  // sealed
   int64_t data_key_id = 0;
   TimePoint created_at;
   TimePoint expires_at;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "common/random.h"
@@ -73,7 +74,8 @@ StatusOr<std::unique_ptr<SqlitePool>> SqlitePool::Open(const std::string& path,
   // -wal and -shm files the mode of the database file.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return UnavailableError("cannot open the store at " + path + ": " + std::strerror(errno));
+    return UnavailableError("cannot open the store at " + path + ": " +
+                            std::error_code(errno, std::generic_category()).message());
   }
   ::close(fd);
 

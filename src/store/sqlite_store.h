@@ -13,7 +13,7 @@
 namespace latchkey::store {
 
 struct SqliteOptions {
-  std::string path;                          // database file; created (0600) if absent
+  std::string path;                            // database file; created (0600) if absent
   std::chrono::milliseconds busy_wait{10000};  // longest a call waits for another writer
 };
 

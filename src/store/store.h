@@ -84,7 +84,8 @@ class Store {
   virtual StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) = 0;
   virtual StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) = 0;  // newest first
   virtual Status MarkAlertDelivered(std::string_view event_id, TimePoint at) = 0;
-  virtual Status MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) = 0;
+  virtual Status MarkAlertFailed(std::string_view event_id, std::string_view error,
+                                 TimePoint next_attempt) = 0;
 
   // --- pending authorizations (OAuth `state`) ---
   virtual Status InsertPendingAuthorization(const PendingAuthorization& pending) = 0;

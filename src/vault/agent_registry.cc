@@ -22,7 +22,8 @@ StatusOr<CreatedAgent> AgentRegistry::Create(std::string_view name, const std::v
                                 "or '.', starting with a letter or digit");
   }
   if (rules.empty()) {
-    return InvalidArgumentError("an agent needs at least one --allow rule (CONNECTION[:METHODS[:PATH_GLOB]])");
+    return InvalidArgumentError(
+        "an agent needs at least one --allow rule (CONNECTION[:METHODS[:PATH_GLOB]])");
   }
   LATCHKEY_RETURN_IF_ERROR(policy::Policy::Parse(rules));
 

@@ -34,9 +34,11 @@ ConnectionVault::ConnectionVault(std::shared_ptr<store::Store> store, const KeyM
 
 StatusOr<store::ConnectionRecord> ConnectionVault::Seal(store::ConnectionRecord record,
                                                         const ImportedCredentials& credentials) const {
-  auto seal = [&](const SecretString& value, std::string_view column) -> StatusOr<std::optional<store::Ciphertext>> {
+  auto seal = [&](const SecretString& value,
+                  std::string_view column) -> StatusOr<std::optional<store::Ciphertext>> {
     if (value.empty()) return std::optional<store::Ciphertext>();
-    LATCHKEY_ASSIGN_OR_RETURN(store::Ciphertext sealed, keys_.Seal(value.reveal(), {kTable, record.id, column}));
+    LATCHKEY_ASSIGN_OR_RETURN(store::Ciphertext sealed,
+                              keys_.Seal(value.reveal(), {kTable, record.id, column}));
     return std::optional<store::Ciphertext>(std::move(sealed));
   };
   LATCHKEY_ASSIGN_OR_RETURN(record.access_token, seal(credentials.access_token, "access_token"));
@@ -54,8 +56,9 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Seal(store::ConnectionRecord 
   return record;
 }
 
-Status ConnectionVault::SealAndWrite(const store::ConnectionRecord& record, const ImportedCredentials& credentials,
-                                     const std::function<Status(const store::ConnectionRecord&)>& write) const {
+Status ConnectionVault::SealAndWrite(
+    const store::ConnectionRecord& record, const ImportedCredentials& credentials,
+    const std::function<Status(const store::ConnectionRecord&)>& write) const {
   for (int attempt = 0;; ++attempt) {
     LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord sealed, Seal(record, credentials));
     Status written = write(sealed);
@@ -112,8 +115,9 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
   record.kind = KindOf(provider.auth);
   record.status = store::ConnectionStatus::kActive;
   record.created_at = record.updated_at = clock_.Now();
-  LATCHKEY_RETURN_IF_ERROR(SealAndWrite(
-      record, credentials, [&](const store::ConnectionRecord& sealed) { return store_->InsertConnection(sealed); }));
+  LATCHKEY_RETURN_IF_ERROR(SealAndWrite(record, credentials, [&](const store::ConnectionRecord& sealed) {
+    return store_->InsertConnection(sealed);
+  }));
   return Get(request.name);
 }
 
@@ -121,7 +125,9 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Get(std::string_view name) co
   return store_->GetConnection(name);
 }
 
-StatusOr<std::vector<store::ConnectionRecord>> ConnectionVault::List() const { return store_->ListConnections(); }
+StatusOr<std::vector<store::ConnectionRecord>> ConnectionVault::List() const {
+  return store_->ListConnections();
+}
 
 StatusOr<ConnectionSecrets> ConnectionVault::ReadSecrets(const store::ConnectionRecord& connection) const {
   ConnectionSecrets secrets;
@@ -130,7 +136,8 @@ StatusOr<ConnectionSecrets> ConnectionVault::ReadSecrets(const store::Connection
     if (!sealed) return Status::Ok();
     StatusOr<SecretString> plain = keys_.Unseal(*sealed, {kTable, connection.id, column});
     if (!plain.ok()) {
-      return plain.status().WithContext("cannot read the " + std::string(column) + " of " + Quoted(connection.name));
+      return plain.status().WithContext("cannot read the " + std::string(column) + " of " +
+                                        Quoted(connection.name));
     }
     out = std::move(*plain);
     return Status::Ok();
@@ -161,7 +168,8 @@ StatusOr<SecretString> ConnectionVault::CurrentCredential(std::string_view name)
     case store::CredentialKind::kOAuth2: break;
   }
   if (connection.expires_at && *connection.expires_at <= clock_.Now()) {
-    return NeedsHumanError(Quoted(name) + "'s access token expired at " + FormatRfc3339(*connection.expires_at) +
+    return NeedsHumanError(Quoted(name) + "'s access token expired at " +
+                           FormatRfc3339(*connection.expires_at) +
                            " and this build cannot refresh it yet: import a fresh token");
   }
   return std::move(secrets.access_token);

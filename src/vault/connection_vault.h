@@ -42,8 +42,8 @@ bool IsValidSlug(std::string_view name);
 
 class ConnectionVault {
  public:
-  ConnectionVault(std::shared_ptr<store::Store> store, const KeyManager& keys, const ProviderRegistry& providers,
-                  const Clock& clock, Random& random);
+  ConnectionVault(std::shared_ptr<store::Store> store, const KeyManager& keys,
+                  const ProviderRegistry& providers, const Clock& clock, Random& random);
 
   StatusOr<store::ConnectionRecord> Import(ImportRequest request);
   StatusOr<store::ConnectionRecord> Get(std::string_view name) const;
@@ -60,7 +60,8 @@ class ConnectionVault {
   Status Disconnect(std::string_view name);
 
  private:
-  StatusOr<store::ConnectionRecord> Seal(store::ConnectionRecord record, const ImportedCredentials& credentials) const;
+  StatusOr<store::ConnectionRecord> Seal(store::ConnectionRecord record,
+                                         const ImportedCredentials& credentials) const;
   // Seals `record` and hands it to `write`; if the store refuses it because the data key
   // was rotated away by another process meanwhile, reloads the keys and tries once more.
   Status SealAndWrite(const store::ConnectionRecord& record, const ImportedCredentials& credentials,

@@ -71,8 +71,8 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
     }
   }
   ImportedCredentials out;
-  LATCHKEY_ASSIGN_OR_RETURN(std::string access,
-                            RequiredString(*tokens, "access_token", source, "an RFC 6749 token response needs one"));
+  LATCHKEY_ASSIGN_OR_RETURN(std::string access, RequiredString(*tokens, "access_token", source,
+                                                               "an RFC 6749 token response needs one"));
   out.access_token = SecretString(std::move(access));
   LATCHKEY_ASSIGN_OR_RETURN(std::string refresh, OptionalString(*tokens, "refresh_token", source));
   out.refresh_token = SecretString(std::move(refresh));
@@ -82,7 +82,8 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
   out.scopes = SplitScopes(scope, provider.scope_separator);
   if (tokens->contains("expires_in")) out.expires_in = ExpiresIn((*tokens)["expires_in"]);
   if (!provider.quirks.account_field.empty()) {
-    if (const json* account = Find(document, provider.quirks.account_field); account && account->is_string()) {
+    if (const json* account = Find(document, provider.quirks.account_field);
+        account && account->is_string()) {
       out.account = account->get<std::string>();
     }
   }
@@ -128,7 +129,8 @@ StatusOr<ImportedCredentials> ParseImportDocument(std::string_view text, std::st
                                                   const provider::ProviderDefinition& provider) {
   json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) {
-    return InvalidArgumentError(std::string(source) + " is not valid JSON (expected a token response object)");
+    return InvalidArgumentError(std::string(source) +
+                                " is not valid JSON (expected a token response object)");
   }
   struct Wiper {
     json& j;
@@ -138,8 +140,7 @@ StatusOr<ImportedCredentials> ParseImportDocument(std::string_view text, std::st
     return InvalidArgumentError(std::string(source) + " must hold a JSON object");
   }
   switch (provider.auth) {
-    case provider::AuthKind::kOAuth2:
-      return ParseOAuth(document, source, provider);
+    case provider::AuthKind::kOAuth2: return ParseOAuth(document, source, provider);
     case provider::AuthKind::kApiKey: {
       LATCHKEY_ASSIGN_OR_RETURN(
           std::string key, RequiredString(document, "api_key", source,

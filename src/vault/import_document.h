@@ -22,11 +22,11 @@ struct ImportedCredentials {
   SecretString api_key;
   std::string username;
   SecretString password;
-  std::string token_type;            // defaults to "Bearer"
-  std::vector<std::string> scopes;   // as granted; split on the provider's separator
+  std::string token_type;                          // defaults to "Bearer"
+  std::vector<std::string> scopes;                 // as granted; split on the provider's separator
   std::optional<std::chrono::seconds> expires_in;  // absent, unusable or absurd values: nullopt
-  std::string account;               // from the provider's account_field, when present
-  std::string api_base_url;          // from the provider's api_base_url_field, when present
+  std::string account;                             // from the provider's account_field, when present
+  std::string api_base_url;                        // from the provider's api_base_url_field, when present
 };
 
 // `document` is the whole file / stdin; `source` names it in messages ("tokens.json").

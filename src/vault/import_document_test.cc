@@ -15,8 +15,8 @@ provider::ProviderDefinition OAuth(std::string separator = " ") {
 
 TEST(ImportDocumentTest, ReadsAnRfc6749TokenResponse) {
   auto c = ParseImportDocument(
-      R"({"access_token":"at","refresh_token":"rt","expires_in":3600,"token_type":"bearer","scope":"a b"})", "t",
-      OAuth());
+      R"({"access_token":"at","refresh_token":"rt","expires_in":3600,"token_type":"bearer","scope":"a b"})",
+      "t", OAuth());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_token.reveal(), "at");
   EXPECT_EQ(c->refresh_token.reveal(), "rt");
@@ -41,7 +41,8 @@ TEST(ImportDocumentTest, ExpiresInVariants) {
 }
 
 TEST(ImportDocumentTest, ScopesSplitOnTheProviderSeparatorAndLeniently) {
-  EXPECT_EQ(SplitScopes("chat:write,users:read", ","), (std::vector<std::string>{"chat:write", "users:read"}));
+  EXPECT_EQ(SplitScopes("chat:write,users:read", ","),
+            (std::vector<std::string>{"chat:write", "users:read"}));
   EXPECT_EQ(SplitScopes(" a  b a ", " "), (std::vector<std::string>{"a", "b"}));
   EXPECT_TRUE(SplitScopes("", " ").empty());
 }
@@ -50,8 +51,9 @@ TEST(ImportDocumentTest, NestedTokensAndAccountAndInstanceUrlAreQuirks) {
   provider::ProviderDefinition slack = OAuth(",");
   slack.quirks.token_path = "authed_user";
   slack.quirks.account_field = "team.name";
-  auto c = ParseImportDocument(R"({"ok":true,"team":{"name":"Acme"},"authed_user":{"access_token":"xoxp","scope":"a,b"}})",
-                               "t", slack);
+  auto c = ParseImportDocument(
+      R"({"ok":true,"team":{"name":"Acme"},"authed_user":{"access_token":"xoxp","scope":"a,b"}})", "t",
+      slack);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_token.reveal(), "xoxp");
   EXPECT_EQ(c->account, "Acme");

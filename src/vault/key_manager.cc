@@ -18,23 +18,25 @@ int64_t NewDataKeyId() {
 
 }  // namespace
 
-KeyManager::KeyManager(std::shared_ptr<store::Store> store, MasterKeySource source,
-                       crypto::MasterKey master, const Clock& clock)
+KeyManager::KeyManager(std::shared_ptr<store::Store> store, MasterKeySource source, crypto::MasterKey master,
+                       const Clock& clock)
     : store_(std::move(store)), source_(std::move(source)), master_(std::move(master)), clock_(clock) {}
 
 StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(std::shared_ptr<store::Store> store,
                                                        MasterKeySource source, const Clock& clock) {
-  LATCHKEY_ASSIGN_OR_RETURN(crypto::MasterKey master,
-                            crypto::LoadMasterKey(source.env_value, source.key_file, /*create_if_missing=*/true));
-  std::unique_ptr<KeyManager> manager(new KeyManager(std::move(store), std::move(source), std::move(master), clock));
+  LATCHKEY_ASSIGN_OR_RETURN(crypto::MasterKey master, crypto::LoadMasterKey(source.env_value, source.key_file,
+                                                                            /*create_if_missing=*/true));
+  std::unique_ptr<KeyManager> manager(
+      new KeyManager(std::move(store), std::move(source), std::move(master), clock));
 
-  LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::WrappedDataKey> wrappers, manager->store_->ListWrappedDataKeys());
+  LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::WrappedDataKey> wrappers,
+                            manager->store_->ListWrappedDataKeys());
   if (wrappers.empty()) {
     // First run: make the data key. Another process may be doing the same; the store
     // keeps exactly one and tells us which.
     crypto::SymmetricKey first = crypto::SymmetricKey::Generate();
-    LATCHKEY_ASSIGN_OR_RETURN(wrappers, manager->store_->InitializeDataKey(
-                                            manager->Wrap(NewDataKeyId(), first, manager->master_)));
+    LATCHKEY_ASSIGN_OR_RETURN(
+        wrappers, manager->store_->InitializeDataKey(manager->Wrap(NewDataKeyId(), first, manager->master_)));
   }
   LATCHKEY_RETURN_IF_ERROR(manager->LoadDataKeys(wrappers));
   return manager;
@@ -64,8 +66,10 @@ Status KeyManager::LoadDataKeys(const std::vector<store::WrappedDataKey>& wrappe
                            " cannot be opened with the master key from " + master_.source + ": " +
                            raw.status().message());
     }
-    LATCHKEY_ASSIGN_OR_RETURN(crypto::SymmetricKey key, crypto::SymmetricKey::FromBytes(AsBytes(raw->reveal())));
-    if (!active || w.created_at > active_created || (w.created_at == active_created && w.data_key_id > *active)) {
+    LATCHKEY_ASSIGN_OR_RETURN(crypto::SymmetricKey key,
+                              crypto::SymmetricKey::FromBytes(AsBytes(raw->reveal())));
+    if (!active || w.created_at > active_created ||
+        (w.created_at == active_created && w.data_key_id > *active)) {
       active = w.data_key_id;
       active_created = w.created_at;
     }
@@ -102,7 +106,8 @@ StatusOr<store::Ciphertext> KeyManager::Seal(std::string_view plaintext, const S
                       crypto::AssociatedData(where.table, where.row_id, where.column));
 }
 
-StatusOr<SecretString> KeyManager::Unseal(std::span<const std::uint8_t> sealed, const SecretAddress& where) const {
+StatusOr<SecretString> KeyManager::Unseal(std::span<const std::uint8_t> sealed,
+                                          const SecretAddress& where) const {
   LATCHKEY_ASSIGN_OR_RETURN(int64_t key_id, crypto::SealedKeyId(sealed));
   std::shared_lock lock(mutex_);
   if (data_keys_.empty()) return NoUsableKeyError();
@@ -120,7 +125,8 @@ StatusOr<std::string> KeyManager::RotateMasterKey(const std::optional<SecretStri
   if (from_env && !new_key) {
     return InvalidArgumentError(
         "the master key comes from LATCHKEY_MASTER_KEY, so the new one must too: set "
-        "LATCHKEY_NEW_MASTER_KEY (make one with `latchkey key generate`) and run `latchkey key rotate` again");
+        "LATCHKEY_NEW_MASTER_KEY (make one with `latchkey key generate`) and run `latchkey key rotate` "
+        "again");
   }
   crypto::MasterKey next{crypto::SymmetricKey::Generate(), "", ""};
   if (new_key) {

@@ -84,8 +84,8 @@ class KeyManager {
   const Clock& clock_;
   mutable std::shared_mutex mutex_;
   mutable std::map<int64_t, crypto::SymmetricKey> data_keys_;  // guarded by mutex_
-  mutable std::optional<int64_t> active_id_;                    // guarded by mutex_
-  mutable bool store_has_keys_ = false;                         // guarded by mutex_
+  mutable std::optional<int64_t> active_id_;                   // guarded by mutex_
+  mutable bool store_has_keys_ = false;                        // guarded by mutex_
 };
 
 }  // namespace latchkey::vault

@@ -95,7 +95,8 @@ TEST_F(VaultTest, DataKeyRotationResealsEverySecret) {
   EXPECT_EQ(*count, 2u);
   auto cells_after = vault_->store().ListSecretCells();
   ASSERT_TRUE(cells_after.ok());
-  for (std::size_t i = 0; i < cells_after->size(); ++i) EXPECT_NE((*cells_after)[i].value, (*cells_before)[i].value);
+  for (std::size_t i = 0; i < cells_after->size(); ++i)
+    EXPECT_NE((*cells_after)[i].value, (*cells_before)[i].value);
   auto token = vault_->connections().CurrentCredential("work");
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   EXPECT_EQ(token->reveal(), "at");

@@ -10,12 +10,14 @@ constexpr std::string_view kClientSecret = "client_secret";
 
 }  // namespace
 
-ProviderRegistry::ProviderRegistry(std::shared_ptr<store::Store> store, const KeyManager& keys, const Clock& clock)
+ProviderRegistry::ProviderRegistry(std::shared_ptr<store::Store> store, const KeyManager& keys,
+                                   const Clock& clock)
     : store_(std::move(store)), keys_(keys), clock_(clock) {}
 
 StatusOr<provider::Catalog> ProviderRegistry::Catalog() const {
   provider::Catalog catalog;
-  LATCHKEY_ASSIGN_OR_RETURN(std::vector<provider::ProviderDefinition> builtins, provider::LoadBuiltinProviders());
+  LATCHKEY_ASSIGN_OR_RETURN(std::vector<provider::ProviderDefinition> builtins,
+                            provider::LoadBuiltinProviders());
   for (auto& definition : builtins) catalog.Add(std::move(definition));
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ProviderRecord> stored, store_->ListProviders());
   for (const store::ProviderRecord& record : stored) {
@@ -57,9 +59,8 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
       .updated_at = clock_.Now(),
   };
   if (!definition.client_secret.literal.empty()) {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        record.client_secret,
-        keys_.Seal(definition.client_secret.literal.reveal(), {kTable, definition.name, kClientSecret}));
+    LATCHKEY_ASSIGN_OR_RETURN(record.client_secret, keys_.Seal(definition.client_secret.literal.reveal(),
+                                                               {kTable, definition.name, kClientSecret}));
     LATCHKEY_ASSIGN_OR_RETURN(record.data_key_id, keys_.ActiveDataKeyId());
   }
   LATCHKEY_RETURN_IF_ERROR(store_->UpsertProvider(record));
@@ -70,7 +71,8 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
 
 StatusOr<SecretString> ProviderRegistry::ClientSecret(const provider::ProviderDefinition& definition) const {
   if (!definition.client_secret.env_var.empty()) {
-    const char* value = std::getenv(definition.client_secret.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
+    const char* value =
+        std::getenv(definition.client_secret.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr || *value == '\0') {
       return NeedsHumanError("provider '" + definition.name + "' takes its client secret from $" +
                              definition.client_secret.env_var + ", which is not set");
@@ -79,7 +81,8 @@ StatusOr<SecretString> ProviderRegistry::ClientSecret(const provider::ProviderDe
   }
   StatusOr<store::ProviderRecord> record = store_->GetProvider(definition.name);
   if (!record.ok() || !record->client_secret) return SecretString();
-  StatusOr<SecretString> secret = keys_.Unseal(*record->client_secret, {kTable, definition.name, kClientSecret});
+  StatusOr<SecretString> secret =
+      keys_.Unseal(*record->client_secret, {kTable, definition.name, kClientSecret});
   if (!secret.ok()) {
     return secret.status().WithContext("cannot read the client secret of provider '" + definition.name + "'");
   }

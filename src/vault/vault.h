@@ -19,8 +19,9 @@ namespace latchkey::vault {
 
 class Vault {
  public:
-  static StatusOr<std::unique_ptr<Vault>> Open(std::shared_ptr<store::Store> store, MasterKeySource master_key,
-                                               const Clock& clock, Random& random);
+  static StatusOr<std::unique_ptr<Vault>> Open(const std::shared_ptr<store::Store>& store,
+                                               MasterKeySource master_key, const Clock& clock,
+                                               Random& random);
 
   store::Store& store() { return *store_; }
   KeyManager& keys() { return *keys_; }
@@ -29,7 +30,8 @@ class Vault {
   AgentRegistry& agents() { return agents_; }
 
  private:
-  Vault(std::shared_ptr<store::Store> store, std::unique_ptr<KeyManager> keys, const Clock& clock, Random& random);
+  Vault(const std::shared_ptr<store::Store>& store, std::unique_ptr<KeyManager> keys, const Clock& clock,
+        Random& random);
 
   std::shared_ptr<store::Store> store_;
   std::unique_ptr<KeyManager> keys_;

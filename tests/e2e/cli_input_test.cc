@@ -25,7 +25,8 @@ class CliInputTest : public CliTest, public ::testing::WithParamInterface<BadInp
 TEST_P(CliInputTest, RefusedWithOneClearSentence) {
   const BadInput& c = GetParam();
   // A known-good connection and agent, so "exists already" cases have something to clash with.
-  MustRun({"connection", "import", "existing", "--provider", "google"}, R"({"access_token":"t1","expires_in":3600})");
+  MustRun({"connection", "import", "existing", "--provider", "google"},
+          R"({"access_token":"t1","expires_in":3600})");
   MustRun({"agent", "create", "existing-agent", "--allow", "existing"});
   const std::string before = MustRun({"--json", "connection", "list"});
 
@@ -53,26 +54,60 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"UnknownCommand", {"frobnicate"}, "", 2, "unknown command 'frobnicate'"},
         BadInput{"ImportWithoutName", {"connection", "import", "--provider", "google"}, kToken, 2, "NAME"},
         BadInput{"ImportWithoutProvider", {"connection", "import", "x"}, kToken, 2, "--provider"},
-        BadInput{"ImportUnknownProvider", {"connection", "import", "x", "--provider", "nope"}, kToken, 1,
+        BadInput{"ImportUnknownProvider",
+                 {"connection", "import", "x", "--provider", "nope"},
+                 kToken,
+                 1,
                  "unknown provider 'nope'"},
-        BadInput{"ImportUnreadableFile", {"connection", "import", "x", "--provider", "google", "--file", "/nonexistent/t.json"},
-                 "", 1, "cannot read token file '/nonexistent/t.json'"},
-        BadInput{"ImportDirectoryAsFile", {"connection", "import", "x", "--provider", "google", "--file", "@dir"}, "", 1,
+        BadInput{"ImportUnreadableFile",
+                 {"connection", "import", "x", "--provider", "google", "--file", "/nonexistent/t.json"},
+                 "",
+                 1,
+                 "cannot read token file '/nonexistent/t.json'"},
+        BadInput{"ImportDirectoryAsFile",
+                 {"connection", "import", "x", "--provider", "google", "--file", "@dir"},
+                 "",
+                 1,
                  "cannot read token file"},
-        BadInput{"ImportNotJson", {"connection", "import", "x", "--provider", "google"}, "access_token=abc", 2,
+        BadInput{"ImportNotJson",
+                 {"connection", "import", "x", "--provider", "google"},
+                 "access_token=abc",
+                 2,
                  "is not valid JSON"},
-        BadInput{"ImportEmptyStdin", {"connection", "import", "x", "--provider", "google"}, "", 2, "is not valid JSON"},
-        BadInput{"ImportJsonArray", {"connection", "import", "x", "--provider", "google"}, "[1,2]", 2,
+        BadInput{"ImportEmptyStdin",
+                 {"connection", "import", "x", "--provider", "google"},
+                 "",
+                 2,
+                 "is not valid JSON"},
+        BadInput{"ImportJsonArray",
+                 {"connection", "import", "x", "--provider", "google"},
+                 "[1,2]",
+                 2,
                  "must hold a JSON object"},
-        BadInput{"ImportWithoutAccessToken", {"connection", "import", "x", "--provider", "google"},
-                 R"({"refresh_token":"r"})", 2, "has no 'access_token'"},
-        BadInput{"ImportAccessTokenNotString", {"connection", "import", "x", "--provider", "google"},
-                 R"({"access_token":42})", 2, "'access_token' must be a string"},
-        BadInput{"ImportApiKeyWithoutKey", {"connection", "import", "x", "--provider", "example-api-key"}, kToken, 2,
+        BadInput{"ImportWithoutAccessToken",
+                 {"connection", "import", "x", "--provider", "google"},
+                 R"({"refresh_token":"r"})",
+                 2,
+                 "has no 'access_token'"},
+        BadInput{"ImportAccessTokenNotString",
+                 {"connection", "import", "x", "--provider", "google"},
+                 R"({"access_token":42})",
+                 2,
+                 "'access_token' must be a string"},
+        BadInput{"ImportApiKeyWithoutKey",
+                 {"connection", "import", "x", "--provider", "example-api-key"},
+                 kToken,
+                 2,
                  "has no 'api_key'"},
-        BadInput{"ImportBadName", {"connection", "import", "Bad Name", "--provider", "google"}, kToken, 2,
+        BadInput{"ImportBadName",
+                 {"connection", "import", "Bad Name", "--provider", "google"},
+                 kToken,
+                 2,
                  "not a valid connection name"},
-        BadInput{"ImportExisting", {"connection", "import", "existing", "--provider", "google"}, kToken, 1,
+        BadInput{"ImportExisting",
+                 {"connection", "import", "existing", "--provider", "google"},
+                 kToken,
+                 1,
                  "exists already"},
         BadInput{"ShowUnknown", {"connection", "show", "ghost"}, "", 1, "connection 'ghost'"},
         BadInput{"ShowWithoutName", {"connection", "show"}, "", 2, "NAME"},
@@ -80,23 +115,40 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"TokenUnknown", {"token", "ghost"}, "", 1, "connection 'ghost'"},
         BadInput{"TokenWithoutName", {"token"}, "", 2, "CONNECTION"},
         BadInput{"AgentWithoutRule", {"agent", "create", "bot"}, "", 2, "--allow"},
-        BadInput{"AgentBadRule", {"agent", "create", "bot", "--allow", "gmail:FETCH"}, "", 2, "unknown method 'FETCH'"},
+        BadInput{"AgentBadRule",
+                 {"agent", "create", "bot", "--allow", "gmail:FETCH"},
+                 "",
+                 2,
+                 "unknown method 'FETCH'"},
         BadInput{"AgentBadName", {"agent", "create", "-x", "--allow", "a"}, "", 2, ""},
-        BadInput{"AgentExisting", {"agent", "create", "existing-agent", "--allow", "a"}, "", 1, "exists already"},
+        BadInput{
+            "AgentExisting", {"agent", "create", "existing-agent", "--allow", "a"}, "", 1, "exists already"},
         BadInput{"RevokeUnknownAgent", {"agent", "revoke", "ghost"}, "", 1, "agent 'ghost'"},
         BadInput{"ProviderShowUnknown", {"provider", "show", "nope"}, "", 1, "unknown provider 'nope'"},
         BadInput{"ProviderAddWithoutFile", {"provider", "add"}, "", 2, "--file"},
-        BadInput{"ProviderAddUnreadable", {"provider", "add", "--file", "/nonexistent.toml"}, "", 1,
+        BadInput{"ProviderAddUnreadable",
+                 {"provider", "add", "--file", "/nonexistent.toml"},
+                 "",
+                 1,
                  "cannot read provider file"},
-        BadInput{"ProviderAddMalformedToml", {"provider", "add", "--file", "-"}, "name = \"x\nauth=", 2, "stdin:1"},
-        BadInput{"ProviderAddUnknownField", {"provider", "add", "--file", "-"},
-                 "name = \"x\"\nauth = \"api_key\"\napi_base_url = \"https://a.example\"\napi_key_header = \"X\"\n"
-                 "colour = \"red\"\n",
-                 2, "stdin:5: unknown field 'colour'"},
-        BadInput{"ProviderAddPlainHttp", {"provider", "add", "--file", "-"},
+        BadInput{"ProviderAddMalformedToml",
+                 {"provider", "add", "--file", "-"},
+                 "name = \"x\nauth=",
+                 2,
+                 "stdin:1"},
+        BadInput{
+            "ProviderAddUnknownField",
+            {"provider", "add", "--file", "-"},
+            "name = \"x\"\nauth = \"api_key\"\napi_base_url = \"https://a.example\"\napi_key_header = \"X\"\n"
+            "colour = \"red\"\n",
+            2,
+            "stdin:5: unknown field 'colour'"},
+        BadInput{"ProviderAddPlainHttp",
+                 {"provider", "add", "--file", "-"},
                  "name = \"x\"\nauth = \"oauth2\"\ntoken_url = \"http://id.example/token\"\n"
                  "api_base_url = \"https://a.example\"\n",
-                 2, "stdin:3: field 'token_url'"},
+                 2,
+                 "stdin:3: field 'token_url'"},
         BadInput{"KeyRotateUnknownFlag", {"key", "rotate", "--everything"}, "", 2, "--everything"},
         BadInput{"ServeBadListen", {"serve", "--listen", "nowhere"}, "", 2, "HOST:PORT"}),
     [](const ::testing::TestParamInfo<BadInput>& param_info) { return param_info.param.label; });
@@ -111,7 +163,8 @@ TEST_F(CliTest, DataDirThatIsAFileIsRefused) {
 
 TEST_F(CliTest, AgentKeyIsPrintedAloneAndOnlyOnce) {
   MustRun({"connection", "import", "work", "--provider", "google"}, kToken);
-  std::string key = MustRun({"agent", "create", "bot", "--allow", "work:GET,POST:/v1/**", "--allow", "other"});
+  std::string key =
+      MustRun({"agent", "create", "bot", "--allow", "work:GET,POST:/v1/**", "--allow", "other"});
   ASSERT_EQ(key.back(), '\n');
   key.pop_back();
   EXPECT_EQ(key.find_first_of(" \t\n"), std::string::npos) << "stdout holds the key alone";
@@ -127,7 +180,8 @@ TEST_F(CliTest, ProviderAddOverridesABuiltinAndShowsNoSecret) {
   const std::string secret = UniqueSecret("cs");
   MustRun({"provider", "add", "--file", "-"},
           "name = \"google\"\nauth = \"oauth2\"\ntoken_url = \"https://oauth2.googleapis.com/token\"\n"
-          "api_base_url = \"https://www.googleapis.com\"\nclient_id = \"mine\"\nclient_secret = \"" + secret + "\"\n");
+          "api_base_url = \"https://www.googleapis.com\"\nclient_id = \"mine\"\nclient_secret = \"" +
+              secret + "\"\n");
   std::string shown = MustRun({"--json", "provider", "show", "google"});
   EXPECT_THAT(shown, HasSubstr("\"source\": \"store\""));
   EXPECT_THAT(shown, HasSubstr("(stored encrypted)"));
@@ -138,7 +192,8 @@ TEST_F(CliTest, ProviderAddOverridesABuiltinAndShowsNoSecret) {
 TEST_F(CliTest, ImportReadsTheTokenFileAndShowsMetadataOnly) {
   const std::string file = data_dir() + "/../tokens-" + UniqueSecret("f") + ".json";
   const std::string access = UniqueSecret("at");
-  WriteFile(file, R"({"access_token":")" + access + R"(","refresh_token":"rt","expires_in":"7200","scope":"a b"})");
+  WriteFile(file,
+            R"({"access_token":")" + access + R"(","refresh_token":"rt","expires_in":"7200","scope":"a b"})");
   MustRun({"connection", "import", "work", "--provider", "google", "--file", file});
   std::filesystem::remove(file);
   std::string shown = MustRun({"--json", "connection", "show", "work"});

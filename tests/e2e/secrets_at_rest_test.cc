@@ -43,11 +43,14 @@ TEST_F(SecretsAtRestTest, NoSecretAppearsInPlaintextInAnyFileOfTheDataDir) {
   const std::string api_key = UniqueSecret("apikey"), password = UniqueSecret("password");
   const std::string client_secret = UniqueSecret("clientsecret");
   ImportToken("work", access, refresh);
-  MustRun({"connection", "import", "keys", "--provider", "example-api-key"}, R"({"api_key":")" + api_key + R"("})");
+  MustRun({"connection", "import", "keys", "--provider", "example-api-key"},
+          R"({"api_key":")" + api_key + R"("})");
   const std::string provider_file = data_dir() + ".acme.toml";
-  WriteFile(provider_file, "name = \"acme\"\nauth = \"oauth2\"\ntoken_url = \"https://id.acme.example/token\"\n"
-                           "api_base_url = \"https://api.acme.example\"\nclient_id = \"acme-client\"\n"
-                           "client_secret = \"" + client_secret + "\"\n");
+  WriteFile(provider_file,
+            "name = \"acme\"\nauth = \"oauth2\"\ntoken_url = \"https://id.acme.example/token\"\n"
+            "api_base_url = \"https://api.acme.example\"\nclient_id = \"acme-client\"\n"
+            "client_secret = \"" +
+                client_secret + "\"\n");
   MustRun({"provider", "add", "--file", provider_file});
   std::filesystem::remove(provider_file);
   const std::string agent_key = MustRun({"agent", "create", "bot", "--allow", "work:GET"});
@@ -59,7 +62,8 @@ TEST_F(SecretsAtRestTest, NoSecretAppearsInPlaintextInAnyFileOfTheDataDir) {
 
   std::string bytes = AllBytes(data_dir());
   ASSERT_GT(bytes.size(), 4096u);
-  for (const std::string& secret : {access, refresh, api_key, client_secret, agent_key.substr(0, agent_key.size() - 1)}) {
+  for (const std::string& secret :
+       {access, refresh, api_key, client_secret, agent_key.substr(0, agent_key.size() - 1)}) {
     EXPECT_EQ(bytes.find(secret), std::string::npos) << "plaintext found on disk: " << secret.substr(0, 8);
   }
   // The agent key's secret part alone is not on disk either (only its hash is).
@@ -109,7 +113,8 @@ TEST_F(SecretsAtRestTest, EveryFlippedByteIsRefused) {
   }
   ASSERT_GT(original.size(), 40u);
   // Header, nonce, ciphertext and tag: one position in each region, and the last byte.
-  for (std::size_t position : {std::size_t{0}, std::size_t{4}, std::size_t{20}, std::size_t{40}, original.size() - 1}) {
+  for (std::size_t position :
+       {std::size_t{0}, std::size_t{4}, std::size_t{20}, std::size_t{40}, original.size() - 1}) {
     std::vector<unsigned char> flipped = original;
     flipped[position] ^= 0x01;
     {
@@ -132,7 +137,8 @@ TEST_F(SecretsAtRestTest, WrongMasterKeyIsRefusedNamingTheConnectionAndTheKeySou
   const std::string access = UniqueSecret("a");
   ImportToken("alpha", access, UniqueSecret("ar"));
   const std::string other_key = MustRun({"key", "generate"});
-  RunResult r = Latchkey({"token", "alpha"}, "", {{"LATCHKEY_MASTER_KEY", other_key.substr(0, other_key.size() - 1)}});
+  RunResult r =
+      Latchkey({"token", "alpha"}, "", {{"LATCHKEY_MASTER_KEY", other_key.substr(0, other_key.size() - 1)}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("connection 'alpha'"));
   EXPECT_THAT(r.err, HasSubstr("LATCHKEY_MASTER_KEY"));
@@ -171,7 +177,8 @@ TEST_F(SecretsAtRestTest, MasterKeyRotationKeepsEverySecretReadable) {
   }
   EXPECT_EQ(MustRun({"token", "alpha"}), access + "\n");
   // The old master key no longer opens the store.
-  RunResult r = Latchkey({"token", "alpha"}, "", {{"LATCHKEY_MASTER_KEY", key_before.substr(0, key_before.find('\n'))}});
+  RunResult r = Latchkey({"token", "alpha"}, "",
+                         {{"LATCHKEY_MASTER_KEY", key_before.substr(0, key_before.find('\n'))}});
   EXPECT_EQ(r.exit_code, 1);
 }
 
@@ -181,11 +188,13 @@ TEST_F(SecretsAtRestTest, MasterKeyFromEnvironmentRotatesToTheNewEnvironmentKey)
   const std::string access = UniqueSecret("a");
   MustRun({"connection", "import", "alpha", "--provider", "google"}, TokenJson(access, "r"),
           {{"LATCHKEY_MASTER_KEY", strip(first)}});
-  EXPECT_FALSE(std::filesystem::exists(data_dir() + "/master.key")) << "no key file when the key is in the env";
+  EXPECT_FALSE(std::filesystem::exists(data_dir() + "/master.key"))
+      << "no key file when the key is in the env";
   RunResult refused = Latchkey({"key", "rotate"}, "", {{"LATCHKEY_MASTER_KEY", strip(first)}});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("LATCHKEY_NEW_MASTER_KEY"));
-  MustRun({"key", "rotate"}, "", {{"LATCHKEY_MASTER_KEY", strip(first)}, {"LATCHKEY_NEW_MASTER_KEY", strip(second)}});
+  MustRun({"key", "rotate"}, "",
+          {{"LATCHKEY_MASTER_KEY", strip(first)}, {"LATCHKEY_NEW_MASTER_KEY", strip(second)}});
   EXPECT_EQ(MustRun({"token", "alpha"}, "", {{"LATCHKEY_MASTER_KEY", strip(second)}}), access + "\n");
   EXPECT_EQ(Latchkey({"token", "alpha"}, "", {{"LATCHKEY_MASTER_KEY", strip(first)}}).exit_code, 1);
 }
@@ -193,7 +202,8 @@ TEST_F(SecretsAtRestTest, MasterKeyFromEnvironmentRotatesToTheNewEnvironmentKey)
 TEST_F(SecretsAtRestTest, DataKeyRotationReencryptsEverySecret) {
   const std::string access = UniqueSecret("a"), refresh = UniqueSecret("r"), api_key = UniqueSecret("k");
   ImportToken("alpha", access, refresh);
-  MustRun({"connection", "import", "keys", "--provider", "example-api-key"}, R"({"api_key":")" + api_key + R"("})");
+  MustRun({"connection", "import", "keys", "--provider", "example-api-key"},
+          R"({"api_key":")" + api_key + R"("})");
   const std::string a1 = Column("alpha", "access_token"), r1 = Column("alpha", "refresh_token");
   const std::string k1 = Column("keys", "api_key");
   std::string out = MustRun({"key", "rotate", "--data-key"});

@@ -58,7 +58,8 @@ TEST_F(CliTest, ServeAnswersHealthAndReadinessAndStopsOnSigterm) {
   EXPECT_THAT(ready, ::testing::StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(HttpGet(port, "/nope"), ::testing::StartsWith("HTTP/1.1 404"));
   // The daemon holds the store open; the CLI still works beside it.
-  MustRun({"connection", "import", "work", "--provider", "google"}, R"({"access_token":"t","expires_in":60})");
+  MustRun({"connection", "import", "work", "--provider", "google"},
+          R"({"access_token":"t","expires_in":60})");
   EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 

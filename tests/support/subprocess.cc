@@ -105,7 +105,8 @@ RunResult Run(const std::vector<std::string>& argv_in, const RunOptions& options
       }
     }
     if (stdin_fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      ssize_t put = ::write(stdin_fd, options.stdin_data.data() + written, options.stdin_data.size() - written);
+      ssize_t put =
+          ::write(stdin_fd, options.stdin_data.data() + written, options.stdin_data.size() - written);
       if (put > 0) written += static_cast<std::size_t>(put);
       if (put < 0 || written == options.stdin_data.size()) {
         ::close(stdin_fd);

@@ -17,7 +17,7 @@ struct RunResult {
 
 struct RunOptions {
   std::string stdin_data;
-  bool close_stdin = true;  // false: the child inherits no stdin pipe (reads from /dev/null)
+  bool close_stdin = true;                 // false: the child inherits no stdin pipe (reads from /dev/null)
   std::map<std::string, std::string> env;  // added to (or replacing in) this process's environment
   std::vector<std::string> unset_env;
   std::chrono::seconds timeout{120};
