@@ -119,8 +119,8 @@ StatusOr<vault::Vault*> Context::Vault() {
   if (std::string env = Env("LATCHKEY_MASTER_KEY"); !env.empty()) {
     master.env_value = SecretString(std::move(env));
   }
-  LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(std::move(store), std::move(master),
-                                                       SystemClock::Instance(), SystemRandom::Instance()));
+  LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(store, std::move(master), SystemClock::Instance(),
+                                                       SystemRandom::Instance()));
   return vault_.get();
 }
 

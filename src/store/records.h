@@ -85,6 +85,12 @@ struct ConnectionRecord {
   std::optional<TimePoint> last_refresh_at;
   std::optional<TimePoint> needs_reauth_since;
   std::string last_error;  // one sentence, never a secret
+
+  // Refresh state (OAuth engine).
+  std::optional<TimePoint> token_obtained_at;        // when the current access token was issued
+  int refresh_failures = 0;                          // consecutive transient failures ("degraded" when > 0)
+  std::optional<TimePoint> next_refresh_attempt_at;  // backoff: no refresh before this
+  std::optional<TimePoint> refresh_started_at;       // set durably while a refresh request is in flight
   TimePoint created_at;
   TimePoint updated_at;
 

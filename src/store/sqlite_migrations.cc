@@ -113,6 +113,16 @@ CREATE TABLE pending_authorizations (
   consumed_at INTEGER
 );
 )sql"},
+    // Refresh state, for the OAuth engine: when the current token was obtained (proactive
+    // refresh timing), consecutive transient failures and the next attempt (backoff,
+    // shown as "degraded"), and the in-flight marker written durably before a refresh
+    // request leaves, so a crash mid-refresh can be recognised afterwards.
+    {2, R"sql(
+ALTER TABLE connections ADD COLUMN token_obtained_at INTEGER;
+ALTER TABLE connections ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE connections ADD COLUMN next_refresh_attempt_at INTEGER;
+ALTER TABLE connections ADD COLUMN refresh_started_at INTEGER;
+)sql"},
 };
 
 }  // namespace

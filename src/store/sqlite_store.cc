@@ -12,7 +12,8 @@ StatusOr<std::shared_ptr<Store>> OpenSqliteStore(const SqliteOptions& options, c
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::SqlitePool> pool,
                             sqlite::SqlitePool::Open(options.path, options.busy_wait));
   LATCHKEY_RETURN_IF_ERROR(sqlite::Migrate(*pool, clock));
-  return std::shared_ptr<Store>(std::make_shared<sqlite::SqliteStore>(std::move(pool)));
+  return std::shared_ptr<Store>(
+      std::make_shared<sqlite::SqliteStore>(std::move(pool), options.path + ".locks"));
 }
 
 namespace sqlite {

@@ -21,7 +21,8 @@ ProviderRecord ReadProvider(const SqliteStatement& s) {
 constexpr const char* kConnectionColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "access_token, refresh_token, api_key, password, username, data_key_id, token_version, "
-    "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at";
+    "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
 
 StatusOr<ConnectionRecord> ReadConnection(const SqliteStatement& s) {
   ConnectionRecord c;
@@ -51,6 +52,10 @@ StatusOr<ConnectionRecord> ReadConnection(const SqliteStatement& s) {
   c.last_error = s.Text(19);
   c.created_at = s.Time(20);
   c.updated_at = s.Time(21);
+  c.token_obtained_at = s.OptTime(22);
+  c.refresh_failures = static_cast<int>(s.Int(23));
+  c.next_refresh_attempt_at = s.OptTime(24);
+  c.refresh_started_at = s.OptTime(25);
   return c;
 }
 
@@ -65,6 +70,13 @@ void BindMutable(SqliteStatement& s, const ConnectionRecord& c) {
       .Add(c.password)
       .Add(c.username)
       .Add(c.data_key_id);
+}
+
+void BindRefreshState(SqliteStatement& s, const ConnectionRecord& c) {
+  s.Add(c.token_obtained_at)
+      .Add(int64_t{c.refresh_failures})
+      .Add(c.next_refresh_attempt_at)
+      .Add(c.refresh_started_at);
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(SqliteDb& db, const std::string& where,
@@ -150,11 +162,12 @@ Status SqliteStore::InsertConnection(const ConnectionRecord& c) {
         auto insert,
         SqliteStatement::Prepare(db, std::string("INSERT INTO connections (") + kConnectionColumns +
                                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                         "?, ?, ?, ?, ?, ?, ?)"));
+                                         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     insert.Add(c.id);
     BindMutable(insert, c);
     insert.Add(c.token_version).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     insert.Add(c.created_at).Add(c.updated_at);
+    BindRefreshState(insert, c);
     Status s = insert.Run();
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExistsError("a connection with id '" + c.id + "' already exists");
@@ -200,7 +213,8 @@ StatusOr<std::vector<ConnectionRecord>> SqliteStore::ListConnections() {
   return out;
 }
 
-Status SqliteStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version) {
+Status SqliteStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version,
+                                     const std::optional<AlertEvent>& alert) {
   return Write([&](SqliteDb& db) -> Status {
     LATCHKEY_ASSIGN_OR_RETURN(
         auto update,
@@ -210,12 +224,19 @@ Status SqliteStore::UpdateConnection(const ConnectionRecord& c, int64_t expected
                                  "expires_at = ?, access_token = ?, refresh_token = ?, api_key = ?, "
                                  "password = ?, username = ?, data_key_id = ?, token_version = ?, "
                                  "last_refresh_at = ?, needs_reauth_since = ?, last_error = ?, "
-                                 "updated_at = ? WHERE id = ? AND token_version = ?"));
+                                 "updated_at = ?, token_obtained_at = ?, refresh_failures = ?, "
+                                 "next_refresh_attempt_at = ?, refresh_started_at = ? "
+                                 "WHERE id = ? AND token_version = ?"));
     BindMutable(update, c);
     update.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
-    update.Add(c.updated_at).Add(c.id).Add(expected_token_version);
+    update.Add(c.updated_at);
+    BindRefreshState(update, c);
+    update.Add(c.id).Add(expected_token_version);
     LATCHKEY_RETURN_IF_ERROR(NameRow(update.Run(), ConnectionName(c.name)));
-    if (db.Changes() == 1) return Status::Ok();
+    if (db.Changes() == 1) {
+      // The alert commits with the state change that causes it, or not at all.
+      return alert ? InsertAlert(db, *alert) : Status::Ok();
+    }
 
     LATCHKEY_ASSIGN_OR_RETURN(
         auto current, SqliteStatement::Prepare(db, "SELECT token_version FROM connections WHERE id = ?"));

@@ -71,18 +71,20 @@ StatusOr<std::vector<AuditRecord>> SqliteStore::QueryAudit(const AuditFilter& fi
   return out;
 }
 
+Status InsertAlert(SqliteDb& db, const AlertEvent& e) {
+  LATCHKEY_ASSIGN_OR_RETURN(
+      auto stmt, SqliteStatement::Prepare(db, std::string("INSERT INTO alert_outbox (") + kAlertColumns +
+                                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt.Add(e.event_id).Add(e.type).Add(e.connection).Add(e.payload).Add(e.created_at);
+  stmt.Add(int64_t{e.attempts}).Add(e.next_attempt_at).Add(e.delivered_at).Add(e.last_error);
+  Status s = stmt.Run();
+  if (s.code() == StatusCode::kAlreadyExists)
+    return AlreadyExistsError(AlertName(e.event_id) + " is already queued");
+  return s;
+}
+
 Status SqliteStore::EnqueueAlert(const AlertEvent& e) {
-  return Write([&](SqliteDb& db) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        auto stmt, SqliteStatement::Prepare(db, std::string("INSERT INTO alert_outbox (") + kAlertColumns +
-                                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    stmt.Add(e.event_id).Add(e.type).Add(e.connection).Add(e.payload).Add(e.created_at);
-    stmt.Add(int64_t{e.attempts}).Add(e.next_attempt_at).Add(e.delivered_at).Add(e.last_error);
-    Status s = stmt.Run();
-    if (s.code() == StatusCode::kAlreadyExists)
-      return AlreadyExistsError(AlertName(e.event_id) + " is already queued");
-    return s;
-  });
+  return Write([&](SqliteDb& db) -> Status { return InsertAlert(db, e); });
 }
 
 StatusOr<std::vector<AlertEvent>> SqliteStore::DueAlerts(TimePoint now, int limit) {

@@ -3,7 +3,9 @@
 // thread may call any method; every method is one transaction run by SqlitePool.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +17,8 @@ namespace latchkey::store::sqlite {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<SqlitePool> pool) : pool_(std::move(pool)) {}
+  SqliteStore(std::unique_ptr<SqlitePool> pool, std::string lock_dir)
+      : pool_(std::move(pool)), lock_dir_(std::move(lock_dir)) {}
 
   // sqlite_store_keys.cc
   StatusOr<std::vector<WrappedDataKey>> ListWrappedDataKeys() override;
@@ -34,7 +37,12 @@ class SqliteStore final : public Store {
   StatusOr<ConnectionRecord> GetConnection(std::string_view name) override;
   StatusOr<ConnectionRecord> GetConnectionById(std::string_view id) override;
   StatusOr<std::vector<ConnectionRecord>> ListConnections() override;
-  Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version) override;
+  Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version,
+                          const std::optional<AlertEvent>& alert) override;
+
+  // sqlite_connection_lock.cc
+  StatusOr<std::unique_ptr<ConnectionLock>> LockConnection(std::string_view connection_id,
+                                                           std::chrono::milliseconds wait) override;
 
   // sqlite_store_agents.cc
   Status InsertAgent(const AgentRecord& agent) override;
@@ -62,7 +70,11 @@ class SqliteStore final : public Store {
   Status Write(const std::function<Status(SqliteDb&)>& body) { return pool_->Run(TxnKind::kWrite, body); }
 
   std::unique_ptr<SqlitePool> pool_;
+  std::string lock_dir_;  // "<database>.locks": one lock file per connection
 };
+
+// Inserts one outbox row inside the caller's write transaction (sqlite_store_events.cc).
+Status InsertAlert(SqliteDb& db, const AlertEvent& event);
 
 // Scopes and agent rules are stored as JSON arrays of strings.
 std::string EncodeStringList(const std::vector<std::string>& items);

@@ -13,8 +13,10 @@
 //    races kAborted. Messages name the row (connection 'x'), never a secret.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,11 @@
 #include "store/records.h"
 
 namespace latchkey::store {
+
+class ConnectionLock {
+ public:
+  virtual ~ConnectionLock() = default;
+};
 
 class Store {
  public:
@@ -63,7 +70,20 @@ class Store {
   // Replaces every mutable column of the row with id `connection.id`, if and only if
   // its stored token_version equals `expected_token_version`; stores
   // token_version = expected + 1. kAborted when the version moved (another writer won).
-  virtual Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version) = 0;
+  // `alert`, when given, is enqueued in the same transaction: a state change and the
+  // alert it causes commit together or not at all.
+  virtual Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version,
+                                  const std::optional<AlertEvent>& alert) = 0;
+  Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version) {
+    return UpdateConnection(connection, expected_token_version, std::nullopt);
+  }
+
+  // Exclusive per-connection lock across threads and processes (and, for the PostgreSQL
+  // backend, across nodes), held while one refresh runs. Released when the returned
+  // object is destroyed, and by the system when its holder dies. kDeadlineExceeded
+  // when `wait` passes first.
+  virtual StatusOr<std::unique_ptr<ConnectionLock>> LockConnection(std::string_view connection_id,
+                                                                   std::chrono::milliseconds wait) = 0;
 
   // --- agents ---
   virtual Status InsertAgent(const AgentRecord& agent) = 0;  // kAlreadyExists on a taken name

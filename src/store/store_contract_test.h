@@ -28,6 +28,8 @@ struct StoreBackend {
   std::function<std::unique_ptr<StoreTestEnv>()> make;
 };
 
+inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
+
 inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
 
 class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {

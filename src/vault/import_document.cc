@@ -1,14 +1,15 @@
 #include "vault/import_document.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "oauth/token_fields.h"
 
 namespace latchkey::vault {
 namespace {
 
 using nlohmann::json;
-
-constexpr auto kLongestPlausibleLifetime = std::chrono::hours(24 * 365 * 10);
+using oauth::ParseExpiresIn;
+using oauth::SplitScopes;
 
 // nlohmann keeps parsed strings in ordinary std::string storage; wipe the ones we
 // parsed so token bytes do not linger in freed heap memory.
@@ -96,34 +97,6 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
 }
 
 }  // namespace
-
-std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator) {
-  std::vector<std::string> out;
-  std::string current;
-  auto flush = [&] {
-    if (!current.empty() && std::find(out.begin(), out.end(), current) == out.end()) out.push_back(current);
-    current.clear();
-  };
-  for (char c : scopes) {
-    bool is_separator = c == ' ' || c == ',' || (separator.size() == 1 && c == separator[0]);
-    if (is_separator) {
-      flush();
-    } else {
-      current.push_back(c);
-    }
-  }
-  flush();
-  return out;
-}
-
-std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text) {
-  long long seconds = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error != std::errc() || end != text.data() + text.size() || seconds <= 0) return std::nullopt;
-  std::chrono::seconds value(seconds);
-  if (value > kLongestPlausibleLifetime) return std::nullopt;
-  return value;
-}
 
 StatusOr<ImportedCredentials> ParseImportDocument(std::string_view text, std::string_view source,
                                                   const provider::ProviderDefinition& provider) {

@@ -33,12 +33,4 @@ struct ImportedCredentials {
 StatusOr<ImportedCredentials> ParseImportDocument(std::string_view document, std::string_view source,
                                                   const provider::ProviderDefinition& provider);
 
-// Splits a granted-scope string on the provider's separator (and, leniently, on spaces
-// and commas, which providers mix), dropping empties and duplicates.
-std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator);
-
-// Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
-// non-numeric and over ten years → nullopt (treated as unknown expiry).
-std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text);
-
 }  // namespace latchkey::vault

@@ -26,25 +26,12 @@ TEST(ImportDocumentTest, ReadsAnRfc6749TokenResponse) {
 }
 
 TEST(ImportDocumentTest, ExpiresInVariants) {
-  EXPECT_EQ(ParseExpiresIn("7200"), std::chrono::seconds(7200));
-  EXPECT_EQ(ParseExpiresIn("0"), std::nullopt);
-  EXPECT_EQ(ParseExpiresIn("-5"), std::nullopt);
-  EXPECT_EQ(ParseExpiresIn("soon"), std::nullopt);
-  EXPECT_EQ(ParseExpiresIn("3600s"), std::nullopt);
-  EXPECT_EQ(ParseExpiresIn("999999999999"), std::nullopt) << "absurd lifetimes are treated as unknown";
   auto as_string = ParseImportDocument(R"({"access_token":"a","expires_in":"60"})", "t", OAuth());
   ASSERT_TRUE(as_string.ok());
   EXPECT_EQ(as_string->expires_in, std::chrono::seconds(60));
   auto missing = ParseImportDocument(R"({"access_token":"a"})", "t", OAuth());
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->expires_in, std::nullopt);
-}
-
-TEST(ImportDocumentTest, ScopesSplitOnTheProviderSeparatorAndLeniently) {
-  EXPECT_EQ(SplitScopes("chat:write,users:read", ","),
-            (std::vector<std::string>{"chat:write", "users:read"}));
-  EXPECT_EQ(SplitScopes(" a  b a ", " "), (std::vector<std::string>{"a", "b"}));
-  EXPECT_TRUE(SplitScopes("", " ").empty());
 }
 
 TEST(ImportDocumentTest, NestedTokensAndAccountAndInstanceUrlAreQuirks) {

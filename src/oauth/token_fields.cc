@@ -1,0 +1,45 @@
+#include "oauth/token_fields.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace latchkey::oauth {
+
+std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator) {
+  std::vector<std::string> out;
+  std::string current;
+  auto flush = [&] {
+    if (!current.empty() && std::find(out.begin(), out.end(), current) == out.end()) out.push_back(current);
+    current.clear();
+  };
+  for (char c : scopes) {
+    bool is_separator = c == ' ' || c == ',' || (separator.size() == 1 && c == separator[0]);
+    if (is_separator) {
+      flush();
+    } else {
+      current.push_back(c);
+    }
+  }
+  flush();
+  return out;
+}
+
+std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view separator) {
+  std::string out;
+  for (const std::string& scope : scopes) {
+    if (!out.empty()) out += separator;
+    out += scope;
+  }
+  return out;
+}
+
+std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text) {
+  long long seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds <= 0) return std::nullopt;
+  std::chrono::seconds value(seconds);
+  if (value > kLongestPlausibleLifetime) return std::nullopt;
+  return value;
+}
+
+}  // namespace latchkey::oauth

@@ -1,0 +1,27 @@
+// Interpreting loosely typed fields of RFC 6749 token responses: granted scope lists
+// and access-token lifetimes. Pure functions: any thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::oauth {
+
+// Lifetimes above this are treated as unknown (a provider bug, or "never" in disguise).
+inline constexpr std::chrono::seconds kLongestPlausibleLifetime = std::chrono::hours(24 * 365 * 10);
+
+// Splits a granted-scope string on the provider's separator (and, leniently, on spaces
+// and commas, which providers mix), dropping empties and duplicates.
+std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator);
+
+// Joins requested scopes with the provider's separator.
+std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view separator);
+
+// Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
+// non-numeric and over ten years → nullopt (treated as unknown expiry).
+std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text);
+
+}  // namespace latchkey::oauth

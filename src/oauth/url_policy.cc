@@ -1,0 +1,29 @@
+#include "oauth/url_policy.h"
+
+#include <string>
+
+#include "oauth/http_client.h"
+#include "provider/provider.h"
+
+namespace latchkey::oauth {
+namespace {
+
+// "host:port" or "[::1]:port" → the host alone.
+std::string WithoutPort(std::string host_port) {
+  if (!host_port.empty() && host_port.front() == '[') return host_port.substr(0, host_port.find(']') + 1);
+  return host_port.substr(0, host_port.rfind(':'));
+}
+
+}  // namespace
+
+bool IsAllowedEndpointUrl(std::string_view url) {
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  std::string host = WithoutPort(UrlHostForMessages(url));
+  if (host.empty()) return false;
+  if (url.starts_with("https://")) return true;
+  return url.starts_with("http://") && provider::IsLoopbackHost(host);
+}
+
+}  // namespace latchkey::oauth
