@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/random.h"
+#include "oauth/curl_http_client.h"
 #include "store/sqlite_store.h"
 
 namespace latchkey::cli {
@@ -122,6 +123,18 @@ StatusOr<vault::Vault*> Context::Vault() {
   LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(store, std::move(master), SystemClock::Instance(),
                                                        SystemRandom::Instance()));
   return vault_.get();
+}
+
+oauth::HttpClient& Context::Http() {
+  if (!http_) http_ = std::make_unique<oauth::CurlHttpClient>();
+  return *http_;
+}
+
+StatusOr<vault::OAuthClients*> Context::OAuth() {
+  if (oauth_) return oauth_.get();
+  LATCHKEY_ASSIGN_OR_RETURN(vault::Vault * vault, Vault());
+  oauth_ = std::make_unique<vault::OAuthClients>(vault->providers(), Http(), SystemClock::Instance());
+  return oauth_.get();
 }
 
 int ExitCodeFor(const Status& status) {

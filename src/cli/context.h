@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "oauth/http_client.h"
+#include "vault/oauth_clients.h"
 #include "vault/vault.h"
 
 namespace CLI {
@@ -45,12 +47,17 @@ class Context {
   StatusOr<Config> LoadConfig();
   // Opens the store and the vault on first use.
   StatusOr<vault::Vault*> Vault();
+  // The HTTP client for token endpoints, and the provider → TokenClient resolver.
+  oauth::HttpClient& Http();
+  StatusOr<vault::OAuthClients*> OAuth();
 
   // The subcommand's work, set by its parse callback and run after parsing.
   std::function<int()> action;
 
  private:
   std::unique_ptr<vault::Vault> vault_;
+  std::unique_ptr<oauth::HttpClient> http_;
+  std::unique_ptr<vault::OAuthClients> oauth_;
 };
 
 int ExitCodeFor(const Status& status);

@@ -23,6 +23,7 @@ std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view name) {
 std::string_view CredentialKindName(CredentialKind kind) {
   switch (kind) {
     case CredentialKind::kOAuth2: return "oauth2";
+    case CredentialKind::kClientCredentials: return "client_credentials";
     case CredentialKind::kApiKey: return "api_key";
     case CredentialKind::kBasic: return "basic";
   }
@@ -30,7 +31,8 @@ std::string_view CredentialKindName(CredentialKind kind) {
 }
 
 std::optional<CredentialKind> ParseCredentialKind(std::string_view name) {
-  for (CredentialKind k : {CredentialKind::kOAuth2, CredentialKind::kApiKey, CredentialKind::kBasic}) {
+  for (CredentialKind k : {CredentialKind::kOAuth2, CredentialKind::kClientCredentials, CredentialKind::kApiKey,
+                           CredentialKind::kBasic}) {
     if (CredentialKindName(k) == name) return k;
   }
   return std::nullopt;

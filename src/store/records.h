@@ -56,8 +56,10 @@ enum class ConnectionStatus { kPending, kActive, kNeedsReauth, kDisconnected };
 std::string_view ConnectionStatusName(ConnectionStatus status);  // "pending", "active", ...
 std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view name);
 
-enum class CredentialKind { kOAuth2, kApiKey, kBasic };
-std::string_view CredentialKindName(CredentialKind kind);  // "oauth2" | "api_key" | "basic"
+// kClientCredentials: an OAuth connection with no user grant; its token is obtained
+// again with the client credentials grant instead of refreshed.
+enum class CredentialKind { kOAuth2, kClientCredentials, kApiKey, kBasic };
+std::string_view CredentialKindName(CredentialKind kind);  // "oauth2" | "client_credentials" | "api_key" | "basic"
 std::optional<CredentialKind> ParseCredentialKind(std::string_view name);
 
 struct ConnectionRecord {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vault/alert_events.h"
+
 namespace latchkey::vault {
 namespace {
 
@@ -121,6 +123,74 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
   return Get(request.name);
 }
 
+StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionRecord record,
+                                                              const oauth::TokenResponse& tokens,
+                                                              const SecretString& previous_refresh_token) const {
+  ImportedCredentials credentials;
+  credentials.access_token = tokens.access_token;
+  credentials.refresh_token = tokens.refresh_token.empty() ? previous_refresh_token : tokens.refresh_token;
+  credentials.token_type = tokens.token_type.empty() ? "Bearer" : tokens.token_type;
+  credentials.scopes = tokens.scopes_in_response ? tokens.scopes : record.scopes;
+  credentials.expires_in = tokens.expires_in;
+  credentials.account = tokens.account;
+  credentials.api_base_url = tokens.api_base_url;
+  LATCHKEY_ASSIGN_OR_RETURN(record, Seal(std::move(record), credentials));
+  const TimePoint now = clock_.Now();
+  record.token_obtained_at = now;
+  record.last_refresh_at = now;
+  record.refresh_failures = 0;
+  record.next_refresh_attempt_at.reset();
+  record.refresh_started_at.reset();
+  record.last_error.clear();
+  record.updated_at = now;
+  return record;
+}
+
+StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view name,
+                                                             const provider::ProviderDefinition& provider,
+                                                             const oauth::TokenResponse& tokens,
+                                                             const std::vector<std::string>& requested_scopes,
+                                                             store::CredentialKind kind) {
+  if (!IsValidSlug(name)) {
+    return InvalidArgumentError("'" + std::string(name) + "' is not a valid connection name");
+  }
+  oauth::TokenResponse granted = tokens;
+  if (!granted.scopes_in_response) {
+    granted.scopes = requested_scopes;
+    granted.scopes_in_response = true;
+  }
+  StatusOr<store::ConnectionRecord> existing = store_->GetConnection(name);
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
+  if (existing.ok() && existing->status != store::ConnectionStatus::kDisconnected) {
+    if (existing->provider != provider.name) {
+      return InvalidArgumentError(Quoted(name) + " belongs to provider '" + existing->provider + "', not '" +
+                                  provider.name + "'");
+    }
+    const bool was_reauth = existing->status == store::ConnectionStatus::kNeedsReauth;
+    store::ConnectionRecord record = *existing;
+    record.kind = kind;
+    record.status = store::ConnectionStatus::kActive;
+    record.needs_reauth_since.reset();
+    LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString()));
+    std::optional<store::AlertEvent> alert;
+    if (was_reauth) {
+      alert = MakeAlert("connection.reconnected", record, existing->token_version + 1, clock_.Now());
+    }
+    LATCHKEY_RETURN_IF_ERROR(store_->UpdateConnection(record, existing->token_version, alert));
+    return Get(name);
+  }
+  store::ConnectionRecord record;
+  record.id = random_.Hex(16);
+  record.name = std::string(name);
+  record.provider = provider.name;
+  record.kind = kind;
+  record.status = store::ConnectionStatus::kActive;
+  record.created_at = clock_.Now();
+  LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString()));
+  LATCHKEY_RETURN_IF_ERROR(store_->InsertConnection(record));
+  return Get(name);
+}
+
 StatusOr<store::ConnectionRecord> ConnectionVault::Get(std::string_view name) const {
   return store_->GetConnection(name);
 }
@@ -165,7 +235,8 @@ StatusOr<SecretString> ConnectionVault::CurrentCredential(std::string_view name)
     case store::CredentialKind::kApiKey: return std::move(secrets.api_key);
     case store::CredentialKind::kBasic:
       return FailedPreconditionError(Quoted(name) + " uses basic auth and has no token");
-    case store::CredentialKind::kOAuth2: break;
+    case store::CredentialKind::kOAuth2:
+    case store::CredentialKind::kClientCredentials: break;
   }
   if (connection.expires_at && *connection.expires_at <= clock_.Now()) {
     return NeedsHumanError(Quoted(name) + "'s access token expired at " +

@@ -14,6 +14,7 @@
 #include "common/random.h"
 #include "common/secret_string.h"
 #include "common/status.h"
+#include "oauth/token_result.h"
 #include "store/store.h"
 #include "vault/import_document.h"
 #include "vault/key_manager.h"
@@ -54,6 +55,22 @@ class ConnectionVault {
   // the API key. kNeedsHuman for a connection that needs re-consent or whose token
   // expired with no way to refresh it yet.
   StatusOr<SecretString> CurrentCredential(std::string_view name) const;
+
+  // Seals a token response into `record`: new access token, the new refresh token or,
+  // when the response has none, `previous_refresh_token` (RFC 6749 §6: keep the old one),
+  // granted scopes (the old ones when the response does not say), expiry, and a clean
+  // refresh state. Writes nothing: the caller commits with UpdateConnection.
+  StatusOr<store::ConnectionRecord> WithTokens(store::ConnectionRecord record, const oauth::TokenResponse& tokens,
+                                               const SecretString& previous_refresh_token) const;
+
+  // Stores the grant a consent flow obtained (authorization code, device, client
+  // credentials): creates connection `name`, or replaces the tokens of the existing one
+  // and makes it active again (re-consent), enqueueing connection.reconnected when it
+  // needed re-consent. `requested_scopes` stand in when the response names none.
+  StatusOr<store::ConnectionRecord> SaveGrant(std::string_view name, const provider::ProviderDefinition& provider,
+                                              const oauth::TokenResponse& tokens,
+                                              const std::vector<std::string>& requested_scopes,
+                                              store::CredentialKind kind = store::CredentialKind::kOAuth2);
 
   // Wipes the credentials and marks the connection disconnected. Revocation at the
   // provider (RFC 7009) is the OAuth engine's job and happens before this is called.

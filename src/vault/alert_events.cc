@@ -1,0 +1,25 @@
+#include "vault/alert_events.h"
+
+#include <nlohmann/json.hpp>
+
+namespace latchkey::vault {
+
+store::AlertEvent MakeAlert(std::string_view type, const store::ConnectionRecord& connection, int64_t version,
+                            TimePoint now, const std::map<std::string, std::string>& details) {
+  nlohmann::json payload = {
+      {"type", type},
+      {"connection", connection.name},
+      {"provider", connection.provider},
+      {"at", FormatRfc3339(now)},
+  };
+  for (const auto& [key, value] : details) payload[key] = value;
+  store::AlertEvent event;
+  event.event_id = std::string(type) + ":" + connection.id + ":" + std::to_string(version);
+  event.type = std::string(type);
+  event.connection = connection.name;
+  event.payload = payload.dump();
+  event.created_at = now;
+  return event;
+}
+
+}  // namespace latchkey::vault
