@@ -40,7 +40,9 @@ int Main(int argc, char** argv) {
                  "trace|debug|info|warn|error|off (default warn, serve: info)");
 
   AddProviderCommands(app, context);
+  AddConnectCommand(app, context);
   AddConnectionCommands(app, context);
+  AddTokenCommands(app, context);
   AddAgentCommands(app, context);
   AddKeyCommands(app, context);
   AddServeCommand(app, context);

@@ -20,7 +20,9 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
   return out;
 }
 
-nlohmann::json ToJson(const store::ConnectionRecord& c) {
+}  // namespace
+
+nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
   nlohmann::json j = {
       {"name", c.name},
       {"provider", c.provider},
@@ -41,8 +43,17 @@ nlohmann::json ToJson(const store::ConnectionRecord& c) {
       {"updated_at", FormatRfc3339(c.updated_at)},
   };
   if (c.kind == store::CredentialKind::kBasic) j["username"] = c.username;
+  j["health"] = ConnectionHealth(c);
+  j["refresh_failures"] = c.refresh_failures;
   return j;
 }
+
+std::string ConnectionHealth(const store::ConnectionRecord& c) {
+  if (c.status != store::ConnectionStatus::kActive) return std::string(store::ConnectionStatusName(c.status));
+  return c.refresh_failures > 0 ? "degraded" : "healthy";
+}
+
+namespace {
 
 struct ImportOptions {
   std::string name;
@@ -72,7 +83,7 @@ int Import(Context& context, const ImportOptions& options) {
   });
   if (!imported.ok()) return Fail(imported.status());
   if (context.json) {
-    PrintJson(ToJson(*imported));
+    PrintJson(ConnectionJson(*imported));
   } else {
     std::cout << "connection '" << imported->name << "' imported (" << imported->provider << ", "
               << store::ConnectionStatusName(imported->status) << ")\n";
@@ -87,7 +98,7 @@ int List(Context& context) {
   if (!connections.ok()) return Fail(connections.status());
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : *connections) out.push_back(ToJson(c));
+    for (const auto& c : *connections) out.push_back(ConnectionJson(c));
     PrintJson(out);
     return kExitOk;
   }
@@ -105,7 +116,7 @@ int Show(Context& context, const std::string& name) {
   if (!vault.ok()) return Fail(vault.status());
   auto c = (*vault)->connections().Get(name);
   if (!c.ok()) return Fail(c.status());
-  nlohmann::json j = ToJson(*c);
+  nlohmann::json j = ConnectionJson(*c);
   if (context.json) {
     PrintJson(j);
     return kExitOk;
@@ -127,24 +138,15 @@ int Disconnect(Context& context, const std::string& name) {
   return kExitOk;
 }
 
-int Token(Context& context, const std::string& name) {
-  auto vault = context.Vault();
-  if (!vault.ok()) return Fail(vault.status());
-  auto credential = (*vault)->connections().CurrentCredential(name);
-  if (!credential.ok()) return Fail(credential.status());
-  std::cout << credential->reveal() << "\n";
-  return kExitOk;
-}
-
 }  // namespace
 
 void AddConnectionCommands(CLI::App& app, Context& context) {
-  CLI::App* connection = app.add_subcommand("connection", "Connections: import, list, show, disconnect");
+  CLI::App* connection = app.add_subcommand("connection", "Connections: import, list, show, disconnect, ...");
   connection->require_subcommand(1);
 
   auto import_options = std::make_shared<ImportOptions>();
   auto* import =
-      connection->add_subcommand("import", "Import an existing token set (RFC 6749 token response JSON)");
+      connection->add_subcommand("import", "Import an existing token set (RFC 6749 token response)");
   import->add_option("NAME", import_options->name, "Connection name, e.g. work-gmail")->required();
   import->add_option("--provider", import_options->provider, "Provider name")->required();
   import->add_option("--file", import_options->file, "Token JSON file (default: standard input; never argv)");
@@ -172,14 +174,6 @@ auto* disconnect = connection->add_subcommand("disconnect", "Wipe a connection's
 disconnect->add_option("NAME", *disconnect_name, "Connection name")->required();
 disconnect->callback([&context, disconnect_name] {
   context.action = [&context, disconnect_name] { return Disconnect(context, *disconnect_name); };
-});
-
-auto token_name = std::make_shared<std::string>();
-auto* token =
-    app.add_subcommand("token", "Print a currently valid access token (or API key) alone on stdout");
-token->add_option("CONNECTION", *token_name, "Connection name")->required();
-token->callback([&context, token_name] {
-  context.action = [&context, token_name] { return Token(context, *token_name); };
 });
 }
 

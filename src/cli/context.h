@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "oauth/http_client.h"
 #include "vault/oauth_clients.h"
+#include "vault/refresh_coordinator.h"
 #include "vault/vault.h"
 
 namespace CLI {
@@ -50,6 +51,8 @@ class Context {
   // The HTTP client for token endpoints, and the provider → TokenClient resolver.
   oauth::HttpClient& Http();
   StatusOr<vault::OAuthClients*> OAuth();
+  // Hands out access tokens, refreshing them exactly once at a time.
+  StatusOr<vault::RefreshCoordinator*> Refresher();
 
   // The subcommand's work, set by its parse callback and run after parsing.
   std::function<int()> action;
@@ -58,6 +61,7 @@ class Context {
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<oauth::HttpClient> http_;
   std::unique_ptr<vault::OAuthClients> oauth_;
+  std::unique_ptr<vault::RefreshCoordinator> refresher_;
 };
 
 int ExitCodeFor(const Status& status);
@@ -71,9 +75,18 @@ StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std:
 
 void AddProviderCommands(CLI::App& app, Context& context);
 void AddConnectionCommands(CLI::App& app, Context& context);
+// `token`, `connection refresh`, `connection test`, `doctor` (after AddConnectionCommands).
+void AddTokenCommands(CLI::App& app, Context& context);
+
+// The connection as `connection show --json` prints it (never a secret).
+nlohmann::json ConnectionJson(const store::ConnectionRecord& connection);
+// "healthy", "degraded" (active, refresh failing), or the status.
+std::string ConnectionHealth(const store::ConnectionRecord& connection);
 void AddAgentCommands(CLI::App& app, Context& context);
 void AddKeyCommands(CLI::App& app, Context& context);
 void AddServeCommand(CLI::App& app, Context& context);
+// `connect PROVIDER`: browser consent (loopback), device flow or client credentials.
+void AddConnectCommand(CLI::App& app, Context& context);
 
 int Main(int argc, char** argv);
 

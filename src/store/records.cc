@@ -31,8 +31,8 @@ std::string_view CredentialKindName(CredentialKind kind) {
 }
 
 std::optional<CredentialKind> ParseCredentialKind(std::string_view name) {
-  for (CredentialKind k : {CredentialKind::kOAuth2, CredentialKind::kClientCredentials, CredentialKind::kApiKey,
-                           CredentialKind::kBasic}) {
+  for (CredentialKind k : {CredentialKind::kOAuth2, CredentialKind::kClientCredentials,
+                           CredentialKind::kApiKey, CredentialKind::kBasic}) {
     if (CredentialKindName(k) == name) return k;
   }
   return std::nullopt;

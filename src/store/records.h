@@ -59,7 +59,8 @@ std::optional<ConnectionStatus> ParseConnectionStatus(std::string_view name);
 // kClientCredentials: an OAuth connection with no user grant; its token is obtained
 // again with the client credentials grant instead of refreshed.
 enum class CredentialKind { kOAuth2, kClientCredentials, kApiKey, kBasic };
-std::string_view CredentialKindName(CredentialKind kind);  // "oauth2" | "client_credentials" | "api_key" | "basic"
+std::string_view CredentialKindName(
+    CredentialKind kind);  // "oauth2" | "client_credentials" | "api_key" | "basic"
 std::optional<CredentialKind> ParseCredentialKind(std::string_view name);
 
 struct ConnectionRecord {

@@ -53,6 +53,8 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Seal(store::ConnectionRecord 
   record.scopes = credentials.scopes;
   record.expires_at.reset();
   if (credentials.expires_in) record.expires_at = clock_.Now() + *credentials.expires_in;
+  record.token_obtained_at.reset();
+  if (!credentials.access_token.empty()) record.token_obtained_at = clock_.Now();
   if (!credentials.account.empty()) record.account = credentials.account;
   if (!credentials.api_base_url.empty()) record.api_base_url = credentials.api_base_url;
   return record;
@@ -123,9 +125,9 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
   return Get(request.name);
 }
 
-StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionRecord record,
-                                                              const oauth::TokenResponse& tokens,
-                                                              const SecretString& previous_refresh_token) const {
+StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(
+    store::ConnectionRecord record, const oauth::TokenResponse& tokens,
+    const SecretString& previous_refresh_token) const {
   ImportedCredentials credentials;
   credentials.access_token = tokens.access_token;
   credentials.refresh_token = tokens.refresh_token.empty() ? previous_refresh_token : tokens.refresh_token;

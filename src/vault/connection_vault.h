@@ -60,14 +60,16 @@ class ConnectionVault {
   // when the response has none, `previous_refresh_token` (RFC 6749 §6: keep the old one),
   // granted scopes (the old ones when the response does not say), expiry, and a clean
   // refresh state. Writes nothing: the caller commits with UpdateConnection.
-  StatusOr<store::ConnectionRecord> WithTokens(store::ConnectionRecord record, const oauth::TokenResponse& tokens,
+  StatusOr<store::ConnectionRecord> WithTokens(store::ConnectionRecord record,
+                                               const oauth::TokenResponse& tokens,
                                                const SecretString& previous_refresh_token) const;
 
   // Stores the grant a consent flow obtained (authorization code, device, client
   // credentials): creates connection `name`, or replaces the tokens of the existing one
   // and makes it active again (re-consent), enqueueing connection.reconnected when it
   // needed re-consent. `requested_scopes` stand in when the response names none.
-  StatusOr<store::ConnectionRecord> SaveGrant(std::string_view name, const provider::ProviderDefinition& provider,
+  StatusOr<store::ConnectionRecord> SaveGrant(std::string_view name,
+                                              const provider::ProviderDefinition& provider,
                                               const oauth::TokenResponse& tokens,
                                               const std::vector<std::string>& requested_scopes,
                                               store::CredentialKind kind = store::CredentialKind::kOAuth2);

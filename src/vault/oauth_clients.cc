@@ -11,9 +11,9 @@ StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition) {
   if (definition.client_id.env_var.empty()) return std::string(definition.client_id.literal.reveal());
   const char* value = std::getenv(definition.client_id.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
   if (value == nullptr || *value == '\0') {
-    return NeedsHumanError("provider '" + definition.name + "' takes its client id from $" +
-                           definition.client_id.env_var + ", which is not set: set it, or override the provider " +
-                           "with `latchkey provider add`");
+    return NeedsHumanError(
+        "provider '" + definition.name + "' takes its client id from $" + definition.client_id.env_var +
+        ", which is not set: set it, or override the provider " + "with `latchkey provider add`");
   }
   return std::string(value);
 }
@@ -43,10 +43,11 @@ StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view pr
     if (cached != discovered_.end()) metadata = cached->second;
   }
   if (metadata.token_endpoint.empty()) {
-    StatusOr<oauth::AuthorizationServerMetadata> found = oauth::MetadataDiscovery(http_).Discover(definition.issuer);
+    StatusOr<oauth::AuthorizationServerMetadata> found =
+        oauth::MetadataDiscovery(http_).Discover(definition.issuer);
     if (!found.ok()) {
-      return found.status().WithContext("discovering the endpoints of provider '" + definition.name + "' from " +
-                                        definition.issuer);
+      return found.status().WithContext("discovering the endpoints of provider '" + definition.name +
+                                        "' from " + definition.issuer);
     }
     metadata = *found;
     std::lock_guard lock(mutex_);
@@ -60,16 +61,20 @@ StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view pr
   return definition;
 }
 
-StatusOr<std::unique_ptr<oauth::TokenClient>> OAuthClients::For(const provider::ProviderDefinition& resolved) const {
+StatusOr<std::unique_ptr<oauth::TokenClient>> OAuthClients::For(
+    const provider::ProviderDefinition& resolved) const {
   if (resolved.token_url.empty()) {
-    return FailedPreconditionError("provider '" + resolved.name + "' has no token_url and no issuer to discover it from");
+    return FailedPreconditionError("provider '" + resolved.name +
+                                   "' has no token_url and no issuer to discover it from");
   }
   LATCHKEY_ASSIGN_OR_RETURN(std::string client_id, ClientId(resolved));
   if (client_id.empty()) {
-    return NeedsHumanError("provider '" + resolved.name + "' has no client_id: add one with `latchkey provider add`");
+    return NeedsHumanError("provider '" + resolved.name +
+                           "' has no client_id: add one with `latchkey provider add`");
   }
   LATCHKEY_ASSIGN_OR_RETURN(SecretString secret, providers_.ClientSecret(resolved));
-  return std::make_unique<oauth::TokenClient>(resolved, std::move(client_id), std::move(secret), http_, clock_);
+  return std::make_unique<oauth::TokenClient>(resolved, std::move(client_id), std::move(secret), http_,
+                                              clock_);
 }
 
 }  // namespace latchkey::vault

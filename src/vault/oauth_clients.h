@@ -12,8 +12,8 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "oauth/http_client.h"
 #include "oauth/discovery.h"
+#include "oauth/http_client.h"
 #include "oauth/token_client.h"
 #include "provider/provider.h"
 #include "vault/provider_registry.h"

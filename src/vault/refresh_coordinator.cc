@@ -1,0 +1,254 @@
+#include "vault/refresh_coordinator.h"
+
+#include "oauth/token_result.h"
+#include "scheduler/refresh_timing.h"
+#include "vault/alert_events.h"
+
+namespace latchkey::vault {
+namespace {
+
+using store::ConnectionRecord;
+using store::ConnectionStatus;
+
+std::string Quoted(std::string_view name) { return "connection '" + std::string(name) + "'"; }
+
+// Lifetimes of tokens whose expiry is known but whose issue time is not (imported).
+constexpr Duration kAssumedLifetime = std::chrono::hours(1);
+
+std::string ReconnectHint(const ConnectionRecord& row) {
+  return "run `latchkey connect " + row.provider + " --name " + row.name + "` to re-consent";
+}
+
+}  // namespace
+
+struct RefreshCoordinator::Flight {
+  std::promise<StatusOr<AccessGrant>> promise;
+  std::shared_future<StatusOr<AccessGrant>> result = promise.get_future().share();
+  Mode mode;
+};
+
+RefreshCoordinator::RefreshCoordinator(Vault& vault, const OAuthClients& clients, const Clock& clock,
+                                       Random& random, RefreshOptions options)
+    : vault_(vault), clients_(clients), clock_(clock), random_(random), options_(options) {}
+
+StatusOr<AccessGrant> RefreshCoordinator::Current(std::string_view connection_name) {
+  return Coordinate(connection_name, Mode::kIfStale, nullptr);
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::RefreshRejected(std::string_view connection_name,
+                                                          const SecretString& rejected) {
+  return Coordinate(connection_name, Mode::kReplace, &rejected);
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::ForceRefresh(std::string_view connection_name) {
+  return Coordinate(connection_name, Mode::kAlways, nullptr);
+}
+
+bool RefreshCoordinator::IsExpired(const ConnectionRecord& row) const {
+  return row.expires_at && *row.expires_at <= clock_.Now();
+}
+
+bool RefreshCoordinator::IsStale(const ConnectionRecord& row) const {
+  if (!row.access_token) return true;
+  if (!row.expires_at) return false;  // unknown expiry: use it until an upstream says 401
+  Duration lifetime = row.token_obtained_at ? *row.expires_at - *row.token_obtained_at : kAssumedLifetime;
+  // Half the proactive lead: the scheduler normally refreshes first; this catches the rest.
+  return clock_.Now() >= *row.expires_at - scheduler::RefreshLeadTime(lifetime) / 2;
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::StoredGrant(const ConnectionRecord& row) const {
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionSecrets secrets, vault_.connections().ReadSecrets(row));
+  return AccessGrant{.access_token = std::move(secrets.access_token),
+                     .token_type = row.token_type.empty() ? "Bearer" : row.token_type,
+                     .expires_at = row.expires_at,
+                     .obtained_at = row.token_obtained_at,
+                     .refreshed = false};
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::Coordinate(std::string_view name, Mode mode,
+                                                     const SecretString* rejected) {
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord row, vault_.connections().Get(name));
+  // Fast path, no lock: most calls find a fresh token.
+  if (mode == Mode::kIfStale && row.status == ConnectionStatus::kActive && !IsStale(row))
+    return StoredGrant(row);
+
+  for (;;) {
+    std::shared_ptr<Flight> flight;
+    bool leader = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto found = flights_.find(row.id);
+      if (found == flights_.end()) {
+        flight = std::make_shared<Flight>();
+        flight->mode = mode;
+        flights_.emplace(row.id, flight);
+        leader = true;
+      } else {
+        flight = found->second;
+      }
+    }
+    if (leader) {
+      StatusOr<AccessGrant> result = Lead(row.id, mode, rejected);
+      flight->promise.set_value(result);
+      std::lock_guard lock(mutex_);
+      flights_.erase(row.id);
+      return result;
+    }
+    StatusOr<AccessGrant> shared = flight->result.get();
+    // A follower accepts the leader's answer unless it asked for something stronger: a
+    // forced refresh, or a token other than the one its upstream refused.
+    const bool stronger = mode == Mode::kAlways && flight->mode != Mode::kAlways;
+    const bool same_token = mode == Mode::kReplace && shared.ok() && shared->access_token.Equals(*rejected);
+    if (!stronger && !same_token) return shared;
+  }
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id, Mode mode,
+                                               const SecretString* rejected) {
+  store::Store& store = vault_.store();
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<store::ConnectionLock> lock,
+                            store.LockConnection(connection_id, options_.lock_wait));
+  // Under the lock, the row is the truth: another process may have refreshed already.
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord row, store.GetConnectionById(connection_id));
+  switch (row.status) {
+    case ConnectionStatus::kNeedsReauth:
+      return NeedsHumanError(Quoted(row.name) + " needs re-consent since " +
+                             (row.needs_reauth_since ? FormatRfc3339(*row.needs_reauth_since) : "earlier") +
+                             " (" + row.last_error + "): " + ReconnectHint(row));
+    case ConnectionStatus::kDisconnected:
+      return FailedPreconditionError(Quoted(row.name) + " is disconnected");
+    case ConnectionStatus::kPending:
+      return FailedPreconditionError(Quoted(row.name) + " has not finished connecting");
+    case ConnectionStatus::kActive: break;
+  }
+  if (row.kind != store::CredentialKind::kOAuth2 && row.kind != store::CredentialKind::kClientCredentials) {
+    return FailedPreconditionError(Quoted(row.name) + " holds an API key or password, not an OAuth token");
+  }
+
+  if (mode == Mode::kIfStale && !IsStale(row)) return StoredGrant(row);
+  if (mode == Mode::kReplace) {
+    LATCHKEY_ASSIGN_OR_RETURN(AccessGrant stored, StoredGrant(row));
+    if (!stored.access_token.Equals(*rejected)) return stored;  // someone replaced it already
+  }
+  const TimePoint now = clock_.Now();
+  if (mode != Mode::kAlways && row.next_refresh_attempt_at && *row.next_refresh_attempt_at > now) {
+    if (row.access_token && !IsExpired(row) && mode == Mode::kIfStale) return StoredGrant(row);
+    return UnavailableError("refreshing " + Quoted(row.name) + " failed " +
+                            std::to_string(row.refresh_failures) + " time(s) in a row; next attempt at " +
+                            FormatRfc3339(*row.next_refresh_attempt_at) + " (last error: " + row.last_error +
+                            ")");
+  }
+
+  // Record durably that a refresh request is about to leave. If this process dies
+  // before the answer is committed, the next leader sees the marker.
+  const bool interrupted = row.refresh_started_at.has_value();
+  const int64_t version = row.token_version;
+  row.refresh_started_at = now;
+  row.updated_at = now;
+  LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(row, version));
+  row.token_version = version + 1;
+  return CallTokenEndpoint(std::move(row), interrupted);
+}
+
+StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row, bool interrupted) {
+  store::Store& store = vault_.store();
+  LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition provider, clients_.Resolve(row.provider));
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<oauth::TokenClient> client, clients_.For(provider));
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionSecrets secrets, vault_.connections().ReadSecrets(row));
+
+  oauth::TokenResult result = [&]() -> oauth::TokenResult {
+    if (row.kind == store::CredentialKind::kClientCredentials) return client->ClientCredentials(row.scopes);
+    if (secrets.refresh_token.empty()) {
+      return oauth::TokenError{.kind = oauth::TokenErrorKind::kTerminal,
+                               .code = "no_refresh_token",
+                               .description =
+                                   "the provider granted no refresh token (offline access), so the "
+                                   "expired access token cannot be renewed",
+                               .retry_after = std::nullopt,
+                               .http_status = 0};
+    }
+    return client->Refresh(secrets.refresh_token);
+  }();
+  const TimePoint now = clock_.Now();
+
+  if (result.ok()) {
+    LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord updated,
+                              vault_.connections().WithTokens(row, *result, secrets.refresh_token));
+    // Commit before use: a rotated refresh token must never exist only in memory.
+    LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(updated, row.token_version));
+    return AccessGrant{.access_token = result->access_token,
+                       .token_type = updated.token_type,
+                       .expires_at = updated.expires_at,
+                       .obtained_at = updated.token_obtained_at,
+                       .refreshed = true};
+  }
+
+  const oauth::TokenError& error = result.error();
+  const int64_t version = row.token_version;
+  row.refresh_started_at.reset();
+  row.updated_at = now;
+  std::optional<store::AlertEvent> alert;
+  Status answer;
+
+  if (error.kind == oauth::TokenErrorKind::kTerminal) {
+    row.status = ConnectionStatus::kNeedsReauth;
+    row.needs_reauth_since = now;
+    row.refresh_failures = 0;
+    row.next_refresh_attempt_at.reset();
+    row.last_error = "the provider refused the refresh token: " + error.ToString();
+    if (interrupted) {
+      row.last_error =
+          "an earlier refresh was interrupted (the process stopped) after the provider may have rotated the "
+          "refresh "
+          "token and before latchkey stored the new one; the provider then refused the old refresh token (" +
+          error.ToString() + ")";
+    }
+    alert = MakeAlert("connection.needs_reauth", row, version + 1, now,
+                      {{"reason", row.last_error}, {"error", error.code}});
+    answer = NeedsHumanError(Quoted(row.name) + " needs re-consent: " + row.last_error + "; " +
+                             ReconnectHint(row));
+  } else {
+    row.refresh_failures += 1;
+    std::optional<Duration> retry_after;
+    if (error.retry_after) retry_after = std::chrono::duration_cast<Duration>(*error.retry_after);
+    row.next_refresh_attempt_at = now + scheduler::Backoff(row.refresh_failures, retry_after, random_);
+    row.last_error = error.ToString();
+    if (error.kind == oauth::TokenErrorKind::kMisconfigured) {
+      if (row.refresh_failures == 1) {
+        alert = MakeAlert("client.misconfigured", row, version + 1, now,
+                          {{"reason", row.last_error}, {"error", error.code}});
+      }
+      answer = NeedsHumanError("the provider '" + row.provider +
+                               "' refused latchkey's client credentials while "
+                               "refreshing " +
+                               Quoted(row.name) + " (" + error.ToString() +
+                               "): an operator must fix the provider's client id or secret");
+    } else {
+      if (row.refresh_failures == 1) {
+        alert = MakeAlert("connection.refresh_degraded", row, version + 1, now,
+                          {{"reason", row.last_error}, {"error", error.code}});
+      }
+      answer = UnavailableError("refreshing " + Quoted(row.name) + " failed for now (" + error.ToString() +
+                                "); will retry after " + FormatRfc3339(*row.next_refresh_attempt_at));
+    }
+  }
+  if (error.kind == oauth::TokenErrorKind::kTerminal) {
+    // A sibling node may have rotated the token without our lock (or an operator
+    // re-imported it): re-read once before declaring the grant dead.
+    LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord current, store.GetConnectionById(row.id));
+    if (current.token_version != version) return StoredGrant(current);
+  }
+  LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(row, version, alert));
+  if (error.kind != oauth::TokenErrorKind::kTerminal && error.kind != oauth::TokenErrorKind::kMisconfigured &&
+      !secrets.access_token.empty() && !IsExpired(row)) {
+    // Degraded, not down: the current token still works until it expires.
+    return AccessGrant{.access_token = std::move(secrets.access_token),
+                       .token_type = row.token_type,
+                       .expires_at = row.expires_at,
+                       .obtained_at = row.token_obtained_at,
+                       .refreshed = false};
+  }
+  return answer;
+}
+
+}  // namespace latchkey::vault

@@ -1,0 +1,187 @@
+// `latchkey connect` end to end against the real authorization server (as.js): the
+// browser flow through the loopback listener, the device flow (with slow_down) and the
+// client credentials grant. The "browser" is curl with a cookie jar.
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "e2e/cli_fixture.h"
+#include "support/oauth_servers.h"
+
+namespace latchkey::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string ProviderToml(const std::string& name, const std::string& issuer, const std::string& client_id,
+                         const std::string& secret, const std::string& scopes) {
+  return "name = \"" + name + "\"\nauth = \"oauth2\"\nissuer = \"" + issuer + "\"\nclient_id = \"" +
+         client_id + "\"\nclient_secret = \"" + secret +
+         "\"\ntoken_auth = \"client_secret_basic\"\nscopes = " + scopes +
+         "\napi_base_url = \"http://127.0.0.1:1\"\n\n[authorization_params]\n"
+         "prompt = \"consent\"  # as.js issues a refresh token (offline_access) only with it\n";
+}
+
+// The first line of the file at `path` that starts with `prefix`, waiting up to 30 s.
+std::string WaitForLine(const std::string& path, const std::string& prefix) {
+  for (int i = 0; i < 300; ++i) {
+    std::istringstream lines(ReadFile(path));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(prefix, 0) == 0) return line;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "no line starting with '" << prefix << "' in:\n" << ReadFile(path);
+  return "";
+}
+
+nlohmann::json Json(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << text;
+  return j;
+}
+
+class ConnectTest : public CliTest {
+ protected:
+  void SetUp() override {
+    as_ = StartAuthorizationServer();
+    MustRun({"provider", "add", "--file", "-"},
+            ProviderToml("acme", as_->base_url(), "agent-native", "native-secret",
+                         R"(["openid", "offline_access", "api:read"])"));
+  }
+
+  std::unique_ptr<Background> StartConnect(std::vector<std::string> args) {
+    std::vector<std::string> argv = {LATCHKEY_BINARY, "--data-dir", data_dir(), "connect"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR", "DISPLAY", "WAYLAND_DISPLAY"};
+    return std::make_unique<Background>(argv, options);
+  }
+
+  // Waits for the child to exit (signal 0 only checks it is there) and returns its code.
+  static int WaitForExit(Background& child) { return child.Stop(0); }
+
+  nlohmann::json Stats() const { return Json(HttpGet(as_->base_url() + "/__stats").body); }
+
+  HttpOptions Browser() const {
+    HttpOptions options;
+    options.cookie_jar = jar_.path() + "/cookies";
+    options.follow_redirects = true;
+    return options;
+  }
+
+  std::unique_ptr<NodeServer> as_;
+  TempDir jar_;
+};
+
+TEST_F(ConnectTest, ConnectBrowserFlowThroughLoopback) {
+  auto child = StartConnect({"acme", "--name", "work", "--no-browser", "--timeout", "60"});
+  std::string line = WaitForLine(child->stderr_path(), "Open this URL");
+  EXPECT_THAT(line, StartsWith("Open this URL to connect work: "));
+  std::string url = line.substr(line.find(": http") + 2);
+  EXPECT_THAT(url, HasSubstr("code_challenge_method=S256"));
+  EXPECT_THAT(url, HasSubstr("redirect_uri=http%3A%2F%2F127.0.0.1%3A"));
+
+  HttpResponse page = HttpGet(url, Browser());
+  EXPECT_EQ(page.status, 200) << page.error << page.body << "\n" << as_->Stderr();
+  EXPECT_THAT(page.body, HasSubstr("You can close this tab"));
+  ASSERT_EQ(WaitForExit(*child), 0) << ReadFile(child->stderr_path());
+  EXPECT_THAT(ReadFile(child->stderr_path()), HasSubstr("connection 'work' connected (acme, scopes: "));
+
+  auto shown = Json(MustRun({"--json", "connection", "show", "work"}));
+  EXPECT_EQ(shown["status"], "active");
+  EXPECT_EQ(shown["kind"], "oauth2");
+  EXPECT_EQ(shown["has_refresh_token"], true);
+  std::string token = MustRun({"token", "work"});
+  EXPECT_GT(token.size(), 20U);
+  EXPECT_EQ(Stats()["token_requests"].value("authorization_code", 0), 1);
+  // The code and tokens never reach the terminal.
+  EXPECT_THAT(ReadFile(child->stderr_path()), ::testing::Not(HasSubstr(token.substr(0, token.size() - 1))));
+}
+
+TEST_F(ConnectTest, ConnectBrowserFlowDeniedExitsThree) {
+  auto child = StartConnect({"acme", "--name", "work", "--no-browser", "--timeout", "60"});
+  std::string line = WaitForLine(child->stderr_path(), "Open this URL");
+  std::string url = line.substr(line.find(": http") + 2) + "&login_hint=deny";
+  HttpResponse page = HttpGet(url, Browser());
+  EXPECT_EQ(page.status, 400) << page.error << page.body;
+  EXPECT_THAT(page.body, HasSubstr("consent was denied"));
+  EXPECT_EQ(WaitForExit(*child), 3) << ReadFile(child->stderr_path());
+  EXPECT_THAT(ReadFile(child->stderr_path()), HasSubstr("consent was denied for connection 'work'"));
+  EXPECT_EQ(Latchkey({"connection", "show", "work"}).exit_code, 1);
+  EXPECT_EQ(Stats()["token_requests"].value("authorization_code", 0), 0);
+}
+
+TEST_F(ConnectTest, ConnectBrowserFlowIgnoresStrayRequests) {
+  auto child = StartConnect({"acme", "--name", "work", "--no-browser", "--timeout", "60"});
+  std::string line = WaitForLine(child->stderr_path(), "Open this URL");
+  std::string url = line.substr(line.find(": http") + 2);
+  std::smatch port;
+  ASSERT_TRUE(std::regex_search(url, port, std::regex("127\\.0\\.0\\.1%3A([0-9]+)%2Fcallback")));
+  const std::string loopback = "http://127.0.0.1:" + port[1].str();
+  EXPECT_EQ(HttpGet(loopback + "/favicon.ico").status, 404);
+  EXPECT_EQ(HttpGet(loopback + "/callback?state=forged&code=x").status, 400);
+  HttpResponse page = HttpGet(url, Browser());
+  EXPECT_EQ(page.status, 200) << page.error << page.body;
+  EXPECT_EQ(WaitForExit(*child), 0) << ReadFile(child->stderr_path());
+}
+
+TEST_F(ConnectTest, ConnectDeviceFlowWithSlowDown) {
+  // as.js asks for a 2 s interval; polling every 1 s earns a slow_down (+5 s).
+  auto child = StartConnect({"acme", "--name", "headless", "--device", "--poll-interval", "1"});
+  std::string line = WaitForLine(child->stderr_path(), "To connect headless, open ");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(line, m, std::regex("open (\\S+) and enter code (\\S+)$"))) << line;
+  const std::string verification_uri = m[1].str();
+  const std::string user_code = m[2].str();
+  WaitForLine(child->stderr_path(), "The provider asked latchkey to poll more slowly");
+
+  // Approve as the user would in a browser: the code form, then the confirmation.
+  HttpResponse form = HttpGet(verification_uri + "?user_code=" + UrlEncode(user_code), Browser());
+  std::smatch xsrf;
+  ASSERT_TRUE(std::regex_search(form.body, xsrf, std::regex("name=\"xsrf\" value=\"([^\"]+)\"")))
+      << form.body;
+  HttpResponse done = HttpPostForm(
+      verification_uri, {{"xsrf", xsrf[1].str()}, {"user_code", user_code}, {"confirm", "yes"}}, Browser());
+  EXPECT_EQ(done.status, 200) << done.body << "\n" << as_->Stderr();
+
+  ASSERT_EQ(WaitForExit(*child), 0) << ReadFile(child->stderr_path());
+  auto shown = Json(MustRun({"--json", "connection", "show", "headless"}));
+  EXPECT_EQ(shown["status"], "active");
+  EXPECT_FALSE(MustRun({"token", "headless"}).empty());
+  const int polls = Stats()["token_requests"].value("urn:ietf:params:oauth:grant-type:device_code", 0);
+  EXPECT_GE(polls, 3);  // pending, slow_down, ..., success: and none after it
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(Stats()["token_requests"].value("urn:ietf:params:oauth:grant-type:device_code", 0), polls);
+}
+
+TEST_F(ConnectTest, ConnectClientCredentials) {
+  MustRun({"provider", "add", "--file", "-"},
+          ProviderToml("acme-m2m", as_->base_url(), "agent-client", "agent-secret", R"(["api:read"])"));
+  std::string out = MustRun({"connect", "acme-m2m", "--name", "robot", "--client-credentials"});
+  EXPECT_THAT(out, HasSubstr("connection 'robot' connected (acme-m2m, scopes: api:read)"));
+  auto shown = Json(MustRun({"--json", "connection", "show", "robot"}));
+  EXPECT_EQ(shown["kind"], "client_credentials");
+  EXPECT_EQ(shown["status"], "active");
+  EXPECT_EQ(shown["has_refresh_token"], false);
+  EXPECT_FALSE(MustRun({"token", "robot"}).empty());
+  EXPECT_EQ(Stats()["token_requests"].value("client_credentials", 0), 1);
+
+  // --json prints the same object as `connection show --json`.
+  auto printed = Json(MustRun({"--json", "connect", "acme-m2m", "--name", "robot2", "--client-credentials"}));
+  EXPECT_EQ(printed, Json(MustRun({"--json", "connection", "show", "robot2"})));
+}
+
+TEST_F(ConnectTest, ConnectUsageErrors) {
+  EXPECT_EQ(Latchkey({"connect"}).exit_code, 2);
+  EXPECT_EQ(Latchkey({"connect", "acme", "--device", "--client-credentials"}).exit_code, 2);
+  RunResult bad_name = Latchkey({"connect", "acme", "--name", "Bad Name", "--client-credentials"});
+  EXPECT_EQ(bad_name.exit_code, 2) << bad_name.err;
+}
+
+}  // namespace
+}  // namespace latchkey::testing
