@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +84,16 @@ StatusOr<Config> Context::LoadConfig() {
       LATCHKEY_ASSIGN_OR_RETURN(config.public_url, ConfigString(file, node, key.str()));
     } else if (key == "log_level") {
       LATCHKEY_ASSIGN_OR_RETURN(config.log_level, ConfigString(file, node, key.str()));
+    } else if (key == "oauth" && node.is_table()) {
+      for (const auto& [oauth_key, oauth_node] : *node.as_table()) {
+        if (oauth_key == "timeout_ms" && oauth_node.is_integer() && *oauth_node.value<int64_t>() > 0) {
+          config.oauth_timeout = std::chrono::milliseconds(*oauth_node.value<int64_t>());
+        } else {
+          return ConfigError(file, oauth_node,
+                             "unknown or invalid setting 'oauth." + std::string(oauth_key.str()) +
+                                 "' (timeout_ms takes a positive integer)");
+        }
+      }
     } else if (key == "alerts" && node.is_table()) {
       for (const auto& [alert_key, alert_node] : *node.as_table()) {
         if (alert_key == "webhook_url") {
@@ -133,7 +144,11 @@ oauth::HttpClient& Context::Http() {
 StatusOr<vault::OAuthClients*> Context::OAuth() {
   if (oauth_) return oauth_.get();
   LATCHKEY_ASSIGN_OR_RETURN(vault::Vault * vault, Vault());
-  oauth_ = std::make_unique<vault::OAuthClients>(vault->providers(), Http(), SystemClock::Instance());
+  LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
+  oauth::HttpLimits limits;
+  limits.total_timeout = config.oauth_timeout;
+  limits.connect_timeout = std::min(limits.connect_timeout, config.oauth_timeout);
+  oauth_ = std::make_unique<vault::OAuthClients>(vault->providers(), Http(), SystemClock::Instance(), limits);
   return oauth_.get();
 }
 

@@ -4,6 +4,7 @@
 // Used by the single CLI thread only.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -32,6 +33,8 @@ struct Config {
   std::string log_level = "info";
   std::string webhook_url;
   std::string webhook_secret_env;
+  // Longest wait for one token-endpoint or discovery call ([oauth] timeout_ms).
+  std::chrono::milliseconds oauth_timeout{30000};
 };
 
 class Context {

@@ -1,12 +1,14 @@
-// `latchkey serve`: opens the store and runs the daemon. Until the gateway lands it
-// answers /healthz and /readyz only.
+// `latchkey serve`: opens the store and runs the daemon: the proactive refresh scheduler
+// and, until the gateway lands, /healthz and /readyz.
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <iostream>
 
 #include "cli/context.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "gateway/health_server.h"
+#include "vault/proactive_refresher.h"
 
 namespace latchkey::cli {
 namespace {
@@ -44,10 +46,18 @@ int Serve(Context& context, const std::string& listen_option) {
   store::Store& store = (*vault)->store();
   auto server = gateway::HealthServer::Start(*options, [&store] { return store.Ping(); });
   if (!server.ok()) return Fail(server.status());
+
+  // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3).
+  auto refresher = context.Refresher();
+  if (!refresher.ok()) return Fail(refresher.status());
+  vault::ProactiveRefresher proactive(**vault, **refresher, SystemClock::Instance(),
+                                      SystemRandom::Instance());
+  if (Status started = proactive.Start(); !started.ok()) return Fail(started);
   spdlog::info("latchkey serving on http://{}:{} (data dir {})", options->host, (*server)->port(),
                context.DataDir()->string());
   gateway::WaitForShutdownSignal();
   spdlog::info("shutting down");
+  proactive.Stop();
   (*server)->Stop();
   return kExitOk;
 }

@@ -24,8 +24,9 @@ void FillIfEmpty(std::string& field, const std::string& discovered) {
 
 }  // namespace
 
-OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock)
-    : providers_(providers), http_(http), clock_(clock) {}
+OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock,
+                           oauth::HttpLimits limits)
+    : providers_(providers), http_(http), clock_(clock), limits_(limits) {}
 
 StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view provider_name) const {
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition, providers_.Get(provider_name));
@@ -44,7 +45,7 @@ StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view pr
   }
   if (metadata.token_endpoint.empty()) {
     StatusOr<oauth::AuthorizationServerMetadata> found =
-        oauth::MetadataDiscovery(http_).Discover(definition.issuer);
+        oauth::MetadataDiscovery(http_, limits_).Discover(definition.issuer);
     if (!found.ok()) {
       return found.status().WithContext("discovering the endpoints of provider '" + definition.name +
                                         "' from " + definition.issuer);
@@ -74,7 +75,7 @@ StatusOr<std::unique_ptr<oauth::TokenClient>> OAuthClients::For(
   }
   LATCHKEY_ASSIGN_OR_RETURN(SecretString secret, providers_.ClientSecret(resolved));
   return std::make_unique<oauth::TokenClient>(resolved, std::move(client_id), std::move(secret), http_,
-                                              clock_);
+                                              clock_, limits_);
 }
 
 }  // namespace latchkey::vault

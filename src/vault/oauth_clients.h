@@ -22,7 +22,8 @@ namespace latchkey::vault {
 
 class OAuthClients {
  public:
-  OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock);
+  OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock,
+               oauth::HttpLimits limits = {});
 
   // The provider entry with every endpoint it can have: discovery fills what the entry
   // leaves out when it names an issuer.
@@ -37,6 +38,7 @@ class OAuthClients {
   const ProviderRegistry& providers_;
   oauth::HttpClient& http_;
   const Clock& clock_;
+  oauth::HttpLimits limits_;  // for every token-endpoint call
   mutable std::mutex mutex_;
   mutable std::map<std::string, oauth::AuthorizationServerMetadata, std::less<>> discovered_;  // by issuer
 };

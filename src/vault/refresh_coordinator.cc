@@ -40,6 +40,10 @@ StatusOr<AccessGrant> RefreshCoordinator::RefreshRejected(std::string_view conne
   return Coordinate(connection_name, Mode::kReplace, &rejected);
 }
 
+StatusOr<AccessGrant> RefreshCoordinator::RefreshIfDue(std::string_view connection_name) {
+  return Coordinate(connection_name, Mode::kIfDue, nullptr);
+}
+
 StatusOr<AccessGrant> RefreshCoordinator::ForceRefresh(std::string_view connection_name) {
   return Coordinate(connection_name, Mode::kAlways, nullptr);
 }
@@ -48,12 +52,14 @@ bool RefreshCoordinator::IsExpired(const ConnectionRecord& row) const {
   return row.expires_at && *row.expires_at <= clock_.Now();
 }
 
-bool RefreshCoordinator::IsStale(const ConnectionRecord& row) const {
+bool RefreshCoordinator::IsStale(const ConnectionRecord& row, double fraction) const {
   if (!row.access_token) return true;
   if (!row.expires_at) return false;  // unknown expiry: use it until an upstream says 401
   Duration lifetime = row.token_obtained_at ? *row.expires_at - *row.token_obtained_at : kAssumedLifetime;
-  // Half the proactive lead: the scheduler normally refreshes first; this catches the rest.
-  return clock_.Now() >= *row.expires_at - scheduler::RefreshLeadTime(lifetime) / 2;
+  // Callers use half the proactive lead: the scheduler normally refreshes first (at the
+  // full lead); this catches the rest.
+  const auto lead = std::chrono::duration_cast<Duration>(scheduler::RefreshLeadTime(lifetime) * fraction);
+  return clock_.Now() >= *row.expires_at - lead;
 }
 
 StatusOr<AccessGrant> RefreshCoordinator::StoredGrant(const ConnectionRecord& row) const {
@@ -69,8 +75,10 @@ StatusOr<AccessGrant> RefreshCoordinator::Coordinate(std::string_view name, Mode
                                                      const SecretString* rejected) {
   LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord row, vault_.connections().Get(name));
   // Fast path, no lock: most calls find a fresh token.
-  if (mode == Mode::kIfStale && row.status == ConnectionStatus::kActive && !IsStale(row))
+  if (row.status == ConnectionStatus::kActive &&
+      ((mode == Mode::kIfStale && !IsStale(row)) || (mode == Mode::kIfDue && !IsStale(row, 1.0)))) {
     return StoredGrant(row);
+  }
 
   for (;;) {
     std::shared_ptr<Flight> flight;
@@ -126,13 +134,16 @@ StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id,
   }
 
   if (mode == Mode::kIfStale && !IsStale(row)) return StoredGrant(row);
+  if (mode == Mode::kIfDue && !IsStale(row, 1.0)) return StoredGrant(row);
   if (mode == Mode::kReplace) {
     LATCHKEY_ASSIGN_OR_RETURN(AccessGrant stored, StoredGrant(row));
     if (!stored.access_token.Equals(*rejected)) return stored;  // someone replaced it already
   }
   const TimePoint now = clock_.Now();
   if (mode != Mode::kAlways && row.next_refresh_attempt_at && *row.next_refresh_attempt_at > now) {
-    if (row.access_token && !IsExpired(row) && mode == Mode::kIfStale) return StoredGrant(row);
+    if (row.access_token && !IsExpired(row) && (mode == Mode::kIfStale || mode == Mode::kIfDue)) {
+      return StoredGrant(row);
+    }
     return UnavailableError("refreshing " + Quoted(row.name) + " failed " +
                             std::to_string(row.refresh_failures) + " time(s) in a row; next attempt at " +
                             FormatRfc3339(*row.next_refresh_attempt_at) + " (last error: " + row.last_error +

@@ -65,15 +65,20 @@ class RefreshCoordinator {
   // Refreshes now, ignoring backoff (`latchkey connection refresh`).
   StatusOr<AccessGrant> ForceRefresh(std::string_view connection_name);
 
+  // For the proactive scheduler: refreshes when the token is within its full refresh
+  // lead (scheduler::RefreshLeadTime), which is earlier than Current() would.
+  StatusOr<AccessGrant> RefreshIfDue(std::string_view connection_name);
+
  private:
-  enum class Mode { kIfStale, kReplace, kAlways };
+  enum class Mode { kIfStale, kIfDue, kReplace, kAlways };
   struct Flight;
 
   StatusOr<AccessGrant> Coordinate(std::string_view name, Mode mode, const SecretString* rejected);
   StatusOr<AccessGrant> Lead(const std::string& connection_id, Mode mode, const SecretString* rejected);
   StatusOr<AccessGrant> CallTokenEndpoint(store::ConnectionRecord row, bool interrupted);
   StatusOr<AccessGrant> StoredGrant(const store::ConnectionRecord& row) const;
-  bool IsStale(const store::ConnectionRecord& row) const;
+  // Within `fraction` of the refresh lead of its expiry (1.0: the proactive point).
+  bool IsStale(const store::ConnectionRecord& row, double fraction = 0.5) const;
   bool IsExpired(const store::ConnectionRecord& row) const;
 
   Vault& vault_;
