@@ -6,6 +6,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "vault/revocation.h"
 
 namespace latchkey::cli {
 namespace {
@@ -132,9 +133,17 @@ int Show(Context& context, const std::string& name) {
 int Disconnect(Context& context, const std::string& name) {
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
+  auto connection = (*vault)->connections().Get(name);
+  if (!connection.ok()) return Fail(connection.status());
+  std::string revocation = "nothing revoked";
+  if (connection->status != store::ConnectionStatus::kDisconnected) {
+    auto clients = context.OAuth();
+    revocation =
+        clients.ok() ? vault::RevokeAtProvider(**vault, **clients, *connection) : clients.status().message();
+  }
   Status status = (*vault)->connections().Disconnect(name);
   if (!status.ok()) return Fail(status);
-  std::cout << "connection '" << name << "' disconnected; its credentials were wiped\n";
+  std::cout << "connection '" << name << "' disconnected: " << revocation << "; its credentials were wiped\n";
   return kExitOk;
 }
 

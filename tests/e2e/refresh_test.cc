@@ -283,3 +283,31 @@ TEST_F(RefreshTest, ServeRefreshesTokensBeforeTheyExpire) {
 
 }  // namespace
 }  // namespace latchkey::testing
+
+namespace latchkey::testing {
+namespace {
+
+TEST_F(RefreshTest, DisconnectRevokesTheGrantAtTheProviderThenWipes) {
+  StartAuthorization();
+  MustRun({"provider", "add", "--file", "-"},
+          "name = \"acme-revocable\"\nauth = \"oauth2\"\ntoken_url = \"" + as_->base_url() +
+              "/token\"\nrevocation_url = \"" + as_->base_url() +
+              "/token/revocation\"\nclient_id = \"agent-client\"\nclient_secret = \"agent-secret\"\n"
+              "api_base_url = \"http://127.0.0.1:1\"\n");
+  json tokens = AuthorizationCodeFlow(*as_, "disconnecting-user");
+  MustRun({"connection", "import", "work", "--provider", "acme-revocable"}, TokenDocument(tokens, 3600));
+  std::string out = MustRun({"connection", "disconnect", "work"});
+  EXPECT_THAT(out, HasSubstr("the grant was revoked at the provider"));
+  EXPECT_EQ(Stats(*as_)["revocations"], 1);
+  // The refresh token is dead at the source.
+  HttpOptions client;
+  client.basic_auth = "agent-client:agent-secret";
+  HttpResponse refresh =
+      HttpPostForm(as_->base_url() + "/token",
+                   {{"grant_type", "refresh_token"}, {"refresh_token", tokens["refresh_token"]}}, client);
+  EXPECT_EQ(refresh.status, 400) << refresh.body;
+  EXPECT_EQ(Show("work")["status"], "disconnected");
+}
+
+}  // namespace
+}  // namespace latchkey::testing
