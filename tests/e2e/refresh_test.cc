@@ -311,3 +311,28 @@ TEST_F(RefreshTest, DisconnectRevokesTheGrantAtTheProviderThenWipes) {
 
 }  // namespace
 }  // namespace latchkey::testing
+
+namespace latchkey::testing {
+namespace {
+
+// as.js issues access tokens bound to the API resource, which its userinfo endpoint
+// refuses: `connection test` must report that refusal as needing a human, after having
+// refreshed the stale token first (never a silent success).
+TEST_F(RefreshTest, ConnectionTestRefreshesThenReportsTheUserinfoAnswer) {
+  StartAuthorization();
+  MustRun({"provider", "add", "--file", "-"},
+          "name = \"acme-oidc\"\nauth = \"oauth2\"\nissuer = \"" + as_->base_url() +
+              "\"\nclient_id = \"agent-client\"\nclient_secret = \"agent-secret\"\n"
+              "api_base_url = \"http://127.0.0.1:1\"\n");
+  json tokens = AuthorizationCodeFlow(*as_, "tested-user");
+  MustRun({"connection", "import", "work", "--provider", "acme-oidc"}, TokenDocument(tokens, 1));
+  WaitUntilStale();
+  RunResult tested = Latchkey({"connection", "test", "work"});
+  EXPECT_EQ(tested.exit_code, 3) << tested.out << tested.err;
+  EXPECT_THAT(tested.err, HasSubstr("at its userinfo endpoint (HTTP 401)"));
+  EXPECT_EQ(Stats(*as_)["refresh_requests"], 1) << "the stale token was refreshed first";
+  EXPECT_EQ(Show("work")["status"], "active") << "a refused userinfo call is not a revoked grant";
+}
+
+}  // namespace
+}  // namespace latchkey::testing
