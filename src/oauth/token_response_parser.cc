@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/json_secrets.h"
 #include "oauth/form_encoding.h"
 #include "oauth/retry_after.h"
 #include "oauth/token_fields.h"
@@ -17,16 +18,6 @@ using nlohmann::json;
 
 constexpr std::chrono::seconds kAssumedLifetime = std::chrono::hours(1);
 constexpr std::size_t kMaxCodeLength = 64;
-
-// nlohmann keeps parsed strings in ordinary heap storage; wipe the ones we parsed so
-// token bytes do not linger in freed memory.
-void WipeJson(json& value) {
-  if (value.is_string()) {
-    WipeString(value.get_ref<std::string&>());
-  } else if (value.is_structured()) {
-    for (json& child : value) WipeJson(child);
-  }
-}
 
 struct JsonWiper {
   std::optional<json>& document;
@@ -77,19 +68,6 @@ std::optional<json> DecodeBody(const HttpResponse& response, std::string_view fo
     return ParseForm(body);
   }
   return ParseJson(body);  // "json"
-}
-
-// Walks a dotted path ("authed_user", "team.name"); nullptr if any step is missing.
-const json* Find(const json& root, std::string_view dotted) {
-  const json* node = &root;
-  while (!dotted.empty()) {
-    std::size_t dot = dotted.find('.');
-    std::string key(dotted.substr(0, dot));
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
-    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
-  }
-  return node;
 }
 
 std::string StringField(const json& object, const char* field) {
@@ -278,8 +256,8 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
   }
 
   if (!provider.quirks.api_base_url_field.empty()) {
-    const json* url = Find(document, provider.quirks.api_base_url_field);
-    if (url == nullptr) url = Find(tokens, provider.quirks.api_base_url_field);
+    const json* url = FindJsonPath(document, provider.quirks.api_base_url_field);
+    if (url == nullptr) url = FindJsonPath(tokens, provider.quirks.api_base_url_field);
     if (url != nullptr && url->is_string()) {
       std::string value = url->get<std::string>();
       if (!IsAllowedEndpointUrl(value)) {
@@ -291,8 +269,8 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
     }
   }
   if (!provider.quirks.account_field.empty()) {
-    const json* account = Find(document, provider.quirks.account_field);
-    if (account == nullptr) account = Find(tokens, provider.quirks.account_field);
+    const json* account = FindJsonPath(document, provider.quirks.account_field);
+    if (account == nullptr) account = FindJsonPath(tokens, provider.quirks.account_field);
     if (account != nullptr) out.account = ScalarAsString(*account);
   }
   return out;
@@ -363,7 +341,8 @@ TokenResult ParseTokenResponse(const HttpResponse& response, const ResponseConte
   const json* tokens = &*document;
   if (const std::string& path = context.provider->quirks.token_path; !path.empty()) {
     // Slack user tokens arrive nested under authed_user; fall back to the top level.
-    if (const json* nested = Find(*document, path); nested != nullptr && nested->is_object()) tokens = nested;
+    if (const json* nested = FindJsonPath(*document, path); nested != nullptr && nested->is_object())
+      tokens = nested;
   }
   if (auto error = ErrorInSuccessBody(*document, *tokens, response, context)) return *error;
   return BuildTokenResponse(*document, *tokens, response, context);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_secrets.h"
 #include "oauth/token_fields.h"
 
 namespace latchkey::vault {
@@ -10,29 +11,6 @@ namespace {
 using nlohmann::json;
 using oauth::ParseExpiresIn;
 using oauth::SplitScopes;
-
-// nlohmann keeps parsed strings in ordinary std::string storage; wipe the ones we
-// parsed so token bytes do not linger in freed heap memory.
-void WipeJson(json& value) {
-  if (value.is_string()) {
-    WipeString(value.get_ref<std::string&>());
-  } else if (value.is_structured()) {
-    for (json& child : value) WipeJson(child);
-  }
-}
-
-// Walks a dotted path ("authed_user", "team.name"); nullptr if any step is missing.
-const json* Find(const json& root, std::string_view dotted) {
-  const json* node = &root;
-  while (!dotted.empty()) {
-    std::size_t dot = dotted.find('.');
-    std::string key(dotted.substr(0, dot));
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
-    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
-  }
-  return node;
-}
 
 StatusOr<std::string> OptionalString(const json& object, const char* field, std::string_view source) {
   if (!object.contains(field) || object[field].is_null()) return std::string();
@@ -67,7 +45,8 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
   const json* tokens = &document;
   if (!provider.quirks.token_path.empty()) {
     // Slack user tokens arrive nested; accept both the whole response and the inner object.
-    if (const json* nested = Find(document, provider.quirks.token_path); nested && nested->is_object()) {
+    if (const json* nested = FindJsonPath(document, provider.quirks.token_path);
+        nested && nested->is_object()) {
       tokens = nested;
     }
   }
@@ -83,13 +62,14 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
   out.scopes = SplitScopes(scope, provider.scope_separator);
   if (tokens->contains("expires_in")) out.expires_in = ExpiresIn((*tokens)["expires_in"]);
   if (!provider.quirks.account_field.empty()) {
-    if (const json* account = Find(document, provider.quirks.account_field);
+    if (const json* account = FindJsonPath(document, provider.quirks.account_field);
         account && account->is_string()) {
       out.account = account->get<std::string>();
     }
   }
   if (!provider.quirks.api_base_url_field.empty()) {
-    if (const json* url = Find(document, provider.quirks.api_base_url_field); url && url->is_string()) {
+    if (const json* url = FindJsonPath(document, provider.quirks.api_base_url_field);
+        url && url->is_string()) {
       out.api_base_url = url->get<std::string>();
     }
   }

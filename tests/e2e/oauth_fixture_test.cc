@@ -16,18 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// (GCC 12 warns about designated initializers that skip members: build options step by step.)
-HttpOptions BasicAuth(const std::string& user_password) {
-  HttpOptions options;
-  options.basic_auth = user_password;
-  return options;
-}
-HttpOptions Browser(const TempDir& profile) {
-  HttpOptions options;
-  options.cookie_jar = profile.path() + "/cookies";
-  options.follow_redirects = true;
-  return options;
-}
 HttpOptions WithHeader(const std::string& header) {
   HttpOptions options;
   options.headers.push_back(header);

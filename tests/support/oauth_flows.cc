@@ -8,7 +8,6 @@
 #include "support/subprocess.h"
 
 namespace latchkey::testing {
-namespace {
 
 using nlohmann::json;
 
@@ -24,8 +23,6 @@ HttpOptions Browser(const TempDir& profile) {
   options.follow_redirects = true;
   return options;
 }
-
-}  // namespace
 
 json Json(const HttpResponse& r) {
   json parsed = json::parse(r.body, nullptr, /*allow_exceptions=*/false);

@@ -10,6 +10,12 @@
 
 namespace latchkey::testing {
 
+class TempDir;
+
+// (GCC 12 warns about designated initializers that skip members: build options step by step.)
+HttpOptions BasicAuth(const std::string& user_password);  // client_secret_basic
+HttpOptions Browser(const TempDir& profile);              // cookie jar in `profile`, follows redirects
+
 // Parses a response body as JSON (a test failure when it is not).
 nlohmann::json Json(const HttpResponse& response);
 
