@@ -41,14 +41,6 @@ std::string Sanitized(std::string_view text) {
   return out;
 }
 
-// The client id the authorization URL carries (OAuthClients::For has already checked that
-// it resolves, with the operator-facing message when it does not).
-std::string ClientIdOf(const provider::ProviderDefinition& definition) {
-  if (definition.client_id.env_var.empty()) return std::string(definition.client_id.literal.reveal());
-  const char* value = std::getenv(definition.client_id.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
-  return value == nullptr ? std::string() : std::string(value);
-}
-
 Status RefusedConsent(std::string_view connection, std::string_view error, std::string_view description) {
   std::string detail = Sanitized(description);
   std::string suffix = detail.empty() ? "" : " (" + detail + ")";
@@ -113,9 +105,10 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
       vault_.keys().Seal(pkce.verifier.reveal(), {kPendingTable, pending.id, kVerifierColumn}));
   LATCHKEY_RETURN_IF_ERROR(vault_.store().InsertPendingAuthorization(pending));
 
+  LATCHKEY_ASSIGN_OR_RETURN(std::string client_id, OAuthClients::ClientId(provider));
   std::vector<std::pair<std::string, std::string>> params = {
       {"response_type", "code"},
-      {"client_id", ClientIdOf(provider)},
+      {"client_id", client_id},
       {"redirect_uri", std::string(redirect_uri)},
       {"scope", JoinScopes(requested, provider.scope_separator)},
       {"state", state},

@@ -7,7 +7,13 @@
 namespace latchkey::vault {
 namespace {
 
-StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition) {
+void FillIfEmpty(std::string& field, const std::string& discovered) {
+  if (field.empty()) field = discovered;
+}
+
+}  // namespace
+
+StatusOr<std::string> OAuthClients::ClientId(const provider::ProviderDefinition& definition) {
   if (definition.client_id.env_var.empty()) return std::string(definition.client_id.literal.reveal());
   const char* value = std::getenv(definition.client_id.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
   if (value == nullptr || *value == '\0') {
@@ -17,12 +23,6 @@ StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition) {
   }
   return std::string(value);
 }
-
-void FillIfEmpty(std::string& field, const std::string& discovered) {
-  if (field.empty()) field = discovered;
-}
-
-}  // namespace
 
 OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock,
                            oauth::HttpLimits limits)

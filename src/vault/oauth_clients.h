@@ -34,6 +34,10 @@ class OAuthClients {
 
   oauth::HttpClient& http() const { return http_; }
 
+  // The client id: the literal, or the environment variable the entry names
+  // (kNeedsHuman when it is not set).
+  static StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition);
+
  private:
   const ProviderRegistry& providers_;
   oauth::HttpClient& http_;
