@@ -62,6 +62,45 @@ StatusOr<std::filesystem::path> Context::DataDir() {
   return dir;
 }
 
+namespace {
+
+// [gateway] in latchkey.toml: every value a positive integer.
+Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table& table,
+                           gateway::GatewayOptions& options) {
+  for (const auto& [key, node] : table) {
+    std::optional<int64_t> value = node.value<int64_t>();
+    if (!node.is_integer() || !value || *value <= 0) {
+      return ConfigError(file, node,
+                         "setting 'gateway." + std::string(key.str()) + "' takes a positive integer");
+    }
+    const auto ms = std::chrono::milliseconds(*value);
+    if (key == "workers") {
+      options.http.workers = static_cast<int>(*value);
+    } else if (key == "max_body_bytes") {
+      options.http.max_body_bytes = static_cast<uint64_t>(*value);
+    } else if (key == "max_header_bytes") {
+      options.http.max_header_bytes = static_cast<uint32_t>(*value);
+    } else if (key == "max_response_bytes") {
+      options.upstream.max_response_body = static_cast<uint64_t>(*value);
+    } else if (key == "idle_timeout_ms") {
+      options.http.idle_timeout = ms;
+    } else if (key == "read_timeout_ms") {
+      options.http.read_timeout = ms;
+    } else if (key == "upstream_timeout_ms") {
+      options.proxy.deadline = ms;
+    } else if (key == "shutdown_grace_ms") {
+      options.http.shutdown_grace = ms;
+    } else if (key == "blocking_threads") {
+      options.blocking_threads = static_cast<int>(*value);
+    } else {
+      return ConfigError(file, node, "unknown setting 'gateway." + std::string(key.str()) + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<Config> Context::LoadConfig() {
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
   Config config;
@@ -94,6 +133,8 @@ StatusOr<Config> Context::LoadConfig() {
                                  "' (timeout_ms takes a positive integer)");
         }
       }
+    } else if (key == "gateway" && node.is_table()) {
+      LATCHKEY_RETURN_IF_ERROR(ReadGatewaySettings(file, *node.as_table(), config.gateway));
     } else if (key == "alerts" && node.is_table()) {
       for (const auto& [alert_key, alert_node] : *node.as_table()) {
         if (alert_key == "webhook_url") {

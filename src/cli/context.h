@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "gateway/gateway.h"
 #include "oauth/http_client.h"
 #include "vault/oauth_clients.h"
 #include "vault/refresh_coordinator.h"
@@ -35,6 +36,8 @@ struct Config {
   std::string webhook_secret_env;
   // Longest wait for one token-endpoint or discovery call ([oauth] timeout_ms).
   std::chrono::milliseconds oauth_timeout{30000};
+  // [gateway]: limits and timeouts of `serve` (listen address and public_url are set apart).
+  gateway::GatewayOptions gateway;
 };
 
 class Context {

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "common/secret_string.h"
+#include "gateway/html_page.h"
 #include "oauth/form_encoding.h"
 
 namespace latchkey::cli {
@@ -52,26 +53,7 @@ void SendAndClose(int fd, int status, std::string_view reason, std::string_view 
   ::close(fd);
 }
 
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string Page(std::string_view title, std::string_view message) {
-  return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>latchkey</title></head>"
-         "<body style=\"font-family:sans-serif;margin:3em\"><h1>" +
-         HtmlEscape(title) + "</h1><p>" + HtmlEscape(message) + "</p></body></html>\n";
-}
+using gateway::Page;
 
 // Reads one request head (up to the blank line) within the per-request time and size caps.
 // Returns false when the client sent nothing usable.

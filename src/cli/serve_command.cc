@@ -1,24 +1,26 @@
-// `latchkey serve`: opens the store and runs the daemon: the proactive refresh scheduler
-// and, until the gateway lands, /healthz and /readyz.
+// `latchkey serve`: opens the store and runs the daemon: the gateway (proxy, OAuth
+// callback, metrics, health) and the proactive refresh scheduler.
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <iostream>
 
+#include "alerts/alert_dispatcher.h"
 #include "cli/context.h"
 #include "common/log.h"
 #include "common/random.h"
-#include "gateway/health_server.h"
+#include "gateway/gateway.h"
+#include "vault/consent_flow.h"
 #include "vault/proactive_refresher.h"
 
 namespace latchkey::cli {
 namespace {
 
-StatusOr<gateway::HealthServerOptions> ParseListen(const std::string& listen) {
+StatusOr<gateway::HttpServerOptions> ParseListen(const std::string& listen) {
   std::size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return InvalidArgumentError("--listen '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8787");
   }
-  gateway::HealthServerOptions options;
+  gateway::HttpServerOptions options;
   options.host = listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
     options.host = options.host.substr(1, options.host.size() - 2);
@@ -34,6 +36,28 @@ StatusOr<gateway::HealthServerOptions> ParseListen(const std::string& listen) {
   return options;
 }
 
+// [alerts] webhook_secret is "env:NAME" (read from the environment) or the secret itself.
+StatusOr<alerts::WebhookOptions> WebhookOptionsFrom(const Config& config) {
+  alerts::WebhookOptions options;
+  options.url = config.webhook_url;
+  const std::string& secret = config.webhook_secret_env;
+  if (secret.starts_with("env:")) {
+    const char* value = std::getenv(secret.c_str() + 4);
+    if (value == nullptr || *value == '\0') {
+      return InvalidArgumentError("[alerts] webhook_secret names the environment variable " +
+                                  secret.substr(4) + ", which is not set");
+    }
+    options.secret = SecretString(std::string(value));
+  } else {
+    options.secret = SecretString(secret);
+  }
+  if (!options.url.empty() && options.secret.empty()) {
+    return InvalidArgumentError(
+        "[alerts] webhook_url is set but webhook_secret is not: deliveries must be signed");
+  }
+  return options;
+}
+
 int Serve(Context& context, const std::string& listen_option) {
   InitLogging(context.log_level.empty() ? "info" : context.log_level);
   auto config = context.LoadConfig();
@@ -43,22 +67,44 @@ int Serve(Context& context, const std::string& listen_option) {
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
 
-  store::Store& store = (*vault)->store();
-  auto server = gateway::HealthServer::Start(*options, [&store] { return store.Ping(); });
-  if (!server.ok()) return Fail(server.status());
-
-  // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3).
   auto refresher = context.Refresher();
   if (!refresher.ok()) return Fail(refresher.status());
+  auto clients = context.OAuth();
+  if (!clients.ok()) return Fail(clients.status());
+  vault::ConsentFlows flows(**vault, **clients, SystemClock::Instance(), SystemRandom::Instance());
+
+  gateway::GatewayOptions gateway_options = config->gateway;
+  gateway_options.http.host = options->host;
+  gateway_options.http.port = options->port;
+  gateway_options.public_url = config->public_url;
+  auto gateway = gateway::Gateway::Start(gateway_options, {.vault = **vault,
+                                                           .refresher = **refresher,
+                                                           .flows = flows,
+                                                           .clock = SystemClock::Instance(),
+                                                           .random = SystemRandom::Instance()});
+  if (!gateway.ok()) return Fail(gateway.status());
+
+  // Deliver the alert outbox to the webhook (SPEC §6).
+  auto webhook = WebhookOptionsFrom(*config);
+  if (!webhook.ok()) return Fail(webhook.status());
+  gateway::Metrics& metrics = (*gateway)->metrics();
+  alerts::AlertDispatcher dispatcher(
+      (*vault)->store(), context.Http(), SystemClock::Instance(), SystemRandom::Instance(),
+      std::move(*webhook),
+      [&metrics](bool delivered) { metrics.CountAlertDelivery(delivered ? "delivered" : "failed"); });
+  if (Status started = dispatcher.Start(); !started.ok()) return Fail(started);
+
+  // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3).
   vault::ProactiveRefresher proactive(**vault, **refresher, SystemClock::Instance(),
                                       SystemRandom::Instance());
   if (Status started = proactive.Start(); !started.ok()) return Fail(started);
-  spdlog::info("latchkey serving on http://{}:{} (data dir {})", options->host, (*server)->port(),
+  spdlog::info("latchkey serving on http://{}:{} (data dir {})", options->host, (*gateway)->port(),
                context.DataDir()->string());
   gateway::WaitForShutdownSignal();
   spdlog::info("shutting down");
   proactive.Stop();
-  (*server)->Stop();
+  (*gateway)->Stop();
+  dispatcher.Stop();
   return kExitOk;
 }
 
@@ -66,7 +112,7 @@ int Serve(Context& context, const std::string& listen_option) {
 
 void AddServeCommand(CLI::App& app, Context& context) {
   auto listen = std::make_shared<std::string>();
-  auto* serve = app.add_subcommand("serve", "Run the daemon (for now: /healthz and /readyz)");
+  auto* serve = app.add_subcommand("serve", "Run the daemon: the gateway and the proactive token refresher");
   serve->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8787 or latchkey.toml)");
   serve->callback(
       [&context, listen] { context.action = [&context, listen] { return Serve(context, *listen); }; });

@@ -31,6 +31,15 @@ std::string Base64UrlEncode(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+std::string Base64Encode(std::string_view text) {
+  const int variant = sodium_base64_VARIANT_ORIGINAL;
+  std::string out(sodium_base64_encoded_len(text.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                    variant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
 std::optional<Bytes> Base64Decode(std::string_view text) {
   bool url = text.find_first_of("-_") != std::string_view::npos;
   bool padded = !text.empty() && text.back() == '=';

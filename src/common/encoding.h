@@ -17,6 +17,8 @@ std::string HexEncode(std::span<const std::uint8_t> bytes);
 std::optional<Bytes> HexDecode(std::string_view hex);
 
 std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
+// Standard alphabet with padding (RFC 4648 §4), e.g. for HTTP Basic credentials.
+std::string Base64Encode(std::string_view text);
 // Accepts base64url or standard base64, padded or not; nullopt on any other input.
 std::optional<Bytes> Base64Decode(std::string_view text);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/encoding.h"
 #include "oauth/form_encoding.h"
 #include "oauth/token_fields.h"
 
@@ -17,15 +18,6 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
   });
-}
-
-std::string Base64Standard(std::string_view text) {
-  const int variant = sodium_base64_VARIANT_ORIGINAL;
-  std::string out(sodium_base64_encoded_len(text.size(), variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-                    variant);
-  out.resize(out.size() - 1);  // the terminating NUL
-  return out;
 }
 
 TokenError NoEndpoint(std::string_view what) {
@@ -59,7 +51,7 @@ HttpRequest TokenClient::BuildRequest(const std::string& url, Params params,
     std::string joined = FormUrlEncode(client_id_) + ":";
     std::string secret = FormUrlEncode(client_secret_.reveal());
     joined += secret;
-    std::string encoded = Base64Standard(joined);
+    std::string encoded = Base64Encode(joined);
     request.authorization = SecretString("Basic " + encoded);
     WipeString(encoded);
     WipeString(joined);

@@ -54,7 +54,8 @@ class SqliteStore final : public Store {
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
 
   // sqlite_store_events.cc
-  Status AppendAudit(const AuditRecord& record) override;
+  using Store::AppendAudit;
+  Status AppendAudit(const std::vector<AuditRecord>& records) override;
   StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) override;
   Status EnqueueAlert(const AlertEvent& event) override;
   StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;

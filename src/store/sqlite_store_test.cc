@@ -67,7 +67,7 @@ TEST(SqliteStoreTest, CreatesFilesReadableOnlyByOwner) {
   std::string path = dir.File("latchkey.db");
   auto store = OpenSqliteStore({path}, SystemClock::Instance());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE((*store)->AppendAudit({}).ok());
+  ASSERT_TRUE((*store)->AppendAudit(AuditRecord{}).ok());
   for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
     struct stat st {};
     ASSERT_EQ(stat(file.c_str(), &st), 0) << file;

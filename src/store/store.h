@@ -94,7 +94,9 @@ class Store {
   virtual Status RevokeAgent(std::string_view name, TimePoint at) = 0;
 
   // --- audit ---
-  virtual Status AppendAudit(const AuditRecord& record) = 0;
+  // Appends the rows in one transaction (the gateway batches them).
+  virtual Status AppendAudit(const std::vector<AuditRecord>& records) = 0;
+  Status AppendAudit(const AuditRecord& record) { return AppendAudit(std::vector<AuditRecord>{record}); }
   virtual StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) = 0;  // newest first
 
   // --- alert outbox ---

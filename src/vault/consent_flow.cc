@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <map>
 #include <utility>
 
 #include "common/encoding.h"
@@ -73,7 +74,8 @@ ConsentFlows::ConsentFlows(Vault& vault, const OAuthClients& clients, const Cloc
 StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view provider_name,
                                                               std::string_view connection_name,
                                                               const std::vector<std::string>& scopes,
-                                                              std::string_view redirect_uri) {
+                                                              std::string_view redirect_uri,
+                                                              bool incremental) {
   if (!IsValidSlug(connection_name)) {
     return InvalidArgumentError("'" + std::string(connection_name) + "' is not a valid connection name");
   }
@@ -116,7 +118,11 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
       {"code_challenge_method", pkce.method},
   };
   if (oidc) params.emplace_back("nonce", pending.nonce);
-  for (const auto& [name, value] : provider.authorization_params) {
+  std::map<std::string, std::string> extra = provider.authorization_params;
+  if (incremental) {
+    for (const auto& [name, value] : provider.quirks.incremental_consent_params) extra[name] = value;
+  }
+  for (const auto& [name, value] : extra) {
     bool taken = false;
     for (const auto& param : params) taken = taken || param.first == name;
     if (!taken) params.emplace_back(name, value);

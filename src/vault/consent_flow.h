@@ -65,10 +65,12 @@ class ConsentFlows {
 
   // Starts an authorization code flow for connection `connection_name`: stores a pending
   // authorization and returns the URL for the browser. `scopes` empty = the provider's.
+  // `incremental` adds the provider's incremental-consent parameters (Google
+  // include_granted_scopes), for a URL that asks only for missing scopes.
   StatusOr<AuthorizationStart> BeginAuthorization(std::string_view provider_name,
                                                   std::string_view connection_name,
                                                   const std::vector<std::string>& scopes,
-                                                  std::string_view redirect_uri);
+                                                  std::string_view redirect_uri, bool incremental = false);
 
   // Finishes it with the callback's parameters: consumes the pending authorization (once),
   // checks the callback, exchanges the code and stores the grant. kNeedsHuman when the

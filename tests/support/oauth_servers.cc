@@ -186,6 +186,10 @@ std::unique_ptr<NodeServer> StartResourceServer(const std::string& issuer, const
   return std::make_unique<NodeServer>("rs.js", all);
 }
 
+std::unique_ptr<NodeServer> StartWebhookReceiver(const EnvMap& env) {
+  return std::make_unique<NodeServer>("webhook.js", env);
+}
+
 std::unique_ptr<NodeServer> StartFaultServer(const EnvMap& env) {
   return std::make_unique<NodeServer>("fault.js", env);
 }

@@ -58,6 +58,8 @@ class NodeServer {
 std::unique_ptr<NodeServer> StartAuthorizationServer(const EnvMap& env = {});
 // rs.js, validating tokens of the authorization server at `issuer`.
 std::unique_ptr<NodeServer> StartResourceServer(const std::string& issuer, const EnvMap& env = {});
+// webhook.js: records alert deliveries (GET /__received). Knob: FAIL_FIRST.
+std::unique_ptr<NodeServer> StartWebhookReceiver(const EnvMap& env = {});
 // fault.js (oauth2-mock-server behind a fault proxy). Knobs: AT_TTL, RETRY_AFTER, SLOW_MS,
 // HUGE_BYTES.
 std::unique_ptr<NodeServer> StartFaultServer(const EnvMap& env = {});

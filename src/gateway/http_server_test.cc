@@ -1,4 +1,4 @@
-#include "gateway/health_server.h"
+#include "gateway/http_server.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,6 +14,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "gateway/problem.h"
 
 namespace latchkey::gateway {
 namespace {
@@ -80,25 +82,62 @@ class TestClient {
   beast::flat_buffer buffer_;
 };
 
-std::unique_ptr<HealthServer> StartServer(ReadinessProbe probe, HealthServerOptions options = {}) {
+using ReadinessProbe = std::function<Status()>;
+
+// The health routes of the gateway, served synchronously (a probe may block its worker).
+Response HealthRoute(const Request& req, const ReadinessProbe& probe) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path != "/healthz" && path != "/readyz")
+    return NotFound(req.method_string(), target).ToResponse(req.version());
+  if (req.method() != http::verb::get) {
+    Response res = MethodNotAllowed(path, "GET").ToResponse(req.version());
+    res.set(http::field::allow, "GET");
+    return res;
+  }
+  Response res(http::status::ok, req.version());
+  res.set(http::field::content_type, "application/json");
+  if (path == "/healthz") {
+    res.body() = R"({"status":"ok"})";
+    return res;
+  }
+  Status ready = probe();
+  if (!ready.ok()) {
+    res.result(http::status::service_unavailable);
+    res.body() = nlohmann::json{{"status", "not_ready"}, {"detail", ready.message()}}.dump();
+    return res;
+  }
+  res.body() = R"({"status":"ready"})";
+  return res;
+}
+
+std::unique_ptr<HttpServer> StartServer(ReadinessProbe probe, HttpServerOptions options = {}) {
   options.port = 0;
-  options.threads = 2;
-  StatusOr<std::unique_ptr<HealthServer>> server = HealthServer::Start(options, std::move(probe));
+  options.workers = 2;
+  options.max_header_bytes = 8 * 1024;
+  options.max_body_bytes = 1024 * 1024;
+  StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Listen(options);
   EXPECT_TRUE(server.ok()) << server.status().ToString();
-  return server.ok() ? *std::move(server) : nullptr;
+  if (!server.ok()) return nullptr;
+  Status served =
+      (*server)->Serve([probe = std::move(probe)](Request& req, int) -> asio::awaitable<Response> {
+        co_return HealthRoute(req, probe);
+      });
+  EXPECT_TRUE(served.ok()) << served.ToString();
+  return *std::move(server);
 }
 
 Status AlwaysReady() { return Status::Ok(); }
 
 nlohmann::json BodyJson(const Reply& reply) { return nlohmann::json::parse(reply.response.body()); }
 
-TEST(HealthServerTest, BindsAnEphemeralPort) {
+TEST(HttpServerTest, BindsAnEphemeralPort) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   EXPECT_NE(server->port(), 0);
 }
 
-TEST(HealthServerTest, HealthzIsOk) {
+TEST(HttpServerTest, HealthzIsOk) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -109,7 +148,7 @@ TEST(HealthServerTest, HealthzIsOk) {
   EXPECT_EQ(BodyJson(reply), nlohmann::json({{"status", "ok"}}));
 }
 
-TEST(HealthServerTest, HealthzIgnoresQueryString) {
+TEST(HttpServerTest, HealthzIgnoresQueryString) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -118,7 +157,7 @@ TEST(HealthServerTest, HealthzIgnoresQueryString) {
   EXPECT_EQ(reply.response.result(), http::status::ok);
 }
 
-TEST(HealthServerTest, ReadyzFollowsTheProbe) {
+TEST(HttpServerTest, ReadyzFollowsTheProbe) {
   std::atomic<bool> ready{true};
   std::atomic<int> calls{0};
   auto server = StartServer([&]() -> Status {
@@ -149,7 +188,7 @@ TEST(HealthServerTest, ReadyzFollowsTheProbe) {
   EXPECT_EQ(calls, 3);
 }
 
-TEST(HealthServerTest, UnknownRouteIsNotFoundProblem) {
+TEST(HttpServerTest, UnknownRouteIsNotFoundProblem) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -159,14 +198,15 @@ TEST(HealthServerTest, UnknownRouteIsNotFoundProblem) {
   EXPECT_EQ(reply.response[http::field::content_type], "application/problem+json");
   EXPECT_EQ(reply.response["Latchkey-Error"], "not_found");
   nlohmann::json body = BodyJson(reply);
-  EXPECT_EQ(body["type"], "about:blank");
+  EXPECT_EQ(body["type"], "urn:latchkey:problem:not_found");
+  EXPECT_EQ(body["code"], "not_found");
   EXPECT_EQ(body["title"], "Not Found");
   EXPECT_EQ(body["status"], 404);
   EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("NOT carried out"));
   EXPECT_THAT(body["detail"].get<std::string>(), HasSubstr("GET /proxy/gmail/v1/messages"));
 }
 
-TEST(HealthServerTest, NonGetOnHealthRoutesIsMethodNotAllowed) {
+TEST(HttpServerTest, NonGetOnHealthRoutesIsMethodNotAllowed) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -181,7 +221,7 @@ TEST(HealthServerTest, NonGetOnHealthRoutesIsMethodNotAllowed) {
   }
 }
 
-TEST(HealthServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -193,7 +233,7 @@ TEST(HealthServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   EXPECT_EQ(second.response.result(), http::status::ok);
 }
 
-TEST(HealthServerTest, ConnectionCloseIsHonoured) {
+TEST(HttpServerTest, ConnectionCloseIsHonoured) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -204,7 +244,7 @@ TEST(HealthServerTest, ConnectionCloseIsHonoured) {
   EXPECT_EQ(after.error, http::error::end_of_stream);
 }
 
-TEST(HealthServerTest, OversizedHeaderIsRefusedWithoutHarm) {
+TEST(HttpServerTest, OversizedHeaderIsRefusedWithoutHarm) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   {
@@ -229,7 +269,7 @@ TEST(HealthServerTest, OversizedHeaderIsRefusedWithoutHarm) {
   EXPECT_EQ(reply.response.result(), http::status::ok);
 }
 
-TEST(HealthServerTest, OversizedBodyIsRefused) {
+TEST(HttpServerTest, OversizedBodyIsRefused) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   TestClient client(server->port());
@@ -247,21 +287,21 @@ TEST(HealthServerTest, OversizedBodyIsRefused) {
   EXPECT_FALSE(fresh.RoundTrip(http::verb::get, "/healthz").error);
 }
 
-TEST(HealthServerTest, SecondServerOnTakenPortIsUnavailable) {
+TEST(HttpServerTest, SecondServerOnTakenPortIsUnavailable) {
   auto first = StartServer(AlwaysReady);
   ASSERT_TRUE(first);
-  HealthServerOptions options;
+  HttpServerOptions options;
   options.port = first->port();
-  options.threads = 1;
-  StatusOr<std::unique_ptr<HealthServer>> second = HealthServer::Start(options, AlwaysReady);
+  options.workers = 1;
+  StatusOr<std::unique_ptr<HttpServer>> second = HttpServer::Listen(options);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(second.status().message(), HasSubstr("127.0.0.1:" + std::to_string(first->port())));
   EXPECT_THAT(second.status().message(), HasSubstr("already in use"));
 }
 
-TEST(HealthServerTest, StopReturnsWhileClientHoldsIdleKeepAliveConnection) {
-  HealthServerOptions options;
+TEST(HttpServerTest, StopReturnsWhileClientHoldsIdleKeepAliveConnection) {
+  HttpServerOptions options;
   // Far longer than the test allows: Stop() must close the idle connection, not wait it out.
   options.shutdown_grace = std::chrono::minutes(2);
   auto server = StartServer(AlwaysReady, options);
@@ -280,7 +320,7 @@ TEST(HealthServerTest, StopReturnsWhileClientHoldsIdleKeepAliveConnection) {
   server->Stop();  // idempotent
 }
 
-TEST(HealthServerTest, StopLetsAnInFlightRequestFinish) {
+TEST(HttpServerTest, StopLetsAnInFlightRequestFinish) {
   std::promise<void> probe_entered;
   std::promise<void> release_probe;
   std::shared_future<void> released = release_probe.get_future().share();
@@ -305,7 +345,7 @@ TEST(HealthServerTest, StopLetsAnInFlightRequestFinish) {
   EXPECT_EQ(answer.response.result(), http::status::ok);
 }
 
-TEST(HealthServerTest, StopRefusesNewConnections) {
+TEST(HttpServerTest, StopRefusesNewConnections) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
   uint16_t port = server->port();

@@ -1,0 +1,52 @@
+// AuditLog: one row per proxied call (SPEC §6), written off the request path. Calls
+// enqueue rows; one background thread appends them in batches (one store transaction
+// per batch), so a busy gateway does one fsync per batch rather than one per call.
+// Rows not yet written when the process is killed are lost (at most one batch interval);
+// Stop() writes everything queued. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/records.h"
+#include "store/store.h"
+
+namespace latchkey::gateway {
+
+class AuditLog {
+ public:
+  explicit AuditLog(store::Store& store, std::chrono::milliseconds interval = std::chrono::milliseconds(50),
+                    size_t max_queue = 100000);
+  ~AuditLog();  // Stop()
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  void Record(store::AuditRecord record);
+  void Flush();  // returns once everything recorded so far is written (or failed)
+  void Stop();
+
+  size_t dropped() const;  // rows dropped because the queue was full or the store failed
+
+ private:
+  void Run();
+
+  store::Store& store_;
+  const std::chrono::milliseconds interval_;
+  const size_t max_queue_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::vector<store::AuditRecord> queue_;  // guarded by mu_
+  uint64_t recorded_ = 0;                  // guarded by mu_
+  uint64_t done_ = 0;                      // guarded by mu_
+  size_t dropped_ = 0;                     // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace latchkey::gateway

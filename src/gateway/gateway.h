@@ -1,0 +1,63 @@
+// Gateway: the daemon's HTTP face (SPEC §4). Owns the listener, the per-worker upstream
+// clients, the blocking pool, the audit log, metrics and the proxy, and routes:
+//   ANY /proxy/{connection}/{path...}   agents (Proxy)
+//   GET /oauth/callback                 browsers finishing a consent flow
+//   GET /metrics                        Prometheus text
+//   GET /healthz, GET /readyz           liveness, readiness (store reachable)
+// The vault, refresher and consent flows belong to the caller and must outlive it.
+// Start/Stop from one thread (the daemon's main thread).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "gateway/http_server.h"
+#include "gateway/metrics.h"
+#include "gateway/proxy.h"
+#include "vault/consent_flow.h"
+#include "vault/refresh_coordinator.h"
+#include "vault/vault.h"
+
+namespace latchkey::gateway {
+
+struct GatewayOptions {
+  HttpServerOptions http;
+  ProxyOptions proxy;
+  UpstreamOptions upstream;
+  std::string public_url;  // empty: http://{listen address}
+  int blocking_threads = 32;
+};
+
+class Gateway {
+ public:
+  struct Parts {
+    vault::Vault& vault;
+    vault::RefreshCoordinator& refresher;
+    vault::ConsentFlows& flows;
+    const Clock& clock;
+    Random& random;
+  };
+
+  static StatusOr<std::unique_ptr<Gateway>> Start(const GatewayOptions& options, Parts parts);
+  ~Gateway();  // Stop()
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  uint16_t port() const;
+  const std::string& public_url() const;
+  Metrics& metrics();
+
+  // Graceful: drains in-flight requests, then writes the queued audit rows.
+  void Stop();
+
+  class Impl;  // gateway.cc
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace latchkey::gateway

@@ -1,0 +1,353 @@
+#include "gateway/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "gateway/problem.h"
+
+namespace latchkey::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+// A reply for a request that could not be read, or nothing when the connection should
+// just close (peer gone, timeout, shutdown).
+std::optional<Response> ReplyToReadError(const beast::error_code& ec, const HttpServerOptions& options) {
+  if (ec == http::error::header_limit) {
+    ProblemDetails problem = PayloadTooLarge("its header section is larger than " +
+                                             std::to_string(options.max_header_bytes / 1024) + " KiB");
+    problem.status = http::status::request_header_fields_too_large;
+    return problem.ToResponse(11);
+  }
+  if (ec == http::error::body_limit) {
+    return PayloadTooLarge("its body is larger than " + std::to_string(options.max_body_bytes / 1024) +
+                           " KiB")
+        .ToResponse(11);
+  }
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+  if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    return BadRequest("it is not well-formed HTTP/1.1 (" + ec.message() + ")").ToResponse(11);
+  }
+  return std::nullopt;
+}
+
+void LogIfThrown(std::string_view what, const std::exception_ptr& error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("gateway: {} ended with an exception: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("gateway: {} ended with an unknown exception", what);
+  }
+}
+
+std::string Describe(const tcp::endpoint& endpoint) {
+  std::string address = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+// One accepted connection; `idle` and `closing` are touched only on its worker.
+struct Connection {
+  Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
+  beast::tcp_stream stream;
+  int worker;
+  bool idle = true;      // waiting for the next request, so safe to drop
+  bool closing = false;  // finish the current response, then close
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  explicit Impl(const HttpServerOptions& options) : options_(options) {
+    int workers = options.workers > 0 ? options.workers
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < workers; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
+    }
+    acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+  }
+
+  ~Impl() {
+    Stop();
+    std::lock_guard lock(mu_);
+    connections_.clear();
+  }
+
+  Status Listen() {
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(options_.host, ec);
+    if (ec) {
+      tcp::resolver resolver(*contexts_[0]);
+      auto results = resolver.resolve(options_.host, "", ec);
+      if (ec || results.empty()) {
+        return InvalidArgumentError("cannot listen on '" + options_.host +
+                                    "': it is neither an IP address nor a host name that resolves");
+      }
+      address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint endpoint(address, options_.port);
+    std::string where = Describe(endpoint);
+    if (acceptor_->open(endpoint.protocol(), ec)) {
+      return UnavailableError("cannot listen on " + where + ": " + ec.message());
+    }
+    // Lets a restarted server rebind while old connections sit in TIME_WAIT.
+    acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (acceptor_->bind(endpoint, ec)) {
+      if (ec == asio::error::address_in_use) {
+        return UnavailableError("cannot listen on " + where +
+                                ": the port is already in use (is another latchkey serve running?)");
+      }
+      return UnavailableError("cannot listen on " + where + ": " + ec.message());
+    }
+    if (acceptor_->listen(asio::socket_base::max_listen_connections, ec)) {
+      return UnavailableError("cannot listen on " + where + ": " + ec.message());
+    }
+    port_ = acceptor_->local_endpoint(ec).port();
+    return Status::Ok();
+  }
+
+  Status Serve(RequestHandler handler) {
+    handler_ = std::move(handler);
+    {
+      std::lock_guard lock(mu_);
+      accepting_ = true;
+    }
+    asio::co_spawn(*contexts_[0], AcceptLoop(),
+                   [](const std::exception_ptr& e) { LogIfThrown("the accept loop", e); });
+    try {
+      for (auto& context : contexts_) threads_.emplace_back([this, io = context.get()] { RunIo(*io); });
+    } catch (const std::system_error& e) {
+      Stop();
+      return InternalError(std::string("cannot start the gateway's I/O threads: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return port_; }
+  int workers() const { return static_cast<int>(contexts_.size()); }
+  asio::any_io_executor executor(int worker) const { return contexts_.at(worker)->get_executor(); }
+
+  void Stop() {
+    std::lock_guard stop_lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    {
+      std::unique_lock lock(mu_);
+      stopping_ = true;
+      asio::post(*contexts_[0], [this] {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+      });
+      for (auto& [id, connection] : connections_) {
+        asio::post(connection->stream.get_executor(), [connection = connection] {
+          connection->closing = true;
+          if (connection->idle) connection->stream.cancel();
+        });
+      }
+      if (!threads_.empty() && !drained_.wait_for(lock, options_.shutdown_grace,
+                                                  [this] { return connections_.empty() && !accepting_; })) {
+        spdlog::warn("gateway: {} connection(s) still busy after the shutdown grace period; closing them",
+                     connections_.size());
+      }
+    }
+    for (auto& guard : guards_) guard.reset();
+    for (auto& context : contexts_) context->stop();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  }
+
+ private:
+  static void RunIo(asio::io_context& io) {
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("gateway: an I/O handler threw: {}", e.what());
+      }
+    }
+  }
+
+  void MarkAcceptLoopDone() {
+    std::lock_guard lock(mu_);
+    accepting_ = false;
+    drained_.notify_all();
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    struct Done {
+      Impl* impl;
+      ~Done() { impl->MarkAcceptLoopDone(); }
+    } done{this};
+    size_t next_worker = 0;
+    for (;;) {
+      int worker = static_cast<int>(next_worker++ % contexts_.size());
+      auto [ec, socket] = co_await acceptor_->async_accept(*contexts_[worker], kAsTuple);
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+      if (ec) {
+        // Out of file descriptors and the like: back off instead of spinning.
+        spdlog::warn("gateway: accept failed: {}", ec.message());
+        asio::steady_timer pause(*contexts_[0], std::chrono::milliseconds(100));
+        co_await pause.async_wait(kAsTuple);
+        continue;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto connection = std::make_shared<Connection>(std::move(socket), worker);
+      uint64_t id = 0;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) co_return;
+        id = next_id_++;
+        connections_.emplace(id, connection);
+      }
+      asio::co_spawn(*contexts_[worker], ServeConnection(connection, id),
+                     [](const std::exception_ptr& e) { LogIfThrown("a connection", e); });
+    }
+  }
+
+  void Forget(uint64_t id) {
+    std::lock_guard lock(mu_);
+    connections_.erase(id);
+    if (connections_.empty()) drained_.notify_all();
+  }
+
+  asio::awaitable<void> ServeConnection(std::shared_ptr<Connection> connection, uint64_t id) {
+    struct Forgetter {
+      Impl* impl;
+      uint64_t id;
+      ~Forgetter() { impl->Forget(id); }
+    } forget{this, id};
+    beast::tcp_stream& stream = connection->stream;
+    beast::flat_buffer buffer;
+
+    while (!connection->closing) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(options_.max_header_bytes);
+      parser.body_limit(options_.max_body_bytes);
+      connection->idle = true;
+      // Bounds the whole request, from waiting for its first byte to its last: a slow
+      // client is cut off.
+      stream.expires_after(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
+      auto [header_error, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
+      connection->idle = false;
+      beast::error_code read_error = header_error;
+      if (!read_error && !parser.is_done()) {
+        stream.expires_after(options_.read_timeout);
+        auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+        read_error = body_error;
+      }
+      if (read_error) {
+        if (std::optional<Response> reply = ReplyToReadError(read_error, options_)) {
+          reply->keep_alive(false);
+          reply->prepare_payload();
+          stream.expires_after(options_.write_timeout);
+          co_await http::async_write(stream, *reply, kAsTuple);
+        }
+        break;
+      }
+
+      Request& request = parser.get();
+      Response res;
+      try {
+        res = co_await handler_(request, connection->worker);
+      } catch (const std::exception& e) {
+        spdlog::error("gateway: the handler for {} threw: {}", std::string(request.method_string()),
+                      e.what());
+        res = InternalProblem("the request handler failed").ToResponse(request.version());
+      }
+      res.version(request.version());
+      res.keep_alive(request.keep_alive() && !connection->closing);
+      res.prepare_payload();
+      stream.expires_after(options_.write_timeout);
+      auto [write_error, written] = co_await http::async_write(stream, res, kAsTuple);
+      if (write_error || !res.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  const HttpServerOptions options_;
+  RequestHandler handler_;
+
+  // Declared before the io_contexts: destroying them destroys suspended coroutines,
+  // whose guards still lock mu_ and edit these.
+  std::mutex mu_;
+  std::condition_variable drained_;
+  bool stopping_ = false;                                                  // guarded by mu_
+  bool accepting_ = false;                                                 // guarded by mu_
+  uint64_t next_id_ = 0;                                                   // guarded by mu_
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;  // guarded by mu_
+
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::unique_ptr<tcp::acceptor> acceptor_;  // on worker 0
+  uint16_t port_ = 0;
+
+  std::mutex stop_mu_;  // serializes Stop()
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const HttpServerOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  LATCHKEY_RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+Status HttpServer::Serve(RequestHandler handler) { return impl_->Serve(std::move(handler)); }
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+int HttpServer::workers() const { return impl_->workers(); }
+boost::asio::any_io_executor HttpServer::executor(int worker) const { return impl_->executor(worker); }
+
+void HttpServer::Stop() {
+  if (impl_) impl_->Stop();
+}
+
+void WaitForShutdownSignal() {
+  asio::io_context ioc(1);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code& ec, int signal_number) {
+    if (!ec) spdlog::info("received signal {}, shutting down", signal_number);
+  });
+  ioc.run();
+}
+
+}  // namespace latchkey::gateway

@@ -1,0 +1,80 @@
+// HttpServer: the gateway's HTTP/1.1 listener on Boost.Beast. One io_context and one
+// thread per worker (default: one per core); each accepted connection lives on one
+// worker for its whole life, so a handler and everything it touches on that worker
+// (e.g. its UpstreamClient) needs no strand. Keep-alive, header and body limits, read and
+// write timeouts, and a graceful drain on Stop(). The handler owns routing.
+//
+//   auto server = HttpServer::Listen(options);            // binds; workers exist, idle
+//   ... build per-worker objects with (*server)->executor(i) ...
+//   (*server)->Serve([&](Request& req, int worker) -> asio::awaitable<Response> {...});
+//   WaitForShutdownSignal();
+//   (*server)->Stop();
+// Start/Stop/port from a thread that is not one of the server's.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace latchkey::gateway {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";  // an IP address or a name that resolves to one
+  uint16_t port = 8787;            // 0 picks an ephemeral port (see HttpServer::port())
+  int workers = 0;                 // 0 means std::thread::hardware_concurrency()
+  uint32_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = uint64_t{10} * 1024 * 1024;
+  std::chrono::milliseconds idle_timeout{60000};  // for the header of the next request on a connection
+  std::chrono::milliseconds read_timeout{30000};  // for the body, once the header is in
+  std::chrono::milliseconds write_timeout{60000};
+  // How long Stop() waits for requests already being answered before cutting them off.
+  std::chrono::milliseconds shutdown_grace{10000};
+};
+
+// Runs on the worker's thread. Must not block: hand blocking work to a thread pool.
+using RequestHandler = std::function<boost::asio::awaitable<Response>(Request& request, int worker)>;
+
+class HttpServer {
+ public:
+  // Binds and listens (kUnavailable naming the address if it cannot, e.g. the port is
+  // taken; kInvalidArgument if the host does not resolve). Nothing is accepted yet.
+  static StatusOr<std::unique_ptr<HttpServer>> Listen(const HttpServerOptions& options);
+
+  // Starts the worker threads and accepting; each request goes to `handler`. Once.
+  Status Serve(RequestHandler handler);
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // Stop()
+
+  uint16_t port() const;
+  int workers() const;
+  // The executor of worker `i` (for per-worker objects the handler uses).
+  boost::asio::any_io_executor executor(int worker) const;
+
+  // Graceful and idempotent: stops accepting, closes idle keep-alive connections, lets
+  // requests already received finish (up to shutdown_grace), joins the threads.
+  void Stop();
+
+  class Impl;  // http_server.cc
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks until SIGINT or SIGTERM arrives (for `latchkey serve`). Call from the main
+// thread; while it waits, those signals no longer terminate the process.
+void WaitForShutdownSignal();
+
+}  // namespace latchkey::gateway

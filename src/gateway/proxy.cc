@@ -1,0 +1,453 @@
+#include "gateway/proxy.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+
+#include "common/encoding.h"
+#include "common/log.h"
+#include "gateway/offload.h"
+#include "gateway/problem.h"
+#include "gateway/proxy_target.h"
+#include "gateway/scope_error_decoder.h"
+#include "oauth/retry_after.h"
+
+namespace latchkey::gateway {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+bool IsIdempotent(http::verb method) {
+  return method == http::verb::get || method == http::verb::head || method == http::verb::options ||
+         method == http::verb::put || method == http::verb::delete_;
+}
+
+bool IsOAuth(store::CredentialKind kind) {
+  return kind == store::CredentialKind::kOAuth2 || kind == store::CredentialKind::kClientCredentials;
+}
+
+// Headers of the agent's request that never go upstream: its own credentials, cookies,
+// proxy and hop-by-hop headers (RFC 9110 §7.6.1), and what the client recomputes.
+bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed) {
+  static const std::vector<std::string_view> kStripped = {
+      "authorization", "cookie", "connection",     "keep-alive",        "te",    "trailer",
+      "upgrade",       "host",   "content-length", "transfer-encoding", "expect"};
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.starts_with("proxy-")) return true;
+  for (auto stripped : kStripped) {
+    if (lower == stripped) return true;
+  }
+  for (const auto& listed : connection_listed) {
+    if (lower == listed) return true;
+  }
+  return false;
+}
+
+bool IsStrippedResponseHeader(std::string_view name) {
+  static const std::vector<std::string_view> kStripped = {
+      "connection",      "keep-alive", "te",
+      "trailer",         "upgrade",    "transfer-encoding",
+      "content-length",  "set-cookie", "proxy-authenticate",
+      "proxy-connection"};
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto stripped : kStripped) {
+    if (lower == stripped) return true;
+  }
+  return false;
+}
+
+// Header names listed in the Connection header (hop-by-hop by declaration), lower case.
+std::vector<std::string> ConnectionListed(const Request& request) {
+  std::vector<std::string> names;
+  for (const auto& field : request.base()) {
+    if (field.name() != http::field::connection) continue;
+    std::string value(field.value());
+    size_t start = 0;
+    while (start < value.size()) {
+      size_t end = value.find(',', start);
+      if (end == std::string::npos) end = value.size();
+      std::string token = value.substr(start, end - start);
+      std::erase(token, ' ');
+      for (char& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!token.empty()) names.push_back(token);
+      start = end + 1;
+    }
+  }
+  return names;
+}
+
+std::string FormEncode(std::string_view value) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string WithoutQueryParam(std::string_view query, std::string_view name) {
+  std::string out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view pair = query.substr(start, end - start);
+    if (pair.substr(0, pair.find('=')) != name && !pair.empty()) {
+      if (!out.empty()) out += '&';
+      out += pair;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+// Joins parts into a secret without leaving an unwiped copy behind.
+SecretString Concat(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (auto part : parts) size += part.size();
+  std::string joined;
+  joined.reserve(size);
+  for (auto part : parts) joined += part;
+  return SecretString(std::move(joined));
+}
+
+}  // namespace
+
+struct Proxy::Call {
+  SteadyClock::time_point started = SteadyClock::now();
+  SteadyClock::time_point deadline;
+  TimePoint at;
+  std::string method;
+  std::optional<ProxyTarget> target;
+  std::string agent;
+  std::string label = "-";  // metrics label: the connection once the policy allowed it
+  std::optional<store::ConnectionRecord> connection;
+  provider::ProviderDefinition provider;
+  BaseUrl base;
+  // The credential to inject: a header, or a query parameter.
+  std::string credential_header;
+  std::string credential_query;
+  SecretString credential;
+  SecretString oauth_token;  // the access token sent (to recognize a 401 for it)
+  bool refreshed = false;
+  int attempts = 0;
+  std::optional<ProblemDetails> problem;
+  UpstreamResult upstream;
+  double upstream_seconds = 0;
+};
+
+Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
+
+asio::awaitable<Response> Proxy::Handle(Request& request, int worker) {
+  Call call;
+  call.deadline = call.started + options_.deadline;
+  call.at = parts_.clock.Now();
+  call.method = std::string(request.method_string());
+
+  auto target = ParseProxyTarget(request.target());
+  if (!target.ok()) {
+    call.problem = BadRequest("the request target is unsafe or malformed: " + target.status().message());
+    co_return co_await Finish(call, request);
+  }
+  call.target = std::move(*target);
+  if (request.method() == http::verb::unknown || request.method() == http::verb::connect ||
+      request.method() == http::verb::trace) {
+    call.problem = BadRequest("the method " + call.method + " cannot be proxied");
+    co_return co_await Finish(call, request);
+  }
+
+  co_await Prepare(call, request);
+  if (!call.problem) {
+    call.upstream = co_await Forward(call, request, worker);
+    co_await AfterUpstream(call, request, worker);
+  }
+  co_return co_await Finish(call, request);
+}
+
+// Agent auth → policy → connection state → credential. Blocking: runs on the pool.
+asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request) {
+  co_await Offload(parts_.blocking, [&] {
+    std::string_view authorization = request[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
+      call.problem = AgentUnauthenticated();
+      return;
+    }
+    auto agent = parts_.vault.agents().Authenticate(authorization.substr(kBearer.size()));
+    if (!agent.ok()) {
+      call.problem = AgentUnauthenticated();
+      return;
+    }
+    call.agent = agent->record.name;
+    const ProxyTarget& target = *call.target;
+    if (!agent->policy.Allows(target.connection, call.method, target.decoded_path)) {
+      call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
+      return;
+    }
+    auto connection = parts_.vault.connections().Get(target.connection);
+    if (!connection.ok() || connection->status == store::ConnectionStatus::kDisconnected) {
+      // The same answer as for a forbidden connection, so names cannot be probed.
+      if (!connection.ok() && connection.status().code() != StatusCode::kNotFound) {
+        spdlog::error("proxy: cannot read connection '{}': {}", target.connection,
+                      connection.status().message());
+      }
+      call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
+      return;
+    }
+    call.label = target.connection;
+    call.connection = std::move(*connection);
+    const store::ConnectionRecord& record = *call.connection;
+    if (record.status == store::ConnectionStatus::kNeedsReauth) {
+      call.problem = ReauthRequired(
+          record.name, parts_.links.Reconnect(record),
+          record.needs_reauth_since ? FormatRfc3339(*record.needs_reauth_since) : "", record.last_error);
+      return;
+    }
+    auto provider = parts_.vault.providers().Get(record.provider);
+    if (!provider.ok()) {
+      call.problem = InternalProblem("the provider of connection '" + record.name + "' cannot be read");
+      return;
+    }
+    call.provider = std::move(*provider);
+    auto base = ParseBaseUrl(record.api_base_url.empty() ? call.provider.api_base_url : record.api_base_url);
+    if (!base.ok()) {
+      call.problem = InternalProblem("connection '" + record.name + "' has no usable API base URL");
+      return;
+    }
+    call.base = std::move(*base);
+
+    if (IsOAuth(record.kind)) {
+      auto grant = parts_.refresher.Current(record.name);
+      if (!grant.ok()) {
+        auto now = parts_.vault.connections().Get(record.name);
+        if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
+          call.problem = ReauthRequired(
+              now->name, parts_.links.Reconnect(*now),
+              now->needs_reauth_since ? FormatRfc3339(*now->needs_reauth_since) : "", now->last_error);
+        } else {
+          call.problem = UpstreamUnavailable(record.name, 0,
+                                             "no valid access token: " + grant.status().message(), false);
+        }
+        return;
+      }
+      call.refreshed = grant->refreshed;
+      call.credential_header = "Authorization";
+      std::string type =
+          grant->token_type.empty() || grant->token_type == "bearer" ? "Bearer" : grant->token_type;
+      call.credential = Concat({type, " ", grant->access_token.reveal()});
+      call.oauth_token = std::move(grant->access_token);
+      return;
+    }
+    auto secrets = parts_.vault.connections().ReadSecrets(record);
+    if (!secrets.ok()) {
+      call.problem = InternalProblem(secrets.status().message());
+      return;
+    }
+    if (record.kind == store::CredentialKind::kBasic) {
+      call.credential_header = "Authorization";
+      SecretString joined = Concat({record.username, ":", secrets->password.reveal()});
+      std::string encoded = Base64Encode(joined.reveal());
+      call.credential = Concat({"Basic ", encoded});
+      WipeString(encoded);
+    } else if (!call.provider.api_key_query.empty()) {
+      call.credential_query = call.provider.api_key_query;
+      call.credential = Concat({call.provider.api_key_prefix, secrets->api_key.reveal()});
+    } else {
+      call.credential_header = call.provider.api_key_header;
+      call.credential = Concat({call.provider.api_key_prefix, secrets->api_key.reveal()});
+    }
+  });
+}
+
+asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& request, int worker) {
+  const ProxyTarget& target = *call.target;
+  const bool idempotent = IsIdempotent(request.method());
+  const std::vector<std::string> listed = ConnectionListed(request);
+  UpstreamClient& client = *parts_.upstreams.at(worker);
+  UpstreamResult result;
+  for (int attempt = 1;; ++attempt) {
+    UpstreamRequest up;
+    up.method(request.method());
+    up.version(11);
+    std::string query = target.raw_query;
+    if (!call.credential_query.empty()) {
+      query = WithoutQueryParam(query, call.credential_query);
+      query +=
+          (query.empty() ? "" : "&") + call.credential_query + "=" + FormEncode(call.credential.reveal());
+    }
+    up.target(call.base.path + target.raw_path + (query.empty() ? "" : "?" + query));
+    for (const auto& field : request.base()) {
+      if (IsStrippedRequestHeader(field.name_string(), listed)) continue;
+      if (!call.credential_header.empty() &&
+          boost::beast::iequals(field.name_string(), call.credential_header)) {
+        continue;
+      }
+      up.insert(field.name_string(), field.value());
+    }
+    if (!call.credential_header.empty()) up.set(call.credential_header, call.credential.reveal());
+    up.body() = request.body();
+
+    const auto sent_at = SteadyClock::now();
+    result = co_await client.Send(call.base, up, call.deadline);
+    call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
+    parts_.metrics.ObserveUpstreamLatency(call.label, call.upstream_seconds);
+    call.attempts = attempt;
+
+    const int status = result.ok() ? result.response.result_int() : 0;
+    const bool transient_answer = result.ok() && (status == 429 || status >= 500);
+    const bool network_error = result.outcome == UpstreamResult::Outcome::kFailed ||
+                               result.outcome == UpstreamResult::Outcome::kConnectFailed;
+    const bool retryable = (idempotent && (transient_answer || network_error)) ||
+                           (result.outcome == UpstreamResult::Outcome::kConnectFailed && !result.sent);
+    if (!retryable || attempt >= options_.max_attempts) co_return result;
+
+    std::chrono::milliseconds delay = options_.first_backoff * (1 << (attempt - 1));
+    delay += std::chrono::milliseconds(static_cast<int64_t>(parts_.random.Uniform(delay.count() / 2 + 1)));
+    if (transient_answer) {
+      std::string_view header = result.response[http::field::retry_after];
+      if (auto after = oauth::ParseRetryAfter(header, parts_.clock.Now())) delay = *after;
+    }
+    if (SteadyClock::now() + delay >= call.deadline) co_return result;
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
+asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
+  const store::ConnectionRecord& record = *call.connection;
+  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind)) {
+    std::optional<vault::AccessGrant> fresh;
+    co_await Offload(parts_.blocking, [&] {
+      auto grant = parts_.refresher.RefreshRejected(record.name, call.oauth_token);
+      if (grant.ok()) {
+        fresh = std::move(*grant);
+        parts_.metrics.CountRefresh("ok");
+        return;
+      }
+      auto now = parts_.vault.connections().Get(record.name);
+      if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
+        parts_.metrics.CountRefresh("reauth_required");
+        call.problem = ReauthRequired(now->name, parts_.links.Reconnect(*now),
+                                      now->needs_reauth_since ? FormatRfc3339(*now->needs_reauth_since) : "",
+                                      now->last_error);
+      } else {
+        parts_.metrics.CountRefresh("failed");
+        call.problem = UpstreamUnavailable(
+            record.name, call.attempts,
+            "the API refused the access token and refreshing it failed: " + grant.status().message(), false);
+      }
+    });
+    if (call.problem) co_return;
+    call.refreshed = true;
+    std::string type =
+        fresh->token_type.empty() || fresh->token_type == "bearer" ? "Bearer" : fresh->token_type;
+    call.credential = Concat({type, " ", fresh->access_token.reveal()});
+    call.oauth_token = std::move(fresh->access_token);
+    call.upstream = co_await Forward(call, request, worker);
+    if (call.upstream.ok() && call.upstream.response.result_int() == 401) {
+      co_await Offload(parts_.blocking, [&] {
+        call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
+                                      "the API refused a freshly refreshed access token");
+      });
+      co_return;
+    }
+  }
+
+  const bool idempotent = IsIdempotent(request.method());
+  const UpstreamResult& result = call.upstream;
+  switch (result.outcome) {
+    case UpstreamResult::Outcome::kOk: break;
+    case UpstreamResult::Outcome::kTimeout:
+      call.problem = UpstreamTimeout(record.name, result.sent && !idempotent);
+      co_return;
+    case UpstreamResult::Outcome::kTooLarge:
+      call.problem = UpstreamUnavailable(record.name, call.attempts,
+                                         "the response exceeds latchkey's size limit", !idempotent);
+      co_return;
+    default:
+      call.problem =
+          UpstreamUnavailable(record.name, call.attempts, result.error, result.sent && !idempotent);
+      co_return;
+  }
+
+  const int status = result.response.result_int();
+  if (status == 429) {
+    long long retry_after = 1;
+    if (auto after = oauth::ParseRetryAfter(result.response[http::field::retry_after], parts_.clock.Now())) {
+      retry_after = std::max<long long>(1, after->count());
+    }
+    call.problem = RateLimited(record.name, retry_after, call.attempts);
+    co_return;
+  }
+  if (status >= 500) {
+    call.problem =
+        UpstreamUnavailable(record.name, call.attempts, "HTTP " + std::to_string(status), !idempotent);
+    call.problem->members["upstream_status"] = status;
+    co_return;
+  }
+  if (status == 403 || status == 404 ||
+      (status == 200 && call.provider.quirks.scope_error_format == "slack")) {
+    UpstreamRefusal refusal;
+    refusal.status = status;
+    refusal.www_authenticate = std::string(result.response[http::field::www_authenticate]);
+    refusal.accepted_oauth_scopes = std::string(result.response["X-Accepted-OAuth-Scopes"]);
+    refusal.content_type = std::string(result.response[http::field::content_type]);
+    const std::string& body = result.response.body();
+    refusal.body = std::string_view(body).substr(0, options_.max_scope_body);
+    if (auto scope = DecodeScopeError(call.provider.quirks.scope_error_format, refusal, record.scopes)) {
+      co_await Offload(parts_.blocking, [&] {
+        call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
+                                         parts_.links.Reconsent(record, scope->required));
+      });
+    }
+  }
+}
+
+asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
+  Response response;
+  std::string code = "ok";
+  int upstream_status = call.upstream.ok() ? call.upstream.response.result_int() : 0;
+  if (call.problem) {
+    response = call.problem->ToResponse(request.version());
+    code = call.problem->code;
+  } else {
+    UpstreamResponse& up = call.upstream.response;
+    response.result(up.result_int());
+    for (const auto& field : up.base()) {
+      if (!IsStrippedResponseHeader(field.name_string())) response.insert(field.name_string(), field.value());
+    }
+    response.body() = std::move(up.body());
+  }
+  if (call.refreshed) response.set("Latchkey-Refreshed", "1");
+
+  store::AuditRecord audit;
+  audit.at = call.at;
+  audit.agent = call.agent;
+  audit.connection = call.target ? call.target->connection : "";
+  audit.method = call.method.substr(0, 16);
+  audit.path = call.target ? call.target->redacted : "(refused target)";
+  audit.upstream_status = upstream_status;
+  audit.code = code == "ok" ? "" : code;
+  audit.latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - call.started).count();
+  audit.refreshed = call.refreshed;
+  parts_.audit.Record(std::move(audit));
+  parts_.metrics.CountRequest(call.label, code);
+  co_return response;
+}
+
+}  // namespace latchkey::gateway

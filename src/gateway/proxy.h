@@ -1,0 +1,66 @@
+// Proxy: ANY /proxy/{connection}/{path...} (SPEC §4). One stage per concern, in the order
+// Handle() reads:
+//   target safety → agent auth → policy → connection state → credential
+//   → upstream (pooled, deadline; retries for idempotent methods honoring Retry-After)
+//   → 401 with the current token? one shared refresh, one retry → 403? scope decoding
+//   → response back → audit row and metrics.
+// Blocking stages (store, refresh) run on the blocking pool; the upstream exchange runs on
+// the worker's own UpstreamClient. Thread-safe; one instance serves every worker.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "gateway/audit_log.h"
+#include "gateway/consent_links.h"
+#include "gateway/http_server.h"
+#include "gateway/metrics.h"
+#include "gateway/upstream_client.h"
+#include "vault/refresh_coordinator.h"
+#include "vault/vault.h"
+
+namespace latchkey::gateway {
+
+struct ProxyOptions {
+  std::chrono::milliseconds deadline{30000};  // per proxied call, retries included
+  int max_attempts = 3;                       // for idempotent methods on 5xx, 429 and network errors
+  std::chrono::milliseconds first_backoff{200};
+  size_t max_scope_body = 64 * 1024;  // how much of a 403 body the scope decoder reads
+};
+
+struct ProxyParts {
+  vault::Vault& vault;
+  vault::RefreshCoordinator& refresher;
+  ConsentLinks& links;
+  AuditLog& audit;
+  Metrics& metrics;
+  boost::asio::thread_pool& blocking;
+  std::vector<UpstreamClient*> upstreams;  // one per worker
+  const Clock& clock;
+  Random& random;
+};
+
+class Proxy {
+ public:
+  Proxy(ProxyParts parts, ProxyOptions options);
+  boost::asio::awaitable<Response> Handle(Request& request, int worker);
+
+  struct Call;  // proxy.cc
+
+ private:
+  boost::asio::awaitable<void> Prepare(Call& call, const Request& request);
+  boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
+  boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
+  boost::asio::awaitable<Response> Finish(Call& call, const Request& request);
+
+  ProxyParts parts_;
+  ProxyOptions options_;
+};
+
+}  // namespace latchkey::gateway

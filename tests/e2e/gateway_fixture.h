@@ -1,0 +1,109 @@
+// Shared fixture for end-to-end tests of the gateway: the real authorization server
+// (as.js) and resource server (rs.js, RFC 6750 errors), a provider "acme" for them, a
+// live grant imported as a connection, agents, and `latchkey serve` as a real process.
+#pragma once
+
+#include <signal.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "e2e/cli_fixture.h"
+#include "support/oauth_flows.h"
+#include "support/oauth_servers.h"
+#include "support/raw_http.h"
+
+namespace latchkey::testing {
+
+class GatewayTest : public CliTest {
+ protected:
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  // as.js with access tokens living `access_token_ttl` seconds (ROTATE on), rs.js in front of it,
+  // and provider "acme" whose API is rs.js.
+  void StartOAuthServers(int access_token_ttl = 3600, EnvMap extra = {}) {
+    EnvMap env = std::move(extra);
+    env["ROTATE"] = "1";
+    env["AT_TTL"] = std::to_string(access_token_ttl);
+    as_ = StartAuthorizationServer(env);
+    rs_ = StartResourceServer(as_->base_url());
+    MustRun(
+        {"provider", "add", "--file", "-"},
+        "name = \"acme\"\nauth = \"oauth2\"\nauthorization_url = \"" + as_->base_url() +
+            "/auth\"\ntoken_url = \"" + as_->base_url() +
+            "/token\"\nclient_id = \"agent-client\"\nclient_secret = \"agent-secret\"\n"
+            "token_auth = \"client_secret_basic\"\nscopes = [\"openid\", \"offline_access\", \"api:read\"]\n"
+            "api_base_url = \"" +
+            rs_->base_url() + "\"\n");
+  }
+
+  // A real grant (scopes openid offline_access api:read) for `user`, imported as `name`.
+  // Returns the token response (its values are secrets the leak scans look for).
+  nlohmann::json ImportGrant(const std::string& name, const std::string& user, int expires_in = 0) {
+    nlohmann::json tokens = AuthorizationCodeFlow(*as_, user);
+    if (expires_in > 0) tokens["expires_in"] = expires_in;
+    MustRun({"connection", "import", name, "--provider", "acme"}, tokens.dump());
+    secrets_.push_back(tokens.value("access_token", ""));
+    secrets_.push_back(tokens.value("refresh_token", ""));
+    secrets_.push_back(tokens.value("id_token", ""));
+    return tokens;
+  }
+
+  std::string CreateAgent(const std::string& name, const std::vector<std::string>& rules) {
+    std::vector<std::string> args = {"agent", "create", name};
+    for (const auto& rule : rules) {
+      args.push_back("--allow");
+      args.push_back(rule);
+    }
+    std::string key = MustRun(args);
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    secrets_.push_back(key);
+    return key;
+  }
+
+  // Writes latchkey.toml (`toml` is appended) and starts `latchkey serve` on an ephemeral port.
+  void StartGateway(const std::string& toml = "", std::map<std::string, std::string> env = {}) {
+    WriteFile(data_dir() + "/latchkey.toml", "log_level = \"debug\"\n" + toml);
+    RunOptions options;
+    options.env = std::move(env);
+    options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR"};
+    gateway_ =
+        std::make_unique<Background>(std::vector<std::string>{LATCHKEY_BINARY, "--data-dir", data_dir(),
+                                                              "serve", "--listen", "127.0.0.1:0"},
+                                     options);
+    const std::regex serving(R"(serving on http://127\.0\.0\.1:(\d+))");
+    for (int i = 0; i < 400 && port_ <= 0; ++i) {
+      std::smatch m;
+      std::string log = ReadFile(gateway_->stderr_path());
+      if (std::regex_search(log, m, serving)) port_ = std::stoi(m[1]);
+      if (port_ <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ASSERT_GT(port_, 0) << ReadFile(gateway_->stderr_path());
+  }
+
+  RawReply Call(const std::string& method, const std::string& target, const std::string& agent_key,
+                const std::string& body = "", Headers headers = {}) {
+    if (!agent_key.empty()) headers.emplace_back("Authorization", "Bearer " + agent_key);
+    RawReply reply = RawExchange(port_, BuildRequest(method, target, headers, body));
+    problem_bodies_.push_back(reply.raw);
+    return reply;
+  }
+
+  std::string GatewayLog() const { return gateway_ ? ReadFile(gateway_->stderr_path()) : ""; }
+
+  long long ResourceRequests() { return Stats(*rs_)["requests"].get<long long>(); }
+
+  std::unique_ptr<NodeServer> as_;
+  std::unique_ptr<NodeServer> rs_;
+  std::unique_ptr<Background> gateway_;
+  int port_ = 0;
+  std::vector<std::string> secrets_;         // every secret value the test handled
+  std::vector<std::string> problem_bodies_;  // every raw answer the gateway gave
+};
+
+}  // namespace latchkey::testing

@@ -1,0 +1,104 @@
+#include "support/raw_http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+namespace latchkey::testing {
+
+std::string RawReply::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+nlohmann::json RawReply::Json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+std::string BuildRequest(const std::string& method, const std::string& target,
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         const std::string& body) {
+  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT")
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Connection: close\r\n\r\n" + body;
+  return out;
+}
+
+namespace {
+
+void Parse(RawReply& reply) {
+  size_t end = reply.raw.find("\r\n\r\n");
+  if (reply.raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
+    reply.error = "no HTTP response (" + std::to_string(reply.raw.size()) + " bytes)";
+    return;
+  }
+  reply.status = std::atoi(reply.raw.c_str() + 9);
+  size_t line = reply.raw.find("\r\n") + 2;
+  while (line < end) {
+    size_t next = reply.raw.find("\r\n", line);
+    std::string header = reply.raw.substr(line, next - line);
+    size_t colon = header.find(':');
+    if (colon != std::string::npos) {
+      std::string name = header.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::string value = header.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      reply.headers[name] = value;
+    }
+    line = next + 2;
+  }
+  reply.body = reply.raw.substr(end + 4);
+}
+
+}  // namespace
+
+RawReply RawExchange(int port, const std::string& request, std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds pause_between_bytes) {
+  RawReply reply;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    reply.error = "connect failed";
+    return reply;
+  }
+  if (pause_between_bytes.count() > 0) {
+    for (char c : request) {
+      if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1 || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(pause_between_bytes);
+    }
+  } else {
+    size_t sent = 0;
+    while (sent < request.size()) {
+      ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;  // the server may answer and close before reading everything
+      sent += static_cast<size_t>(n);
+    }
+  }
+  char buffer[16384];
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    reply.raw.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  Parse(reply);
+  return reply;
+}
+
+}  // namespace latchkey::testing
