@@ -90,9 +90,8 @@ StatusOr<int> AlertDispatcher::DeliverDue() {
     }
     // Exponential backoff with jitter: 5 s, 10 s, 20 s ... at most an hour.
     auto backoff = options_.first_backoff * (int64_t{1} << std::min(event.attempts, 20));
-    backoff = std::min<std::chrono::seconds>(backoff, options_.longest_backoff);
-    auto jitter =
-        std::chrono::milliseconds(random_.Uniform(static_cast<uint64_t>(backoff.count()) * 250 + 1));
+    backoff = std::min<std::chrono::milliseconds>(backoff, options_.longest_backoff);
+    auto jitter = std::chrono::milliseconds(random_.Uniform(static_cast<uint64_t>(backoff.count()) / 4 + 1));
     spdlog::warn("alerts: delivering {} failed (attempt {}): {}", event.event_id, event.attempts + 1,
                  sent.message());
     if (Status marked =

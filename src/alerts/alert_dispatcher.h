@@ -33,8 +33,8 @@ struct WebhookOptions {
   std::string url;  // empty: events stay in the outbox (visible with `latchkey doctor` and the admin API)
   SecretString secret;
   std::chrono::milliseconds poll_interval{1000};
-  std::chrono::seconds first_backoff{5};
-  std::chrono::seconds longest_backoff{3600};
+  std::chrono::milliseconds first_backoff{5000};
+  std::chrono::milliseconds longest_backoff{3600 * 1000};
   int batch = 20;
 };
 

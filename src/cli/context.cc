@@ -142,6 +142,11 @@ StatusOr<Config> Context::LoadConfig() {
         } else if (alert_key == "webhook_secret") {
           LATCHKEY_ASSIGN_OR_RETURN(config.webhook_secret_env,
                                     ConfigString(file, alert_node, alert_key.str()));
+        } else if ((alert_key == "first_backoff_ms" || alert_key == "poll_interval_ms") &&
+                   alert_node.is_integer() && *alert_node.value<int64_t>() > 0) {
+          auto ms = std::chrono::milliseconds(*alert_node.value<int64_t>());
+          (alert_key == "first_backoff_ms" ? config.webhook_first_backoff : config.webhook_poll_interval) =
+              ms;
         } else {
           return ConfigError(file, alert_node,
                              "unknown setting 'alerts." + std::string(alert_key.str()) + "'");

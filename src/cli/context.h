@@ -34,6 +34,8 @@ struct Config {
   std::string log_level = "info";
   std::string webhook_url;
   std::string webhook_secret_env;
+  std::chrono::milliseconds webhook_first_backoff{5000};  // [alerts] first_backoff_ms
+  std::chrono::milliseconds webhook_poll_interval{1000};  // [alerts] poll_interval_ms
   // Longest wait for one token-endpoint or discovery call ([oauth] timeout_ms).
   std::chrono::milliseconds oauth_timeout{30000};
   // [gateway]: limits and timeouts of `serve` (listen address and public_url are set apart).

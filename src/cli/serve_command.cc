@@ -40,9 +40,12 @@ StatusOr<gateway::HttpServerOptions> ParseListen(const std::string& listen) {
 StatusOr<alerts::WebhookOptions> WebhookOptionsFrom(const Config& config) {
   alerts::WebhookOptions options;
   options.url = config.webhook_url;
+  options.first_backoff = config.webhook_first_backoff;
+  options.poll_interval = config.webhook_poll_interval;
   const std::string& secret = config.webhook_secret_env;
   if (secret.starts_with("env:")) {
-    const char* value = std::getenv(secret.c_str() + 4);
+    const char* value =
+        std::getenv(secret.c_str() + 4);  // NOLINT(concurrency-mt-unsafe): before any thread starts
     if (value == nullptr || *value == '\0') {
       return InvalidArgumentError("[alerts] webhook_secret names the environment variable " +
                                   secret.substr(4) + ", which is not set");
@@ -67,6 +70,8 @@ int Serve(Context& context, const std::string& listen_option) {
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
 
+  auto webhook = WebhookOptionsFrom(*config);
+  if (!webhook.ok()) return Fail(webhook.status());
   auto refresher = context.Refresher();
   if (!refresher.ok()) return Fail(refresher.status());
   auto clients = context.OAuth();
@@ -85,8 +90,6 @@ int Serve(Context& context, const std::string& listen_option) {
   if (!gateway.ok()) return Fail(gateway.status());
 
   // Deliver the alert outbox to the webhook (SPEC §6).
-  auto webhook = WebhookOptionsFrom(*config);
-  if (!webhook.ok()) return Fail(webhook.status());
   gateway::Metrics& metrics = (*gateway)->metrics();
   alerts::AlertDispatcher dispatcher(
       (*vault)->store(), context.Http(), SystemClock::Instance(), SystemRandom::Instance(),

@@ -60,7 +60,9 @@ class Gateway::Impl {
   }
 
   Status Serve() {
-    return server_->Serve([this](Request& request, int worker) { return Route(request, worker); });
+    return server_->Serve([this](Request& request, int worker) {
+      return request.target().starts_with("/proxy/") ? proxy_->Handle(request, worker) : Route(request);
+    });
   }
 
   void Stop() {
@@ -77,11 +79,16 @@ class Gateway::Impl {
   Metrics& metrics() { return metrics_; }
 
  private:
-  asio::awaitable<Response> Route(Request& request, int worker) {
+  // Everything but /proxy/.
+  asio::awaitable<Response> Route(Request& request) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
-    if (path.starts_with("/proxy/")) co_return co_await proxy_->Handle(request, worker);
-
+    if (!target.starts_with("/")) {
+      co_return BadRequest(
+          "only origin-form request targets (a path starting with '/') are accepted; absolute URLs "
+          "are refused")
+          .ToResponse(request.version());
+    }
     const bool get = request.method() == http::verb::get;
     if (path == "/healthz") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());

@@ -37,7 +37,13 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 // A reply for a request that could not be read, or nothing when the connection should
 // just close (peer gone, timeout, shutdown).
-std::optional<Response> ReplyToReadError(const beast::error_code& ec, const HttpServerOptions& options) {
+std::optional<Response> ReplyToReadError(const beast::error_code& ec, const HttpServerOptions& options,
+                                         bool got_some) {
+  if (ec == beast::error::timeout && got_some) {
+    ProblemDetails problem = BadRequest("it did not arrive in time (the connection was too slow)");
+    problem.status = http::status::request_timeout;
+    return problem.ToResponse(11);
+  }
   if (ec == http::error::header_limit) {
     ProblemDetails problem = PayloadTooLarge("its header section is larger than " +
                                              std::to_string(options.max_header_bytes / 1024) + " KiB");
@@ -75,8 +81,11 @@ std::string Describe(const tcp::endpoint& endpoint) {
 
 // One accepted connection; `idle` and `closing` are touched only on its worker.
 struct Connection {
-  Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
+  Connection(tcp::socket socket, int on_worker)
+      : stream(std::move(socket)), read_deadline(stream.get_executor()), worker(on_worker) {}
   beast::tcp_stream stream;
+  asio::steady_timer read_deadline;
+  bool read_timed_out = false;
   int worker;
   bool idle = true;      // waiting for the next request, so safe to drop
   bool closing = false;  // finish the current response, then close
@@ -244,6 +253,19 @@ class HttpServer::Impl {
     if (connections_.empty()) drained_.notify_all();
   }
 
+  // Cancels the connection's pending read when `timeout` passes (and notes why).
+  static void ArmReadDeadline(const std::shared_ptr<Connection>& connection,
+                              std::chrono::milliseconds timeout) {
+    connection->read_timed_out = false;
+    connection->read_deadline.expires_after(timeout);
+    connection->read_deadline.async_wait([connection](const beast::error_code& ec) {
+      if (ec) return;
+      connection->read_timed_out = true;
+      beast::error_code ignored;
+      connection->stream.socket().cancel(ignored);
+    });
+  }
+
   asio::awaitable<void> ServeConnection(std::shared_ptr<Connection> connection, uint64_t id) {
     struct Forgetter {
       Impl* impl;
@@ -258,19 +280,26 @@ class HttpServer::Impl {
       parser.header_limit(options_.max_header_bytes);
       parser.body_limit(options_.max_body_bytes);
       connection->idle = true;
-      // Bounds the whole request, from waiting for its first byte to its last: a slow
-      // client is cut off.
-      stream.expires_after(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
+      // The header must arrive within the idle timeout, the body within the read timeout;
+      // a slow client is then answered 408. (tcp_stream's own expiry would close the
+      // socket, leaving no way to answer, so a timer cancels the read instead.)
+      stream.expires_never();
+      ArmReadDeadline(connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
       auto [header_error, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
       connection->idle = false;
       beast::error_code read_error = header_error;
       if (!read_error && !parser.is_done()) {
-        stream.expires_after(options_.read_timeout);
+        ArmReadDeadline(connection, options_.read_timeout);
         auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
         read_error = body_error;
       }
+      connection->read_deadline.cancel();
+      if (read_error == asio::error::operation_aborted && connection->read_timed_out) {
+        read_error = beast::error::timeout;
+      }
       if (read_error) {
-        if (std::optional<Response> reply = ReplyToReadError(read_error, options_)) {
+        const bool got_some = parser.got_some() || buffer.size() > 0;
+        if (std::optional<Response> reply = ReplyToReadError(read_error, options_, got_some)) {
           reply->keep_alive(false);
           reply->prepare_payload();
           stream.expires_after(options_.write_timeout);

@@ -31,7 +31,7 @@ struct ProxyOptions {
   std::chrono::milliseconds deadline{30000};  // per proxied call, retries included
   int max_attempts = 3;                       // for idempotent methods on 5xx, 429 and network errors
   std::chrono::milliseconds first_backoff{200};
-  size_t max_scope_body = 64 * 1024;  // how much of a 403 body the scope decoder reads
+  size_t max_scope_body = size_t{64} * 1024;  // how much of a 403 body the scope decoder reads
 };
 
 struct ProxyParts {

@@ -1,0 +1,174 @@
+// The gateway across token lifetimes: 2-second access tokens under concurrent load, a
+// grant revoked at the server (one signed webhook, then fast reauth_required), and the
+// alert outbox surviving a restart while the webhook is down.
+#include <sodium.h>
+
+#include <atomic>
+#include <set>
+
+#include "e2e/gateway_fixture.h"
+#include "e2e/sqlite_peek.h"
+
+namespace latchkey::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string HmacHex(const std::string& key, const std::string& message) {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()),
+                                message.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  char hex[2 * sizeof mac + 1];
+  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+  return hex;
+}
+
+// Polls the receiver until it holds `count` deliveries or 15 s pass.
+json WaitForDeliveries(const NodeServer& receiver, size_t count) {
+  json received = json::array();
+  for (int i = 0; i < 300 && received.size() < count; ++i) {
+    received = Json(HttpGet(receiver.base_url() + "/__received"));
+    if (received.size() < count) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return received;
+}
+
+TEST_F(GatewayTest, TwoSecondTokensUnderConcurrentLoadRefreshOncePerExpiryAndNeverShowA401) {
+  StartOAuthServers(/*access_token_ttl=*/2);
+  ImportGrant("work", "load-user", /*expires_in=*/2);
+  const std::string key = CreateAgent("bot", {"work:GET:/read"});
+  StartGateway("[gateway]\nblocking_threads = 64\n");
+  HttpRequest("POST", as_->base_url() + "/__reset", "", {});
+  HttpRequest("POST", rs_->base_url() + "/__reset", "", {});
+
+  // 300 agents at once, each calling every 1.2 s for 6 rounds: ~7 s, several 2 s expiries.
+  constexpr int kAgents = 300, kRounds = 6;
+  std::atomic<int> ok{0};
+  std::mutex mu;
+  std::map<int, int> statuses;
+  std::vector<std::thread> agents;
+  const auto started = std::chrono::steady_clock::now();
+  for (int a = 0; a < kAgents; ++a) {
+    agents.emplace_back([&, a] {
+      for (int round = 0; round < kRounds; ++round) {
+        std::this_thread::sleep_until(started + std::chrono::milliseconds(1200 * round + (a % 50) * 4));
+        RawReply reply =
+            RawExchange(port_, BuildRequest("GET", "/proxy/work/read", {{"Authorization", "Bearer " + key}}));
+        if (reply.status == 200) {
+          ++ok;
+        } else {
+          std::lock_guard lock(mu);
+          ++statuses[reply.status];
+        }
+      }
+    });
+  }
+  for (auto& t : agents) t.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  EXPECT_EQ(ok.load(), kAgents * kRounds)
+      << "non-200 answers by status: " << ::testing::PrintToString(statuses) << "\n"
+      << GatewayLog().substr(0, 4000);
+  const json as_stats = Stats(*as_);
+  const json rs_stats = Stats(*rs_);
+  // Exactly one refresh per token generation: no refresh token was ever presented twice
+  // (as.js revokes the whole grant on reuse), and the count follows the expiries.
+  EXPECT_EQ(as_stats["reused_refresh_tokens"], 0) << as_stats.dump();
+  const int refreshes = as_stats["refresh_requests"].get<int>();
+  EXPECT_GE(refreshes, static_cast<int>(seconds / 2.0) - 1) << as_stats.dump();
+  EXPECT_LE(refreshes, static_cast<int>(seconds / 0.9) + 2) << as_stats.dump() << " over " << seconds << " s";
+  std::cerr << "[ measured ] " << kAgents * kRounds << " requests over " << seconds << " s: " << refreshes
+            << " refreshes; resource server answered " << rs_stats.dump() << "\n";
+}
+
+TEST_F(GatewayTest, RevokedGrantSendsOneSignedWebhookThenFailsFastWithoutCallingTheServer) {
+  StartOAuthServers();
+  auto receiver = StartWebhookReceiver();
+  ImportGrant("work", "leaver", /*expires_in=*/1);
+  const std::string key = CreateAgent("bot", {"work"});
+  HttpRequest("POST", as_->base_url() + "/__revoke_grant?sub=leaver", "", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the imported token is stale
+  HttpRequest("POST", as_->base_url() + "/__reset", "", {});
+  const std::string secret = UniqueSecret("whsec");
+  secrets_.push_back(secret);
+  StartGateway("[alerts]\nwebhook_url = \"" + receiver->base_url() +
+                   "/hook\"\nwebhook_secret = \"env:HOOK_SECRET\"\npoll_interval_ms = 100\n",
+               {{"HOOK_SECRET", secret}});
+
+  RawReply first = Call("GET", "/proxy/work/read", key);
+  ASSERT_EQ(first.status, 401) << first.raw;
+  EXPECT_EQ(first.Header("latchkey-error"), "reauth_required");
+  json problem = first.Json();
+  EXPECT_EQ(problem["connection"], "work");
+  EXPECT_THAT(problem["reconnect_url"].get<std::string>(), StartsWith(as_->base_url() + "/auth?"));
+  EXPECT_FALSE(problem.value("since", "").empty());
+  EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("NOT carried out"));
+  const json after_first = Stats(*as_);
+  EXPECT_EQ(after_first["refresh_requests"], 1) << "one attempt (by the proactive refresher or the request)";
+
+  const long long resource_before = ResourceRequests();
+  for (int i = 0; i < 50; ++i) {
+    RawReply again = Call("GET", "/proxy/work/read", key);
+    ASSERT_EQ(again.status, 401);
+    ASSERT_EQ(again.Header("latchkey-error"), "reauth_required");
+  }
+  EXPECT_EQ(Stats(*as_)["token_requests"], after_first["token_requests"]) << "terminal means stop";
+  EXPECT_EQ(ResourceRequests(), resource_before) << "needs_reauth fails fast without touching the upstream";
+
+  json deliveries = WaitForDeliveries(*receiver, 1);
+  ASSERT_EQ(deliveries.size(), 1u) << GatewayLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  deliveries = Json(HttpGet(receiver->base_url() + "/__received"));
+  ASSERT_EQ(deliveries.size(), 1u) << "delivered once: " << deliveries.dump();
+  const json& delivery = deliveries[0];
+  const std::string body = delivery["body"];
+  const std::string signature = delivery["headers"]["latchkey-signature"];
+  const std::string t = signature.substr(2, signature.find(',') - 2);
+  EXPECT_EQ(signature, "t=" + t + ",v1=" + HmacHex(secret, t + "." + body));
+  EXPECT_NE(signature, "t=" + t + ",v1=" + HmacHex(secret + "x", t + "." + body));
+  json event = json::parse(body);
+  EXPECT_EQ(event["type"], "connection.needs_reauth");
+  EXPECT_EQ(event["connection"], "work");
+  EXPECT_EQ(delivery["headers"]["latchkey-event-id"], event["id"]);
+}
+
+TEST_F(GatewayTest, AlertOutboxSurvivesARestartWhileTheWebhookFails) {
+  StartOAuthServers();
+  auto receiver = StartWebhookReceiver({{"FAIL_FIRST", "2"}});
+  ImportGrant("work", "gone", /*expires_in=*/1);
+  HttpRequest("POST", as_->base_url() + "/__revoke_grant?sub=gone", "", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  RunResult token = Latchkey({"token", "work"});  // the CLI finds the revocation: one outbox row
+  ASSERT_EQ(token.exit_code, 3) << token.err;
+
+  const std::string config = "[alerts]\nwebhook_url = \"" + receiver->base_url() +
+                             "/hook\"\nwebhook_secret = \"s3cret-hook\"\npoll_interval_ms = 100\n"
+                             "first_backoff_ms = 300\n";
+  StartGateway(config);
+  // The first attempt fails (HTTP 500); stop the daemon before the retry.
+  for (int i = 0; i < 100; ++i) {
+    SqlitePeek db(data_dir() + "/latchkey.db");
+    if (db.Int("SELECT MAX(attempts) FROM alert_outbox") >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(gateway_->Stop(SIGTERM), 0);
+  EXPECT_EQ(Json(HttpGet(receiver->base_url() + "/__received")).size(), 0u);
+
+  port_ = 0;
+  StartGateway(config);
+  json deliveries = WaitForDeliveries(*receiver, 1);
+  ASSERT_EQ(deliveries.size(), 1u) << GatewayLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Json(HttpGet(receiver->base_url() + "/__received")).size(), 1u);
+  SqlitePeek db(data_dir() + "/latchkey.db");
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NOT NULL"), 1);
+  EXPECT_GE(db.Int("SELECT attempts FROM alert_outbox"), 2);
+}
+
+}  // namespace
+}  // namespace latchkey::testing
