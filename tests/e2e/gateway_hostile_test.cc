@@ -51,12 +51,18 @@ std::vector<Hostile> HostileRequests(const std::string& revoked_key) {
       {"truncated-escape", Get("/proxy/work/read%2"), 400},
       {"raw-lf-in-target", "GET /proxy/work/read\nX: y HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"bare-cr-in-header", Get("/proxy/work/read", "X-Evil: a\rb\r\n"), 400},
-      {"raw-non-ascii", Get("/proxy/work/r" "\xc3\xa9" "ad"), 400},
+      {"raw-non-ascii",
+       Get("/proxy/work/r"
+           "\xc3\xa9"
+           "ad"),
+       400},
       {"fragment", Get("/proxy/work/read#frag"), 400},
       {"no-connection", Get("/proxy/"), 400},
       {"upper-case-connection", Get("/proxy/WORK/read"), 400},
       {"long-target", Get("/proxy/work/" + std::string(9000, 'x')), 400},
-      {"trace", "TRACE /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {KEY}\r\nConnection: close\r\n\r\n",
+      {"trace",
+       "TRACE /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {KEY}\r\nConnection: "
+       "close\r\n\r\n",
        400},
       {"smuggling-te-and-cl",
        "POST /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 4\r\n"
@@ -64,17 +70,20 @@ std::vector<Hostile> HostileRequests(const std::string& revoked_key) {
        400},
       {"oversized-header", Get("/proxy/work/read", "X-Big: " + big + "\r\n"), 431},
       {"oversized-body",
-       "POST /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 50000000\r\n"
+       "POST /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {KEY}\r\nContent-Length: "
+       "50000000\r\n"
        "Connection: close\r\n\r\nabc",
        413},
-      {"slow-client", "GET /proxy/work/read HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(60, 's') +
-                          "\r\n\r\n", 408, std::chrono::milliseconds(40)},
+      {"slow-client",
+       "GET /proxy/work/read HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(60, 's') + "\r\n\r\n",
+       408, std::chrono::milliseconds(40)},
       {"no-agent-key", "GET /proxy/work/read HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 401},
       {"malformed-agent-key", Get("/proxy/work/read").replace(Get("").find("{KEY}"), 5, "not-a-key"), 401},
       {"wrong-agent-secret", Get("/proxy/work/read").replace(Get("").find("{KEY}"), 5, "{KEY}x"), 401},
       {"revoked-agent-key", Get("/proxy/work/read").replace(Get("").find("{KEY}"), 5, revoked_key), 401},
       {"basic-instead-of-bearer",
-       "GET /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Ym90OnNlY3JldA==\r\nConnection: close\r\n\r\n",
+       "GET /proxy/work/read HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Ym90OnNlY3JldA==\r\nConnection: "
+       "close\r\n\r\n",
        401},
   };
 }
@@ -92,7 +101,8 @@ TEST_F(GatewayTest, HostileRequestsGetProblemsAndNeverReachTheUpstream) {
   ASSERT_GE(cases.size(), 30u);
   for (const Hostile& c : cases) {
     std::string raw = c.raw;
-    for (size_t at = raw.find("{KEY}"); at != std::string::npos; at = raw.find("{KEY}")) raw.replace(at, 5, key);
+    for (size_t at = raw.find("{KEY}"); at != std::string::npos; at = raw.find("{KEY}"))
+      raw.replace(at, 5, key);
     RawReply reply = RawExchange(port_, raw, std::chrono::seconds(10), c.pause);
     problem_bodies_.push_back(reply.raw);
     EXPECT_EQ(reply.status, c.status) << c.name << ": " << reply.raw.substr(0, 600) << reply.error;
@@ -113,9 +123,8 @@ TEST_F(GatewayTest, NoSecretAppearsInLogsAuditRowsMetricsOrAnswers) {
   StartOAuthServers(/*access_token_ttl=*/2);
   ImportGrant("work", "frank", /*expires_in=*/1);
   ImportGrant("gone", "grace", /*expires_in=*/1);
-  MustRun({"provider", "add", "--file", "-"},
-          "name = \"keyed\"\nauth = \"api_key\"\napi_base_url = \"" + rs_->base_url() +
-              "\"\napi_key_query = \"api_key\"\n");
+  MustRun({"provider", "add", "--file", "-"}, "name = \"keyed\"\nauth = \"api_key\"\napi_base_url = \"" +
+                                                  rs_->base_url() + "\"\napi_key_query = \"api_key\"\n");
   const std::string api_key = UniqueSecret("apikey");
   secrets_.push_back(api_key);
   MustRun({"connection", "import", "keyed-conn", "--provider", "keyed"}, json{{"api_key", api_key}}.dump());
@@ -136,7 +145,8 @@ TEST_F(GatewayTest, NoSecretAppearsInLogsAuditRowsMetricsOrAnswers) {
   EXPECT_EQ(Call("GET", "/proxy/work/read", key + "x").status, 401);
   RawReply keyed = Call("GET", "/proxy/keyed-conn/__echo?q=1", key);
   ASSERT_EQ(keyed.status, 200) << keyed.raw;
-  EXPECT_THAT(keyed.Json()["url"].get<std::string>(), HasSubstr("api_key=" + api_key)) << "injected as the provider says";
+  EXPECT_THAT(keyed.Json()["url"].get<std::string>(), HasSubstr("api_key=" + api_key))
+      << "injected as the provider says";
   problem_bodies_.pop_back();  // the echo shows the injected key by design (it is the upstream's view)
   std::this_thread::sleep_for(std::chrono::milliseconds(2200));  // a refresh or two happen meanwhile
   EXPECT_EQ(Call("GET", "/proxy/work/read", key).status, 200);
@@ -151,8 +161,9 @@ TEST_F(GatewayTest, NoSecretAppearsInLogsAuditRowsMetricsOrAnswers) {
   std::string audit;
   {
     SqlitePeek db(data_dir() + "/latchkey.db");
-    auto rows = db.Blob("SELECT group_concat(agent || ' ' || connection || ' ' || method || ' ' || path || ' ' || "
-                        "code, char(10)) FROM audit");
+    auto rows = db.Blob(
+        "SELECT group_concat(agent || ' ' || connection || ' ' || method || ' ' || path || ' ' || "
+        "code, char(10)) FROM audit");
     audit.assign(rows.begin(), rows.end());
   }
   EXPECT_THAT(audit, HasSubstr("/read?token=***&x=***"));

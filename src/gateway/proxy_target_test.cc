@@ -1,0 +1,90 @@
+#include "gateway/proxy_target.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace latchkey::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ProxyTargetTest, SplitsConnectionPathAndQuery) {
+  auto target = ParseProxyTarget("/proxy/work-gmail/gmail/v1/users/me/messages?q=from%3Abob&maxResults=5");
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  EXPECT_EQ(target->connection, "work-gmail");
+  EXPECT_EQ(target->raw_path, "/gmail/v1/users/me/messages");
+  EXPECT_EQ(target->decoded_path, "/gmail/v1/users/me/messages");
+  EXPECT_EQ(target->raw_query, "q=from%3Abob&maxResults=5");
+  EXPECT_EQ(target->redacted, "/gmail/v1/users/me/messages?q=***&maxResults=***");
+}
+
+TEST(ProxyTargetTest, KeepsEncodingForwardedAndDecodesForPolicy) {
+  auto target = ParseProxyTarget("/proxy/notes/pages/My%20Page/%40me");
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  EXPECT_EQ(target->raw_path, "/pages/My%20Page/%40me");
+  EXPECT_EQ(target->decoded_path, "/pages/My Page/@me");
+}
+
+TEST(ProxyTargetTest, ConnectionAloneMeansTheBaseUrl) {
+  auto target = ParseProxyTarget("/proxy/work");
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(target->raw_path, "/");
+  auto trailing = ParseProxyTarget("/proxy/work/a/");
+  ASSERT_TRUE(trailing.ok());
+  EXPECT_EQ(trailing->raw_path, "/a/");
+}
+
+class UnsafeTargetTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(UnsafeTargetTest, IsRefused) {
+  auto target = ParseProxyTarget(GetParam());
+  ASSERT_FALSE(target.ok()) << GetParam();
+  EXPECT_EQ(target.status().code(), StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, UnsafeTargetTest,
+                         ::testing::Values("/proxy/work/../x", "/proxy/work/./x", "/proxy/work/x/..",
+                                           "/proxy/work/%2e%2e/x", "/proxy/work/%2E./x",
+                                           "/proxy/work/%252e%252e/x", "/proxy/work/%252F",
+                                           "/proxy/work/a%2fb", "/proxy/work/a%5Cb", "/proxy/work/a\\b",
+                                           "/proxy/work/..;jsessionid=1/x", "/proxy/work//x",
+                                           "/proxy/work/%00", "/proxy/work/%0d%0a", "/proxy/work/x?a=%0d%0a",
+                                           "/proxy/work/x%zz", "/proxy/work/x%4", "/proxy/work/x#f",
+                                           "/proxy/work/x y", "/proxy/", "/proxy/Work/x", "/proxy/w@evil/x",
+                                           "/proxy/%2e%2e/x", "http://evil/proxy/work/x", "/other/work/x"));
+
+TEST(ProxyTargetTest, RefusalSaysWhy) {
+  auto target = ParseProxyTarget("/proxy/work/%2e%2e/admin");
+  ASSERT_FALSE(target.ok());
+  EXPECT_THAT(target.status().message(), HasSubstr("'..'"));
+}
+
+TEST(ProxyTargetTest, RedactsEveryQueryValue) {
+  EXPECT_EQ(RedactQuery("a=1&token=secret&flag&b="), "a=***&token=***&flag&b=***");
+  EXPECT_EQ(RedactQuery(""), "");
+}
+
+TEST(BaseUrlTest, ParsesSchemeHostPortAndPath) {
+  auto url = ParseBaseUrl("https://api.example.com/v2/");
+  ASSERT_TRUE(url.ok());
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->host, "api.example.com");
+  EXPECT_EQ(url->port, "443");
+  EXPECT_EQ(url->path, "/v2");
+  EXPECT_EQ(url->HostHeader(), "api.example.com");
+  auto local = ParseBaseUrl("http://127.0.0.1:8080");
+  ASSERT_TRUE(local.ok());
+  EXPECT_FALSE(local->tls);
+  EXPECT_EQ(local->HostHeader(), "127.0.0.1:8080");
+  auto v6 = ParseBaseUrl("http://[::1]:9000/api");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->HostHeader(), "[::1]:9000");
+  EXPECT_FALSE(ParseBaseUrl("ftp://x").ok());
+  EXPECT_FALSE(ParseBaseUrl("https://user@host/").ok());
+  EXPECT_FALSE(ParseBaseUrl("https://host:port/").ok());
+  EXPECT_FALSE(ParseBaseUrl("https://host/?q=1").ok());
+}
+
+}  // namespace
+}  // namespace latchkey::gateway
