@@ -4,19 +4,10 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "vault/json_views.h"
 
 namespace latchkey::cli {
 namespace {
-
-nlohmann::json ToJson(const store::AgentRecord& a) {
-  return {
-      {"name", a.name},
-      {"id", a.id},
-      {"rules", a.rules},
-      {"created_at", FormatRfc3339(a.created_at)},
-      {"revoked_at", a.revoked_at ? nlohmann::json(FormatRfc3339(*a.revoked_at)) : nlohmann::json()},
-  };
-}
 
 int Create(Context& context, const std::string& name, const std::vector<std::string>& rules) {
   auto vault = context.Vault();
@@ -24,7 +15,7 @@ int Create(Context& context, const std::string& name, const std::vector<std::str
   auto created = (*vault)->agents().Create(name, rules);
   if (!created.ok()) return Fail(created.status());
   if (context.json) {
-    nlohmann::json j = ToJson(created->record);
+    nlohmann::json j = vault::AgentJson(created->record);
     j["key"] = std::string(created->key.reveal());
     PrintJson(j);
     WipeString(j["key"].get_ref<std::string&>());
@@ -44,7 +35,7 @@ int List(Context& context) {
   if (!agents.ok()) return Fail(agents.status());
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& a : *agents) out.push_back(ToJson(a));
+    for (const auto& a : *agents) out.push_back(vault::AgentJson(a));
     PrintJson(out);
     return kExitOk;
   }
@@ -67,9 +58,40 @@ int Revoke(Context& context, const std::string& name) {
   return kExitOk;
 }
 
+int CreateAdminToken(Context& context) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  auto token = (*vault)->admin_tokens().Create();
+  if (!token.ok()) return Fail(token.status());
+  std::cout << token->reveal() << "\n";
+  return kExitOk;
+}
+
+int RevokeAdminToken(Context& context, const std::string& id) {
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  Status status = (*vault)->admin_tokens().Revoke(id);
+  if (!status.ok()) return Fail(status);
+  std::cout << "admin token " << id << " revoked\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddAgentCommands(CLI::App& app, Context& context) {
+  CLI::App* admin = app.add_subcommand("admin-token", "Tokens for the gateway's admin API (/v1)");
+  admin->require_subcommand(1);
+  admin->add_subcommand("create", "Create an admin token; prints it once")->callback([&context] {
+    context.action = [&context] { return CreateAdminToken(context); };
+  });
+  auto admin_id = std::make_shared<std::string>();
+  auto* admin_revoke =
+      admin->add_subcommand("revoke", "Revoke an admin token by its id (the part after 'lka_')");
+  admin_revoke->add_option("ID", *admin_id, "Token id")->required();
+  admin_revoke->callback([&context, admin_id] {
+    context.action = [&context, admin_id] { return RevokeAdminToken(context, *admin_id); };
+  });
+
   CLI::App* agent = app.add_subcommand("agent", "Agents: create, list, revoke");
   agent->require_subcommand(1);
 

@@ -15,6 +15,7 @@
 #include "cli/loopback_callback.h"
 #include "common/secret_string.h"
 #include "vault/consent_flow.h"
+#include "vault/json_views.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): for posix_spawnp
 
@@ -154,7 +155,7 @@ int Connect(Context& context, ConnectOptions options) {
                        : ConnectWithBrowser(flows, options);
   if (!connected.ok()) return Fail(connected.status());
   if (context.json) {
-    PrintJson(ConnectionJson(*connected));
+    PrintJson(vault::ConnectionJson(*connected));
   } else {
     std::cout << "connection '" << connected->name << "' connected (" << connected->provider
               << ", scopes: " << JoinScopes(connected->scopes) << ")\n";

@@ -6,6 +6,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "vault/json_views.h"
 #include "vault/revocation.h"
 
 namespace latchkey::cli {
@@ -22,37 +23,6 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
 }
 
 }  // namespace
-
-nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
-  nlohmann::json j = {
-      {"name", c.name},
-      {"provider", c.provider},
-      {"kind", store::CredentialKindName(c.kind)},
-      {"status", store::ConnectionStatusName(c.status)},
-      {"account", c.account},
-      {"scopes", c.scopes},
-      {"api_base_url", c.api_base_url},
-      {"token_type", c.token_type},
-      {"expires_at", c.expires_at ? nlohmann::json(FormatRfc3339(*c.expires_at)) : nlohmann::json()},
-      {"has_refresh_token", c.refresh_token.has_value()},
-      {"last_refresh_at",
-       c.last_refresh_at ? nlohmann::json(FormatRfc3339(*c.last_refresh_at)) : nlohmann::json()},
-      {"needs_reauth_since",
-       c.needs_reauth_since ? nlohmann::json(FormatRfc3339(*c.needs_reauth_since)) : nlohmann::json()},
-      {"last_error", c.last_error},
-      {"created_at", FormatRfc3339(c.created_at)},
-      {"updated_at", FormatRfc3339(c.updated_at)},
-  };
-  if (c.kind == store::CredentialKind::kBasic) j["username"] = c.username;
-  j["health"] = ConnectionHealth(c);
-  j["refresh_failures"] = c.refresh_failures;
-  return j;
-}
-
-std::string ConnectionHealth(const store::ConnectionRecord& c) {
-  if (c.status != store::ConnectionStatus::kActive) return std::string(store::ConnectionStatusName(c.status));
-  return c.refresh_failures > 0 ? "degraded" : "healthy";
-}
 
 namespace {
 
@@ -84,7 +54,7 @@ int Import(Context& context, const ImportOptions& options) {
   });
   if (!imported.ok()) return Fail(imported.status());
   if (context.json) {
-    PrintJson(ConnectionJson(*imported));
+    PrintJson(vault::ConnectionJson(*imported));
   } else {
     std::cout << "connection '" << imported->name << "' imported (" << imported->provider << ", "
               << store::ConnectionStatusName(imported->status) << ")\n";
@@ -99,7 +69,7 @@ int List(Context& context) {
   if (!connections.ok()) return Fail(connections.status());
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : *connections) out.push_back(ConnectionJson(c));
+    for (const auto& c : *connections) out.push_back(vault::ConnectionJson(c));
     PrintJson(out);
     return kExitOk;
   }
@@ -117,7 +87,7 @@ int Show(Context& context, const std::string& name) {
   if (!vault.ok()) return Fail(vault.status());
   auto c = (*vault)->connections().Get(name);
   if (!c.ok()) return Fail(c.status());
-  nlohmann::json j = ConnectionJson(*c);
+  nlohmann::json j = vault::ConnectionJson(*c);
   if (context.json) {
     PrintJson(j);
     return kExitOk;

@@ -86,13 +86,10 @@ void AddConnectionCommands(CLI::App& app, Context& context);
 // `token`, `connection refresh`, `connection test`, `doctor` (after AddConnectionCommands).
 void AddTokenCommands(CLI::App& app, Context& context);
 
-// The connection as `connection show --json` prints it (never a secret).
-nlohmann::json ConnectionJson(const store::ConnectionRecord& connection);
-// "healthy", "degraded" (active, refresh failing), or the status.
-std::string ConnectionHealth(const store::ConnectionRecord& connection);
 void AddAgentCommands(CLI::App& app, Context& context);
 void AddKeyCommands(CLI::App& app, Context& context);
 void AddServeCommand(CLI::App& app, Context& context);
+void AddAuditCommand(CLI::App& app, Context& context);
 // `connect PROVIDER`: browser consent (loopback), device flow or client credentials.
 void AddConnectCommand(CLI::App& app, Context& context);
 

@@ -4,41 +4,10 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "vault/json_views.h"
 
 namespace latchkey::cli {
 namespace {
-
-std::string SecretSourceText(const provider::ValueSource& source, bool stored) {
-  if (!source.env_var.empty()) return "env:" + source.env_var;
-  if (stored) return "(stored encrypted)";
-  return source.literal.empty() ? "" : "(literal)";
-}
-
-nlohmann::json ToJson(const provider::ProviderDefinition& p, bool stored_secret) {
-  nlohmann::json j = {
-      {"name", p.name},     {"display_name", p.display_name}, {"auth", provider::AuthKindName(p.auth)},
-      {"source", p.source}, {"api_base_url", p.api_base_url},
-  };
-  if (p.auth == provider::AuthKind::kOAuth2) {
-    j["issuer"] = p.issuer;
-    j["authorization_url"] = p.authorization_url;
-    j["token_url"] = p.token_url;
-    j["revocation_url"] = p.revocation_url;
-    j["device_authorization_url"] = p.device_authorization_url;
-    // A client id is not secret, but show where it comes from rather than resolving env vars.
-    j["client_id"] = p.client_id.env_var.empty() ? std::string(p.client_id.literal.reveal())
-                                                 : "env:" + p.client_id.env_var;
-    j["client_secret"] = SecretSourceText(p.client_secret, stored_secret);
-    j["token_auth"] = provider::TokenAuthMethodName(p.token_auth);
-    j["scopes"] = p.scopes;
-    j["scope_separator"] = p.scope_separator;
-    j["authorization_params"] = p.authorization_params;
-  } else if (p.auth == provider::AuthKind::kApiKey) {
-    if (!p.api_key_header.empty()) j["api_key_header"] = p.api_key_header;
-    if (!p.api_key_query.empty()) j["api_key_query"] = p.api_key_query;
-  }
-  return j;
-}
 
 int List(Context& context) {
   auto vault = context.Vault();
@@ -48,7 +17,7 @@ int List(Context& context) {
   std::vector<provider::ProviderDefinition> all = catalog->List();
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& p : all) out.push_back(ToJson(p, false));
+    for (const auto& p : all) out.push_back(vault::ProviderJson(p, false));
     PrintJson(out);
     return kExitOk;
   }
@@ -67,7 +36,7 @@ int Show(Context& context, const std::string& name) {
   if (!p.ok()) return Fail(p.status());
   auto stored = (*vault)->providers().HasStoredClientSecret(name);
   if (!stored.ok()) return Fail(stored.status());
-  nlohmann::json j = ToJson(*p, *stored);
+  nlohmann::json j = vault::ProviderJson(*p, *stored);
   if (context.json) {
     PrintJson(j);
     return kExitOk;
@@ -90,7 +59,7 @@ int Add(Context& context, const std::string& file) {
   if (!added.ok()) return Fail(added.status());
   if (context.json) {
     auto stored = (*vault)->providers().HasStoredClientSecret(added->name);
-    PrintJson(ToJson(*added, stored.ok() && *stored));
+    PrintJson(vault::ProviderJson(*added, stored.ok() && *stored));
   } else {
     std::cout << "provider '" << added->name << "' saved\n";
   }

@@ -70,6 +70,15 @@ int Serve(Context& context, const std::string& listen_option) {
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
 
+  // The first run creates the admin API's token and shows it once (it is stored hashed).
+  auto admin_token = (*vault)->admin_tokens().EnsureOne();
+  if (!admin_token.ok()) return Fail(admin_token.status());
+  if (*admin_token) {
+    std::cout << "Admin token for the /v1 API (shown once, stored only as a hash; "
+                 "`latchkey admin-token create` makes another):\n"
+              << (*admin_token)->reveal() << "\n"
+              << std::flush;
+  }
   auto webhook = WebhookOptionsFrom(*config);
   if (!webhook.ok()) return Fail(webhook.status());
   auto refresher = context.Refresher();
@@ -85,6 +94,7 @@ int Serve(Context& context, const std::string& listen_option) {
   auto gateway = gateway::Gateway::Start(gateway_options, {.vault = **vault,
                                                            .refresher = **refresher,
                                                            .flows = flows,
+                                                           .clients = **clients,
                                                            .clock = SystemClock::Instance(),
                                                            .random = SystemRandom::Instance()});
   if (!gateway.ok()) return Fail(gateway.status());

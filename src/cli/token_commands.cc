@@ -5,6 +5,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "vault/json_views.h"
 
 namespace latchkey::cli {
 namespace {

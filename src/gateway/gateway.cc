@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
 #include "gateway/consent_links.h"
 #include "gateway/oauth_callback.h"
@@ -40,7 +41,12 @@ class Gateway::Impl {
                         : options.public_url),
         blocking_(static_cast<size_t>(std::max(1, options.blocking_threads))),
         audit_(parts.vault.store()),
-        links_(parts.flows, parts.clock, public_url_) {
+        links_(parts.flows, parts.clock, public_url_),
+        admin_({.vault = parts.vault,
+                .refresher = parts.refresher,
+                .flows = parts.flows,
+                .clients = parts.clients},
+               links_.callback_url()) {
     auto tls = MakeClientTlsContext();
     std::vector<UpstreamClient*> clients;
     for (int i = 0; i < server_->workers(); ++i) {
@@ -111,6 +117,11 @@ class Gateway::Impl {
       res.body() = metrics_.Render(gauges);
       co_return res;
     }
+    if (path == "/v1" || path.starts_with("/v1/")) {
+      Response res;
+      co_await Offload(blocking_, [&] { res = admin_.Handle(request); });
+      co_return res;
+    }
     if (path == "/oauth/callback") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
       Response res;
@@ -143,6 +154,7 @@ class Gateway::Impl {
   Metrics metrics_;
   AuditLog audit_;
   ConsentLinks links_;
+  AdminApi admin_;
   std::vector<std::unique_ptr<UpstreamClient>> upstreams_;
   std::unique_ptr<Proxy> proxy_;
   bool stopped_ = false;

@@ -2,6 +2,7 @@
 // clients, the blocking pool, the audit log, metrics and the proxy, and routes:
 //   ANY /proxy/{connection}/{path...}   agents (Proxy)
 //   GET /oauth/callback                 browsers finishing a consent flow
+//   /v1/...                             the admin API (admin token)
 //   GET /metrics                        Prometheus text
 //   GET /healthz, GET /readyz           liveness, readiness (store reachable)
 // The vault, refresher and consent flows belong to the caller and must outlive it.
@@ -37,6 +38,7 @@ class Gateway {
     vault::Vault& vault;
     vault::RefreshCoordinator& refresher;
     vault::ConsentFlows& flows;
+    const vault::OAuthClients& clients;
     const Clock& clock;
     Random& random;
   };

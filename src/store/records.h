@@ -111,6 +111,16 @@ struct AgentRecord {
   friend bool operator==(const AgentRecord&, const AgentRecord&) = default;
 };
 
+// A token for the admin API (/v1); like an agent key, only its hash is kept.
+struct AdminTokenRecord {
+  std::string id;  // the public part of the token
+  Bytes key_hash;
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+
+  friend bool operator==(const AdminTokenRecord&, const AdminTokenRecord&) = default;
+};
+
 struct AuditRecord {
   int64_t id = 0;  // assigned by the store
   TimePoint at;

@@ -123,6 +123,15 @@ ALTER TABLE connections ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE connections ADD COLUMN next_refresh_attempt_at INTEGER;
 ALTER TABLE connections ADD COLUMN refresh_started_at INTEGER;
 )sql"},
+    // 3: admin tokens for the gateway's /v1 API, stored only as hashes.
+    {3, R"sql(
+CREATE TABLE admin_tokens (
+  id TEXT PRIMARY KEY,
+  key_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+)sql"},
 };
 
 }  // namespace

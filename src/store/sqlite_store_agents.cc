@@ -104,6 +104,57 @@ Status SqliteStore::RevokeAgent(std::string_view name, TimePoint at) {
   });
 }
 
+Status SqliteStore::InsertAdminToken(const AdminTokenRecord& t) {
+  return Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(
+            db, "INSERT INTO admin_tokens (id, key_hash, created_at, revoked_at) VALUES (?, ?, ?, ?)"));
+    stmt.Add(t.id).Add(t.key_hash).Add(t.created_at).Add(t.revoked_at);
+    return NameRow(stmt.Run(), "admin token " + t.id);
+  });
+}
+
+StatusOr<std::vector<AdminTokenRecord>> SqliteStore::ListAdminTokens() {
+  std::vector<AdminTokenRecord> out;
+  Status done = Read([&](SqliteDb& db) -> Status {
+    out.clear();
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(
+            db, "SELECT id, key_hash, created_at, revoked_at FROM admin_tokens ORDER BY created_at"));
+    for (;;) {
+      LATCHKEY_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      out.push_back({.id = stmt.Text(0),
+                     .key_hash = stmt.Blob(1),
+                     .created_at = stmt.Time(2),
+                     .revoked_at = stmt.OptTime(3)});
+    }
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
+StatusOr<AdminTokenRecord> SqliteStore::GetAdminToken(std::string_view id) {
+  LATCHKEY_ASSIGN_OR_RETURN(std::vector<AdminTokenRecord> all, ListAdminTokens());
+  for (auto& token : all) {
+    if (token.id == id) return std::move(token);
+  }
+  return NotFoundError("admin token " + std::string(id) + " does not exist");
+}
+
+Status SqliteStore::RevokeAdminToken(std::string_view id, TimePoint at) {
+  return Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt, SqliteStatement::Prepare(
+                       db, "UPDATE admin_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?"));
+    LATCHKEY_RETURN_IF_ERROR(stmt.Add(at).Add(id).Run());
+    if (db.Changes() == 0) return NotFoundError("admin token " + std::string(id) + " does not exist");
+    return Status::Ok();
+  });
+}
+
 Status SqliteStore::InsertPendingAuthorization(const PendingAuthorization& p) {
   return Write([&](SqliteDb& db) -> Status {
     LATCHKEY_ASSIGN_OR_RETURN(

@@ -49,6 +49,10 @@ class SqliteStore final : public Store {
   StatusOr<AgentRecord> GetAgent(std::string_view name) override;
   StatusOr<AgentRecord> GetAgentById(std::string_view id) override;
   StatusOr<std::vector<AgentRecord>> ListAgents() override;
+  Status InsertAdminToken(const AdminTokenRecord& token) override;
+  StatusOr<AdminTokenRecord> GetAdminToken(std::string_view id) override;
+  StatusOr<std::vector<AdminTokenRecord>> ListAdminTokens() override;
+  Status RevokeAdminToken(std::string_view id, TimePoint at) override;
   Status RevokeAgent(std::string_view name, TimePoint at) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;

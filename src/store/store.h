@@ -93,6 +93,12 @@ class Store {
   // Sets revoked_at; kNotFound for an unknown name; revoking twice keeps the first time.
   virtual Status RevokeAgent(std::string_view name, TimePoint at) = 0;
 
+  // --- admin tokens ---
+  virtual Status InsertAdminToken(const AdminTokenRecord& token) = 0;
+  virtual StatusOr<AdminTokenRecord> GetAdminToken(std::string_view id) = 0;  // kNotFound
+  virtual StatusOr<std::vector<AdminTokenRecord>> ListAdminTokens() = 0;
+  virtual Status RevokeAdminToken(std::string_view id, TimePoint at) = 0;  // kNotFound
+
   // --- audit ---
   // Appends the rows in one transaction (the gateway batches them).
   virtual Status AppendAudit(const std::vector<AuditRecord>& records) = 0;

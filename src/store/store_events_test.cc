@@ -10,6 +10,34 @@ AuditRecord Audit(std::string agent, std::string connection, std::string code) {
       12, true};
 }
 
+TEST_P(StoreContractTest, AuditBatchIsAppendedWhole) {
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(Audit("a" + std::to_string(i), "gmail", ""));
+  ASSERT_TRUE(store().AppendAudit(batch).ok());
+  AuditFilter all;
+  all.limit = 1000;
+  auto rows = store().QueryAudit(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 50u);
+  EXPECT_EQ(rows->front().agent, "a49");
+  EXPECT_TRUE(store().AppendAudit(std::vector<AuditRecord>{}).ok());
+}
+
+TEST_P(StoreContractTest, AdminTokensAreStoredFoundAndRevoked) {
+  AdminTokenRecord token{
+      .id = "0123456789abcdef", .key_hash = {1, 2, 3}, .created_at = At(5), .revoked_at = std::nullopt};
+  ASSERT_TRUE(store().InsertAdminToken(token).ok());
+  EXPECT_EQ(store().InsertAdminToken(token).code(), StatusCode::kAlreadyExists);
+  auto found = store().GetAdminToken(token.id);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, token);
+  EXPECT_EQ(store().GetAdminToken("ffffffffffffffff").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().RevokeAdminToken(token.id, At(9)).ok());
+  EXPECT_EQ(store().GetAdminToken(token.id)->revoked_at, At(9));
+  EXPECT_EQ(store().RevokeAdminToken("ffffffffffffffff", At(9)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().ListAdminTokens()->size(), 1u);
+}
+
 TEST_P(StoreContractTest, AuditIsNewestFirstAndFiltered) {
   ASSERT_TRUE(store().AppendAudit(Audit("a1", "gmail", "")).ok());
   ASSERT_TRUE(store().AppendAudit(Audit("a2", "gmail", "policy_denied")).ok());

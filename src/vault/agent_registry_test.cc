@@ -67,3 +67,32 @@ TEST_F(VaultTest, InvalidRulesCreateNothing) {
 
 }  // namespace
 }  // namespace latchkey::vault
+
+namespace latchkey::vault {
+namespace {
+
+TEST_F(VaultTest, AdminTokenIsCreatedOnceAndAuthenticatesUntilRevoked) {
+  auto first = vault_->admin_tokens().EnsureOne();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->has_value());
+  const std::string token((*first)->reveal());
+  EXPECT_TRUE(token.starts_with("lka_"));
+  auto second = vault_->admin_tokens().EnsureOne();
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value()) << "one exists already";
+  EXPECT_TRUE(vault_->admin_tokens().Authenticate(token).ok());
+  for (const std::string& wrong : {token + "x", token.substr(0, token.size() - 1) + "A", std::string("lk_x"),
+                                   std::string(""), "lk" + token.substr(3)}) {
+    Status denied = vault_->admin_tokens().Authenticate(wrong);
+    EXPECT_EQ(denied.code(), StatusCode::kUnauthenticated) << wrong;
+  }
+  const std::string id = token.substr(4, 16);
+  ASSERT_TRUE(vault_->admin_tokens().Revoke(id).ok());
+  EXPECT_EQ(vault_->admin_tokens().Authenticate(token).code(), StatusCode::kUnauthenticated);
+  auto replaced = vault_->admin_tokens().EnsureOne();
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(replaced->has_value()) << "every token is revoked: a new one is made";
+}
+
+}  // namespace
+}  // namespace latchkey::vault

@@ -8,7 +8,8 @@ Vault::Vault(const std::shared_ptr<store::Store>& store, std::unique_ptr<KeyMana
       keys_(std::move(keys)),
       providers_(store, *keys_, clock),
       connections_(store, *keys_, providers_, clock, random),
-      agents_(store, clock, random) {}
+      agents_(store, clock, random),
+      admin_tokens_(store, clock, random) {}
 
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::shared_ptr<store::Store>& store,
                                              MasterKeySource master_key, const Clock& clock, Random& random) {

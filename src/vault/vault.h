@@ -10,6 +10,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "store/store.h"
+#include "vault/admin_tokens.h"
 #include "vault/agent_registry.h"
 #include "vault/connection_vault.h"
 #include "vault/key_manager.h"
@@ -28,6 +29,7 @@ class Vault {
   ProviderRegistry& providers() { return providers_; }
   ConnectionVault& connections() { return connections_; }
   AgentRegistry& agents() { return agents_; }
+  AdminTokens& admin_tokens() { return admin_tokens_; }
 
  private:
   Vault(const std::shared_ptr<store::Store>& store, std::unique_ptr<KeyManager> keys, const Clock& clock,
@@ -38,6 +40,7 @@ class Vault {
   ProviderRegistry providers_;
   ConnectionVault connections_;
   AgentRegistry agents_;
+  AdminTokens admin_tokens_;
 };
 
 }  // namespace latchkey::vault

@@ -1,0 +1,42 @@
+// AdminApi: the operator's HTTP API under /v1 (SPEC §4), authenticated with an admin
+// token (vault/admin_tokens.h) as a bearer token. JSON in and out; errors are problem
+// details. Routes:
+//   GET    /v1/providers                  GET /v1/providers/{name}     POST /v1/providers (TOML body)
+//   GET    /v1/connections                GET /v1/connections/{name}
+//   POST   /v1/connections/{name}/connect {"provider": "...", "scopes": [...]} -> {"authorization_url": ...}
+//   POST   /v1/connections/{name}/refresh DELETE /v1/connections/{name} (revoke at the provider, wipe)
+//   GET    /v1/agents                     POST /v1/agents {"name", "allow": [...]} -> key shown once
+//   DELETE /v1/agents/{name}
+//   GET    /v1/audit?agent=&connection=&code=&after_id=&limit=
+//   GET    /v1/alerts?limit=
+// Blocking (store, token endpoint): call on the blocking pool. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "gateway/http_server.h"
+#include "vault/consent_flow.h"
+#include "vault/oauth_clients.h"
+#include "vault/refresh_coordinator.h"
+#include "vault/vault.h"
+
+namespace latchkey::gateway {
+
+class AdminApi {
+ public:
+  struct Parts {
+    vault::Vault& vault;
+    vault::RefreshCoordinator& refresher;
+    vault::ConsentFlows& flows;
+    const vault::OAuthClients& clients;
+  };
+  AdminApi(Parts parts, std::string callback_url);
+
+  Response Handle(const Request& request);
+
+ private:
+  Parts parts_;
+  std::string callback_url_;
+};
+
+}  // namespace latchkey::gateway

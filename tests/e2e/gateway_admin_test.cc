@@ -1,0 +1,151 @@
+// The admin API (/v1) and the daemon's /oauth/callback end to end: the admin token shown
+// once on first run, listings without secrets, agents created over HTTP, a connection
+// started through the API and finished in a browser at the daemon.
+#include <regex>
+
+#include "e2e/gateway_fixture.h"
+
+namespace latchkey::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class AdminApiTest : public GatewayTest {
+ protected:
+  std::string AdminToken() {
+    std::smatch m;
+    const std::string log = GatewayLog();
+    static const std::regex token(R"(lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43})");
+    return std::regex_search(log, m, token) ? m.str() : "";
+  }
+
+  RawReply Admin(const std::string& method, const std::string& target, const std::string& token,
+                 const std::string& body = "") {
+    Headers headers = {{"Content-Type", "application/json"}};
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return RawExchange(port_, BuildRequest(method, target, headers, body));
+  }
+};
+
+TEST_F(AdminApiTest, TokenIsShownOnceAndGuardsEveryRoute) {
+  StartOAuthServers();
+  const json tokens = ImportGrant("work", "ops");
+  StartGateway();
+  const std::string admin = AdminToken();
+  ASSERT_FALSE(admin.empty()) << GatewayLog();
+
+  for (const std::string& bad : {std::string(), std::string("lka_nope"), admin + "x"}) {
+    RawReply denied = Admin("GET", "/v1/connections", bad);
+    EXPECT_EQ(denied.status, 401) << bad;
+    EXPECT_EQ(denied.Header("latchkey-error"), "admin_unauthenticated");
+  }
+  RawReply agent_key_as_admin = Admin("GET", "/v1/connections", CreateAgent("bot", {"work"}));
+  EXPECT_EQ(agent_key_as_admin.status, 401);
+
+  RawReply list = Admin("GET", "/v1/connections", admin);
+  ASSERT_EQ(list.status, 200) << list.raw;
+  ASSERT_EQ(list.Json().size(), 1u);
+  EXPECT_EQ(list.Json()[0]["name"], "work");
+  EXPECT_EQ(list.Json()[0]["status"], "active");
+  EXPECT_EQ(list.raw.find(tokens["access_token"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(list.raw.find(tokens["refresh_token"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(Admin("GET", "/v1/connections/work", admin).Json()["provider"], "acme");
+  EXPECT_EQ(Admin("GET", "/v1/connections/ghost", admin).status, 404);
+  EXPECT_EQ(Admin("GET", "/v1/providers/acme", admin).Json()["client_secret"], "(stored encrypted)");
+
+  // A restart does not show a new token; the old one still works.
+  EXPECT_EQ(gateway_->Stop(SIGTERM), 0);
+  port_ = 0;
+  StartGateway();
+  EXPECT_EQ(AdminToken(), "") << "shown once";
+  EXPECT_EQ(Admin("GET", "/v1/agents", admin).status, 200);
+  // `latchkey admin-token create` makes another.
+  std::string second = MustRun({"admin-token", "create"});
+  second.pop_back();
+  EXPECT_EQ(Admin("GET", "/v1/agents", second).status, 200);
+}
+
+TEST_F(AdminApiTest, AgentsAuditAndAlertsOverHttp) {
+  StartOAuthServers();
+  ImportGrant("work", "ops2");
+  StartGateway();
+  const std::string admin = AdminToken();
+
+  RawReply created = Admin("POST", "/v1/agents", admin, R"({"name":"crawler","allow":["work:GET:/read"]})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string key = created.Json()["key"];
+  EXPECT_THAT(key, StartsWith("lk_"));
+  EXPECT_EQ(Admin("POST", "/v1/agents", admin, R"({"name":"bad","allow":["work:FETCH"]})").status, 400);
+  EXPECT_EQ(Admin("POST", "/v1/agents", admin, R"(not json)").status, 400);
+
+  EXPECT_EQ(Call("GET", "/proxy/work/read", key).status, 200);
+  EXPECT_EQ(Call("GET", "/proxy/work/write", key).status, 403);
+  json audit;
+  for (int i = 0; i < 50; ++i) {  // rows are written in batches
+    audit = Admin("GET", "/v1/audit?agent=crawler", admin).Json();
+    if (audit.size() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(audit.size(), 2u) << audit.dump();
+  EXPECT_EQ(audit[0]["code"], "policy_denied");
+  EXPECT_EQ(audit[1]["upstream_status"], 200);
+  EXPECT_EQ(Admin("GET", "/v1/audit?code=policy_denied&limit=5", admin).Json().size(), 1u);
+  EXPECT_EQ(Admin("GET", "/v1/audit?limit=x", admin).status, 400);
+  EXPECT_EQ(Admin("GET", "/v1/alerts", admin).Json(), json::array());
+
+  EXPECT_EQ(Admin("DELETE", "/v1/agents/crawler", admin).status, 200);
+  EXPECT_EQ(Call("GET", "/proxy/work/read", key).status, 401);
+
+  // The CLI reads the same rows.
+  // The CLI reads the same rows; the call with the revoked key is audited without an agent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  json rows = json::parse(MustRun({"--json", "audit", "--agent", "crawler"}));
+  EXPECT_EQ(rows.size(), 2u);
+  json refused = json::parse(MustRun({"--json", "audit", "--code", "agent_unauthenticated"}));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0]["agent"], "");
+  EXPECT_EQ(refused[0]["connection"], "work");
+}
+
+TEST_F(AdminApiTest, ConnectStartedOverTheApiFinishesAtTheDaemonsCallback) {
+  StartOAuthServers();
+  MustRun({"provider", "add", "--file", "-"},
+          "name = \"native\"\nauth = \"oauth2\"\nauthorization_url = \"" + as_->base_url() +
+              "/auth\"\ntoken_url = \"" + as_->base_url() +
+              "/token\"\nclient_id = \"agent-native\"\nclient_secret = \"native-secret\"\n"
+              "scopes = [\"openid\", \"offline_access\", \"api:read\"]\napi_base_url = \"" +
+              rs_->base_url() + "\"\n");
+  StartGateway();
+  const std::string admin = AdminToken();
+
+  RawReply started = Admin("POST", "/v1/connections/team/connect", admin, R"({"provider":"native"})");
+  ASSERT_EQ(started.status, 201) << started.raw;
+  const std::string url = started.Json()["authorization_url"];
+  EXPECT_THAT(url, StartsWith(as_->base_url() + "/auth?"));
+  EXPECT_EQ(started.Json()["redirect_uri"], "http://127.0.0.1:" + std::to_string(port_) + "/oauth/callback");
+
+  TempDir browser;
+  HttpResponse page = HttpGet(url + "&login_hint=team-user", Browser(browser));
+  EXPECT_EQ(page.status, 200) << page.body << page.error;
+  EXPECT_THAT(page.body, HasSubstr("connected &#39;team&#39;"));
+  json connection = Admin("GET", "/v1/connections/team", admin).Json();
+  EXPECT_EQ(connection["status"], "active") << connection.dump();
+  const std::string key = CreateAgent("bot", {"team"});
+  RawReply read = Call("GET", "/proxy/team/read", key);
+  EXPECT_EQ(read.status, 200) << read.raw;
+  EXPECT_EQ(read.Json()["sub"], "team-user");
+
+  // A replayed callback is refused (the state is single use).
+  HttpResponse replay = HttpGet(page.headers.count("location") ? page.headers.at("location") : url, {});
+  EXPECT_NE(replay.status, 200);
+
+  RawReply removed = Admin("DELETE", "/v1/connections/team", admin);
+  EXPECT_EQ(removed.status, 200) << removed.raw;
+  EXPECT_THAT(removed.Json()["revocation"].get<std::string>(), HasSubstr("revoked"));
+  EXPECT_EQ(Call("GET", "/proxy/team/read", key).status, 403);
+}
+
+}  // namespace
+}  // namespace latchkey::testing
