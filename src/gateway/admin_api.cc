@@ -100,9 +100,16 @@ StatusOr<std::vector<std::string>> StringList(const json& body, const char* key)
 }  // namespace
 
 AdminApi::AdminApi(Parts parts, std::string callback_url)
-    : parts_(parts), callback_url_(std::move(callback_url)) {}
+    : parts_(std::move(parts)), callback_url_(std::move(callback_url)) {}
 
 Response AdminApi::Handle(const Request& request) {
+  Response response = Dispatch(request);
+  if (request.method() != http::verb::get && response.result_int() < 300 && parts_.on_change)
+    parts_.on_change();
+  return response;
+}
+
+Response AdminApi::Dispatch(const Request& request) {
   std::string_view authorization = request[http::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
   Status authenticated =

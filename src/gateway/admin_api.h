@@ -12,6 +12,7 @@
 // Blocking (store, token endpoint): call on the blocking pool. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "gateway/http_server.h"
@@ -29,12 +30,15 @@ class AdminApi {
     vault::RefreshCoordinator& refresher;
     vault::ConsentFlows& flows;
     const vault::OAuthClients& clients;
+    std::function<void()> on_change;  // after anything that changes agents or connections
   };
   AdminApi(Parts parts, std::string callback_url);
 
   Response Handle(const Request& request);
 
  private:
+  Response Dispatch(const Request& request);
+
   Parts parts_;
   std::string callback_url_;
 };

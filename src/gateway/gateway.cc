@@ -45,7 +45,8 @@ class Gateway::Impl {
         admin_({.vault = parts.vault,
                 .refresher = parts.refresher,
                 .flows = parts.flows,
-                .clients = parts.clients},
+                .clients = parts.clients,
+                .on_change = [this] { cache_.Clear(); }},
                links_.callback_url()) {
     auto tls = MakeClientTlsContext();
     std::vector<UpstreamClient*> clients;
@@ -61,7 +62,8 @@ class Gateway::Impl {
                                                 .blocking = blocking_,
                                                 .upstreams = std::move(clients),
                                                 .clock = parts.clock,
-                                                .random = parts.random},
+                                                .random = parts.random,
+                                                .cache = cache_},
                                      options.proxy);
   }
 
@@ -152,6 +154,7 @@ class Gateway::Impl {
   const std::string public_url_;
   asio::thread_pool blocking_;
   Metrics metrics_;
+  RouteCache cache_;
   AuditLog audit_;
   ConsentLinks links_;
   AdminApi admin_;

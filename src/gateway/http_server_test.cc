@@ -115,7 +115,7 @@ std::unique_ptr<HttpServer> StartServer(ReadinessProbe probe, HttpServerOptions 
   options.port = 0;
   options.workers = 2;
   options.max_header_bytes = 8 * 1024;
-  options.max_body_bytes = 1024 * 1024;
+  options.max_body_bytes = uint64_t{1024} * 1024;
   StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Listen(options);
   EXPECT_TRUE(server.ok()) << server.status().ToString();
   if (!server.ok()) return nullptr;
@@ -251,7 +251,7 @@ TEST(HttpServerTest, OversizedHeaderIsRefusedWithoutHarm) {
     TestClient client(server->port());
     http::request<http::string_body> request(http::verb::get, "/healthz", 11);
     request.set(http::field::host, "127.0.0.1");
-    request.set("X-Padding", std::string(16 * 1024, 'a'));
+    request.set("X-Padding", std::string(size_t{16} * 1024, 'a'));
     beast::error_code sent = client.Send(request);
     if (!sent) {
       Reply reply = client.Receive();

@@ -177,99 +177,144 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker) {
   co_return co_await Finish(call, request);
 }
 
-// Agent auth → policy → connection state → credential. Blocking: runs on the pool.
+// Agent auth → policy → connection state → credential: from the route cache when it
+// knows both, else from the store on the blocking pool (which fills the cache).
 asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request) {
-  co_await Offload(parts_.blocking, [&] {
-    std::string_view authorization = request[http::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
-      call.problem = AgentUnauthenticated();
-      return;
-    }
-    auto agent = parts_.vault.agents().Authenticate(authorization.substr(kBearer.size()));
-    if (!agent.ok()) {
-      call.problem = AgentUnauthenticated();
-      return;
-    }
+  std::string_view authorization = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
+    call.problem = AgentUnauthenticated();
+    co_return;
+  }
+  const std::string_view presented = authorization.substr(kBearer.size());
+  const std::string digest = RouteCache::KeyDigest(presented);
+  const ProxyTarget& target = *call.target;
+  if (auto agent = parts_.cache.FindAgent(digest)) {
     call.agent = agent->record.name;
-    const ProxyTarget& target = *call.target;
     if (!agent->policy.Allows(target.connection, call.method, target.decoded_path)) {
       call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
-      return;
+      co_return;
     }
-    auto connection = parts_.vault.connections().Get(target.connection);
-    if (!connection.ok() || connection->status == store::ConnectionStatus::kDisconnected) {
-      // The same answer as for a forbidden connection, so names cannot be probed.
-      if (!connection.ok() && connection.status().code() != StatusCode::kNotFound) {
-        spdlog::error("proxy: cannot read connection '{}': {}", target.connection,
-                      connection.status().message());
-      }
-      call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
-      return;
+    if (auto route = parts_.cache.FindRoute(target.connection)) {
+      Apply(call, *route);
+      co_return;
     }
-    call.label = target.connection;
-    call.connection = std::move(*connection);
-    const store::ConnectionRecord& record = *call.connection;
-    if (record.status == store::ConnectionStatus::kNeedsReauth) {
-      call.problem = ReauthRequired(
-          record.name, parts_.links.Reconnect(record),
-          record.needs_reauth_since ? FormatRfc3339(*record.needs_reauth_since) : "", record.last_error);
-      return;
-    }
-    auto provider = parts_.vault.providers().Get(record.provider);
-    if (!provider.ok()) {
-      call.problem = InternalProblem("the provider of connection '" + record.name + "' cannot be read");
-      return;
-    }
-    call.provider = std::move(*provider);
-    auto base = ParseBaseUrl(record.api_base_url.empty() ? call.provider.api_base_url : record.api_base_url);
-    if (!base.ok()) {
-      call.problem = InternalProblem("connection '" + record.name + "' has no usable API base URL");
-      return;
-    }
-    call.base = std::move(*base);
+  }
+  co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
+}
 
-    if (IsOAuth(record.kind)) {
-      auto grant = parts_.refresher.Current(record.name);
-      if (!grant.ok()) {
-        auto now = parts_.vault.connections().Get(record.name);
-        if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
-          call.problem = ReauthRequired(
-              now->name, parts_.links.Reconnect(*now),
-              now->needs_reauth_since ? FormatRfc3339(*now->needs_reauth_since) : "", now->last_error);
-        } else {
-          call.problem = UpstreamUnavailable(record.name, 0,
-                                             "no valid access token: " + grant.status().message(), false);
-        }
-        return;
+void Proxy::Apply(Call& call, const RouteEntry& route) {
+  call.label = route.connection.name;
+  call.connection = route.connection;
+  call.provider = route.provider;
+  call.base = route.base;
+  call.credential_header = route.credential_header;
+  call.credential_query = route.credential_query;
+  call.credential = route.credential;
+  call.oauth_token = route.oauth_token;
+}
+
+void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::string& digest) {
+  auto agent = parts_.vault.agents().Authenticate(presented);
+  if (!agent.ok()) {
+    if (agent.status().code() != StatusCode::kUnauthenticated) {
+      spdlog::error("proxy: cannot check an agent key: {}", agent.status().message());
+    }
+    call.problem = AgentUnauthenticated();
+    return;
+  }
+  call.agent = agent->record.name;
+  const ProxyTarget& target = *call.target;
+  const bool allowed = agent->policy.Allows(target.connection, call.method, target.decoded_path);
+  parts_.cache.PutAgent(digest, *agent);
+  if (!allowed) {
+    call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
+    return;
+  }
+  auto connection = parts_.vault.connections().Get(target.connection);
+  if (!connection.ok() || connection->status == store::ConnectionStatus::kDisconnected) {
+    // The same answer as for a forbidden connection, so names cannot be probed.
+    if (!connection.ok() && connection.status().code() != StatusCode::kNotFound) {
+      spdlog::error("proxy: cannot read connection '{}': {}", target.connection,
+                    connection.status().message());
+    }
+    call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
+    return;
+  }
+  call.label = target.connection;
+  if (connection->status == store::ConnectionStatus::kNeedsReauth) {
+    call.connection = std::move(*connection);
+    call.problem = ReauthProblem(*call.connection);
+    return;
+  }
+  RouteEntry route;
+  route.connection = std::move(*connection);
+  const store::ConnectionRecord& record = route.connection;
+  auto provider = parts_.vault.providers().Get(record.provider);
+  if (!provider.ok()) {
+    call.connection = record;
+    call.problem = InternalProblem("the provider of connection '" + record.name + "' cannot be read");
+    return;
+  }
+  route.provider = std::move(*provider);
+  auto base = ParseBaseUrl(record.api_base_url.empty() ? route.provider.api_base_url : record.api_base_url);
+  if (!base.ok()) {
+    call.connection = record;
+    call.problem = InternalProblem("connection '" + record.name + "' has no usable API base URL");
+    return;
+  }
+  route.base = std::move(*base);
+
+  std::optional<TimePoint> token_expires_at;
+  if (IsOAuth(record.kind)) {
+    auto grant = parts_.refresher.Current(record.name);
+    if (!grant.ok()) {
+      call.connection = record;
+      auto now = parts_.vault.connections().Get(record.name);
+      if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
+        call.problem = ReauthProblem(*now);
+      } else {
+        call.problem =
+            UpstreamUnavailable(record.name, 0, "no valid access token: " + grant.status().message(), false);
       }
-      call.refreshed = grant->refreshed;
-      call.credential_header = "Authorization";
-      std::string type =
-          grant->token_type.empty() || grant->token_type == "bearer" ? "Bearer" : grant->token_type;
-      call.credential = Concat({type, " ", grant->access_token.reveal()});
-      call.oauth_token = std::move(grant->access_token);
       return;
     }
+    call.refreshed = grant->refreshed;
+    token_expires_at = grant->expires_at;
+    route.credential_header = "Authorization";
+    std::string type =
+        grant->token_type.empty() || grant->token_type == "bearer" ? "Bearer" : grant->token_type;
+    route.credential = Concat({type, " ", grant->access_token.reveal()});
+    route.oauth_token = std::move(grant->access_token);
+  } else {
     auto secrets = parts_.vault.connections().ReadSecrets(record);
     if (!secrets.ok()) {
+      call.connection = record;
       call.problem = InternalProblem(secrets.status().message());
       return;
     }
     if (record.kind == store::CredentialKind::kBasic) {
-      call.credential_header = "Authorization";
+      route.credential_header = "Authorization";
       SecretString joined = Concat({record.username, ":", secrets->password.reveal()});
       std::string encoded = Base64Encode(joined.reveal());
-      call.credential = Concat({"Basic ", encoded});
+      route.credential = Concat({"Basic ", encoded});
       WipeString(encoded);
-    } else if (!call.provider.api_key_query.empty()) {
-      call.credential_query = call.provider.api_key_query;
-      call.credential = Concat({call.provider.api_key_prefix, secrets->api_key.reveal()});
+    } else if (!route.provider.api_key_query.empty()) {
+      route.credential_query = route.provider.api_key_query;
+      route.credential = Concat({route.provider.api_key_prefix, secrets->api_key.reveal()});
     } else {
-      call.credential_header = call.provider.api_key_header;
-      call.credential = Concat({call.provider.api_key_prefix, secrets->api_key.reveal()});
+      route.credential_header = route.provider.api_key_header;
+      route.credential = Concat({route.provider.api_key_prefix, secrets->api_key.reveal()});
     }
-  });
+  }
+  Apply(call, route);
+  parts_.cache.PutRoute(std::move(route), token_expires_at);
+}
+
+ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record) {
+  return ReauthRequired(record.name, parts_.links.Reconnect(record),
+                        record.needs_reauth_since ? FormatRfc3339(*record.needs_reauth_since) : "",
+                        record.last_error);
 }
 
 asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& request, int worker) {
@@ -331,6 +376,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   const store::ConnectionRecord& record = *call.connection;
   if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind)) {
     std::optional<vault::AccessGrant> fresh;
+    parts_.cache.ForgetRoute(record.name);
     co_await Offload(parts_.blocking, [&] {
       auto grant = parts_.refresher.RefreshRejected(record.name, call.oauth_token);
       if (grant.ok()) {
@@ -341,9 +387,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
       auto now = parts_.vault.connections().Get(record.name);
       if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
         parts_.metrics.CountRefresh("reauth_required");
-        call.problem = ReauthRequired(now->name, parts_.links.Reconnect(*now),
-                                      now->needs_reauth_since ? FormatRfc3339(*now->needs_reauth_since) : "",
-                                      now->last_error);
+        call.problem = ReauthProblem(*now);
       } else {
         parts_.metrics.CountRefresh("failed");
         call.problem = UpstreamUnavailable(

@@ -21,6 +21,8 @@
 #include "gateway/consent_links.h"
 #include "gateway/http_server.h"
 #include "gateway/metrics.h"
+#include "gateway/problem.h"
+#include "gateway/route_cache.h"
 #include "gateway/upstream_client.h"
 #include "vault/refresh_coordinator.h"
 #include "vault/vault.h"
@@ -44,6 +46,7 @@ struct ProxyParts {
   std::vector<UpstreamClient*> upstreams;  // one per worker
   const Clock& clock;
   Random& random;
+  RouteCache& cache;
 };
 
 class Proxy {
@@ -55,6 +58,9 @@ class Proxy {
 
  private:
   boost::asio::awaitable<void> Prepare(Call& call, const Request& request);
+  void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest);  // blocking
+  static void Apply(Call& call, const RouteEntry& route);
+  ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
   boost::asio::awaitable<Response> Finish(Call& call, const Request& request);

@@ -10,7 +10,7 @@
 namespace latchkey::gateway {
 namespace {
 
-constexpr size_t kMaxTarget = 8 * 1024;
+constexpr size_t kMaxTarget = size_t{8} * 1024;
 
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 

@@ -12,6 +12,7 @@ AuditRecord Audit(std::string agent, std::string connection, std::string code) {
 
 TEST_P(StoreContractTest, AuditBatchIsAppendedWhole) {
   std::vector<AuditRecord> batch;
+  batch.reserve(50);
   for (int i = 0; i < 50; ++i) batch.push_back(Audit("a" + std::to_string(i), "gmail", ""));
   ASSERT_TRUE(store().AppendAudit(batch).ok());
   AuditFilter all;

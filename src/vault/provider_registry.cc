@@ -31,8 +31,28 @@ StatusOr<provider::Catalog> ProviderRegistry::Catalog() const {
 }
 
 StatusOr<provider::ProviderDefinition> ProviderRegistry::Get(std::string_view name) const {
-  LATCHKEY_ASSIGN_OR_RETURN(provider::Catalog catalog, Catalog());
-  return catalog.Get(name);
+  StatusOr<store::ProviderRecord> record = store_->GetProvider(name);
+  if (record.ok()) {
+    std::lock_guard lock(cache_mu_);
+    auto cached = parsed_.find(name);
+    if (cached != parsed_.end() && cached->second.first == record->definition) return cached->second.second;
+    StatusOr<provider::ProviderDefinition> definition =
+        provider::ParseProvider(record->definition, "stored provider '" + record->name + "'");
+    if (!definition.ok()) return definition.status();
+    definition->source = "store";
+    parsed_[record->name] = {record->definition, *definition};
+    return definition;
+  }
+  if (record.status().code() != StatusCode::kNotFound) return record.status();
+  static const StatusOr<provider::Catalog> builtins = []() -> StatusOr<provider::Catalog> {
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<provider::ProviderDefinition> all,
+                              provider::LoadBuiltinProviders());
+    provider::Catalog catalog;
+    for (auto& definition : all) catalog.Add(std::move(definition));
+    return catalog;
+  }();
+  if (!builtins.ok()) return builtins.status();
+  return builtins->Get(name);
 }
 
 StatusOr<bool> ProviderRegistry::HasStoredClientSecret(std::string_view name) const {

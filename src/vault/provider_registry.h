@@ -1,11 +1,16 @@
 // ProviderRegistry: the provider catalog as the vault sees it — built-in entries
 // overlaid by the operator's own, which live in the store (a literal client secret is
 // sealed, never kept in the stored TOML). Thread-safe; each call reads the store, so a
-// provider added by another process is seen at once.
+// provider added by another process is seen at once. Parsed documents are cached (the
+// built-ins once, stored ones by their text), so Get() on the proxy's hot path costs
+// one store read.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -38,6 +43,9 @@ class ProviderRegistry {
   std::shared_ptr<store::Store> store_;
   const KeyManager& keys_;
   const Clock& clock_;
+  // Parsed stored documents by provider name, reused while the stored text is unchanged.
+  mutable std::mutex cache_mu_;
+  mutable std::map<std::string, std::pair<std::string, provider::ProviderDefinition>, std::less<>> parsed_;
 };
 
 }  // namespace latchkey::vault
