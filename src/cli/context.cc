@@ -64,10 +64,14 @@ StatusOr<std::filesystem::path> Context::DataDir() {
 
 namespace {
 
-// [gateway] in latchkey.toml: every value a positive integer.
+// [gateway] in latchkey.toml: every value a positive integer but upstream_ca_file (a path).
 Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table& table,
                            gateway::GatewayOptions& options) {
   for (const auto& [key, node] : table) {
+    if (key == "upstream_ca_file") {
+      LATCHKEY_ASSIGN_OR_RETURN(options.upstream_ca_file, ConfigString(file, node, key.str()));
+      continue;
+    }
     std::optional<int64_t> value = node.value<int64_t>();
     if (!node.is_integer() || !value || *value <= 0) {
       return ConfigError(file, node,

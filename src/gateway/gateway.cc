@@ -32,7 +32,8 @@ Response Json(http::status status, const nlohmann::json& body) {
 
 class Gateway::Impl {
  public:
-  Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server)
+  Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
+       std::shared_ptr<asio::ssl::context> tls)
       : options_(options),
         parts_(parts),
         server_(std::move(server)),
@@ -48,7 +49,6 @@ class Gateway::Impl {
                 .clients = parts.clients,
                 .on_change = [this] { cache_.Clear(); }},
                links_.callback_url()) {
-    auto tls = MakeClientTlsContext();
     std::vector<UpstreamClient*> clients;
     for (int i = 0; i < server_->workers(); ++i) {
       upstreams_.push_back(std::make_unique<UpstreamClient>(server_->executor(i), tls, options.upstream));
@@ -167,8 +167,10 @@ Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() { Stop(); }
 
 StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options, Parts parts) {
+  LATCHKEY_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls,
+                            MakeClientTlsContext(options.upstream_ca_file));
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server, HttpServer::Listen(options.http));
-  auto impl = std::make_unique<Impl>(options, parts, std::move(server));
+  auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(tls));
   LATCHKEY_RETURN_IF_ERROR(impl->Serve());
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }

@@ -30,6 +30,7 @@ struct GatewayOptions {
   UpstreamOptions upstream;
   std::string public_url;  // empty: http://{listen address}
   int blocking_threads = 32;
+  std::string upstream_ca_file;  // extra trusted CAs (PEM) for upstream TLS
 };
 
 class Gateway {

@@ -195,9 +195,14 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
   co_return result;
 }
 
-std::shared_ptr<asio::ssl::context> MakeClientTlsContext() {
+StatusOr<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const std::string& extra_ca_file) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   context->set_default_verify_paths();
+  if (!extra_ca_file.empty()) {
+    boost::system::error_code ec;
+    context->load_verify_file(extra_ca_file, ec);
+    if (ec) return InvalidArgumentError("cannot load the CA file '" + extra_ca_file + "': " + ec.message());
+  }
   context->set_verify_mode(asio::ssl::verify_peer);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |

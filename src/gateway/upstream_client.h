@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "gateway/proxy_target.h"
 
 namespace latchkey::gateway {
@@ -69,7 +70,9 @@ class UpstreamClient {
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;  // by "scheme://host:port"
 };
 
-// A TLS client context that verifies peers against the system's CA store.
-std::shared_ptr<boost::asio::ssl::context> MakeClientTlsContext();
+// A TLS client context that verifies peers against the system's CA store, plus the
+// certificates in `extra_ca_file` (PEM) when set (private CAs of internal APIs).
+StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
+    const std::string& extra_ca_file = "");
 
 }  // namespace latchkey::gateway

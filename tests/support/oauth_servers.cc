@@ -110,7 +110,7 @@ NodeServer::NodeServer(const std::string& script, const EnvMap& env, std::chrono
   if (rc != 0) throw std::runtime_error("posix_spawn " + node + ": " + std::strerror(rc));
   pid_ = pid;
 
-  // Wait (bounded) for `READY http://127.0.0.1:<port>` on its stdout.
+  // Wait (bounded) for `READY http(s)://127.0.0.1:<port>` on its stdout.
   const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   while (true) {
     std::string out = ReadFile(stdout_path_);
@@ -120,7 +120,9 @@ NodeServer::NodeServer(const std::string& script, const EnvMap& env, std::chrono
       base_url_ = out.substr(at + 6, eol - at - 6);
       std::size_t colon = base_url_.rfind(':');
       if (colon != std::string::npos) port_ = std::atoi(base_url_.c_str() + colon + 1);
-      if (base_url_.rfind("http://127.0.0.1:", 0) == 0 && port_ > 0) break;
+      const bool loopback =
+          base_url_.rfind("http://127.0.0.1:", 0) == 0 || base_url_.rfind("https://127.0.0.1:", 0) == 0;
+      if (loopback && port_ > 0) break;
       Abandon(script + ": unexpected READY line: " + base_url_);
     }
     if (!Running()) {
