@@ -319,7 +319,9 @@ class HttpServer::Impl {
       }
       res.version(request.version());
       res.keep_alive(request.keep_alive() && !connection->closing);
-      res.prepare_payload();
+      // A HEAD answer may carry the Content-Length of the body it does not send.
+      const bool head_with_length = request.method() == http::verb::head && res.has_content_length();
+      if (!head_with_length) res.prepare_payload();
       stream.expires_after(options_.write_timeout);
       auto [write_error, written] = co_await http::async_write(stream, res, kAsTuple);
       if (write_error || !res.keep_alive()) break;

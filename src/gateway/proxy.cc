@@ -475,6 +475,9 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
       if (!IsStrippedResponseHeader(field.name_string())) response.insert(field.name_string(), field.value());
     }
     response.body() = std::move(up.body());
+    if (request.method() == http::verb::head && up.has_content_length()) {
+      response.set(http::field::content_length, up[http::field::content_length]);
+    }
   }
   if (call.refreshed) response.set("Latchkey-Refreshed", "1");
 

@@ -16,7 +16,7 @@ using ::testing::StartsWith;
 TEST_F(GatewayTest, ProxiesWithTheConnectionsTokenAndStripsTheAgentsCredentials) {
   StartOAuthServers();
   ImportGrant("work", "alice");
-  const std::string key = CreateAgent("bot", {"work:GET,POST"});
+  const std::string key = CreateAgent("bot", {"work:GET,POST,HEAD"});
   StartGateway();
 
   RawReply read = Call("GET", "/proxy/work/read", key);
@@ -44,11 +44,17 @@ TEST_F(GatewayTest, ProxiesWithTheConnectionsTokenAndStripsTheAgentsCredentials)
   EXPECT_THAT(injected, StartsWith("Bearer ey")) << "the connection's JWT, not the agent key";
   EXPECT_EQ(injected.find(key), std::string::npos);
 
+  // HEAD keeps the upstream's Content-Length without a body.
+  RawReply head = Call("HEAD", "/proxy/work/read", key);
+  EXPECT_EQ(head.status, 200) << head.raw;
+  EXPECT_NE(head.Header("content-length"), "0");
+  EXPECT_EQ(head.body, "");
+
   // One audit row per call, with the query values redacted.
   MustRun({"connection", "list"});  // the CLI works beside the daemon
   EXPECT_EQ(gateway_->Stop(SIGTERM), 0) << GatewayLog();
   SqlitePeek db(data_dir() + "/latchkey.db");
-  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM audit WHERE agent = 'bot' AND connection = 'work'"), 2);
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM audit WHERE agent = 'bot' AND connection = 'work'"), 3);
   EXPECT_EQ(
       db.Int("SELECT COUNT(*) FROM audit WHERE path = '/__echo/a/b?x=***&y=***' AND upstream_status = 200"),
       1);
