@@ -20,19 +20,21 @@ std::string Label(std::string_view value) {
 
 }  // namespace
 
-void Metrics::CountRequest(std::string_view connection, std::string_view code) {
+void Metrics::RecordCall(std::string_view connection, std::string_view code, double upstream_seconds) {
   std::lock_guard lock(mu_);
-  ++requests_[{std::string(connection), std::string(code)}];
-}
-
-void Metrics::ObserveUpstreamLatency(std::string_view connection, double seconds) {
-  std::lock_guard lock(mu_);
-  Histogram& h = latency_[std::string(connection)];
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) it = connections_.emplace(std::string(connection), PerConnection{}).first;
+  PerConnection& c = it->second;
+  auto counter = c.by_code.find(code);
+  if (counter == c.by_code.end()) counter = c.by_code.emplace(std::string(code), 0).first;
+  ++counter->second;
+  if (upstream_seconds < 0) return;
+  Histogram& h = c.latency;
   for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++h.counts[i];
+    if (upstream_seconds <= kBuckets[i]) ++h.counts[i];
   }
   ++h.count;
-  h.sum += seconds;
+  h.sum += upstream_seconds;
 }
 
 void Metrics::CountRefresh(std::string_view outcome) {
@@ -52,13 +54,17 @@ std::string Metrics::Render(const StoreGauges& gauges) const {
       "# HELP latchkey_requests_total Proxied calls by connection and latchkey code (\"ok\": the upstream "
       "answered).\n";
   out += "# TYPE latchkey_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
-    out += fmt::format("latchkey_requests_total{{connection=\"{}\",code=\"{}\"}} {}\n", Label(key.first),
-                       Label(key.second), n);
+  for (const auto& [connection, c] : connections_) {
+    for (const auto& [code, n] : c.by_code) {
+      out += fmt::format("latchkey_requests_total{{connection=\"{}\",code=\"{}\"}} {}\n", Label(connection),
+                         Label(code), n);
+    }
   }
   out += "# HELP latchkey_upstream_latency_seconds Time from sending a request upstream to its answer.\n";
   out += "# TYPE latchkey_upstream_latency_seconds histogram\n";
-  for (const auto& [connection, h] : latency_) {
+  for (const auto& [connection, per] : connections_) {
+    const Histogram& h = per.latency;
+    if (h.count == 0) continue;
     std::string c = Label(connection);
     for (size_t i = 0; i < kBuckets.size(); ++i) {
       out += fmt::format("latchkey_upstream_latency_seconds_bucket{{connection=\"{}\",le=\"{}\"}} {}\n", c,

@@ -24,9 +24,9 @@ struct StoreGauges {
 
 class Metrics {
  public:
-  // `code` is the latchkey problem code, or "ok" when the upstream's answer was passed on.
-  void CountRequest(std::string_view connection, std::string_view code);
-  void ObserveUpstreamLatency(std::string_view connection, double seconds);
+  // One proxied call: `code` is the latchkey problem code, or "ok" when the upstream's
+  // answer was passed on; `upstream_seconds` (< 0: the upstream was not called).
+  void RecordCall(std::string_view connection, std::string_view code, double upstream_seconds);
   // outcome: "ok", "reauth_required", "failed".
   void CountRefresh(std::string_view outcome);
   void CountAlertDelivery(std::string_view outcome);  // "delivered", "failed"
@@ -42,11 +42,15 @@ class Metrics {
     double sum = 0;
   };
 
+  struct PerConnection {
+    std::map<std::string, uint64_t, std::less<>> by_code;
+    Histogram latency;
+  };
+
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> requests_;  // (connection, code)
-  std::map<std::string, Histogram> latency_;                          // by connection
-  std::map<std::string, uint64_t> refreshes_;                         // by outcome
-  std::map<std::string, uint64_t> alert_deliveries_;                  // by outcome
+  std::map<std::string, PerConnection, std::less<>> connections_;  // guarded by mu_
+  std::map<std::string, uint64_t> refreshes_;                      // by outcome
+  std::map<std::string, uint64_t> alert_deliveries_;               // by outcome
 };
 
 }  // namespace latchkey::gateway

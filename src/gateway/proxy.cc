@@ -146,7 +146,8 @@ struct Proxy::Call {
   int attempts = 0;
   std::optional<ProblemDetails> problem;
   UpstreamResult upstream;
-  double upstream_seconds = 0;
+  double upstream_seconds = 0;        // of the last attempt
+  double upstream_total_seconds = 0;  // all attempts
 };
 
 Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
@@ -348,7 +349,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
     const auto sent_at = SteadyClock::now();
     result = co_await client.Send(call.base, up, call.deadline);
     call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
-    parts_.metrics.ObserveUpstreamLatency(call.label, call.upstream_seconds);
+    call.upstream_total_seconds += call.upstream_seconds;
     call.attempts = attempt;
 
     const int status = result.ok() ? result.response.result_int() : 0;
@@ -493,7 +494,7 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - call.started).count();
   audit.refreshed = call.refreshed;
   parts_.audit.Record(std::move(audit));
-  parts_.metrics.CountRequest(call.label, code);
+  parts_.metrics.RecordCall(call.label, code, call.attempts > 0 ? call.upstream_total_seconds : -1.0);
   co_return response;
 }
 

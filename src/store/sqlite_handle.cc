@@ -121,6 +121,13 @@ SqliteStatement& SqliteStatement::AddNull() {
   return *this;
 }
 
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  next_param_ = 1;
+  bind_error_ = Status::Ok();
+}
+
 StatusOr<bool> SqliteStatement::Step() {
   if (!bind_error_.ok()) return bind_error_;
   int rc = sqlite3_step(stmt_);

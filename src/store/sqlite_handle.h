@@ -71,6 +71,8 @@ class SqliteStatement {
   StatusOr<bool> Step();
   // Steps to completion (for statements without result rows).
   Status Run();
+  // Makes the statement ready to bind and run again (batches of the same insert).
+  void Reset();
 
   bool IsNull(int col) const;
   int64_t Int(int col) const;

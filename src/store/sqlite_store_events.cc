@@ -31,12 +31,13 @@ StatusOr<std::vector<AlertEvent>> SelectAlerts(SqliteDb& db, const std::string& 
 Status SqliteStore::AppendAudit(const std::vector<AuditRecord>& records) {
   if (records.empty()) return Status::Ok();
   return Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt, SqliteStatement::Prepare(db,
+                                            "INSERT INTO audit (at, agent, connection, method, path, "
+                                            "upstream_status, code, latency_ms, refreshed) "
+                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     for (const AuditRecord& r : records) {
-      LATCHKEY_ASSIGN_OR_RETURN(
-          auto stmt, SqliteStatement::Prepare(db,
-                                              "INSERT INTO audit (at, agent, connection, method, path, "
-                                              "upstream_status, code, latency_ms, refreshed) "
-                                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      stmt.Reset();
       stmt.Add(r.at).Add(r.agent).Add(r.connection).Add(r.method).Add(r.path).Add(int64_t{r.upstream_status});
       stmt.Add(r.code).Add(r.latency_ms).Add(int64_t{r.refreshed ? 1 : 0});
       LATCHKEY_RETURN_IF_ERROR(stmt.Run());
