@@ -1,6 +1,8 @@
 // The gateway's answers to a failing upstream (SPEC §4): retries only for idempotent
 // methods, Retry-After honored, then rate_limited / upstream_unavailable /
 // upstream_timeout problems; a POST is never retried.
+#include <future>
+
 #include "e2e/gateway_fixture.h"
 
 namespace latchkey::testing {
@@ -65,6 +67,19 @@ TEST_F(GatewayRetryTest, SlowUpstreamHitsTheDeadline) {
   EXPECT_EQ(reply.status, 504) << reply.raw;
   EXPECT_EQ(reply.Header("latchkey-error"), "upstream_timeout");
   EXPECT_THAT(reply.Json()["detail"].get<std::string>(), HasSubstr("was NOT carried out"));
+}
+
+TEST_F(GatewayRetryTest, SigtermLetsInFlightCallsFinish) {
+  auto slow = std::async(std::launch::async, [&] { return Call("GET", "/proxy/work/__slow?ms=1500", key_); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the call is at the upstream now
+  const auto stopped_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(gateway_->Stop(SIGTERM), 0) << GatewayLog();
+  RawReply reply = slow.get();
+  EXPECT_EQ(reply.status, 200) << reply.raw;
+  EXPECT_EQ(reply.Json()["slow"], true);
+  EXPECT_GE(std::chrono::steady_clock::now() - stopped_at, std::chrono::milliseconds(900)) << "it waited";
+  // Nothing listens afterwards.
+  EXPECT_EQ(RawExchange(port_, BuildRequest("GET", "/healthz")).status, 0);
 }
 
 TEST_F(GatewayRetryTest, UpstreamThatIsDownIsUnavailable) {
