@@ -33,7 +33,7 @@ Response Json(http::status status, const nlohmann::json& body) {
 class Gateway::Impl {
  public:
   Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
-       std::shared_ptr<asio::ssl::context> tls)
+       const std::shared_ptr<asio::ssl::context>& tls)
       : options_(options),
         parts_(parts),
         server_(std::move(server)),
@@ -170,7 +170,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
   LATCHKEY_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls,
                             MakeClientTlsContext(options.upstream_ca_file));
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server, HttpServer::Listen(options.http));
-  auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(tls));
+  auto impl = std::make_unique<Impl>(options, parts, std::move(server), tls);
   LATCHKEY_RETURN_IF_ERROR(impl->Serve());
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }

@@ -133,10 +133,8 @@ struct Proxy::Call {
   std::string method;
   std::optional<ProxyTarget> target;
   std::string agent;
-  std::string label = "-";  // metrics label: the connection once the policy allowed it
-  std::optional<store::ConnectionRecord> connection;
-  provider::ProviderDefinition provider;
-  BaseUrl base;
+  std::string label = "-";                  // metrics label: the connection once the policy allowed it
+  std::shared_ptr<const RouteEntry> route;  // connection, provider, base URL (shared with the cache)
   // The credential to inject: a header, or a query parameter.
   std::string credential_header;
   std::string credential_query;
@@ -197,22 +195,20 @@ asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request) {
       co_return;
     }
     if (auto route = parts_.cache.FindRoute(target.connection)) {
-      Apply(call, *route);
+      Apply(call, std::move(route));
       co_return;
     }
   }
   co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
 }
 
-void Proxy::Apply(Call& call, const RouteEntry& route) {
-  call.label = route.connection.name;
-  call.connection = route.connection;
-  call.provider = route.provider;
-  call.base = route.base;
-  call.credential_header = route.credential_header;
-  call.credential_query = route.credential_query;
-  call.credential = route.credential;
-  call.oauth_token = route.oauth_token;
+void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
+  call.label = route->connection.name;
+  call.credential_header = route->credential_header;
+  call.credential_query = route->credential_query;
+  call.credential = route->credential;
+  call.oauth_token = route->oauth_token;
+  call.route = std::move(route);
 }
 
 void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::string& digest) {
@@ -244,8 +240,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   }
   call.label = target.connection;
   if (connection->status == store::ConnectionStatus::kNeedsReauth) {
-    call.connection = std::move(*connection);
-    call.problem = ReauthProblem(*call.connection);
+    call.problem = ReauthProblem(*connection);
     return;
   }
   RouteEntry route;
@@ -253,14 +248,12 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   const store::ConnectionRecord& record = route.connection;
   auto provider = parts_.vault.providers().Get(record.provider);
   if (!provider.ok()) {
-    call.connection = record;
     call.problem = InternalProblem("the provider of connection '" + record.name + "' cannot be read");
     return;
   }
   route.provider = std::move(*provider);
   auto base = ParseBaseUrl(record.api_base_url.empty() ? route.provider.api_base_url : record.api_base_url);
   if (!base.ok()) {
-    call.connection = record;
     call.problem = InternalProblem("connection '" + record.name + "' has no usable API base URL");
     return;
   }
@@ -270,7 +263,6 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   if (IsOAuth(record.kind)) {
     auto grant = parts_.refresher.Current(record.name);
     if (!grant.ok()) {
-      call.connection = record;
       auto now = parts_.vault.connections().Get(record.name);
       if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
         call.problem = ReauthProblem(*now);
@@ -290,7 +282,6 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   } else {
     auto secrets = parts_.vault.connections().ReadSecrets(record);
     if (!secrets.ok()) {
-      call.connection = record;
       call.problem = InternalProblem(secrets.status().message());
       return;
     }
@@ -308,8 +299,9 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
       route.credential = Concat({route.provider.api_key_prefix, secrets->api_key.reveal()});
     }
   }
-  Apply(call, route);
-  parts_.cache.PutRoute(std::move(route), token_expires_at);
+  auto shared = std::make_shared<const RouteEntry>(std::move(route));
+  Apply(call, shared);
+  parts_.cache.PutRoute(std::move(shared), token_expires_at);
 }
 
 ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record) {
@@ -334,7 +326,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
       query +=
           (query.empty() ? "" : "&") + call.credential_query + "=" + FormEncode(call.credential.reveal());
     }
-    up.target(call.base.path + target.raw_path + (query.empty() ? "" : "?" + query));
+    up.target(call.route->base.path + target.raw_path + (query.empty() ? "" : "?" + query));
     for (const auto& field : request.base()) {
       if (IsStrippedRequestHeader(field.name_string(), listed)) continue;
       if (!call.credential_header.empty() &&
@@ -347,7 +339,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
     up.body() = request.body();
 
     const auto sent_at = SteadyClock::now();
-    result = co_await client.Send(call.base, up, call.deadline);
+    result = co_await client.Send(call.route->base, up, call.deadline);
     call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
     call.upstream_total_seconds += call.upstream_seconds;
     call.attempts = attempt;
@@ -374,7 +366,8 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
 
 // 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
 asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
-  const store::ConnectionRecord& record = *call.connection;
+  const store::ConnectionRecord& record = call.route->connection;
+  const provider::ProviderDefinition& provider = call.route->provider;
   if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind)) {
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);
@@ -444,8 +437,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     call.problem->members["upstream_status"] = status;
     co_return;
   }
-  if (status == 403 || status == 404 ||
-      (status == 200 && call.provider.quirks.scope_error_format == "slack")) {
+  if (status == 403 || status == 404 || (status == 200 && provider.quirks.scope_error_format == "slack")) {
     UpstreamRefusal refusal;
     refusal.status = status;
     refusal.www_authenticate = std::string(result.response[http::field::www_authenticate]);
@@ -453,7 +445,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     refusal.content_type = std::string(result.response[http::field::content_type]);
     const std::string& body = result.response.body();
     refusal.body = std::string_view(body).substr(0, options_.max_scope_body);
-    if (auto scope = DecodeScopeError(call.provider.quirks.scope_error_format, refusal, record.scopes)) {
+    if (auto scope = DecodeScopeError(provider.quirks.scope_error_format, refusal, record.scopes)) {
       co_await Offload(parts_.blocking, [&] {
         call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
                                          parts_.links.Reconsent(record, scope->required));

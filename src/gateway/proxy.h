@@ -59,7 +59,7 @@ class Proxy {
  private:
   boost::asio::awaitable<void> Prepare(Call& call, const Request& request);
   void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest);  // blocking
-  static void Apply(Call& call, const RouteEntry& route);
+  static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);

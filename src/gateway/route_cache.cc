@@ -53,14 +53,14 @@ std::shared_ptr<const RouteEntry> RouteCache::FindRoute(std::string_view connect
   return it->second.value;
 }
 
-void RouteCache::PutRoute(RouteEntry entry,
+void RouteCache::PutRoute(std::shared_ptr<const RouteEntry> entry,
                           std::optional<std::chrono::system_clock::time_point> token_expires_at) {
   if (ttl_.count() <= 0) return;
   if (token_expires_at && *token_expires_at - std::chrono::system_clock::now() < kTokenMargin + ttl_) return;
   std::lock_guard lock(mu_);
   if (routes_.size() >= max_entries_) routes_.clear();
-  std::string name = entry.connection.name;
-  routes_[name] = {std::make_shared<const RouteEntry>(std::move(entry)), Steady::now() + ttl_};
+  std::string name = entry->connection.name;
+  routes_[name] = {std::move(entry), Steady::now() + ttl_};
 }
 
 void RouteCache::ForgetRoute(std::string_view connection) {

@@ -46,7 +46,8 @@ class RouteCache {
 
   std::shared_ptr<const RouteEntry> FindRoute(std::string_view connection);
   // `token_expires_at`: the access token's expiry, if any (entries never outlive it - 60 s).
-  void PutRoute(RouteEntry entry, std::optional<std::chrono::system_clock::time_point> token_expires_at);
+  void PutRoute(std::shared_ptr<const RouteEntry> entry,
+                std::optional<std::chrono::system_clock::time_point> token_expires_at);
   void ForgetRoute(std::string_view connection);
 
   void Clear();

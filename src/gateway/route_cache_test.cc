@@ -7,10 +7,10 @@
 namespace latchkey::gateway {
 namespace {
 
-RouteEntry Route(const std::string& name) {
-  RouteEntry entry;
-  entry.connection.name = name;
-  entry.credential = SecretString(std::string("Bearer t-") + name);
+std::shared_ptr<const RouteEntry> Route(const std::string& name) {
+  auto entry = std::make_shared<RouteEntry>();
+  entry->connection.name = name;
+  entry->credential = SecretString(std::string("Bearer t-") + name);
   return entry;
 }
 
