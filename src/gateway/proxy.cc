@@ -8,10 +8,12 @@
 
 #include "common/encoding.h"
 #include "common/log.h"
+#include "gateway/forwarding_rules.h"
 #include "gateway/offload.h"
 #include "gateway/problem.h"
 #include "gateway/proxy_target.h"
 #include "gateway/scope_error_decoder.h"
+#include "oauth/form_encoding.h"
 #include "oauth/retry_after.h"
 
 namespace latchkey::gateway {
@@ -29,89 +31,6 @@ bool IsIdempotent(http::verb method) {
 
 bool IsOAuth(store::CredentialKind kind) {
   return kind == store::CredentialKind::kOAuth2 || kind == store::CredentialKind::kClientCredentials;
-}
-
-// Headers of the agent's request that never go upstream: its own credentials, cookies,
-// proxy and hop-by-hop headers (RFC 9110 §7.6.1), and what the client recomputes.
-bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed) {
-  static const std::vector<std::string_view> kStripped = {
-      "authorization", "cookie", "connection",     "keep-alive",        "te",    "trailer",
-      "upgrade",       "host",   "content-length", "transfer-encoding", "expect"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.starts_with("proxy-")) return true;
-  for (auto stripped : kStripped) {
-    if (lower == stripped) return true;
-  }
-  for (const auto& listed : connection_listed) {
-    if (lower == listed) return true;
-  }
-  return false;
-}
-
-bool IsStrippedResponseHeader(std::string_view name) {
-  static const std::vector<std::string_view> kStripped = {
-      "connection",      "keep-alive", "te",
-      "trailer",         "upgrade",    "transfer-encoding",
-      "content-length",  "set-cookie", "proxy-authenticate",
-      "proxy-connection"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto stripped : kStripped) {
-    if (lower == stripped) return true;
-  }
-  return false;
-}
-
-// Header names listed in the Connection header (hop-by-hop by declaration), lower case.
-std::vector<std::string> ConnectionListed(const Request& request) {
-  std::vector<std::string> names;
-  for (const auto& field : request.base()) {
-    if (field.name() != http::field::connection) continue;
-    std::string value(field.value());
-    size_t start = 0;
-    while (start < value.size()) {
-      size_t end = value.find(',', start);
-      if (end == std::string::npos) end = value.size();
-      std::string token = value.substr(start, end - start);
-      std::erase(token, ' ');
-      for (char& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (!token.empty()) names.push_back(token);
-      start = end + 1;
-    }
-  }
-  return names;
-}
-
-std::string FormEncode(std::string_view value) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string WithoutQueryParam(std::string_view query, std::string_view name) {
-  std::string out;
-  size_t start = 0;
-  while (start < query.size()) {
-    size_t end = query.find('&', start);
-    if (end == std::string_view::npos) end = query.size();
-    std::string_view pair = query.substr(start, end - start);
-    if (pair.substr(0, pair.find('=')) != name && !pair.empty()) {
-      if (!out.empty()) out += '&';
-      out += pair;
-    }
-    start = end + 1;
-  }
-  return out;
 }
 
 // Joins parts into a secret without leaving an unwiped copy behind.
@@ -323,8 +242,8 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
     std::string query = target.raw_query;
     if (!call.credential_query.empty()) {
       query = WithoutQueryParam(query, call.credential_query);
-      query +=
-          (query.empty() ? "" : "&") + call.credential_query + "=" + FormEncode(call.credential.reveal());
+      query += (query.empty() ? "" : "&") + call.credential_query + "=" +
+               oauth::FormUrlEncode(call.credential.reveal());
     }
     up.target(call.route->base.path + target.raw_path + (query.empty() ? "" : "?" + query));
     for (const auto& field : request.base()) {

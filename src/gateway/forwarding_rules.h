@@ -1,0 +1,24 @@
+// What the proxy forwards and what it drops (SPEC §4): the agent's own credentials,
+// cookies, proxy and hop-by-hop headers (RFC 9110 §7.6.1) never go upstream; hop-by-hop
+// headers and Set-Cookie never come back. Pure functions; any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/http_server.h"
+
+namespace latchkey::gateway {
+
+// `connection_listed`: the names ConnectionListed() returned for the same request.
+bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed);
+bool IsStrippedResponseHeader(std::string_view name);
+
+// Header names listed in the request's Connection header (hop-by-hop by declaration), lower case.
+std::vector<std::string> ConnectionListed(const Request& request);
+
+// `query` without any `name=...` pair (so an agent cannot supply the injected API key's parameter).
+std::string WithoutQueryParam(std::string_view query, std::string_view name);
+
+}  // namespace latchkey::gateway
