@@ -17,15 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-Response JsonReply(http::status status, const json& body) {
-  Response res(status, 11);
-  res.set(http::field::server, "latchkey");
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = DumpJson(body);
-  return res;
-}
-
 Response Error(const Status& status) {
   ProblemDetails problem;
   problem.detail = "The request was NOT carried out: " + status.message();
@@ -133,19 +124,19 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!catalog.ok()) return Error(catalog.status());
     json out = json::array();
     for (const auto& p : catalog->List()) out.push_back(vault::ProviderJson(p, false));
-    return JsonReply(http::status::ok, out);
+    return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 1 && s[0] == "providers" && method == http::verb::post) {
     auto added = vault.providers().Add(request.body(), "request body");
     if (!added.ok()) return Error(added.status());
     auto stored = vault.providers().HasStoredClientSecret(added->name);
-    return JsonReply(http::status::created, vault::ProviderJson(*added, stored.ok() && *stored));
+    return JsonResponse(http::status::created, vault::ProviderJson(*added, stored.ok() && *stored));
   }
   if (s.size() == 2 && s[0] == "providers" && get) {
     auto provider = vault.providers().Get(s[1]);
     if (!provider.ok()) return Error(provider.status());
     auto stored = vault.providers().HasStoredClientSecret(s[1]);
-    return JsonReply(http::status::ok, vault::ProviderJson(*provider, stored.ok() && *stored));
+    return JsonResponse(http::status::ok, vault::ProviderJson(*provider, stored.ok() && *stored));
   }
 
   if (s.size() == 1 && s[0] == "connections" && get) {
@@ -153,12 +144,12 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!connections.ok()) return Error(connections.status());
     json out = json::array();
     for (const auto& c : *connections) out.push_back(vault::ConnectionJson(c));
-    return JsonReply(http::status::ok, out);
+    return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 2 && s[0] == "connections" && get) {
     auto connection = vault.connections().Get(s[1]);
     if (!connection.ok()) return Error(connection.status());
-    return JsonReply(http::status::ok, vault::ConnectionJson(*connection));
+    return JsonResponse(http::status::ok, vault::ConnectionJson(*connection));
   }
   if (s.size() == 3 && s[0] == "connections" && s[2] == "connect" && method == http::verb::post) {
     auto body = JsonBody(request);
@@ -173,17 +164,17 @@ Response AdminApi::Dispatch(const Request& request) {
     }
     auto start = parts_.flows.BeginAuthorization(provider, s[1], *scopes, callback_url_);
     if (!start.ok()) return Error(start.status());
-    return JsonReply(http::status::created, {{"connection", s[1]},
-                                             {"authorization_url", start->url},
-                                             {"redirect_uri", callback_url_},
-                                             {"expires_at", FormatRfc3339(start->expires_at)}});
+    return JsonResponse(http::status::created, {{"connection", s[1]},
+                                                {"authorization_url", start->url},
+                                                {"redirect_uri", callback_url_},
+                                                {"expires_at", FormatRfc3339(start->expires_at)}});
   }
   if (s.size() == 3 && s[0] == "connections" && s[2] == "refresh" && method == http::verb::post) {
     auto grant = parts_.refresher.ForceRefresh(s[1]);
     if (!grant.ok()) return Error(grant.status());
     auto connection = vault.connections().Get(s[1]);
     if (!connection.ok()) return Error(connection.status());
-    return JsonReply(http::status::ok, vault::ConnectionJson(*connection));
+    return JsonResponse(http::status::ok, vault::ConnectionJson(*connection));
   }
   if (s.size() == 2 && s[0] == "connections" && method == http::verb::delete_) {
     auto connection = vault.connections().Get(s[1]);
@@ -193,8 +184,8 @@ Response AdminApi::Dispatch(const Request& request) {
       revocation = vault::RevokeAtProvider(vault, parts_.clients, *connection);
     }
     if (Status done = vault.connections().Disconnect(s[1]); !done.ok()) return Error(done);
-    return JsonReply(http::status::ok,
-                     {{"connection", s[1]}, {"status", "disconnected"}, {"revocation", revocation}});
+    return JsonResponse(http::status::ok,
+                        {{"connection", s[1]}, {"status", "disconnected"}, {"revocation", revocation}});
   }
 
   if (s.size() == 1 && s[0] == "agents" && get) {
@@ -202,7 +193,7 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!agents.ok()) return Error(agents.status());
     json out = json::array();
     for (const auto& a : *agents) out.push_back(vault::AgentJson(a));
-    return JsonReply(http::status::ok, out);
+    return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 1 && s[0] == "agents" && method == http::verb::post) {
     auto body = JsonBody(request);
@@ -213,13 +204,13 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!created.ok()) return Error(created.status());
     json out = vault::AgentJson(created->record);
     out["key"] = std::string(created->key.reveal());  // shown once, to the operator who asked
-    Response res = JsonReply(http::status::created, out);
+    Response res = JsonResponse(http::status::created, out);
     WipeJson(out);
     return res;
   }
   if (s.size() == 2 && s[0] == "agents" && method == http::verb::delete_) {
     if (Status revoked = vault.agents().Revoke(s[1]); !revoked.ok()) return Error(revoked);
-    return JsonReply(http::status::ok, {{"agent", s[1]}, {"revoked", true}});
+    return JsonResponse(http::status::ok, {{"agent", s[1]}, {"revoked", true}});
   }
 
   if (s.size() == 1 && s[0] == "audit" && get) {
@@ -243,7 +234,7 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!rows.ok()) return Error(rows.status());
     json out = json::array();
     for (const auto& r : *rows) out.push_back(vault::AuditJson(r));
-    return JsonReply(http::status::ok, out);
+    return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 1 && s[0] == "alerts" && get) {
     int limit = 100;
@@ -253,7 +244,7 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!alerts.ok()) return Error(alerts.status());
     json out = json::array();
     for (const auto& a : *alerts) out.push_back(vault::AlertJson(a));
-    return JsonReply(http::status::ok, out);
+    return JsonResponse(http::status::ok, out);
   }
   return NotFound(request.method_string(), path).ToResponse(request.version());
 }

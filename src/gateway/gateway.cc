@@ -17,19 +17,6 @@ namespace latchkey::gateway {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-namespace {
-
-Response Json(http::status status, const nlohmann::json& body) {
-  Response res(status, 11);
-  res.set(http::field::server, "latchkey");
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = DumpJson(body);
-  return res;
-}
-
-}  // namespace
-
 class Gateway::Impl {
  public:
   Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
@@ -100,15 +87,15 @@ class Gateway::Impl {
     const bool get = request.method() == http::verb::get;
     if (path == "/healthz") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
-      co_return Json(http::status::ok, {{"status", "ok"}});
+      co_return JsonResponse(http::status::ok, {{"status", "ok"}});
     }
     if (path == "/readyz") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
       Status ready;
       co_await Offload(blocking_, [&] { ready = parts_.vault.store().Ping(); });
-      if (ready.ok()) co_return Json(http::status::ok, {{"status", "ready"}});
-      co_return Json(http::status::service_unavailable,
-                     {{"status", "not_ready"}, {"detail", ready.message()}});
+      if (ready.ok()) co_return JsonResponse(http::status::ok, {{"status", "ready"}});
+      co_return JsonResponse(http::status::service_unavailable,
+                             {{"status", "not_ready"}, {"detail", ready.message()}});
     }
     if (path == "/metrics") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());

@@ -28,6 +28,15 @@ std::string Connection(std::string_view connection) { return "connection '" + Sh
 
 std::string DumpJson(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+Response JsonResponse(http::status status, const json& body) {
+  Response res(status, 11);
+  res.set(http::field::server, "latchkey");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = DumpJson(body);
+  return res;
+}
+
 Response ProblemDetails::ToResponse(unsigned http_version) const {
   json body = members;
   body["type"] = "urn:latchkey:problem:" + code;

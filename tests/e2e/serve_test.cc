@@ -1,38 +1,19 @@
 // `latchkey serve` as a real process: opens the store, answers health checks, stops
 // cleanly on SIGTERM.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <regex>
 #include <thread>
 
 #include "e2e/cli_fixture.h"
+#include "support/raw_http.h"
 
 namespace latchkey::testing {
 namespace {
 
 // One HTTP/1.1 GET over loopback; returns the whole response (status line, headers, body).
 std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  (void)::write(fd, request.data(), request.size());
-  std::string response;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) response.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-  return response;
+  return RawExchange(port, BuildRequest("GET", path)).raw;
 }
 
 // Waits (bounded) for the "serving on http://127.0.0.1:PORT" log line.
