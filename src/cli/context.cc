@@ -92,6 +92,7 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
       options.http.read_timeout = ms;
     } else if (key == "upstream_timeout_ms") {
       options.proxy.deadline = ms;
+      options.upstream.body_stall_timeout = ms;
     } else if (key == "shutdown_grace_ms") {
       options.http.shutdown_grace = ms;
     } else if (key == "blocking_threads") {

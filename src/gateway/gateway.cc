@@ -84,6 +84,12 @@ class Gateway::Impl {
           "are refused")
           .ToResponse(request.version());
     }
+    if (request.body_stream) {
+      co_return PayloadTooLarge("its body is larger than the " +
+                                std::to_string(options_.http.max_buffered_body / 1024) +
+                                " KiB latchkey accepts outside /proxy/")
+          .ToResponse(request.version());
+    }
     const bool get = request.method() == http::verb::get;
     if (path == "/healthz") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());

@@ -91,6 +91,110 @@ struct Connection {
   bool closing = false;  // finish the current response, then close
 };
 
+// Cancels the connection's pending read when `timeout` passes (and notes why).
+void ArmReadDeadline(const std::shared_ptr<Connection>& connection, std::chrono::milliseconds timeout) {
+  connection->read_timed_out = false;
+  connection->read_deadline.expires_after(timeout);
+  connection->read_deadline.async_wait([connection](const beast::error_code& ec) {
+    if (ec) return;
+    connection->read_timed_out = true;
+    beast::error_code ignored;
+    connection->stream.socket().cancel(ignored);
+  });
+}
+
+// Reads one part of a message into `parser` under the connection's read deadline;
+// a read cut off by the deadline reports beast::error::timeout.
+template <typename ReadOp>
+asio::awaitable<beast::error_code> ReadWithDeadline(const std::shared_ptr<Connection>& connection,
+                                                    std::chrono::milliseconds timeout, ReadOp read) {
+  ArmReadDeadline(connection, timeout);
+  beast::error_code ec = co_await read();
+  connection->read_deadline.cancel();
+  if (ec == asio::error::operation_aborted && connection->read_timed_out) ec = beast::error::timeout;
+  co_return ec;
+}
+
+bool ExpectsContinue(const http::request_header<>& request) {
+  return beast::iequals(request[http::field::expect], "100-continue");
+}
+
+asio::awaitable<beast::error_code> SendContinue(beast::tcp_stream& stream,
+                                                std::chrono::milliseconds timeout) {
+  http::response<http::empty_body> go_on(http::status::continue_, 11);
+  stream.expires_after(timeout);
+  auto [ec, written] = co_await http::async_write(stream, go_on, kAsTuple);
+  stream.expires_never();
+  co_return ec;
+}
+
+// A request body too large to read whole or of unknown length, read from the client as
+// the handler asks for it (after a 100 Continue when the client waits for one).
+class ClientBody final : public BodySource {
+ public:
+  ClientBody(std::shared_ptr<Connection> connection, beast::flat_buffer& buffer,
+             http::request_parser<http::buffer_body>& parser, const HttpServerOptions& options,
+             bool send_continue)
+      : connection_(std::move(connection)),
+        buffer_(buffer),
+        parser_(parser),
+        options_(options),
+        send_continue_(send_continue) {}
+
+  asio::awaitable<StatusOr<size_t>> Read(std::span<char> into) override {
+    if (failed_) co_return FailedPreconditionError("the request body could not be read");
+    if (send_continue_) {
+      send_continue_ = false;
+      if (beast::error_code ec = co_await SendContinue(connection_->stream, options_.write_timeout)) {
+        co_return Fail(ec);
+      }
+    }
+    while (!parser_.is_done()) {
+      http::buffer_body::value_type& body = parser_.get().body();
+      body.data = into.data();
+      body.size = into.size();
+      beast::error_code ec =
+          co_await ReadWithDeadline(connection_, options_.read_timeout, [&] { return ReadSome(); });
+      const size_t got = into.size() - body.size;
+      if (ec && ec != http::error::need_buffer) co_return Fail(ec);
+      if (got > 0) co_return got;
+    }
+    co_return size_t{0};
+  }
+
+  std::optional<uint64_t> remaining_length() const override {
+    if (auto remaining = parser_.content_length_remaining()) return *remaining;
+    return std::nullopt;
+  }
+
+  bool finished() const { return parser_.is_done(); }
+
+ private:
+  asio::awaitable<beast::error_code> ReadSome() {
+    auto [ec, bytes] = co_await http::async_read_some(connection_->stream, buffer_, parser_, kAsTuple);
+    co_return ec;
+  }
+
+  Status Fail(const beast::error_code& ec) {
+    failed_ = true;
+    if (ec == beast::error::timeout) {
+      return DeadlineExceededError("the request body did not arrive in time (the client was too slow)");
+    }
+    if (ec == http::error::body_limit) {
+      return ResourceExhaustedError("the request body is larger than " +
+                                    std::to_string(options_.max_body_bytes / 1024) + " KiB");
+    }
+    return UnavailableError("the request body could not be read: " + ec.message());
+  }
+
+  std::shared_ptr<Connection> connection_;
+  beast::flat_buffer& buffer_;
+  http::request_parser<http::buffer_body>& parser_;
+  const HttpServerOptions& options_;
+  bool send_continue_;
+  bool failed_ = false;
+};
+
 }  // namespace
 
 class HttpServer::Impl {
@@ -253,19 +357,6 @@ class HttpServer::Impl {
     if (connections_.empty()) drained_.notify_all();
   }
 
-  // Cancels the connection's pending read when `timeout` passes (and notes why).
-  static void ArmReadDeadline(const std::shared_ptr<Connection>& connection,
-                              std::chrono::milliseconds timeout) {
-    connection->read_timed_out = false;
-    connection->read_deadline.expires_after(timeout);
-    connection->read_deadline.async_wait([connection](const beast::error_code& ec) {
-      if (ec) return;
-      connection->read_timed_out = true;
-      beast::error_code ignored;
-      connection->stream.socket().cancel(ignored);
-    });
-  }
-
   asio::awaitable<void> ServeConnection(std::shared_ptr<Connection> connection, uint64_t id) {
     struct Forgetter {
       Impl* impl;
@@ -276,59 +367,142 @@ class HttpServer::Impl {
     beast::flat_buffer buffer;
 
     while (!connection->closing) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(options_.max_header_bytes);
-      parser.body_limit(options_.max_body_bytes);
+      http::request_parser<http::empty_body> header_parser;
+      header_parser.header_limit(options_.max_header_bytes);
+      header_parser.body_limit(options_.max_body_bytes);
       connection->idle = true;
       // The header must arrive within the idle timeout, the body within the read timeout;
       // a slow client is then answered 408. (tcp_stream's own expiry would close the
       // socket, leaving no way to answer, so a timer cancels the read instead.)
       stream.expires_never();
-      ArmReadDeadline(connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
-      auto [header_error, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
+      beast::error_code read_error = co_await ReadWithDeadline(
+          connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout,
+          [&]() -> asio::awaitable<beast::error_code> {
+            auto [ec, bytes] = co_await http::async_read_header(stream, buffer, header_parser, kAsTuple);
+            co_return ec;
+          });
       connection->idle = false;
-      beast::error_code read_error = header_error;
-      if (!read_error && !parser.is_done()) {
-        ArmReadDeadline(connection, options_.read_timeout);
-        auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
-        read_error = body_error;
-      }
-      connection->read_deadline.cancel();
-      if (read_error == asio::error::operation_aborted && connection->read_timed_out) {
-        read_error = beast::error::timeout;
-      }
       if (read_error) {
-        const bool got_some = parser.got_some() || buffer.size() > 0;
-        if (std::optional<Response> reply = ReplyToReadError(read_error, options_, got_some)) {
-          reply->keep_alive(false);
-          reply->prepare_payload();
-          stream.expires_after(options_.write_timeout);
-          co_await http::async_write(stream, *reply, kAsTuple);
-        }
+        co_await ReplyToBrokenRequest(connection, read_error, header_parser.got_some() || buffer.size() > 0);
         break;
       }
 
-      Request& request = parser.get();
-      Response res;
-      try {
-        res = co_await handler_(request, connection->worker);
-      } catch (const std::exception& e) {
-        spdlog::error("gateway: the handler for {} threw: {}", std::string(request.method_string()),
-                      e.what());
-        res = InternalProblem("the request handler failed").ToResponse(request.version());
+      // A body of known, modest size is read whole; anything else streams to the handler.
+      boost::optional<uint64_t> length = header_parser.content_length();
+      const bool whole = header_parser.is_done() || (length && *length <= options_.max_buffered_body);
+      std::optional<http::request_parser<http::buffer_body>> streaming;
+      std::optional<ClientBody> body;
+      std::optional<Request> request;
+      if (whole) {
+        http::request_parser<http::string_body> parser(std::move(header_parser));
+        if (!parser.is_done()) {
+          if (ExpectsContinue(parser.get()))
+            read_error = co_await SendContinue(stream, options_.write_timeout);
+          if (!read_error) {
+            read_error = co_await ReadWithDeadline(
+                connection, options_.read_timeout, [&]() -> asio::awaitable<beast::error_code> {
+                  auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+                  co_return ec;
+                });
+          }
+          if (read_error) {
+            co_await ReplyToBrokenRequest(connection, read_error, true);
+            break;
+          }
+        }
+        request.emplace(parser.release());
+      } else {
+        streaming.emplace(std::move(header_parser));
+        request.emplace(Request::header_type(streaming->get().base()));
+        body.emplace(connection, buffer, *streaming, options_, ExpectsContinue(*request));
+        request->body_stream = &*body;
       }
-      res.version(request.version());
-      res.keep_alive(request.keep_alive() && !connection->closing);
-      // A HEAD answer may carry the Content-Length of the body it does not send.
-      const bool head_with_length = request.method() == http::verb::head && res.has_content_length();
-      if (!head_with_length) res.prepare_payload();
-      stream.expires_after(options_.write_timeout);
-      auto [write_error, written] = co_await http::async_write(stream, res, kAsTuple);
-      if (write_error || !res.keep_alive()) break;
+
+      Response res = co_await CallHandler(*request, connection->worker);
+      bool keep_alive = request->keep_alive() && !connection->closing && (!body || body->finished());
+      res.version(request->version());
+      res.keep_alive(keep_alive);
+      bool written = false;
+      if (res.body_stream && request->method() != http::verb::head) {
+        written = co_await WriteStreamed(stream, res);
+      } else {
+        // A HEAD answer may carry the Content-Length of the body it does not send.
+        const bool head_with_length = request->method() == http::verb::head && res.has_content_length();
+        if (!head_with_length) res.prepare_payload();
+        stream.expires_after(options_.write_timeout);
+        auto [write_error, bytes] = co_await http::async_write(stream, res, kAsTuple);
+        written = !write_error;
+      }
+      if (!written || !res.keep_alive()) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
+
+  asio::awaitable<Response> CallHandler(Request& request, int worker) {
+    try {
+      co_return co_await handler_(request, worker);
+    } catch (const std::exception& e) {
+      spdlog::error("gateway: the handler for {} threw: {}", std::string(request.method_string()), e.what());
+    }
+    co_return InternalProblem("the request handler failed").ToResponse(request.version());
+  }
+
+  // Answers a request that could not be read, when an answer makes sense.
+  asio::awaitable<void> ReplyToBrokenRequest(const std::shared_ptr<Connection>& connection,
+                                             const beast::error_code& ec, bool got_some) {
+    std::optional<Response> reply = ReplyToReadError(ec, options_, got_some);
+    if (!reply) co_return;
+    reply->keep_alive(false);
+    reply->prepare_payload();
+    connection->stream.expires_after(options_.write_timeout);
+    co_await http::async_write(connection->stream, *reply, kAsTuple);
+  }
+
+  // Writes the header at once, then body() and the rest piece by piece as the source yields it:
+  // with the Content-Length the header declares, else chunked (HTTP/1.1) or up to the
+  // close (HTTP/1.0). False when the connection cannot go on (the client went away, the
+  // source failed: the body is then cut short, which the client can tell).
+  asio::awaitable<bool> WriteStreamed(beast::tcp_stream& stream, Response& res) {
+    std::unique_ptr<BodySource> source = std::move(res.body_stream);
+    http::response<http::buffer_body> out(std::move(res.base()));
+    if (!out.has_content_length()) {
+      if (out.version() >= 11) {
+        out.chunked(true);
+      } else {
+        out.keep_alive(false);
+      }
+    }
+    http::response_serializer<http::buffer_body> serializer(out);
+    stream.expires_after(options_.write_timeout);
+    auto [header_error, header_bytes] = co_await http::async_write_header(stream, serializer, kAsTuple);
+    if (header_error) co_return false;
+    std::string ahead = std::move(res.body());  // read ahead by the handler: it goes first
+    std::vector<char> piece(kStreamPiece);
+    for (;;) {
+      std::span<char> next(ahead);
+      if (ahead.empty()) {
+        StatusOr<size_t> read = co_await source->Read(piece);
+        if (!read.ok()) {
+          spdlog::warn("gateway: a streamed response was cut short: {}", read.status().message());
+          co_return false;
+        }
+        next = std::span<char>(piece.data(), *read);
+      }
+      http::buffer_body::value_type& body = out.body();
+      body.data = next.empty() ? nullptr : next.data();
+      body.size = next.size();
+      body.more = !next.empty();
+      stream.expires_after(options_.write_timeout);
+      auto [ec, bytes] = co_await http::async_write(stream, serializer, kAsTuple);
+      ahead.clear();
+      if (ec == http::error::need_buffer) continue;
+      if (ec) co_return false;
+      if (next.empty()) co_return out.keep_alive();
+    }
+  }
+
+  static constexpr size_t kStreamPiece = size_t{64} * 1024;
 
   const HttpServerOptions options_;
   RequestHandler handler_;

@@ -22,18 +22,20 @@
 #include <string>
 
 #include "common/status.h"
+#include "gateway/message.h"
 
 namespace latchkey::gateway {
-
-using Request = boost::beast::http::request<boost::beast::http::string_body>;
-using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // an IP address or a name that resolves to one
   uint16_t port = 8787;            // 0 picks an ephemeral port (see HttpServer::port())
   int workers = 0;                 // 0 means std::thread::hardware_concurrency()
   uint32_t max_header_bytes = 16 * 1024;
-  uint64_t max_body_bytes = uint64_t{10} * 1024 * 1024;
+  uint64_t max_body_bytes = uint64_t{10} * 1024 * 1024;  // the cap, whole or streamed
+  // A request body of at most this many declared bytes is read whole before the handler
+  // runs; a larger one, or one of unknown length (chunked), reaches the handler as a
+  // stream (Request::body_stream).
+  uint64_t max_buffered_body = uint64_t{1024} * 1024;
   std::chrono::milliseconds idle_timeout{60000};  // for the header of the next request on a connection
   std::chrono::milliseconds read_timeout{30000};  // for the body, once the header is in
   std::chrono::milliseconds write_timeout{60000};

@@ -15,72 +15,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "gateway/http_test_client.h"
 #include "gateway/problem.h"
 
 namespace latchkey::gateway {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using ::testing::HasSubstr;
-
-// Every client operation is bounded by this, so a broken server fails a test instead of
-// hanging it.
-constexpr std::chrono::seconds kClientTimeout{10};
-
-struct Reply {
-  beast::error_code error;
-  http::response<http::string_body> response;
-};
-
-// A tiny HTTP/1.1 client over one loopback connection. Async operations on a private
-// io_context, so tcp_stream's expiry bounds each of them.
-class TestClient {
- public:
-  explicit TestClient(uint16_t port) : stream_(ioc_) {
-    beast::error_code ec;
-    stream_.socket().connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-
-  beast::error_code Send(const http::request<http::string_body>& request) {
-    beast::error_code result;
-    stream_.expires_after(kClientTimeout);
-    http::async_write(stream_, request, [&](beast::error_code ec, size_t) { result = ec; });
-    Run();
-    return result;
-  }
-
-  Reply Receive() {
-    Reply reply;
-    stream_.expires_after(kClientTimeout);
-    http::async_read(stream_, buffer_, reply.response,
-                     [&](beast::error_code ec, size_t) { reply.error = ec; });
-    Run();
-    return reply;
-  }
-
-  Reply RoundTrip(http::verb method, std::string_view target, bool keep_alive = true) {
-    http::request<http::string_body> request(method, target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    request.keep_alive(keep_alive);
-    request.prepare_payload();
-    if (beast::error_code ec = Send(request)) return Reply{ec, {}};
-    return Receive();
-  }
-
- private:
-  void Run() {
-    ioc_.restart();
-    ioc_.run();
-  }
-
-  asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
 
 using ReadinessProbe = std::function<Status()>;
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-namespace latchkey::gateway {
+#include "gateway/message.h"
 
-using Response = boost::beast::http::response<boost::beast::http::string_body>;
+namespace latchkey::gateway {
 
 struct ProblemDetails {
   boost::beast::http::status status = boost::beast::http::status::internal_server_error;

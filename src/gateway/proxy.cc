@@ -1,5 +1,7 @@
 #include "gateway/proxy.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -41,6 +43,29 @@ SecretString Concat(std::initializer_list<std::string_view> parts) {
   joined.reserve(size);
   for (auto part : parts) joined += part;
   return SecretString(std::move(joined));
+}
+
+// Up to `limit` bytes from the front of the answer's body, leaving the body whole for
+// forwarding: a streamed body is read ahead that far into response.body().
+asio::awaitable<StatusOr<std::string>> PeekBody(UpstreamResult& result, size_t limit) {
+  std::string& front = result.response.body();
+  std::array<char, size_t{16} * 1024> piece{};
+  while (result.body_stream && front.size() < limit) {
+    const size_t want = std::min(piece.size(), limit - front.size());
+    StatusOr<size_t> read = co_await result.body_stream->Read(std::span<char>(piece.data(), want));
+    if (!read.ok()) co_return read.status();
+    if (*read == 0) result.body_stream.reset();
+    front.append(piece.data(), *read);
+  }
+  co_return front.substr(0, limit);
+}
+
+// Why an agent's streamed request body could not be forwarded, as a problem.
+ProblemDetails RequestBodyProblem(const Status& error) {
+  if (error.code() == StatusCode::kResourceExhausted) return PayloadTooLarge(error.message());
+  ProblemDetails problem = BadRequest(error.message());
+  if (error.code() == StatusCode::kDeadlineExceeded) problem.status = http::status::request_timeout;
+  return problem;
 }
 
 }  // namespace
@@ -231,6 +256,8 @@ ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record) {
 
 asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& request, int worker) {
   const ProxyTarget& target = *call.target;
+  // A streamed body is read once, so such a request is sent once.
+  const bool replayable = request.body_stream == nullptr;
   const bool idempotent = IsIdempotent(request.method());
   const std::vector<std::string> listed = ConnectionListed(request);
   UpstreamClient& client = *parts_.upstreams.at(worker);
@@ -255,10 +282,10 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
       up.insert(field.name_string(), field.value());
     }
     if (!call.credential_header.empty()) up.set(call.credential_header, call.credential.reveal());
-    up.body() = request.body();
+    if (replayable) up.body() = request.body();
 
     const auto sent_at = SteadyClock::now();
-    result = co_await client.Send(call.route->base, up, call.deadline);
+    result = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
     call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
     call.upstream_total_seconds += call.upstream_seconds;
     call.attempts = attempt;
@@ -267,7 +294,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
     const bool transient_answer = result.ok() && (status == 429 || status >= 500);
     const bool network_error = result.outcome == UpstreamResult::Outcome::kFailed ||
                                result.outcome == UpstreamResult::Outcome::kConnectFailed;
-    const bool retryable = (idempotent && (transient_answer || network_error)) ||
+    const bool retryable = (replayable && idempotent && (transient_answer || network_error)) ||
                            (result.outcome == UpstreamResult::Outcome::kConnectFailed && !result.sent);
     if (!retryable || attempt >= options_.max_attempts) co_return result;
 
@@ -310,6 +337,14 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     });
     if (call.problem) co_return;
     call.refreshed = true;
+    if (request.body_stream) {
+      call.problem =
+          UpstreamUnavailable(record.name, call.attempts,
+                              "the API refused the access token; latchkey refreshed it, but this "
+                              "request's body was streamed and cannot be sent twice, so send it again",
+                              false);
+      co_return;
+    }
     std::string type =
         fresh->token_type.empty() || fresh->token_type == "bearer" ? "Bearer" : fresh->token_type;
     call.credential = Concat({type, " ", fresh->access_token.reveal()});
@@ -325,11 +360,14 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   }
 
   const bool idempotent = IsIdempotent(request.method());
-  const UpstreamResult& result = call.upstream;
+  UpstreamResult& result = call.upstream;
   switch (result.outcome) {
     case UpstreamResult::Outcome::kOk: break;
     case UpstreamResult::Outcome::kTimeout:
       call.problem = UpstreamTimeout(record.name, result.sent && !idempotent);
+      co_return;
+    case UpstreamResult::Outcome::kRequestBodyFailed:
+      call.problem = RequestBodyProblem(result.request_body_error);
       co_return;
     case UpstreamResult::Outcome::kTooLarge:
       call.problem = UpstreamUnavailable(record.name, call.attempts,
@@ -362,8 +400,12 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     refusal.www_authenticate = std::string(result.response[http::field::www_authenticate]);
     refusal.accepted_oauth_scopes = std::string(result.response["X-Accepted-OAuth-Scopes"]);
     refusal.content_type = std::string(result.response[http::field::content_type]);
-    const std::string& body = result.response.body();
-    refusal.body = std::string_view(body).substr(0, options_.max_scope_body);
+    StatusOr<std::string> body = co_await PeekBody(call.upstream, options_.max_scope_body);
+    if (!body.ok()) {
+      call.problem = UpstreamUnavailable(record.name, call.attempts, body.status().message(), false);
+      co_return;
+    }
+    refusal.body = *body;
     if (auto scope = DecodeScopeError(provider.quirks.scope_error_format, refusal, record.scopes)) {
       co_await Offload(parts_.blocking, [&] {
         call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
@@ -387,6 +429,12 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
       if (!IsStrippedResponseHeader(field.name_string())) response.insert(field.name_string(), field.value());
     }
     response.body() = std::move(up.body());
+    if (call.upstream.body_stream) {
+      if (auto length = call.upstream.body_stream->remaining_length()) {
+        response.content_length(response.body().size() + *length);
+      }
+      response.body_stream = std::move(call.upstream.body_stream);
+    }
     if (request.method() == http::verb::head && up.has_content_length()) {
       response.set(http::field::content_length, up[http::field::content_length]);
     }

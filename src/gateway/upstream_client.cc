@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <map>
 #include <optional>
 
 namespace latchkey::gateway {
@@ -20,6 +21,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kStreamPiece = size_t{64} * 1024;
 
 std::string PoolKey(const BaseUrl& base) {
   return (base.tls ? "https://" : "http://") + base.host + ":" + base.port;
@@ -35,73 +37,260 @@ struct UpstreamClient::Connection {
   Clock::time_point idle_since;
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  // Runs `op(stream)` on whichever stream this connection has.
+  template <typename Op>
+  auto With(Op op) {
+    return secure ? op(*secure) : op(*plain);
+  }
 };
 
-UpstreamClient::UpstreamClient(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
-                               UpstreamOptions options)
-    : executor_(std::move(executor)), tls_(std::move(tls)), options_(options) {}
+struct UpstreamClient::Pool {
+  size_t max_idle_per_host = 0;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
-UpstreamClient::~UpstreamClient() = default;
-
-size_t UpstreamClient::idle_connections() const {
-  size_t n = 0;
-  for (const auto& [key, list] : idle_) n += list.size();
-  return n;
-}
-
-void UpstreamClient::CloseIdle() { idle_.clear(); }
+  void Return(const std::string& key, std::unique_ptr<Connection> connection) {
+    auto& list = idle[key];
+    if (list.size() >= max_idle_per_host) return;
+    connection->idle_since = Clock::now();
+    list.push_back(std::move(connection));
+  }
+};
 
 namespace {
 
-struct Attempt {
-  beast::error_code ec;
-  std::string stage;  // "connect", "TLS handshake", "send", "receive"
-  bool sent = false;
-  bool any_response_bytes = false;
-  bool too_large = false;
+using Connection = UpstreamClient::Connection;
+using Pool = UpstreamClient::Pool;
+
+Status BodyReadError(const beast::error_code& ec, uint64_t limit) {
+  if (TimedOut(ec)) return DeadlineExceededError("the upstream stalled while sending the body");
+  if (ec == http::error::body_limit) {
+    return ResourceExhaustedError("the upstream's body is larger than latchkey's limit of " +
+                                  std::to_string(limit) + " bytes");
+  }
+  return UnavailableError("the upstream's body could not be read to its end: " + ec.message());
+}
+
+// An answer body too large to read with the header, read as the caller forwards it. The
+// connection goes back to the pool once the body ended cleanly on a keep-alive answer.
+class UpstreamBody final : public BodySource {
+ public:
+  UpstreamBody(std::unique_ptr<Connection> connection,
+               std::unique_ptr<http::response_parser<http::buffer_body>> parser, std::weak_ptr<Pool> pool,
+               std::string key, const UpstreamOptions& options)
+      : connection_(std::move(connection)),
+        parser_(std::move(parser)),
+        pool_(std::move(pool)),
+        key_(std::move(key)),
+        stall_timeout_(options.body_stall_timeout),
+        limit_(options.max_response_body) {}
+
+  asio::awaitable<StatusOr<size_t>> Read(std::span<char> into) override {
+    if (!connection_) {
+      if (parser_->is_done()) co_return size_t{0};
+      co_return FailedPreconditionError("the upstream's body could not be read");
+    }
+    while (!parser_->is_done()) {
+      http::buffer_body::value_type& body = parser_->get().body();
+      body.data = into.data();
+      body.size = into.size();
+      connection_->lowest().expires_after(stall_timeout_);
+      auto [ec, bytes] = co_await connection_->With([&](auto& stream) {
+        return http::async_read_some(stream, connection_->buffer, *parser_, kAsTuple);
+      });
+      const size_t got = into.size() - body.size;
+      if (ec && ec != http::error::need_buffer) {
+        connection_.reset();
+        co_return BodyReadError(ec, limit_);
+      }
+      if (got > 0) co_return got;
+    }
+    connection_->lowest().expires_never();
+    auto pool = pool_.lock();
+    if (pool && parser_->keep_alive()) pool->Return(key_, std::move(connection_));
+    connection_.reset();
+    co_return size_t{0};
+  }
+
+  std::optional<uint64_t> remaining_length() const override {
+    if (auto remaining = parser_->content_length_remaining()) return *remaining;
+    return std::nullopt;
+  }
+
+ private:
+  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
+  std::weak_ptr<Pool> pool_;
+  std::string key_;
+  std::chrono::milliseconds stall_timeout_;
+  uint64_t limit_;
 };
 
+struct Attempt {
+  beast::error_code ec;
+  std::string stage;  // "send", "receive"
+  bool sent = false;
+  bool any_response_bytes = false;
+  Status body_error;  // the request body's source failed
+};
+
+// Writes the header, then the body as `source` yields it: with its declared length, else chunked.
 template <typename Stream>
-asio::awaitable<Attempt> Exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
-                                  UpstreamRequest& request, http::response_parser<http::string_body>& parser,
-                                  Clock::time_point deadline) {
+asio::awaitable<Attempt> SendStreamed(Stream& stream, beast::tcp_stream& lowest,
+                                      const UpstreamRequest& request, BodySource& source,
+                                      std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
-  lowest.expires_at(deadline);
+  attempt.stage = "send";
+  http::request<http::buffer_body> out(UpstreamRequest::header_type(request.base()));
+  if (auto length = source.remaining_length()) {
+    out.content_length(*length);
+  } else {
+    out.chunked(true);
+  }
+  http::request_serializer<http::buffer_body> serializer(out);
+  lowest.expires_after(stall_timeout);
   attempt.sent = true;
-  auto [write_ec, written] = co_await http::async_write(stream, request, kAsTuple);
-  if (write_ec) {
-    attempt.ec = write_ec;
-    attempt.stage = "send";
-    attempt.sent = written > 0;
+  auto [header_ec, header_bytes] = co_await http::async_write_header(stream, serializer, kAsTuple);
+  if (header_ec) {
+    attempt.ec = header_ec;
+    attempt.sent = header_bytes > 0;
     co_return attempt;
   }
+  std::vector<char> piece(kStreamPiece);
+  for (;;) {
+    StatusOr<size_t> read = co_await source.Read(piece);
+    if (!read.ok()) {
+      attempt.body_error = read.status();
+      co_return attempt;
+    }
+    http::buffer_body::value_type& body = out.body();
+    body.data = *read > 0 ? piece.data() : nullptr;
+    body.size = *read;
+    body.more = *read > 0;
+    lowest.expires_after(stall_timeout);
+    auto [ec, bytes] = co_await http::async_write(stream, serializer, kAsTuple);
+    if (ec == http::error::need_buffer) continue;
+    if (ec) {
+      attempt.ec = ec;
+      co_return attempt;
+    }
+    if (*read == 0) co_return attempt;
+  }
+}
+
+// Sends the request and reads the answer's header into `parser`.
+template <typename Stream>
+asio::awaitable<Attempt> Exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+                                  UpstreamRequest& request, BodySource* body_stream,
+                                  http::response_parser<http::empty_body>& parser, Clock::time_point deadline,
+                                  std::chrono::milliseconds stall_timeout) {
+  Attempt attempt;
+  if (body_stream) {
+    attempt = co_await SendStreamed(stream, lowest, request, *body_stream, stall_timeout);
+    if (attempt.ec || !attempt.body_error.ok()) co_return attempt;
+  } else {
+    lowest.expires_at(deadline);
+    attempt.sent = true;
+    auto [write_ec, written] = co_await http::async_write(stream, request, kAsTuple);
+    if (write_ec) {
+      attempt.ec = write_ec;
+      attempt.stage = "send";
+      attempt.sent = written > 0;
+      co_return attempt;
+    }
+  }
   lowest.expires_at(deadline);
-  size_t before = buffer.size();
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+  const size_t before = buffer.size();
+  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
   attempt.any_response_bytes = read > 0 || buffer.size() != before || parser.got_some();
   if (read_ec) {
     attempt.ec = read_ec;
     attempt.stage = "receive";
-    attempt.too_large = read_ec == http::error::body_limit || read_ec == http::error::header_limit;
   }
   co_return attempt;
 }
 
 }  // namespace
 
+UpstreamClient::UpstreamClient(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
+                               UpstreamOptions options)
+    : executor_(std::move(executor)),
+      tls_(std::move(tls)),
+      options_(options),
+      pool_(std::make_shared<Pool>()) {
+  pool_->max_idle_per_host = options_.max_idle_per_host;
+}
+
+UpstreamClient::~UpstreamClient() = default;
+
+size_t UpstreamClient::idle_connections() const {
+  size_t n = 0;
+  for (const auto& [key, list] : pool_->idle) n += list.size();
+  return n;
+}
+
+void UpstreamClient::CloseIdle() { pool_->idle.clear(); }
+
+asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseUrl& base,
+                                                                     Clock::time_point deadline,
+                                                                     UpstreamResult& failure) {
+  auto connection = std::make_unique<Connection>();
+  tcp::resolver resolver(executor_);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(base.host, base.port, kAsTuple);
+  if (resolve_ec) {
+    failure.outcome = UpstreamResult::Outcome::kConnectFailed;
+    failure.error = "cannot resolve " + base.host + ": " + resolve_ec.message();
+    co_return nullptr;
+  }
+  if (base.tls) {
+    connection->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor_, *tls_);
+  } else {
+    connection->plain = std::make_unique<beast::tcp_stream>(executor_);
+  }
+  beast::tcp_stream& lowest = connection->lowest();
+  lowest.expires_at(deadline);
+  auto [connect_ec, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
+  if (connect_ec) {
+    failure.outcome =
+        TimedOut(connect_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
+    failure.error = "cannot connect to " + base.HostHeader() + ": " + connect_ec.message();
+    co_return nullptr;
+  }
+  lowest.socket().set_option(tcp::no_delay(true));
+  if (!connection->secure) co_return connection;
+
+  auto& stream = *connection->secure;
+  // SNI; SSL_set_tlsext_host_name is this call behind a C cast.
+  if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(base.host.c_str())) != 1) {
+    failure.error = "cannot set the TLS server name for " + base.host;
+    co_return nullptr;
+  }
+  stream.set_verify_mode(asio::ssl::verify_peer);
+  stream.set_verify_callback(asio::ssl::host_name_verification(base.host));
+  auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
+  if (handshake_ec) {
+    failure.outcome =
+        TimedOut(handshake_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
+    failure.error = "TLS handshake with " + base.HostHeader() + " failed: " + handshake_ec.message();
+    co_return nullptr;
+  }
+  co_return connection;
+}
+
 asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, UpstreamRequest& request,
-                                                     Clock::time_point deadline) {
+                                                     BodySource* body_stream, Clock::time_point deadline) {
   UpstreamResult result;
   request.set(http::field::host, base.HostHeader());
   request.keep_alive(true);
-  request.prepare_payload();
+  if (!body_stream) request.prepare_payload();
   const std::string key = PoolKey(base);
 
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<Connection> connection;
     bool reused = false;
-    auto& idle = idle_[key];
-    while (!idle.empty() && !connection) {
+    auto& idle = pool_->idle[key];
+    while (!body_stream && !idle.empty() && !connection) {
       std::unique_ptr<Connection> candidate = std::move(idle.back());
       idle.pop_back();
       if (Clock::now() - candidate->idle_since < options_.idle_timeout) {
@@ -110,72 +299,29 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
       }
     }
     if (!connection) {
-      connection = std::make_unique<Connection>();
-      tcp::resolver resolver(executor_);
-      auto [resolve_ec, endpoints] = co_await resolver.async_resolve(base.host, base.port, kAsTuple);
-      if (resolve_ec) {
-        result.outcome = UpstreamResult::Outcome::kConnectFailed;
-        result.error = "cannot resolve " + base.host + ": " + resolve_ec.message();
-        co_return result;
-      }
-      if (base.tls) {
-        connection->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor_, *tls_);
-      } else {
-        connection->plain = std::make_unique<beast::tcp_stream>(executor_);
-      }
-      beast::tcp_stream& lowest = connection->lowest();
-      lowest.expires_at(deadline);
-      auto [connect_ec, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
-      if (connect_ec) {
-        result.outcome = TimedOut(connect_ec) ? UpstreamResult::Outcome::kTimeout
-                                              : UpstreamResult::Outcome::kConnectFailed;
-        result.error = "cannot connect to " + base.HostHeader() + ": " + connect_ec.message();
-        co_return result;
-      }
-      lowest.socket().set_option(tcp::no_delay(true));
-      if (connection->secure) {
-        auto& stream = *connection->secure;
-        // SNI; SSL_set_tlsext_host_name is this call behind a C cast.
-        if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                     const_cast<char*>(base.host.c_str())) != 1) {
-          result.error = "cannot set the TLS server name for " + base.host;
-          co_return result;
-        }
-        stream.set_verify_mode(asio::ssl::verify_peer);
-        stream.set_verify_callback(asio::ssl::host_name_verification(base.host));
-        auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
-        if (handshake_ec) {
-          result.outcome = TimedOut(handshake_ec) ? UpstreamResult::Outcome::kTimeout
-                                                  : UpstreamResult::Outcome::kConnectFailed;
-          result.error = "TLS handshake with " + base.HostHeader() + " failed: " + handshake_ec.message();
-          co_return result;
-        }
-      }
+      connection = co_await Connect(base, deadline, result);
+      if (!connection) co_return result;
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(options_.max_response_header);
-    parser.body_limit(options_.max_response_body);
-    if (request.method() == http::verb::head) parser.skip(true);
-    Attempt attempt;
-    if (connection->secure) {
-      attempt = co_await Exchange(*connection->secure, connection->lowest(), connection->buffer, request,
-                                  parser, deadline);
-    } else {
-      attempt = co_await Exchange(*connection->plain, connection->lowest(), connection->buffer, request,
-                                  parser, deadline);
+    http::response_parser<http::empty_body> header_parser;
+    header_parser.header_limit(options_.max_response_header);
+    header_parser.body_limit(options_.max_response_body);
+    if (request.method() == http::verb::head) header_parser.skip(true);
+    Attempt attempt = co_await connection->With([&](auto& stream) {
+      return Exchange(stream, connection->lowest(), connection->buffer, request, body_stream, header_parser,
+                      deadline, options_.body_stall_timeout);
+    });
+    if (!attempt.body_error.ok()) {
+      result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
+      result.sent = true;
+      result.request_body_error = attempt.body_error;
+      result.error = "the request body could not be read: " + attempt.body_error.message();
+      co_return result;
     }
     if (!attempt.ec) {
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
-      result.response = parser.release();
-      if (result.response.keep_alive()) {
-        auto& list = idle_[key];
-        if (list.size() < options_.max_idle_per_host) {
-          connection->idle_since = Clock::now();
-          list.push_back(std::move(connection));
-        }
-      }
+      co_await TakeBody(std::move(connection), header_parser, key, deadline, result);
       co_return result;
     }
     // The upstream closed an idle keep-alive connection just as we reused it: nothing was
@@ -184,7 +330,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
     result.sent = attempt.sent;
     if (TimedOut(attempt.ec)) {
       result.outcome = UpstreamResult::Outcome::kTimeout;
-    } else if (attempt.too_large) {
+    } else if (attempt.ec == http::error::body_limit || attempt.ec == http::error::header_limit) {
       result.outcome = UpstreamResult::Outcome::kTooLarge;
     } else {
       result.outcome = UpstreamResult::Outcome::kFailed;
@@ -193,6 +339,38 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
     co_return result;
   }
   co_return result;
+}
+
+// With the header in: a small body is read now and the connection pooled; a large one,
+// or one of unknown length, is left to stream.
+asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> connection,
+                                               http::response_parser<http::empty_body>& header_parser,
+                                               const std::string& key, Clock::time_point deadline,
+                                               UpstreamResult& result) {
+  if (header_parser.is_done()) {
+    result.response = UpstreamResponse(header_parser.release().base());
+    if (result.response.keep_alive()) pool_->Return(key, std::move(connection));
+    co_return;
+  }
+  boost::optional<uint64_t> length = header_parser.content_length();
+  if (length && *length <= options_.max_whole_body) {
+    http::response_parser<http::string_body> parser(std::move(header_parser));
+    connection->lowest().expires_at(deadline);
+    auto [ec, bytes] = co_await connection->With(
+        [&](auto& stream) { return http::async_read(stream, connection->buffer, parser, kAsTuple); });
+    if (ec) {
+      result.outcome = TimedOut(ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kFailed;
+      result.error = "receive failed: " + ec.message();
+      co_return;
+    }
+    result.response = parser.release();
+    if (result.response.keep_alive()) pool_->Return(key, std::move(connection));
+    co_return;
+  }
+  auto parser = std::make_unique<http::response_parser<http::buffer_body>>(std::move(header_parser));
+  result.response = UpstreamResponse(UpstreamResponse::header_type(parser->get().base()));
+  result.body_stream =
+      std::make_unique<UpstreamBody>(std::move(connection), std::move(parser), pool_, key, options_);
 }
 
 StatusOr<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const std::string& extra_ca_file) {

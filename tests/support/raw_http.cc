@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <optional>
 #include <thread>
 
 namespace latchkey::testing {
@@ -32,6 +34,36 @@ std::string BuildRequest(const std::string& method, const std::string& target,
 
 namespace {
 
+// The payload of a chunked body, or nothing when it is cut short or malformed.
+std::optional<std::string> DecodeChunked(std::string_view encoded) {
+  std::string out;
+  for (;;) {
+    size_t line_end = encoded.find("\r\n");
+    if (line_end == std::string_view::npos) return std::nullopt;
+    size_t size = 0;
+    auto [ptr, ec] = std::from_chars(encoded.data(), encoded.data() + line_end, size, 16);
+    if (ec != std::errc() || ptr == encoded.data()) return std::nullopt;
+    encoded.remove_prefix(line_end + 2);
+    if (size == 0) return out;  // trailers, if any, are ignored
+    if (encoded.size() < size + 2) return std::nullopt;
+    out.append(encoded.substr(0, size));
+    encoded.remove_prefix(size + 2);
+  }
+}
+
+int ConnectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 void Parse(RawReply& reply) {
   size_t end = reply.raw.find("\r\n\r\n");
   if (reply.raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
@@ -54,21 +86,31 @@ void Parse(RawReply& reply) {
     line = next + 2;
   }
   reply.body = reply.raw.substr(end + 4);
+  if (reply.headers["transfer-encoding"].find("chunked") != std::string::npos) {
+    std::optional<std::string> payload = DecodeChunked(reply.body);
+    if (!payload) {
+      reply.error = "the chunked body is cut short or malformed";
+      return;
+    }
+    reply.body = std::move(*payload);
+  }
 }
 
 }  // namespace
+
+RawReply ParseReply(std::string raw) {
+  RawReply reply;
+  reply.raw = std::move(raw);
+  Parse(reply);
+  return reply;
+}
 
 RawReply RawExchange(int port, const std::string& request, std::chrono::milliseconds timeout,
                      std::chrono::milliseconds pause_between_bytes) {
   RawReply reply;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
+  int fd = ConnectLoopback(port);
+  if (fd < 0) {
     reply.error = "connect failed";
     return reply;
   }
@@ -99,6 +141,39 @@ RawReply RawExchange(int port, const std::string& request, std::chrono::millisec
   ::close(fd);
   Parse(reply);
   return reply;
+}
+
+RawConnection::RawConnection(int port) : fd_(ConnectLoopback(port)) {}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::Send(std::string_view bytes) {
+  size_t sent = 0;
+  while (fd_ >= 0 && sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return fd_ >= 0;
+}
+
+bool RawConnection::ReceiveUntil(const std::function<bool(const std::string&)>& done,
+                                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<char> buffer(256 * 1024);
+  while (fd_ >= 0 && !done(received_)) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    received_.append(buffer.data(), static_cast<size_t>(n));
+  }
+  return done(received_);
 }
 
 }  // namespace latchkey::testing

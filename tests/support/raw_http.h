@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,5 +33,28 @@ std::string BuildRequest(const std::string& method, const std::string& target,
 RawReply RawExchange(int port, const std::string& request,
                      std::chrono::milliseconds timeout = std::chrono::seconds(20),
                      std::chrono::milliseconds pause_between_bytes = std::chrono::milliseconds(0));
+
+// Parses a whole answer as received (a chunked body is decoded; cut short → error).
+RawReply ParseReply(std::string raw);
+
+// One loopback connection driven step by step, to watch a body while it streams.
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool Send(std::string_view bytes);
+  // Reads until `done(received())` holds (true), or the peer closes or `timeout` passes
+  // (then whether `done` holds at that point).
+  bool ReceiveUntil(const std::function<bool(const std::string&)>& done,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+};
 
 }  // namespace latchkey::testing

@@ -1,0 +1,51 @@
+// The gateway's HTTP messages. A body is either held whole in the message (small bodies,
+// and everything latchkey writes itself) or streamed through a BodySource, so a large
+// upload or download passes through in pieces without ever being held in memory whole.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "common/status.h"
+
+namespace latchkey::gateway {
+
+// The rest of a message body, read piece by piece. Not thread-safe: used on one worker.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+
+  // Fills the front of `into` with the next piece: the count of bytes, 0 once the body
+  // has ended, or an error (the sender went away or stalled, or the body passed a size
+  // cap); after an error the source is unusable.
+  virtual boost::asio::awaitable<StatusOr<size_t>> Read(std::span<char> into) = 0;
+
+  // The declared length of what remains, when the sender declared one (Content-Length).
+  virtual std::optional<uint64_t> remaining_length() const = 0;
+};
+
+// A request as a handler sees it: the header, and the body either whole in body() or,
+// when it is large or of unknown length, as `body_stream` (owned by the server, valid
+// until the handler returns; whatever the handler leaves unread ends the connection).
+struct Request : boost::beast::http::request<boost::beast::http::string_body> {
+  using message::message;
+  explicit Request(message&& whole) : message(std::move(whole)) {}
+  BodySource* body_stream = nullptr;
+};
+
+// A response: the header, and the body either whole in body() or, when `body_stream` is
+// set, body() (what was read ahead, often nothing) followed by what the stream yields,
+// written to the client as it comes (with the Content-Length the header carries, or
+// chunked when it has none).
+struct Response : boost::beast::http::response<boost::beast::http::string_body> {
+  using message::message;
+  explicit Response(message&& whole) : message(std::move(whole)) {}
+  std::unique_ptr<BodySource> body_stream;
+};
+
+}  // namespace latchkey::gateway
