@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "gateway/problem.h"
+#include "gateway/watchdog.h"
 
 namespace latchkey::gateway {
 namespace {
@@ -79,53 +80,41 @@ std::string Describe(const tcp::endpoint& endpoint) {
   return address + ":" + std::to_string(endpoint.port());
 }
 
-// One accepted connection; `idle` and `closing` are touched only on its worker.
-struct Connection {
-  Connection(tcp::socket socket, int on_worker)
-      : stream(std::move(socket)), read_deadline(stream.get_executor()), worker(on_worker) {}
-  beast::tcp_stream stream;
-  asio::steady_timer read_deadline;
-  bool read_timed_out = false;
+// One accepted connection; everything but `closing` is touched only on its worker. The
+// worker's Watchdog cancels its socket's pending operations when a deadline passes.
+struct Connection final : Watched {
+  Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
+  beast::tcp_stream stream;  // no expiry of its own: the watchdog keeps the deadlines
   int worker;
   bool idle = true;      // waiting for the next request, so safe to drop
   bool closing = false;  // finish the current response, then close
+
+ protected:
+  void OnExpired() override {
+    beast::error_code ignored;
+    stream.socket().cancel(ignored);
+  }
 };
 
-// Cancels the connection's pending read when `timeout` passes (and notes why).
-void ArmReadDeadline(const std::shared_ptr<Connection>& connection, std::chrono::milliseconds timeout) {
-  connection->read_timed_out = false;
-  connection->read_deadline.expires_after(timeout);
-  connection->read_deadline.async_wait([connection](const beast::error_code& ec) {
-    if (ec) return;
-    connection->read_timed_out = true;
-    beast::error_code ignored;
-    connection->stream.socket().cancel(ignored);
-  });
-}
-
-// Reads one part of a message into `parser` under the connection's read deadline;
-// a read cut off by the deadline reports beast::error::timeout.
-template <typename ReadOp>
-asio::awaitable<beast::error_code> ReadWithDeadline(const std::shared_ptr<Connection>& connection,
-                                                    std::chrono::milliseconds timeout, ReadOp read) {
-  ArmReadDeadline(connection, timeout);
-  beast::error_code ec = co_await read();
-  connection->read_deadline.cancel();
-  if (ec == asio::error::operation_aborted && connection->read_timed_out) ec = beast::error::timeout;
-  co_return ec;
+// Runs one read or write of the connection under a deadline `timeout` from now; an
+// operation the deadline cut off reports beast::error::timeout.
+template <typename Op>
+asio::awaitable<beast::error_code> WithDeadline(Connection& connection, std::chrono::milliseconds timeout,
+                                                Op op) {
+  connection.Arm(timeout);
+  beast::error_code ec = co_await op();
+  co_return connection.Settle(ec);
 }
 
 bool ExpectsContinue(const http::request_header<>& request) {
   return beast::iequals(request[http::field::expect], "100-continue");
 }
 
-asio::awaitable<beast::error_code> SendContinue(beast::tcp_stream& stream,
-                                                std::chrono::milliseconds timeout) {
+asio::awaitable<beast::error_code> SendContinue(Connection& connection, std::chrono::milliseconds timeout) {
   http::response<http::empty_body> go_on(http::status::continue_, 11);
-  stream.expires_after(timeout);
-  auto [ec, written] = co_await http::async_write(stream, go_on, kAsTuple);
-  stream.expires_never();
-  co_return ec;
+  connection.Arm(timeout);
+  auto [ec, bytes] = co_await http::async_write(connection.stream, go_on, kAsTuple);
+  co_return connection.Settle(ec);
 }
 
 // A request body too large to read whole or of unknown length, read from the client as
@@ -145,7 +134,7 @@ class ClientBody final : public BodySource {
     if (failed_) co_return FailedPreconditionError("the request body could not be read");
     if (send_continue_) {
       send_continue_ = false;
-      if (beast::error_code ec = co_await SendContinue(connection_->stream, options_.write_timeout)) {
+      if (beast::error_code ec = co_await SendContinue(*connection_, options_.write_timeout)) {
         co_return Fail(ec);
       }
     }
@@ -154,7 +143,7 @@ class ClientBody final : public BodySource {
       body.data = into.data();
       body.size = into.size();
       beast::error_code ec =
-          co_await ReadWithDeadline(connection_, options_.read_timeout, [&] { return ReadSome(); });
+          co_await WithDeadline(*connection_, options_.read_timeout, [&] { return ReadSome(); });
       const size_t got = into.size() - body.size;
       if (ec && ec != http::error::need_buffer) co_return Fail(ec);
       if (got > 0) co_return got;
@@ -207,6 +196,11 @@ class HttpServer::Impl {
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
     }
     acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+    // Deadlines fire up to a tick late: a quarter of the shortest timeout, within bounds.
+    auto shortest = std::min({options.idle_timeout, options.read_timeout, options.write_timeout});
+    auto tick = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+    for (auto& context : contexts_)
+      watchdogs_.push_back(std::make_unique<Watchdog>(context->get_executor(), tick));
   }
 
   ~Impl() {
@@ -363,6 +357,7 @@ class HttpServer::Impl {
       uint64_t id;
       ~Forgetter() { impl->Forget(id); }
     } forget{this, id};
+    watchdogs_[connection->worker]->Add(*connection);
     beast::tcp_stream& stream = connection->stream;
     beast::flat_buffer buffer;
 
@@ -374,9 +369,8 @@ class HttpServer::Impl {
       // The header must arrive within the idle timeout, the body within the read timeout;
       // a slow client is then answered 408. (tcp_stream's own expiry would close the
       // socket, leaving no way to answer, so a timer cancels the read instead.)
-      stream.expires_never();
-      beast::error_code read_error = co_await ReadWithDeadline(
-          connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout,
+      beast::error_code read_error = co_await WithDeadline(
+          *connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout,
           [&]() -> asio::awaitable<beast::error_code> {
             auto [ec, bytes] = co_await http::async_read_header(stream, buffer, header_parser, kAsTuple);
             co_return ec;
@@ -397,10 +391,10 @@ class HttpServer::Impl {
         http::request_parser<http::string_body> parser(std::move(header_parser));
         if (!parser.is_done()) {
           if (ExpectsContinue(parser.get()))
-            read_error = co_await SendContinue(stream, options_.write_timeout);
+            read_error = co_await SendContinue(*connection, options_.write_timeout);
           if (!read_error) {
-            read_error = co_await ReadWithDeadline(
-                connection, options_.read_timeout, [&]() -> asio::awaitable<beast::error_code> {
+            read_error = co_await WithDeadline(
+                *connection, options_.read_timeout, [&]() -> asio::awaitable<beast::error_code> {
                   auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
                   co_return ec;
                 });
@@ -424,14 +418,14 @@ class HttpServer::Impl {
       res.keep_alive(keep_alive);
       bool written = false;
       if (res.body_stream && request->method() != http::verb::head) {
-        written = co_await WriteStreamed(stream, res);
+        written = co_await WriteStreamed(*connection, res);
       } else {
         // A HEAD answer may carry the Content-Length of the body it does not send.
         const bool head_with_length = request->method() == http::verb::head && res.has_content_length();
         if (!head_with_length) res.prepare_payload();
-        stream.expires_after(options_.write_timeout);
+        connection->Arm(options_.write_timeout);
         auto [write_error, bytes] = co_await http::async_write(stream, res, kAsTuple);
-        written = !write_error;
+        written = !connection->Settle(write_error);
       }
       if (!written || !res.keep_alive()) break;
     }
@@ -455,15 +449,16 @@ class HttpServer::Impl {
     if (!reply) co_return;
     reply->keep_alive(false);
     reply->prepare_payload();
-    connection->stream.expires_after(options_.write_timeout);
-    co_await http::async_write(connection->stream, *reply, kAsTuple);
+    connection->Arm(options_.write_timeout);
+    co_await http::async_write(connection->stream, *reply, kAsTuple);  // the connection closes anyway
+    connection->Disarm();
   }
 
   // Writes the header at once, then body() and the rest piece by piece as the source yields it:
   // with the Content-Length the header declares, else chunked (HTTP/1.1) or up to the
   // close (HTTP/1.0). False when the connection cannot go on (the client went away, the
   // source failed: the body is then cut short, which the client can tell).
-  asio::awaitable<bool> WriteStreamed(beast::tcp_stream& stream, Response& res) {
+  asio::awaitable<bool> WriteStreamed(Connection& connection, Response& res) {
     std::unique_ptr<BodySource> source = std::move(res.body_stream);
     http::response<http::buffer_body> out(std::move(res.base()));
     if (!out.has_content_length()) {
@@ -474,9 +469,10 @@ class HttpServer::Impl {
       }
     }
     http::response_serializer<http::buffer_body> serializer(out);
-    stream.expires_after(options_.write_timeout);
-    auto [header_error, header_bytes] = co_await http::async_write_header(stream, serializer, kAsTuple);
-    if (header_error) co_return false;
+    connection.Arm(options_.write_timeout);
+    auto [header_error, header_bytes] =
+        co_await http::async_write_header(connection.stream, serializer, kAsTuple);
+    if (connection.Settle(header_error)) co_return false;
     std::string ahead = std::move(res.body());  // read ahead by the handler: it goes first
     std::vector<char> piece(kStreamPiece);
     for (;;) {
@@ -493,8 +489,9 @@ class HttpServer::Impl {
       body.data = next.empty() ? nullptr : next.data();
       body.size = next.size();
       body.more = !next.empty();
-      stream.expires_after(options_.write_timeout);
-      auto [ec, bytes] = co_await http::async_write(stream, serializer, kAsTuple);
+      connection.Arm(options_.write_timeout);
+      auto [write_error, bytes] = co_await http::async_write(connection.stream, serializer, kAsTuple);
+      const beast::error_code ec = connection.Settle(write_error);
       ahead.clear();
       if (ec == http::error::need_buffer) continue;
       if (ec) co_return false;
@@ -518,6 +515,9 @@ class HttpServer::Impl {
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  // One per worker; destroyed before the io_contexts, which may still hold connections
+  // (a Watchdog lets go of its entries when it goes).
+  std::vector<std::unique_ptr<Watchdog>> watchdogs_;
   std::unique_ptr<tcp::acceptor> acceptor_;  // on worker 0
   uint16_t port_ = 0;
 

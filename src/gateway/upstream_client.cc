@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 
+#include "gateway/watchdog.h"
+
 namespace latchkey::gateway {
 
 namespace asio = boost::asio;
@@ -30,7 +32,9 @@ std::string PoolKey(const BaseUrl& base) {
 bool TimedOut(const beast::error_code& ec) { return ec == beast::error::timeout; }
 }  // namespace
 
-struct UpstreamClient::Connection {
+// A connection to an upstream; the client's Watchdog cancels its pending operations
+// when the armed deadline passes.
+struct UpstreamClient::Connection final : Watched {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
@@ -42,6 +46,12 @@ struct UpstreamClient::Connection {
   template <typename Op>
   auto With(Op op) {
     return secure ? op(*secure) : op(*plain);
+  }
+
+ protected:
+  void OnExpired() override {
+    beast::error_code ignored;
+    lowest().socket().cancel(ignored);
   }
 };
 
@@ -94,10 +104,11 @@ class UpstreamBody final : public BodySource {
       http::buffer_body::value_type& body = parser_->get().body();
       body.data = into.data();
       body.size = into.size();
-      connection_->lowest().expires_after(stall_timeout_);
-      auto [ec, bytes] = co_await connection_->With([&](auto& stream) {
+      connection_->Arm(stall_timeout_);
+      auto [read_ec, bytes] = co_await connection_->With([&](auto& stream) {
         return http::async_read_some(stream, connection_->buffer, *parser_, kAsTuple);
       });
+      const beast::error_code ec = connection_->Settle(read_ec);
       const size_t got = into.size() - body.size;
       if (ec && ec != http::error::need_buffer) {
         connection_.reset();
@@ -105,7 +116,6 @@ class UpstreamBody final : public BodySource {
       }
       if (got > 0) co_return got;
     }
-    connection_->lowest().expires_never();
     auto pool = pool_.lock();
     if (pool && parser_->keep_alive()) pool->Return(key_, std::move(connection_));
     connection_.reset();
@@ -136,9 +146,8 @@ struct Attempt {
 
 // Writes the header, then the body as `source` yields it: with its declared length, else chunked.
 template <typename Stream>
-asio::awaitable<Attempt> SendStreamed(Stream& stream, beast::tcp_stream& lowest,
-                                      const UpstreamRequest& request, BodySource& source,
-                                      std::chrono::milliseconds stall_timeout) {
+asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, const UpstreamRequest& request,
+                                      BodySource& source, std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
   attempt.stage = "send";
   http::request<http::buffer_body> out(UpstreamRequest::header_type(request.base()));
@@ -148,11 +157,11 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, beast::tcp_stream& lowest,
     out.chunked(true);
   }
   http::request_serializer<http::buffer_body> serializer(out);
-  lowest.expires_after(stall_timeout);
+  connection.Arm(stall_timeout);
   attempt.sent = true;
   auto [header_ec, header_bytes] = co_await http::async_write_header(stream, serializer, kAsTuple);
   if (header_ec) {
-    attempt.ec = header_ec;
+    attempt.ec = connection.Settle(header_ec);
     attempt.sent = header_bytes > 0;
     co_return attempt;
   }
@@ -167,8 +176,9 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, beast::tcp_stream& lowest,
     body.data = *read > 0 ? piece.data() : nullptr;
     body.size = *read;
     body.more = *read > 0;
-    lowest.expires_after(stall_timeout);
-    auto [ec, bytes] = co_await http::async_write(stream, serializer, kAsTuple);
+    connection.Arm(stall_timeout);
+    auto [write_ec, bytes] = co_await http::async_write(stream, serializer, kAsTuple);
+    const beast::error_code ec = connection.Settle(write_ec);
     if (ec == http::error::need_buffer) continue;
     if (ec) {
       attempt.ec = ec;
@@ -180,31 +190,31 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, beast::tcp_stream& lowest,
 
 // Sends the request and reads the answer's header into `parser`.
 template <typename Stream>
-asio::awaitable<Attempt> Exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
                                   UpstreamRequest& request, BodySource* body_stream,
                                   http::response_parser<http::empty_body>& parser, Clock::time_point deadline,
                                   std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
   if (body_stream) {
-    attempt = co_await SendStreamed(stream, lowest, request, *body_stream, stall_timeout);
+    attempt = co_await SendStreamed(stream, connection, request, *body_stream, stall_timeout);
     if (attempt.ec || !attempt.body_error.ok()) co_return attempt;
   } else {
-    lowest.expires_at(deadline);
+    connection.ArmUntil(deadline);
     attempt.sent = true;
     auto [write_ec, written] = co_await http::async_write(stream, request, kAsTuple);
     if (write_ec) {
-      attempt.ec = write_ec;
+      attempt.ec = connection.Settle(write_ec);
       attempt.stage = "send";
       attempt.sent = written > 0;
       co_return attempt;
     }
   }
-  lowest.expires_at(deadline);
+  connection.ArmUntil(deadline);
   const size_t before = buffer.size();
   auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
   attempt.any_response_bytes = read > 0 || buffer.size() != before || parser.got_some();
   if (read_ec) {
-    attempt.ec = read_ec;
+    attempt.ec = connection.Settle(read_ec);
     attempt.stage = "receive";
   }
   co_return attempt;
@@ -217,7 +227,8 @@ UpstreamClient::UpstreamClient(asio::any_io_executor executor, std::shared_ptr<a
     : executor_(std::move(executor)),
       tls_(std::move(tls)),
       options_(options),
-      pool_(std::make_shared<Pool>()) {
+      pool_(std::make_shared<Pool>()),
+      watchdog_(std::make_unique<Watchdog>(executor_, std::chrono::milliseconds(50))) {
   pool_->max_idle_per_host = options_.max_idle_per_host;
 }
 
@@ -247,9 +258,11 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   } else {
     connection->plain = std::make_unique<beast::tcp_stream>(executor_);
   }
+  watchdog_->Add(*connection);
   beast::tcp_stream& lowest = connection->lowest();
-  lowest.expires_at(deadline);
-  auto [connect_ec, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
+  connection->ArmUntil(deadline);
+  auto [connect_error, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
+  const beast::error_code connect_ec = connection->Settle(connect_error);
   if (connect_ec) {
     failure.outcome =
         TimedOut(connect_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
@@ -268,7 +281,9 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   }
   stream.set_verify_mode(asio::ssl::verify_peer);
   stream.set_verify_callback(asio::ssl::host_name_verification(base.host));
-  auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
+  connection->ArmUntil(deadline);
+  auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
+  const beast::error_code handshake_ec = connection->Settle(handshake_error);
   if (handshake_ec) {
     failure.outcome =
         TimedOut(handshake_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
@@ -307,10 +322,15 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
     header_parser.header_limit(options_.max_response_header);
     header_parser.body_limit(options_.max_response_body);
     if (request.method() == http::verb::head) header_parser.skip(true);
-    Attempt attempt = co_await connection->With([&](auto& stream) {
-      return Exchange(stream, connection->lowest(), connection->buffer, request, body_stream, header_parser,
-                      deadline, options_.body_stall_timeout);
-    });
+    // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
+    Attempt attempt;
+    if (connection->secure) {
+      attempt = co_await Exchange(*connection->secure, *connection, connection->buffer, request, body_stream,
+                                  header_parser, deadline, options_.body_stall_timeout);
+    } else {
+      attempt = co_await Exchange(*connection->plain, *connection, connection->buffer, request, body_stream,
+                                  header_parser, deadline, options_.body_stall_timeout);
+    }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
       result.sent = true;
@@ -355,9 +375,10 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
   boost::optional<uint64_t> length = header_parser.content_length();
   if (length && *length <= options_.max_whole_body) {
     http::response_parser<http::string_body> parser(std::move(header_parser));
-    connection->lowest().expires_at(deadline);
-    auto [ec, bytes] = co_await connection->With(
+    connection->ArmUntil(deadline);
+    auto [read_ec, bytes] = co_await connection->With(
         [&](auto& stream) { return http::async_read(stream, connection->buffer, parser, kAsTuple); });
+    const beast::error_code ec = connection->Settle(read_ec);
     if (ec) {
       result.outcome = TimedOut(ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kFailed;
       result.error = "receive failed: " + ec.message();

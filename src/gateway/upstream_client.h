@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "gateway/message.h"
 #include "gateway/proxy_target.h"
+#include "gateway/watchdog.h"
 
 namespace latchkey::gateway {
 
@@ -96,6 +97,7 @@ class UpstreamClient {
   UpstreamOptions options_;
   // Shared with the bodies still streaming, which return their connection when done.
   std::shared_ptr<Pool> pool_;
+  std::unique_ptr<Watchdog> watchdog_;  // deadlines of every connection
 };
 
 // A TLS client context that verifies peers against the system's CA store, plus the
