@@ -129,15 +129,14 @@ class Gateway::Impl {
   StoreGauges ReadGauges() {
     StoreGauges gauges;
     auto connections = parts_.vault.store().ListConnections();
-    auto pending =
-        parts_.vault.store().DueAlerts(parts_.clock.Now() + std::chrono::hours(24 * 365 * 100), 100000);
+    auto pending = parts_.vault.store().CountUndeliveredAlerts();
     gauges.ok = connections.ok() && pending.ok();
     if (connections.ok()) {
       for (const auto& connection : *connections) {
         ++gauges.connections_by_status[std::string(store::ConnectionStatusName(connection.status))];
       }
     }
-    if (pending.ok()) gauges.outbox_depth = static_cast<int64_t>(pending->size());
+    if (pending.ok()) gauges.outbox_depth = *pending;
     return gauges;
   }
 

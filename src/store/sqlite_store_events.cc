@@ -118,6 +118,20 @@ StatusOr<std::vector<AlertEvent>> SqliteStore::ListAlerts(int limit) {
   return out;
 }
 
+StatusOr<int64_t> SqliteStore::CountUndeliveredAlerts() {
+  int64_t count = 0;
+  Status done = Read([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(db, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL"));
+    LATCHKEY_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    count = row ? stmt.Int(0) : 0;
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return count;
+}
+
 Status SqliteStore::MarkAlertDelivered(std::string_view event_id, TimePoint at) {
   return Write([&](SqliteDb& db) -> Status {
     // Marking twice keeps the first delivery time.

@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
   Status EnqueueAlert(const AlertEvent& event) override;
   StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;
   StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) override;
+  StatusOr<int64_t> CountUndeliveredAlerts() override;
   Status MarkAlertDelivered(std::string_view event_id, TimePoint at) override;
   Status MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) override;
 

@@ -111,6 +111,8 @@ class Store {
   // Undelivered events whose next_attempt_at is unset or <= now, oldest first.
   virtual StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) = 0;
   virtual StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) = 0;  // newest first
+  // How many events are not delivered yet (due now or later): the outbox depth.
+  virtual StatusOr<int64_t> CountUndeliveredAlerts() = 0;
   virtual Status MarkAlertDelivered(std::string_view event_id, TimePoint at) = 0;
   virtual Status MarkAlertFailed(std::string_view event_id, std::string_view error,
                                  TimePoint next_attempt) = 0;

@@ -84,6 +84,7 @@ TEST_P(StoreContractTest, OutboxDueDeliveredFailed) {
   ASSERT_TRUE(store().EnqueueAlert(Alert("ev1", At(10))).ok());
   ASSERT_TRUE(store().EnqueueAlert(Alert("ev2", At(20))).ok());
   ASSERT_TRUE(store().EnqueueAlert(Alert("ev3", At(30))).ok());
+  EXPECT_EQ(*store().CountUndeliveredAlerts(), 3);
   auto due = store().DueAlerts(At(100), 10);
   ASSERT_EQ(due->size(), 3u);
   EXPECT_EQ((*due)[0].event_id, "ev1");  // oldest first
@@ -91,6 +92,7 @@ TEST_P(StoreContractTest, OutboxDueDeliveredFailed) {
 
   ASSERT_TRUE(store().MarkAlertDelivered("ev1", At(101)).ok());
   ASSERT_TRUE(store().MarkAlertFailed("ev2", "HTTP 502 from the webhook", At(500)).ok());
+  EXPECT_EQ(*store().CountUndeliveredAlerts(), 2);  // a failed one is still undelivered
   due = store().DueAlerts(At(200), 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].event_id, "ev3");

@@ -156,6 +156,7 @@ TEST_F(GatewayTest, AlertOutboxSurvivesARestartWhileTheWebhookFails) {
     if (db.Int("SELECT MAX(attempts) FROM alert_outbox") >= 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  EXPECT_THAT(Call("GET", "/metrics", "").body, HasSubstr("\nlatchkey_alert_outbox_depth 1\n"));
   EXPECT_EQ(gateway_->Stop(SIGTERM), 0);
   EXPECT_EQ(Json(HttpGet(receiver->base_url() + "/__received")).size(), 0u);
 
@@ -168,6 +169,7 @@ TEST_F(GatewayTest, AlertOutboxSurvivesARestartWhileTheWebhookFails) {
   SqlitePeek db(data_dir() + "/latchkey.db");
   EXPECT_EQ(db.Int("SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NOT NULL"), 1);
   EXPECT_GE(db.Int("SELECT attempts FROM alert_outbox"), 2);
+  EXPECT_THAT(Call("GET", "/metrics", "").body, HasSubstr("\nlatchkey_alert_outbox_depth 0\n"));
 }
 
 }  // namespace
