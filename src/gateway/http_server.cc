@@ -499,8 +499,6 @@ class HttpServer::Impl {
     }
   }
 
-  static constexpr size_t kStreamPiece = size_t{64} * 1024;
-
   const HttpServerOptions options_;
   RequestHandler handler_;
 

@@ -15,6 +15,9 @@
 
 namespace latchkey::gateway {
 
+// How much of a streamed body is read and written at a time.
+inline constexpr size_t kStreamPiece = size_t{64} * 1024;
+
 // The rest of a message body, read piece by piece. Not thread-safe: used on one worker.
 class BodySource {
  public:

@@ -23,13 +23,19 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kStreamPiece = size_t{64} * 1024;
 
 std::string PoolKey(const BaseUrl& base) {
   return (base.tls ? "https://" : "http://") + base.host + ":" + base.port;
 }
 
 bool TimedOut(const beast::error_code& ec) { return ec == beast::error::timeout; }
+
+// Records why a new connection could not be set up (a timeout, or a refusal).
+void ConnectFailed(UpstreamResult& failure, const beast::error_code& ec, std::string what) {
+  failure.outcome =
+      TimedOut(ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
+  failure.error = std::move(what) + ec.message();
+}
 }  // namespace
 
 // A connection to an upstream; the client's Watchdog cancels its pending operations
@@ -264,9 +270,7 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   auto [connect_error, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
   const beast::error_code connect_ec = connection->Settle(connect_error);
   if (connect_ec) {
-    failure.outcome =
-        TimedOut(connect_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
-    failure.error = "cannot connect to " + base.HostHeader() + ": " + connect_ec.message();
+    ConnectFailed(failure, connect_ec, "cannot connect to " + base.HostHeader() + ": ");
     co_return nullptr;
   }
   lowest.socket().set_option(tcp::no_delay(true));
@@ -285,9 +289,7 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
   const beast::error_code handshake_ec = connection->Settle(handshake_error);
   if (handshake_ec) {
-    failure.outcome =
-        TimedOut(handshake_ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kConnectFailed;
-    failure.error = "TLS handshake with " + base.HostHeader() + " failed: " + handshake_ec.message();
+    ConnectFailed(failure, handshake_ec, "TLS handshake with " + base.HostHeader() + " failed: ");
     co_return nullptr;
   }
   co_return connection;
