@@ -113,6 +113,10 @@ void RequestContext::Log(LogLevel level, std::string_view logger, json data) {
   Notify("notifications/message", std::move(params));
 }
 
+void RequestContext::EndConnection() {
+  if (session_.protocol_version() >= "2025-11-25") outlet_->EndConnection();
+}
+
 asio::awaitable<Reply> RequestContext::Ask(std::string_view method, json params) {
   auto [capability, mode] = CapabilityFor(method, params);
   if (!capability.empty() && !session_.ClientDeclared(capability, mode)) {

@@ -36,6 +36,10 @@ class Outlet {
  public:
   virtual ~Outlet() = default;
   virtual void Send(json message) = 0;
+  // Ends the connection carrying these messages without ending the messages: on HTTP the
+  // SSE response closes and the client resumes with Last-Event-ID (SSE polling). Elsewhere
+  // nothing happens.
+  virtual void EndConnection() {}
 };
 
 // RFC 5424 severities, as logging/setLevel and notifications/message name them.
@@ -64,6 +68,10 @@ class RequestContext {
   void Progress(double progress, std::optional<double> total = std::nullopt, std::string_view message = {});
   // notifications/message, when `level` is at or above the session's logging level.
   void Log(LogLevel level, std::string_view logger, json data);
+
+  // Lets go of the connection this request's messages travel on (Outlet::EndConnection),
+  // for clients of 2025-11-25 and later, which know to resume; the response still comes.
+  void EndConnection();
 
   // Sends a request to the client (sampling/createMessage, elicitation/create, roots/list)
   // and waits for its answer, the request's cancellation, the session's end or the
