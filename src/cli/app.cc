@@ -46,6 +46,7 @@ int Main(int argc, char** argv) {
   AddAgentCommands(app, context);
   AddKeyCommands(app, context);
   AddServeCommand(app, context);
+  AddMcpCommand(app, context);
   AddAuditCommand(app, context);
 
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.

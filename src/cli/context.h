@@ -89,6 +89,8 @@ void AddTokenCommands(CLI::App& app, Context& context);
 void AddAgentCommands(CLI::App& app, Context& context);
 void AddKeyCommands(CLI::App& app, Context& context);
 void AddServeCommand(CLI::App& app, Context& context);
+// `mcp`: the MCP tools over stdio for one agent.
+void AddMcpCommand(CLI::App& app, Context& context);
 void AddAuditCommand(CLI::App& app, Context& context);
 // `connect PROVIDER`: browser consent (loopback), device flow or client credentials.
 void AddConnectCommand(CLI::App& app, Context& context);

@@ -7,8 +7,11 @@
 #include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
 #include "gateway/consent_links.h"
+#include "gateway/mcp_endpoint.h"
+#include "gateway/mcp_tools.h"
 #include "gateway/oauth_callback.h"
 #include "gateway/offload.h"
+#include "gateway/pipeline.h"
 #include "gateway/problem.h"
 #include "gateway/upstream_client.h"
 
@@ -20,57 +23,39 @@ namespace http = boost::beast::http;
 class Gateway::Impl {
  public:
   Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
-       const std::shared_ptr<asio::ssl::context>& tls)
+       std::unique_ptr<Pipeline> pipeline)
       : options_(options),
         parts_(parts),
         server_(std::move(server)),
-        public_url_(options.public_url.empty()
-                        ? "http://" + options.http.host + ":" + std::to_string(server_->port())
-                        : options.public_url),
-        blocking_(static_cast<size_t>(std::max(1, options.blocking_threads))),
-        audit_(parts.vault.store()),
-        links_(parts.flows, parts.clock, public_url_),
+        pipeline_(std::move(pipeline)),
+        blocking_(pipeline_->blocking()),
+        metrics_(pipeline_->metrics()),
         admin_({.vault = parts.vault,
                 .refresher = parts.refresher,
                 .flows = parts.flows,
                 .clients = parts.clients,
-                .on_change = [this] { cache_.Clear(); }},
-               links_.callback_url()) {
-    std::vector<UpstreamClient*> clients;
-    for (int i = 0; i < server_->workers(); ++i) {
-      upstreams_.push_back(std::make_unique<UpstreamClient>(server_->executor(i), tls, options.upstream));
-      clients.push_back(upstreams_.back().get());
-    }
-    proxy_ = std::make_unique<Proxy>(ProxyParts{.vault = parts.vault,
-                                                .refresher = parts.refresher,
-                                                .links = links_,
-                                                .audit = audit_,
-                                                .metrics = metrics_,
-                                                .blocking = blocking_,
-                                                .upstreams = std::move(clients),
-                                                .clock = parts.clock,
-                                                .random = parts.random,
-                                                .cache = cache_},
-                                     options.proxy);
-  }
+                .on_change = [this] { pipeline_->cache().Clear(); }},
+               pipeline_->links().callback_url()),
+        mcp_server_(MakeLatchkeyMcpServer(*pipeline_)),
+        mcp_(mcp_server_, parts.random, McpOptions(options, pipeline_->public_url())) {}
 
   Status Serve() {
     return server_->Serve([this](Request& request, int worker) {
-      return request.target().starts_with("/proxy/") ? proxy_->Handle(request, worker) : Route(request);
+      return request.target().starts_with("/proxy/") ? pipeline_->proxy().Handle(request, worker)
+                                                     : Route(request);
     });
   }
 
   void Stop() {
     if (stopped_) return;
     stopped_ = true;
+    mcp_.CloseAll();  // open MCP event streams end, so the drain can finish
     server_->Stop();  // joins the workers: no coroutine touches the clients after this
-    blocking_.join();
-    audit_.Stop();
-    upstreams_.clear();
+    pipeline_->Stop();
   }
 
   uint16_t port() const { return server_->port(); }
-  const std::string& public_url() const { return public_url_; }
+  const std::string& public_url() const { return pipeline_->public_url(); }
   Metrics& metrics() { return metrics_; }
 
  private:
@@ -91,6 +76,7 @@ class Gateway::Impl {
           .ToResponse(request.version());
     }
     const bool get = request.method() == http::verb::get;
+    if (path == "/mcp") co_return co_await Mcp(request);
     if (path == "/healthz") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
       co_return JsonResponse(http::status::ok, {{"status", "ok"}});
@@ -126,6 +112,60 @@ class Gateway::Impl {
     co_return NotFound(request.method_string(), target).ToResponse(request.version());
   }
 
+  // /mcp: the agent key authenticates every request (401 with a Bearer challenge without
+  // one); the MCP session belongs to that agent and its tools act with that key.
+  asio::awaitable<Response> Mcp(const Request& request) {
+    std::string_view authorization = request[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    std::optional<std::string> agent;
+    if (authorization.size() > kBearer.size() && authorization.starts_with(kBearer)) {
+      const std::string_view key = authorization.substr(kBearer.size());
+      const std::string digest = RouteCache::KeyDigest(key);
+      if (auto cached = pipeline_->cache().FindAgent(digest)) {
+        agent = cached->record.name;
+      } else {
+        co_await Offload(blocking_, [&] {
+          auto found = parts_.vault.agents().Authenticate(key);
+          if (!found.ok()) return;
+          agent = found->record.name;
+          pipeline_->cache().PutAgent(digest, std::move(*found));
+        });
+      }
+      if (agent) {
+        auto caller = std::make_shared<const Caller>(
+            Caller{.agent_key = SecretString(std::string(key)), .agent_name = *agent});
+        co_return co_await ServeMcp(mcp_, request, *agent, caller);
+      }
+    }
+    Response refused = AgentUnauthenticated().ToResponse(request.version());
+    refused.set(http::field::www_authenticate, "Bearer realm=\"latchkey\", error=\"invalid_token\"");
+    co_return refused;
+  }
+
+  // Host and Origin names the MCP endpoint accepts: loopback, and the public URL's host.
+  static mcp::StreamableHttpOptions McpOptions(const GatewayOptions& options, const std::string& public_url) {
+    mcp::StreamableHttpOptions mcp;
+    auto add = [&mcp](std::string host) {
+      for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
+      if (!host.empty() && std::ranges::find(mcp.allowed_hosts, host) == mcp.allowed_hosts.end()) {
+        mcp.allowed_hosts.push_back(std::move(host));
+      }
+    };
+    if (options.http.host != "0.0.0.0" && options.http.host != "::") add(options.http.host);
+    const size_t scheme = public_url.find("://");
+    if (scheme != std::string::npos) {
+      std::string_view rest = std::string_view(public_url).substr(scheme + 3);
+      rest = rest.substr(0, rest.find('/'));
+      if (rest.starts_with('[')) {
+        add(std::string(rest.substr(0, rest.find(']') + 1)));
+      } else {
+        add(std::string(rest.substr(0, rest.find(':'))));
+      }
+    }
+    return mcp;
+  }
+
   StoreGauges ReadGauges() {
     StoreGauges gauges;
     auto connections = parts_.vault.store().ListConnections();
@@ -143,15 +183,12 @@ class Gateway::Impl {
   const GatewayOptions options_;
   Parts parts_;
   std::unique_ptr<HttpServer> server_;
-  const std::string public_url_;
-  asio::thread_pool blocking_;
-  Metrics metrics_;
-  RouteCache cache_;
-  AuditLog audit_;
-  ConsentLinks links_;
+  std::unique_ptr<Pipeline> pipeline_;
+  asio::thread_pool& blocking_;  // the pipeline's
+  Metrics& metrics_;             // the pipeline's
   AdminApi admin_;
-  std::vector<std::unique_ptr<UpstreamClient>> upstreams_;
-  std::unique_ptr<Proxy> proxy_;
+  std::shared_ptr<mcp::Server> mcp_server_;
+  mcp::StreamableHttp mcp_;
   bool stopped_ = false;
 };
 
@@ -159,10 +196,27 @@ Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() { Stop(); }
 
 StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options, Parts parts) {
-  LATCHKEY_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls,
-                            MakeClientTlsContext(options.upstream_ca_file));
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server, HttpServer::Listen(options.http));
-  auto impl = std::make_unique<Impl>(options, parts, std::move(server), tls);
+  std::vector<asio::any_io_executor> workers;
+  workers.reserve(static_cast<size_t>(server->workers()));
+  for (int i = 0; i < server->workers(); ++i) workers.push_back(server->executor(i));
+  PipelineOptions pipeline_options{
+      .proxy = options.proxy,
+      .upstream = options.upstream,
+      .public_url = options.public_url.empty()
+                        ? "http://" + options.http.host + ":" + std::to_string(server->port())
+                        : options.public_url,
+      .blocking_threads = options.blocking_threads,
+      .upstream_ca_file = options.upstream_ca_file};
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
+                            Pipeline::Create(pipeline_options,
+                                             {.vault = parts.vault,
+                                              .refresher = parts.refresher,
+                                              .flows = parts.flows,
+                                              .clock = parts.clock,
+                                              .random = parts.random},
+                                             workers));
+  auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(pipeline));
   LATCHKEY_RETURN_IF_ERROR(impl->Serve());
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }

@@ -39,7 +39,7 @@ class EventBody final : public BodySource {
 }  // namespace
 
 asio::awaitable<Response> ServeMcp(mcp::StreamableHttp& transport, const Request& request,
-                                   std::string principal) {
+                                   std::string principal, std::any caller) {
   Response response;
   response.version(request.version());
   response.keep_alive(request.keep_alive());
@@ -57,7 +57,8 @@ asio::awaitable<Response> ServeMcp(mcp::StreamableHttp& transport, const Request
   mcp::HttpCall call{.method = std::string(request.method_string()),
                      .header = [&request](std::string_view name) { return std::string(request[name]); },
                      .body = request.body(),
-                     .principal = std::move(principal)};
+                     .principal = std::move(principal),
+                     .caller = std::move(caller)};
   mcp::HttpAnswer answer = co_await transport.Handle(std::move(call));
   response.result(static_cast<unsigned>(answer.status));
   for (auto& [name, value] : answer.headers) response.set(name, value);

@@ -3,6 +3,7 @@
 // streamed as the transport yields it (chunked).
 #pragma once
 
+#include <any>
 #include <boost/asio/awaitable.hpp>
 #include <string>
 
@@ -12,7 +13,8 @@
 namespace latchkey::gateway {
 
 // `principal` names who the caller authenticated (an agent); `request` must outlive the call.
+// `caller` reaches the tool handlers (mcp::RequestContext::caller()).
 boost::asio::awaitable<Response> ServeMcp(mcp::StreamableHttp& transport, const Request& request,
-                                          std::string principal);
+                                          std::string principal, std::any caller = {});
 
 }  // namespace latchkey::gateway

@@ -94,7 +94,7 @@ struct Proxy::Call {
 
 Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
 
-asio::awaitable<Response> Proxy::Handle(Request& request, int worker) {
+asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Caller* caller) {
   Call call;
   call.deadline = call.started + options_.deadline;
   call.at = parts_.clock.Now();
@@ -112,7 +112,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker) {
     co_return co_await Finish(call, request);
   }
 
-  co_await Prepare(call, request);
+  co_await Prepare(call, request, caller);
   if (!call.problem) {
     call.upstream = co_await Forward(call, request, worker);
     co_await AfterUpstream(call, request, worker);
@@ -122,14 +122,23 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker) {
 
 // Agent auth → policy → connection state → credential: from the route cache when it
 // knows both, else from the store on the blocking pool (which fills the cache).
-asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request) {
-  std::string_view authorization = request[http::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
-    call.problem = AgentUnauthenticated();
+asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request, const Caller* caller) {
+  if (caller != nullptr && caller->agent_key.empty()) {
+    co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, {}, {}, caller->agent_name); });
     co_return;
   }
-  const std::string_view presented = authorization.substr(kBearer.size());
+  std::string_view presented;
+  if (caller != nullptr) {
+    presented = caller->agent_key.reveal();
+  } else {
+    std::string_view authorization = request[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
+      call.problem = AgentUnauthenticated();
+      co_return;
+    }
+    presented = authorization.substr(kBearer.size());
+  }
   const std::string digest = RouteCache::KeyDigest(presented);
   const ProxyTarget& target = *call.target;
   if (auto agent = parts_.cache.FindAgent(digest)) {
@@ -155,8 +164,11 @@ void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
   call.route = std::move(route);
 }
 
-void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::string& digest) {
-  auto agent = parts_.vault.agents().Authenticate(presented);
+void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::string& digest,
+                             const std::string& agent_name) {
+  const bool trusted = presented.empty() && !agent_name.empty();
+  auto agent =
+      trusted ? parts_.vault.agents().Find(agent_name) : parts_.vault.agents().Authenticate(presented);
   if (!agent.ok()) {
     if (agent.status().code() != StatusCode::kUnauthenticated) {
       spdlog::error("proxy: cannot check an agent key: {}", agent.status().message());
@@ -167,7 +179,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   call.agent = agent->record.name;
   const ProxyTarget& target = *call.target;
   const bool allowed = agent->policy.Allows(target.connection, call.method, target.decoded_path);
-  parts_.cache.PutAgent(digest, *agent);
+  if (!trusted) parts_.cache.PutAgent(digest, *agent);
   if (!allowed) {
     call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
     return;

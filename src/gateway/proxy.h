@@ -49,16 +49,27 @@ struct ProxyParts {
   RouteCache& cache;
 };
 
+// Who makes a call when it is not an HTTP request's Authorization header (MCP tools): an
+// agent key as presented, checked on every call exactly like the header; or, with no key,
+// an agent by name, for the local `latchkey mcp --agent NAME`, whose user holds the store.
+struct Caller {
+  SecretString agent_key;
+  std::string agent_name;
+};
+
 class Proxy {
  public:
   Proxy(ProxyParts parts, ProxyOptions options);
-  boost::asio::awaitable<Response> Handle(Request& request, int worker);
+  // `caller` null: the agent key comes from the request's Authorization header.
+  boost::asio::awaitable<Response> Handle(Request& request, int worker, const Caller* caller = nullptr);
 
   struct Call;  // proxy.cc
 
  private:
-  boost::asio::awaitable<void> Prepare(Call& call, const Request& request);
-  void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest);  // blocking
+  boost::asio::awaitable<void> Prepare(Call& call, const Request& request, const Caller* caller);
+  // Blocking. With an empty `presented_key` the agent is `agent_name`, trusted.
+  void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest,
+                        const std::string& agent_name = {});
   static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);

@@ -79,8 +79,12 @@ struct Session::Pending {
 // RequestContext
 
 RequestContext::RequestContext(Session& session, const RpcMessage& request, std::shared_ptr<Outlet> outlet,
-                               std::shared_ptr<InFlight> state)
-    : session_(session), id_(request.id), outlet_(std::move(outlet)), state_(std::move(state)) {
+                               std::shared_ptr<InFlight> state, std::any caller)
+    : session_(session),
+      id_(request.id),
+      outlet_(std::move(outlet)),
+      state_(std::move(state)),
+      caller_(std::move(caller)) {
   if (request.params.is_object()) {
     auto meta = request.params.find("_meta");
     if (meta != request.params.end() && meta->is_object()) {
@@ -174,7 +178,7 @@ Session::Session(std::shared_ptr<const Server> server, std::string principal)
 
 Session::~Session() { Close(); }
 
-asio::awaitable<void> Session::Handle(RpcMessage message, std::shared_ptr<Outlet> outlet) {
+asio::awaitable<void> Session::Handle(RpcMessage message, std::shared_ptr<Outlet> outlet, std::any caller) {
   if (message.is_notification()) {
     OnNotification(message);
     co_return;
@@ -204,7 +208,7 @@ asio::awaitable<void> Session::Handle(RpcMessage message, std::shared_ptr<Outlet
     co_return;
   }
 
-  RequestContext context(*this, message, outlet, state);
+  RequestContext context(*this, message, outlet, state, std::move(caller));
   Reply reply;
   try {
     reply = co_await Dispatch(context, message);

@@ -14,6 +14,7 @@
 // run concurrently (a transport decides whether they do).
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -55,10 +56,12 @@ class RequestContext {
   struct InFlight;  // session.cc
 
   RequestContext(Session& session, const RpcMessage& request, std::shared_ptr<Outlet> outlet,
-                 std::shared_ptr<InFlight> state);
+                 std::shared_ptr<InFlight> state, std::any caller);
 
   Session& session() { return session_; }
   const json& id() const { return id_; }
+  // Who sent the request, as the transport's embedder identified them (empty if it did not).
+  const std::any& caller() const { return caller_; }
   bool cancelled() const;
 
   // A notification related to this request (on HTTP: the same SSE stream).
@@ -84,6 +87,7 @@ class RequestContext {
   std::optional<json> progress_token_;
   std::shared_ptr<Outlet> outlet_;
   std::shared_ptr<InFlight> state_;
+  std::any caller_;
   std::optional<double> last_progress_;
 };
 
@@ -96,8 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Handles one message. For a request the handler runs within this awaitable and its
   // response goes to `outlet` (unless the client cancelled the request); notifications and
-  // responses complete at once.
-  boost::asio::awaitable<void> Handle(RpcMessage message, std::shared_ptr<Outlet> outlet);
+  // responses complete at once. `caller` reaches the handler (RequestContext::caller()).
+  boost::asio::awaitable<void> Handle(RpcMessage message, std::shared_ptr<Outlet> outlet,
+                                      std::any caller = {});
 
   // Where messages that belong to no request go (resource updates); null drops them.
   void SetUnrelatedOutlet(std::shared_ptr<Outlet> outlet);

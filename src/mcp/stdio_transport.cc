@@ -111,10 +111,11 @@ class InFlightCount {
 }  // namespace
 
 StdioTransport::StdioTransport(std::shared_ptr<const Server> server, std::string principal,
-                               StdioOptions options)
+                               StdioOptions options, std::any caller)
     : server_(std::move(server)),
       options_(options),
-      session_(std::make_shared<Session>(server_, std::move(principal))) {}
+      session_(std::make_shared<Session>(server_, std::move(principal))),
+      caller_(std::move(caller)) {}
 
 Status StdioTransport::Run(const asio::any_io_executor& executor, int in_fd, int out_fd) {
   auto out = std::make_shared<LineWriter>(out_fd);
@@ -129,7 +130,7 @@ Status StdioTransport::Run(const asio::any_io_executor& executor, int in_fd, int
       return;
     }
     in_flight->Add();
-    asio::co_spawn(executor, session_->Handle(std::get<RpcMessage>(std::move(parsed)), out),
+    asio::co_spawn(executor, session_->Handle(std::get<RpcMessage>(std::move(parsed)), out, caller_),
                    [in_flight](const std::exception_ptr&) { in_flight->Done(); });
   };
 

@@ -11,6 +11,7 @@
 // `drain_timeout` to finish and answer, then Run returns.
 #pragma once
 
+#include <any>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <memory>
@@ -29,7 +30,9 @@ struct StdioOptions {
 
 class StdioTransport {
  public:
-  StdioTransport(std::shared_ptr<const Server> server, std::string principal, StdioOptions options);
+  // `caller` reaches every handler (RequestContext::caller()).
+  StdioTransport(std::shared_ptr<const Server> server, std::string principal, StdioOptions options,
+                 std::any caller = {});
 
   // Reads `in_fd` on the calling thread until it ends, runs handlers on `executor` and
   // writes to `out_fd` from a writer thread. Not re-entrant.
@@ -41,6 +44,7 @@ class StdioTransport {
   std::shared_ptr<const Server> server_;
   StdioOptions options_;
   std::shared_ptr<Session> session_;
+  std::any caller_;
 };
 
 }  // namespace latchkey::mcp

@@ -383,7 +383,7 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
       accepted.status = 202;
       co_return accepted;
     }
-    co_return co_await Serve(session, std::move(message));
+    co_return co_await Serve(session, std::move(message), call.caller);
   }
 
   // initialize: a new session, answered with its id.
@@ -407,7 +407,7 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
       }
       sessions_[session->id] = session;
     }
-    HttpAnswer answer = co_await Serve(session, std::move(message));
+    HttpAnswer answer = co_await Serve(session, std::move(message), call.caller);
     if (!session->session->initialized()) {  // initialize failed: no session to keep
       std::lock_guard lock(mu_);
       sessions_.erase(session->id);
@@ -418,7 +418,8 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // One request: its handler runs, and the answer is JSON or a stream (see the header).
-  asio::awaitable<HttpAnswer> Serve(const std::shared_ptr<HttpSession>& session, RpcMessage message) {
+  asio::awaitable<HttpAnswer> Serve(const std::shared_ptr<HttpSession>& session, RpcMessage message,
+                                    std::any caller) {
     std::shared_ptr<EventLog> log;
     {
       std::lock_guard lock(session->mu);
@@ -429,8 +430,9 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
     auto reader = std::make_unique<Reader>(log, executor, 1, options_.keepalive);
     asio::co_spawn(
         executor,
-        [session, log, message = std::move(message)]() mutable -> asio::awaitable<void> {
-          co_await session->session->Handle(std::move(message), log);
+        [session, log, message = std::move(message),
+         caller = std::move(caller)]() mutable -> asio::awaitable<void> {
+          co_await session->session->Handle(std::move(message), log, std::move(caller));
         },
         [weak = weak_from_this(), session, log](const std::exception_ptr&) {
           log->Finish();

@@ -19,6 +19,7 @@
 // reference SDK uses. Thread-safe.
 #pragma once
 
+#include <any>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
@@ -40,6 +41,7 @@ struct HttpCall {
   std::function<std::string(std::string_view)> header;  // a request header's value, "" when absent
   std::string body;
   std::string principal;  // who the embedding server authenticated (an agent name)
+  std::any caller;        // handed to the handlers of this request (RequestContext::caller())
 };
 
 // An SSE body: the next bytes to write, or nullopt once the stream has ended.

@@ -67,4 +67,15 @@ StatusOr<AuthenticatedAgent> AgentRegistry::Authenticate(std::string_view presen
   return AuthenticatedAgent{.record = std::move(*agent), .policy = std::move(policy)};
 }
 
+StatusOr<AuthenticatedAgent> AgentRegistry::Find(std::string_view name) const {
+  StatusOr<store::AgentRecord> agent = store_->GetAgent(name);
+  if (!agent.ok()) {
+    if (agent.status().code() == StatusCode::kNotFound) return Unauthenticated();
+    return agent.status();
+  }
+  if (agent->revoked_at) return Unauthenticated();
+  LATCHKEY_ASSIGN_OR_RETURN(policy::Policy policy, policy::Policy::Parse(agent->rules));
+  return AuthenticatedAgent{.record = std::move(*agent), .policy = std::move(policy)};
+}
+
 }  // namespace latchkey::vault

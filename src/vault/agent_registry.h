@@ -41,6 +41,9 @@ class AgentRegistry {
   // kUnauthenticated, with the same sentence whatever was wrong (malformed, unknown,
   // wrong secret, revoked), so a caller learns nothing from probing.
   StatusOr<AuthenticatedAgent> Authenticate(std::string_view presented_key) const;
+  // The agent by name, for a caller the store itself trusts (the local `latchkey mcp
+  // --agent NAME`): kUnauthenticated when it does not exist or is revoked.
+  StatusOr<AuthenticatedAgent> Find(std::string_view name) const;
 
  private:
   std::shared_ptr<store::Store> store_;
