@@ -24,7 +24,10 @@ nlohmann::json RawReply::Json() const { return nlohmann::json::parse(body, nullp
 std::string BuildRequest(const std::string& method, const std::string& target,
                          const std::vector<std::pair<std::string, std::string>>& headers,
                          const std::string& body) {
-  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  std::string out = method + " " + target + " HTTP/1.1\r\n";
+  const bool has_host =
+      std::ranges::any_of(headers, [](const auto& header) { return header.first == "Host"; });
+  if (!has_host) out += "Host: 127.0.0.1\r\n";
   for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT")
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";

@@ -23,7 +23,8 @@ struct RawReply {
   nlohmann::json Json() const;  // null when the body is not JSON
 };
 
-// "METHOD TARGET HTTP/1.1" + Host + headers + Content-Length (when body is set) + Connection: close.
+// "METHOD TARGET HTTP/1.1" + Host (127.0.0.1 unless `headers` has one) + headers + Content-Length (when body
+// is set) + Connection: close.
 std::string BuildRequest(const std::string& method, const std::string& target,
                          const std::vector<std::pair<std::string, std::string>>& headers = {},
                          const std::string& body = "");
