@@ -12,7 +12,6 @@ namespace {
 using json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::StartsWith;
 
 class McpInputTest : public GatewayTest {
  protected:
