@@ -1,6 +1,7 @@
-// Gateway: the daemon's HTTP face (SPEC §4). Owns the listener, the per-worker upstream
-// clients, the blocking pool, the audit log, metrics and the proxy, and routes:
+// Gateway: the daemon's HTTP face (SPEC §4). Owns the listener and the Pipeline (proxy,
+// per-worker upstream clients, blocking pool, audit log, metrics), and routes:
 //   ANY /proxy/{connection}/{path...}   agents (Proxy)
+//   POST, GET, DELETE /mcp              agents over MCP Streamable HTTP (SPEC §5)
 //   GET /oauth/callback                 browsers finishing a consent flow
 //   /v1/...                             the admin API (admin token)
 //   GET /metrics                        Prometheus text
