@@ -137,6 +137,24 @@ TEST_F(McpInputTest, HttpRefusesBadMessagesAndKeepsServingOtherSessions) {
   EXPECT_EQ(Post(ping, session).Json()["result"], json::object());
 }
 
+TEST_F(McpInputTest, OpenEventStreamsDoNotHoldUpAGracefulShutdown) {
+  StartGateway("[gateway]\nshutdown_grace_ms = 60000\n");
+  const std::string session = Initialize();
+  RawConnection stream(port_);
+  ASSERT_TRUE(stream.Send(BuildRequest("GET", "/mcp", {{"Authorization", "Bearer " + key_},
+                                                        {"Accept", "text/event-stream"},
+                                                        {"Mcp-Session-Id", session}})));
+  ASSERT_TRUE(stream.ReceiveUntil([](const std::string& got) { return got.find("retry:") != std::string::npos; }))
+      << stream.received();
+  EXPECT_THAT(stream.received(), HasSubstr("text/event-stream"));
+  const auto stopping = std::chrono::steady_clock::now();
+  EXPECT_EQ(gateway_->Stop(SIGTERM), 0) << GatewayLog();
+  // Far less than the 60 s grace: the stream was ended, not waited for.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(30));
+  stream.ReceiveUntil([](const std::string&) { return false; }, std::chrono::seconds(5));
+  EXPECT_THAT(stream.received(), HasSubstr("0\r\n\r\n")) << "the chunked stream was ended cleanly";
+}
+
 TEST_F(McpInputTest, StdioAnswersBadLinesAndExitsCleanlyWhenInputEndsMidRequest) {
   const std::string initialize =
       R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})";
