@@ -189,6 +189,18 @@ TEST_F(GatewayStreamingTest, UploadPastTheCapIsRefusedAndTheUpstreamNeverGetsAWh
   EXPECT_EQ(Progress("u3").value("done", true), false);
 }
 
+TEST_F(GatewayStreamingTest, MalformedChunkedUploadIsABadRequestAndTheUpstreamNeverGetsAWholeBody) {
+  StartGateway();
+  // A good first chunk (the upload is under way), then a chunk size that is not hex.
+  const std::string chunked = "c350\r\n" + std::string(50000, 'm') + "\r\nzz\r\nnot a chunk\r\n0\r\n\r\n";
+  RawReply reply = RawExchange(
+      port_, Header("PUT", "/proxy/api/__upload?id=u4", "Transfer-Encoding: chunked\r\n") + chunked);
+  EXPECT_EQ(reply.status, 400) << reply.raw.substr(0, 500);
+  EXPECT_EQ(reply.Header("latchkey-error"), "bad_request");
+  EXPECT_THAT(reply.Json()["detail"].get<std::string>(), HasSubstr("NOT carried out"));
+  EXPECT_EQ(Progress("u4").value("done", true), false);
+}
+
 TEST_F(GatewayStreamingTest, StreamedUploadRefusedWith401IsNotSentTwice) {
   StartGateway();
   const long long before = ResourceRequests();
