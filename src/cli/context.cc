@@ -14,6 +14,7 @@
 
 #include "common/random.h"
 #include "oauth/curl_http_client.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace latchkey::cli {
@@ -168,15 +169,17 @@ StatusOr<vault::Vault*> Context::Vault() {
   if (vault_) return vault_.get();
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
   LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
-  if (config.store != "sqlite") {
-    return InvalidArgumentError(
-        "store '" + config.store +
-        "' is not supported by this build: only the embedded \"sqlite\" store is (PostgreSQL "
-        "support is planned)");
+  std::shared_ptr<store::Store> store;
+  if (config.store == "sqlite") {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        store, store::OpenSqliteStore({.path = (dir / "latchkey.db").string()}, SystemClock::Instance()));
+  } else if (config.store.starts_with("postgres://") || config.store.starts_with("postgresql://")) {
+    LATCHKEY_ASSIGN_OR_RETURN(store,
+                              store::OpenPostgresStore({.url = config.store}, SystemClock::Instance()));
+  } else {
+    return InvalidArgumentError("store '" + config.store +
+                                "' is not supported: use \"sqlite\" or a \"postgres://...\" URL");
   }
-  LATCHKEY_ASSIGN_OR_RETURN(
-      std::shared_ptr<store::Store> store,
-      store::OpenSqliteStore({.path = (dir / "latchkey.db").string()}, SystemClock::Instance()));
 
   vault::MasterKeySource master{.env_value = std::nullopt, .key_file = dir / "master.key"};
   if (std::string env = Env("LATCHKEY_MASTER_KEY"); !env.empty()) {

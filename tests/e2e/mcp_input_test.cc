@@ -141,11 +141,12 @@ TEST_F(McpInputTest, OpenEventStreamsDoNotHoldUpAGracefulShutdown) {
   StartGateway("[gateway]\nshutdown_grace_ms = 60000\n");
   const std::string session = Initialize();
   RawConnection stream(port_);
-  ASSERT_TRUE(stream.Send(BuildRequest("GET", "/mcp", {{"Authorization", "Bearer " + key_},
-                                                        {"Accept", "text/event-stream"},
-                                                        {"Mcp-Session-Id", session}})));
-  ASSERT_TRUE(stream.ReceiveUntil([](const std::string& got) { return got.find("retry:") != std::string::npos; }))
-      << stream.received();
+  ASSERT_TRUE(stream.Send(BuildRequest(
+      "GET", "/mcp",
+      {{"Authorization", "Bearer " + key_}, {"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}})));
+  ASSERT_TRUE(stream.ReceiveUntil([](const std::string& got) {
+    return got.find("retry:") != std::string::npos;
+  })) << stream.received();
   EXPECT_THAT(stream.received(), HasSubstr("text/event-stream"));
   const auto stopping = std::chrono::steady_clock::now();
   EXPECT_EQ(gateway_->Stop(SIGTERM), 0) << GatewayLog();

@@ -1,0 +1,167 @@
+// The versioned PostgreSQL schema and Migrate() (see postgres_migrations.h).
+#include "store/postgres_migrations.h"
+
+#include <string>
+
+namespace latchkey::store::postgres {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration never changes. Same tables, columns and versions
+// as sqlite_migrations.cc; times are BIGINT unix milliseconds, sealed secrets BYTEA,
+// scopes and rules JSON arrays of strings in TEXT. Keys that lists are ordered by use
+// COLLATE "C" so they sort bytewise, as SQLite does, whatever the database's locale.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE data_keys (
+  id BIGINT PRIMARY KEY,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE data_key_wrappers (
+  data_key_id BIGINT NOT NULL REFERENCES data_keys(id) ON DELETE CASCADE,
+  master_key_id TEXT COLLATE "C" NOT NULL,
+  wrapped BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (data_key_id, master_key_id)
+);
+CREATE TABLE providers (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  definition TEXT NOT NULL,
+  client_secret BYTEA,
+  data_key_id BIGINT REFERENCES data_keys(id),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  CHECK (client_secret IS NULL OR data_key_id IS NOT NULL)
+);
+CREATE TABLE connections (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT COLLATE "C" NOT NULL,
+  provider TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  account TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  api_base_url TEXT NOT NULL,
+  token_type TEXT NOT NULL,
+  expires_at BIGINT,
+  access_token BYTEA,
+  refresh_token BYTEA,
+  api_key BYTEA,
+  password BYTEA,
+  username TEXT NOT NULL,
+  data_key_id BIGINT REFERENCES data_keys(id),
+  token_version BIGINT NOT NULL,
+  last_refresh_at BIGINT,
+  needs_reauth_since BIGINT,
+  last_error TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  CHECK (data_key_id IS NOT NULL OR (access_token IS NULL AND refresh_token IS NULL
+                                     AND api_key IS NULL AND password IS NULL))
+);
+CREATE UNIQUE INDEX connections_live_name ON connections(name) WHERE status <> 'disconnected';
+CREATE INDEX connections_name ON connections(name);
+CREATE INDEX connections_data_key ON connections(data_key_id);
+CREATE TABLE agents (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT COLLATE "C" NOT NULL UNIQUE,
+  key_hash BYTEA NOT NULL,
+  rules TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE TABLE audit (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at BIGINT NOT NULL,
+  agent TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  upstream_status INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  latency_ms BIGINT NOT NULL,
+  refreshed BOOLEAN NOT NULL
+);
+CREATE INDEX audit_agent ON audit(agent, id);
+CREATE INDEX audit_connection ON audit(connection, id);
+CREATE TABLE alert_outbox (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at BIGINT,
+  delivered_at BIGINT,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox(delivered_at, next_attempt_at);
+CREATE TABLE pending_authorizations (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  connection_name TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  pkce_verifier BYTEA NOT NULL,
+  data_key_id BIGINT NOT NULL REFERENCES data_keys(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  consumed_at BIGINT
+);
+)sql"},
+    // 2: refresh state for the OAuth engine (see sqlite_migrations.cc).
+    {2, R"sql(
+ALTER TABLE connections ADD COLUMN token_obtained_at BIGINT;
+ALTER TABLE connections ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE connections ADD COLUMN next_refresh_attempt_at BIGINT;
+ALTER TABLE connections ADD COLUMN refresh_started_at BIGINT;
+)sql"},
+    // 3: admin tokens for the gateway's /v1 API, stored only as hashes.
+    {3, R"sql(
+CREATE TABLE admin_tokens (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  key_hash BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+)sql"},
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return std::end(kMigrations)[-1].version; }
+
+Status Migrate(PostgresPool& pool, const Clock& clock) {
+  return pool.Run(TxnKind::kSchema, [&](PgTx& tx) -> Status {
+    // Held until this transaction ends; a second process waits here, then sees the
+    // tables the first one committed (READ COMMITTED reads afresh per statement).
+    LATCHKEY_RETURN_IF_ERROR(
+        tx.Exec("SELECT pg_advisory_xact_lock($1)", PgParams().Add(AdvisoryLockKey("latchkey:schema"))));
+    LATCHKEY_RETURN_IF_ERROR(
+        tx.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"));
+    LATCHKEY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    int64_t current = rows.empty() ? 0 : rows.front().Int(0);
+    if (current > LatestSchemaVersion()) {
+      return FailedPreconditionError("the store has schema version " + std::to_string(current) +
+                                     ", newer than this latchkey understands (" +
+                                     std::to_string(LatestSchemaVersion()) + "); upgrade latchkey");
+    }
+    for (const Migration& migration : kMigrations) {
+      if (migration.version <= current) continue;
+      Status applied = tx.Exec(migration.sql).status();
+      if (!applied.ok()) return applied.WithContext("schema migration " + std::to_string(migration.version));
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                                       PgParams().Add(int64_t{migration.version}).Add(clock.Now())));
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace latchkey::store::postgres

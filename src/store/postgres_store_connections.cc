@@ -1,0 +1,243 @@
+// Providers and connections.
+#include <optional>
+#include <string>
+
+#include "store/postgres_store_impl.h"
+
+namespace latchkey::store::postgres {
+namespace {
+
+std::string ProviderName(std::string_view name) { return "provider '" + std::string(name) + "'"; }
+std::string ConnectionName(std::string_view name) { return "connection '" + std::string(name) + "'"; }
+
+constexpr const char* kProviderColumns =
+    "name, definition, client_secret, data_key_id, created_at, updated_at";
+
+ProviderRecord ReadProvider(const PgRow& r) {
+  return {r.Text(0), r.Text(1), r.OptBlob(2), r.OptInt(3), r.Time(4), r.Time(5)};
+}
+
+// Column order shared by SELECT, INSERT and ReadConnection.
+constexpr const char* kConnectionColumns =
+    "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
+    "access_token, refresh_token, api_key, password, username, data_key_id, token_version, "
+    "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+
+StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
+  ConnectionRecord c;
+  c.id = r.Text(0);
+  c.name = r.Text(1);
+  c.provider = r.Text(2);
+  auto kind = ParseCredentialKind(r.Text(3));
+  auto status = ParseConnectionStatus(r.Text(4));
+  if (!kind || !status)
+    return DataLossError(ConnectionName(c.name) + " has an unknown kind or status in the store");
+  c.kind = *kind;
+  c.status = *status;
+  c.account = r.Text(5);
+  LATCHKEY_ASSIGN_OR_RETURN(c.scopes, DecodeStringList(r.Text(6), ConnectionName(c.name)));
+  c.api_base_url = r.Text(7);
+  c.token_type = r.Text(8);
+  c.expires_at = r.OptTime(9);
+  c.access_token = r.OptBlob(10);
+  c.refresh_token = r.OptBlob(11);
+  c.api_key = r.OptBlob(12);
+  c.password = r.OptBlob(13);
+  c.username = r.Text(14);
+  c.data_key_id = r.OptInt(15);
+  c.token_version = r.Int(16);
+  c.last_refresh_at = r.OptTime(17);
+  c.needs_reauth_since = r.OptTime(18);
+  c.last_error = r.Text(19);
+  c.created_at = r.Time(20);
+  c.updated_at = r.Time(21);
+  c.token_obtained_at = r.OptTime(22);
+  c.refresh_failures = static_cast<int>(r.Int(23));
+  c.next_refresh_attempt_at = r.OptTime(24);
+  c.refresh_started_at = r.OptTime(25);
+  return c;
+}
+
+// Adds every column after id in kConnectionColumns order except token_version,
+// created_at and updated_at, which the callers add themselves.
+void AddMutable(PgParams& p, const ConnectionRecord& c) {
+  p.Add(c.name).Add(c.provider).Add(CredentialKindName(c.kind)).Add(ConnectionStatusName(c.status));
+  p.Add(c.account).Add(EncodeStringList(c.scopes)).Add(c.api_base_url).Add(c.token_type).Add(c.expires_at);
+  p.Add(c.access_token)
+      .Add(c.refresh_token)
+      .Add(c.api_key)
+      .Add(c.password)
+      .Add(c.username)
+      .Add(c.data_key_id);
+}
+
+void AddRefreshState(PgParams& p, const ConnectionRecord& c) {
+  p.Add(c.token_obtained_at)
+      .Add(int64_t{c.refresh_failures})
+      .Add(c.next_refresh_attempt_at)
+      .Add(c.refresh_started_at);
+}
+
+StatusOr<std::vector<ConnectionRecord>> SelectConnections(PgTx& tx, const std::string& where,
+                                                          const PgParams& params) {
+  LATCHKEY_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query(std::string("SELECT ") + kConnectionColumns + " FROM connections " + where, params));
+  std::vector<ConnectionRecord> out;
+  for (const PgRow& row : rows) {
+    LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord c, ReadConnection(row));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status PostgresStore::UpsertProvider(const ProviderRecord& p) {
+  return Write([&](PgTx& tx) -> Status {
+    PgParams params;
+    params.Add(p.name)
+        .Add(p.definition)
+        .Add(p.client_secret)
+        .Add(p.data_key_id)
+        .Add(p.created_at)
+        .Add(p.updated_at);
+    return NameRow(tx.Exec(std::string("INSERT INTO providers (") + kProviderColumns +
+                               ") VALUES ($1, $2, $3, $4, $5, $6) "
+                               "ON CONFLICT (name) DO UPDATE SET "
+                               "definition = excluded.definition, "
+                               "client_secret = excluded.client_secret, "
+                               "data_key_id = excluded.data_key_id, "
+                               "updated_at = excluded.updated_at",
+                           params)
+                       .status(),
+                   ProviderName(p.name));
+  });
+}
+
+StatusOr<ProviderRecord> PostgresStore::GetProvider(std::string_view name) {
+  std::optional<ProviderRecord> out;
+  Status done = Read([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query(std::string("SELECT ") + kProviderColumns + " FROM providers WHERE name = $1",
+                            PgParams().Add(name)));
+    if (!rows.empty()) out = ReadProvider(rows.front());
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  if (!out) return NotFoundError(ProviderName(name) + " does not exist");
+  return std::move(*out);
+}
+
+StatusOr<std::vector<ProviderRecord>> PostgresStore::ListProviders() {
+  std::vector<ProviderRecord> out;
+  Status done = Read([&](PgTx& tx) -> Status {
+    out.clear();
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query(std::string("SELECT ") + kProviderColumns + " FROM providers ORDER BY name"));
+    for (const PgRow& row : rows) out.push_back(ReadProvider(row));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
+Status PostgresStore::InsertConnection(const ConnectionRecord& c) {
+  return Write([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto live, tx.Query("SELECT 1 FROM connections WHERE name = $1 AND status <> 'disconnected'",
+                            PgParams().Add(c.name)));
+    if (!live.empty()) return AlreadyExistsError(ConnectionName(c.name) + " already exists");
+    LATCHKEY_RETURN_IF_ERROR(tx.Exec("DELETE FROM connections WHERE name = $1 AND status = 'disconnected'",
+                                     PgParams().Add(c.name)));
+    PgParams params;
+    params.Add(c.id);
+    AddMutable(params, c);
+    params.Add(c.token_version).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
+    params.Add(c.created_at).Add(c.updated_at);
+    AddRefreshState(params, c);
+    Status s = tx.Exec(std::string("INSERT INTO connections (") + kConnectionColumns +
+                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                           "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+                       params)
+                   .status();
+    if (s.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("a connection with id '" + c.id + "' already exists");
+    }
+    return NameRow(s, ConnectionName(c.name));
+  });
+}
+
+StatusOr<ConnectionRecord> PostgresStore::GetConnection(std::string_view name) {
+  std::vector<ConnectionRecord> found;
+  Status done = Read([&](PgTx& tx) -> Status {
+    // The live row wins over a disconnected one of the same name.
+    LATCHKEY_ASSIGN_OR_RETURN(found, SelectConnections(tx,
+                                                       "WHERE name = $1 ORDER BY (status = 'disconnected'), "
+                                                       "updated_at DESC LIMIT 1",
+                                                       PgParams().Add(name)));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  if (found.empty()) return NotFoundError(ConnectionName(name) + " does not exist");
+  return std::move(found.front());
+}
+
+StatusOr<ConnectionRecord> PostgresStore::GetConnectionById(std::string_view id) {
+  std::vector<ConnectionRecord> found;
+  Status done = Read([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(found, SelectConnections(tx, "WHERE id = $1", PgParams().Add(id)));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  if (found.empty()) return NotFoundError("no connection has id '" + std::string(id) + "'");
+  return std::move(found.front());
+}
+
+StatusOr<std::vector<ConnectionRecord>> PostgresStore::ListConnections() {
+  std::vector<ConnectionRecord> out;
+  Status done = Read([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        out, SelectConnections(tx, "ORDER BY name, (status = 'disconnected'), id", PgParams()));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
+Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version,
+                                       const std::optional<AlertEvent>& alert) {
+  return Write([&](PgTx& tx) -> Status {
+    PgParams params;
+    AddMutable(params, c);
+    params.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
+    params.Add(c.updated_at);
+    AddRefreshState(params, c);
+    params.Add(c.id).Add(expected_token_version);
+    StatusOr<int64_t> changed = tx.Exec(
+        "UPDATE connections SET name = $1, provider = $2, kind = $3, status = $4, "
+        "account = $5, scopes = $6, api_base_url = $7, token_type = $8, "
+        "expires_at = $9, access_token = $10, refresh_token = $11, api_key = $12, "
+        "password = $13, username = $14, data_key_id = $15, token_version = $16, "
+        "last_refresh_at = $17, needs_reauth_since = $18, last_error = $19, "
+        "updated_at = $20, token_obtained_at = $21, refresh_failures = $22, "
+        "next_refresh_attempt_at = $23, refresh_started_at = $24 "
+        "WHERE id = $25 AND token_version = $26",
+        params);
+    LATCHKEY_RETURN_IF_ERROR(NameRow(changed.status(), ConnectionName(c.name)));
+    if (*changed == 1) {
+      // The alert commits with the state change that causes it, or not at all.
+      return alert ? InsertAlert(tx, *alert) : Status::Ok();
+    }
+
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto current, tx.Query("SELECT token_version FROM connections WHERE id = $1", PgParams().Add(c.id)));
+    if (current.empty()) return NotFoundError(ConnectionName(c.name) + " does not exist");
+    return AbortedError(ConnectionName(c.name) + " was changed by another writer (token_version is " +
+                        std::to_string(current.front().Int(0)) + ", expected " +
+                        std::to_string(expected_token_version) + "); reload it and retry");
+  });
+}
+
+}  // namespace latchkey::store::postgres

@@ -1,0 +1,137 @@
+// Runs the Store contract suite on PostgreSQL, plus what only the PostgreSQL backend
+// promises: migrations under an advisory lock, refusing a newer schema, and riding out
+// lost server connections and lock contention inside the store.
+#include "store/postgres_store.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/postgres_migrations.h"
+#include "store/postgres_test_cluster.h"
+
+namespace latchkey::store::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
+                         ::testing::Values(StoreBackend{"postgres",
+                                                        [] { return std::make_unique<PostgresTestEnv>(); }}),
+                         BackendName);
+
+// Runs one statement on a separate connection (the test's view of the database).
+int64_t QueryInt(const std::string& url, const std::string& sql) {
+  pqxx::connection connection(url);
+  pqxx::nontransaction txn(connection);
+  pqxx::result result = txn.exec(sql);
+  return result.empty() || result[0][0].is_null() ? -1 : result[0][0].as<int64_t>();
+}
+
+TEST(PostgresStoreTest, ReopeningKeepsDataAndDoesNotRemigrate) {
+  PostgresTestEnv env;
+  {
+    auto store = env.Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->InsertAgent(Agent("claude", "ag1")).ok());
+  }
+  auto again = env.Open();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE((*again)->GetAgent("claude").ok());
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM schema_migrations"), postgres::LatestSchemaVersion());
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
+            postgres::LatestSchemaVersion());
+}
+
+TEST(PostgresStoreTest, RefusesASchemaNewerThanTheBinary) {
+  PostgresTestEnv env;
+  ASSERT_TRUE(env.Open().ok());
+  QueryInt(env.Url(), "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+  auto store = env.Open();
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition) << store.status().ToString();
+}
+
+TEST(PostgresStoreTest, ProcessesOpeningABrandNewDatabaseAtOnceAllSucceed) {
+  for (int round = 0; round < 3; ++round) {
+    PostgresTestEnv env;
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
+    constexpr int kProcesses = 4;
+    std::vector<pid_t> children;
+    for (int p = 0; p < kProcesses; ++p) {
+      pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        close(go[1]);
+        char byte;
+        if (read(go[0], &byte, 1) != 0) _exit(90);  // wait until the parent closes the pipe
+        auto store = env.Open();
+        if (!store.ok()) _exit(1);
+        if (!(*store)->InsertAgent(Agent("agent-" + std::to_string(p), "id-" + std::to_string(p))).ok())
+          _exit(2);
+        _exit(0);
+      }
+      children.push_back(pid);
+    }
+    close(go[0]);
+    close(go[1]);  // releases every child at once
+    for (pid_t pid : children) {
+      int wstatus = 0;
+      ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+      EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << "child exit " << wstatus;
+    }
+    EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM agents"), kProcesses);
+    EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM schema_migrations"), postgres::LatestSchemaVersion());
+  }
+}
+
+TEST(PostgresStoreTest, LostServerConnectionsAreReplacedWithTheirSettings) {
+  PostgresTestEnv env;
+  auto store = env.Open(milliseconds(300));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->InsertAgent(Agent("claude", "ag1")).ok());
+  // Ends every session of the store (as a server restart or a dropped proxy would).
+  QueryInt(env.Url(),
+           "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  EXPECT_TRUE((*store)->GetAgent("claude").ok());
+  EXPECT_TRUE((*store)->InsertAgent(Agent("bot", "ag2")).ok());
+
+  // The new session still bounds lock waits by busy_wait.
+  pqxx::connection holder(env.Url());
+  pqxx::work locked(holder);
+  locked.exec("SELECT * FROM agents WHERE name = 'claude' FOR UPDATE");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ((*store)->RevokeAgent("claude", At(5)).code(), StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
+}
+
+TEST(PostgresStoreTest, ARowLockedBeyondTheWaitIsUnavailable) {
+  PostgresTestEnv env;
+  auto store = env.Open(milliseconds(300));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->InsertAgent(Agent("claude", "ag1")).ok());
+  pqxx::connection holder(env.Url());
+  pqxx::work locked(holder);
+  locked.exec("SELECT * FROM agents WHERE name = 'claude' FOR UPDATE");
+  auto start = std::chrono::steady_clock::now();
+  Status s = (*store)->RevokeAgent("claude", At(5));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("the store is busy"));
+  EXPECT_GE(waited, milliseconds(300));
+  EXPECT_LT(waited, milliseconds(2000));
+  EXPECT_TRUE((*store)->GetAgent("claude").ok());  // readers go on
+  locked.abort();
+  EXPECT_TRUE((*store)->RevokeAgent("claude", At(5)).ok());
+}
+
+TEST(PostgresStoreTest, AnUnreachableServerIsUnavailable) {
+  auto store =
+      OpenPostgresStore({.url = "postgres://postgres@127.0.0.1:1/none", .busy_wait = milliseconds(100)},
+                        SystemClock::Instance());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+  EXPECT_EQ(OpenPostgresStore({}, SystemClock::Instance()).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace latchkey::store::testing
