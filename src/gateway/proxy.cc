@@ -323,10 +323,16 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
 }
 
 // 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
+// The coordinator may answer a 401 with a token someone else (another request, another
+// node) obtained before ours was refused, without refreshing; if the API refuses that
+// one too, it is refused in turn, so the call still gets one refresh of its own before
+// reauth_required.
 asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
   const store::ConnectionRecord& record = call.route->connection;
   const provider::ProviderDefinition& provider = call.route->provider;
-  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind)) {
+  for (int round = 0;
+       round < 2 && call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind);
+       ++round) {
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);
     co_await Offload(parts_.blocking, [&] {
@@ -362,7 +368,8 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     call.credential = Concat({type, " ", fresh->access_token.reveal()});
     call.oauth_token = std::move(fresh->access_token);
     call.upstream = co_await Forward(call, request, worker);
-    if (call.upstream.ok() && call.upstream.response.result_int() == 401) {
+    const bool refused_again = call.upstream.ok() && call.upstream.response.result_int() == 401;
+    if (refused_again && (fresh->refreshed || round == 1)) {
       co_await Offload(parts_.blocking, [&] {
         call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
                                       "the API refused a freshly refreshed access token");
