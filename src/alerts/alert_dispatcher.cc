@@ -70,8 +70,11 @@ void AlertDispatcher::Run() {
 }
 
 StatusOr<int> AlertDispatcher::DeliverDue() {
+  // Claimed, so another node delivering the same outbox skips them (each normally
+  // delivered once); if this process dies, they are due again when the claim lapses.
+  const TimePoint now = clock_.Now();
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::AlertEvent> due,
-                            store_.DueAlerts(clock_.Now(), options_.batch));
+                            store_.ClaimDueAlerts(now, options_.batch, now + options_.claim));
   int delivered = 0;
   for (const store::AlertEvent& event : due) {
     if (event.attempts == 0) {

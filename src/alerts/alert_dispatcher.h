@@ -36,6 +36,9 @@ struct WebhookOptions {
   std::chrono::milliseconds first_backoff{5000};
   std::chrono::milliseconds longest_backoff{3600 * 1000};
   int batch = 20;
+  // How long a claimed batch stays this process's (ClaimDueAlerts): longer than
+  // delivering a batch can take; after it another node may deliver what is left.
+  std::chrono::milliseconds claim{300000};
 };
 
 // The JSON body and signature header value for one event at `now` (exposed for tests).

@@ -143,6 +143,29 @@ StatusOr<std::vector<AlertEvent>> PostgresStore::DueAlerts(TimePoint now, int li
   return out;
 }
 
+StatusOr<std::vector<AlertEvent>> PostgresStore::ClaimDueAlerts(TimePoint now, int limit,
+                                                                TimePoint lease_until) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<AlertEvent> out;
+  // A serializable write: two claimants racing for one event cannot both commit; the
+  // loser is retried inside the store and then no longer finds it due.
+  Status done = Write([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(tx,
+                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
+                                                "next_attempt_at <= $1) ORDER BY created_at, seq LIMIT $2",
+                                                PgParams().Add(now).Add(int64_t{limit})));
+    for (AlertEvent& event : out) {
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("UPDATE alert_outbox SET next_attempt_at = $1 WHERE event_id = $2",
+                                       PgParams().Add(lease_until).Add(event.event_id))
+                                   .status());
+      event.next_attempt_at = lease_until;
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
 StatusOr<std::vector<AlertEvent>> PostgresStore::ListAlerts(int limit) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
   std::vector<AlertEvent> out;

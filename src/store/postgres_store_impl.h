@@ -62,6 +62,7 @@ class PostgresStore final : public Store {
   StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) override;
   Status EnqueueAlert(const AlertEvent& event) override;
   StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;
+  StatusOr<std::vector<AlertEvent>> ClaimDueAlerts(TimePoint now, int limit, TimePoint lease_until) override;
   StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) override;
   StatusOr<int64_t> CountUndeliveredAlerts() override;
   Status MarkAlertDelivered(std::string_view event_id, TimePoint at) override;

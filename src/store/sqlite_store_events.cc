@@ -106,6 +106,30 @@ StatusOr<std::vector<AlertEvent>> SqliteStore::DueAlerts(TimePoint now, int limi
   return out;
 }
 
+StatusOr<std::vector<AlertEvent>> SqliteStore::ClaimDueAlerts(TimePoint now, int limit,
+                                                              TimePoint lease_until) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<AlertEvent> out;
+  Status done = Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(db,
+                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
+                                                "next_attempt_at <= ?) ORDER BY created_at, seq LIMIT ?",
+                                                now, limit));
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(db, "UPDATE alert_outbox SET next_attempt_at = ? WHERE event_id = ?"));
+    for (AlertEvent& event : out) {
+      stmt.Reset();
+      stmt.Add(lease_until).Add(event.event_id);
+      LATCHKEY_RETURN_IF_ERROR(stmt.Run());
+      event.next_attempt_at = lease_until;
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
 StatusOr<std::vector<AlertEvent>> SqliteStore::ListAlerts(int limit) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
   std::vector<AlertEvent> out;

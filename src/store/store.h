@@ -110,6 +110,12 @@ class Store {
   virtual Status EnqueueAlert(const AlertEvent& event) = 0;
   // Undelivered events whose next_attempt_at is unset or <= now, oldest first.
   virtual StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) = 0;
+  // The same events, claimed for the caller in the same transaction: their next_attempt_at
+  // becomes `lease_until` (as returned), so no other caller (thread, process, node) claims
+  // them before then. The claimant marks each delivered or failed; if it dies, the events
+  // are due again at lease_until. Normally once, at least once.
+  virtual StatusOr<std::vector<AlertEvent>> ClaimDueAlerts(TimePoint now, int limit,
+                                                           TimePoint lease_until) = 0;
   virtual StatusOr<std::vector<AlertEvent>> ListAlerts(int limit) = 0;  // newest first
   // How many events are not delivered yet (due now or later): the outbox depth.
   virtual StatusOr<int64_t> CountUndeliveredAlerts() = 0;

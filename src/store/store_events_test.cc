@@ -1,4 +1,8 @@
 // Contract tests: audit, alert outbox, pending authorizations, ping.
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "store/store_contract_test.h"
 
 namespace latchkey::store::testing {
@@ -117,6 +121,65 @@ TEST_P(StoreContractTest, OutboxDueDeliveredFailed) {
   EXPECT_EQ(store().MarkAlertDelivered("nope", At(1)).code(), StatusCode::kNotFound);
   EXPECT_EQ(store().MarkAlertFailed("nope", "x", At(1)).code(), StatusCode::kNotFound);
   EXPECT_EQ(store().DueAlerts(At(1), 0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, ClaimedAlertsAreHiddenFromOtherClaimantsUntilTheLeaseEnds) {
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_TRUE(store().EnqueueAlert(Alert("ev" + std::to_string(i), At(i * 10))).ok());
+  auto other = env().Open();
+  ASSERT_TRUE(other.ok());
+  auto first = store().ClaimDueAlerts(At(100), 2, At(400));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].event_id, "ev1");
+  EXPECT_EQ((*first)[0].next_attempt_at, At(400));
+  auto second = (*other)->ClaimDueAlerts(At(100), 10, At(400));
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].event_id, "ev3");
+  EXPECT_TRUE(store().ClaimDueAlerts(At(399), 10, At(700))->empty());
+  EXPECT_TRUE(store().DueAlerts(At(399), 10)->empty());
+
+  // A delivered event is done; a failed one is due at its own next attempt; a claimant
+  // that went quiet loses its claim when the lease ends.
+  ASSERT_TRUE(store().MarkAlertDelivered("ev1", At(150)).ok());
+  ASSERT_TRUE(store().MarkAlertFailed("ev2", "HTTP 502", At(900)).ok());
+  auto after_lease = (*other)->ClaimDueAlerts(At(400), 10, At(1000));
+  ASSERT_EQ(after_lease->size(), 1u);
+  EXPECT_EQ((*after_lease)[0].event_id, "ev3");
+  auto retry = store().ClaimDueAlerts(At(900), 10, At(1200));
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].event_id, "ev2");
+  EXPECT_EQ((*retry)[0].attempts, 1);
+  EXPECT_EQ(store().ClaimDueAlerts(At(1), 0, At(2)).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimantsNeverShareAnAlert) {
+  constexpr int kEvents = 60, kClaimants = 4;
+  for (int i = 0; i < kEvents; ++i)
+    ASSERT_TRUE(store().EnqueueAlert(Alert("e" + std::to_string(i), At(i))).ok());
+  std::vector<std::shared_ptr<Store>> stores;
+  for (int c = 0; c < kClaimants; ++c) {
+    auto opened = env().Open();
+    ASSERT_TRUE(opened.ok());
+    stores.push_back(*opened);
+  }
+  std::mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> claimants;
+  for (int c = 0; c < kClaimants; ++c) {
+    claimants.emplace_back([&, c] {
+      for (int round = 0; round < 10; ++round) {
+        auto got = stores[static_cast<size_t>(c)]->ClaimDueAlerts(At(1000), 3, At(100000));
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        std::lock_guard lock(mu);
+        for (const AlertEvent& event : *got) claimed.push_back(event.event_id);
+      }
+    });
+  }
+  for (auto& t : claimants) t.join();
+  std::set<std::string> distinct(claimed.begin(), claimed.end());
+  EXPECT_EQ(distinct.size(), claimed.size()) << "an event was claimed twice";
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kEvents));
 }
 
 TEST_P(StoreContractTest, PendingAuthorizationIsSingleUse) {

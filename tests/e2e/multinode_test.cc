@@ -106,5 +106,45 @@ TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequest
             << " s: " << refreshes << " refreshes; " << as_stats.dump() << "\n";
 }
 
+TEST_F(MultiNodeTest, ARevokedGrantIsAlertedOnceByThreeNodes) {
+  UsePostgres();
+  StartOAuthServers();
+  // A slow receiver (500 ms per delivery): without claims every node's dispatcher would
+  // find the event still undelivered and send it too.
+  auto receiver = StartWebhookReceiver({{"DELAY_MS", "500"}});
+  ImportGrant("work", "leaver", /*expires_in=*/1);
+  const std::string key = CreateAgent("bot", {"work"});
+  HttpRequest("POST", as_->base_url() + "/__revoke_grant?sub=leaver", "", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the imported token is stale
+  const std::string alerts = "[alerts]\nwebhook_url = \"" + receiver->base_url() +
+                             "/hook\"\nwebhook_secret = \"multi-node-secret\"\npoll_interval_ms = 50\n";
+  std::vector<int> ports;
+  for (int n = 0; n < 3; ++n) ports.push_back(StartNode(alerts));
+
+  // Every node is asked at once; each sees the revocation (or the state another wrote).
+  std::vector<std::thread> callers;
+  std::atomic<int> reauth{0};
+  for (int i = 0; i < 30; ++i) {
+    callers.emplace_back([&, i] {
+      RawReply reply =
+          RawExchange(ports[static_cast<size_t>(i % 3)],
+                      BuildRequest("GET", "/proxy/work/read", {{"Authorization", "Bearer " + key}}));
+      if (reply.Header("latchkey-error") == "reauth_required") ++reauth;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(reauth.load(), 30) << NodeLogs();
+
+  json received = json::array();
+  for (int i = 0; i < 200 && received.empty(); ++i) {
+    received = Json(HttpGet(receiver->base_url() + "/__received"));
+    if (received.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three dispatchers poll every 50 ms
+  received = Json(HttpGet(receiver->base_url() + "/__received"));
+  ASSERT_EQ(received.size(), 1u) << "one delivery for one event across three nodes: " << received.dump();
+  EXPECT_EQ(json::parse(received[0]["body"].get<std::string>())["type"], "connection.needs_reauth");
+}
+
 }  // namespace
 }  // namespace latchkey::testing
