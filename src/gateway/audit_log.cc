@@ -1,11 +1,16 @@
 #include "gateway/audit_log.h"
 
+#include <optional>
+
 #include "common/log.h"
 
 namespace latchkey::gateway {
 
-AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size_t max_queue)
-    : store_(store), interval_(interval), max_queue_(max_queue), thread_([this] { Run(); }) {}
+AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size_t max_queue,
+                   std::chrono::milliseconds stop_grace)
+    : store_(store), interval_(interval), max_queue_(max_queue), stop_grace_(stop_grace), thread_([this] {
+        Run();
+      }) {}
 
 AuditLog::~AuditLog() { Stop(); }
 
@@ -44,19 +49,37 @@ size_t AuditLog::dropped() const {
 
 void AuditLog::Run() {
   std::unique_lock lock(mu_);
+  bool failing = false;  // the store refused the last batch
+  std::optional<std::chrono::steady_clock::time_point> give_up;
   for (;;) {
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    wake_.wait_for(lock, interval_, [this, failing] { return stopping_ && !failing; });
+    if (stopping_ && !give_up) give_up = std::chrono::steady_clock::now() + stop_grace_;
     if (!queue_.empty()) {
       std::vector<store::AuditRecord> batch;
       batch.swap(queue_);
       lock.unlock();
       Status written = store_.AppendAudit(batch);
-      if (!written.ok())
-        spdlog::error("audit: {} row(s) could not be written: {}", batch.size(), written.message());
       lock.lock();
-      if (!written.ok()) dropped_ += batch.size();
-      done_ += batch.size();
-      written_.notify_all();
+      if (written.ok()) {
+        if (failing) spdlog::info("audit: the store takes rows again");
+        failing = false;
+        done_ += batch.size();
+        written_.notify_all();
+      } else if (give_up && std::chrono::steady_clock::now() >= *give_up) {
+        spdlog::error("audit: stopping with {} row(s) the store still refuses: {}",
+                      batch.size() + queue_.size(), written.message());
+        dropped_ += batch.size() + queue_.size();
+        done_ += batch.size() + queue_.size();
+        queue_.clear();
+        break;
+      } else {
+        // Keep the rows, in order, ahead of those queued meanwhile, and try again.
+        if (!failing) spdlog::warn("audit: the store refuses rows ({}); holding them", written.message());
+        failing = true;
+        batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.end()));
+        queue_ = std::move(batch);
+      }
     }
     if (stopping_ && queue_.empty()) break;
   }

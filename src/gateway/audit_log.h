@@ -1,8 +1,11 @@
 // AuditLog: one row per proxied call (SPEC §6), written off the request path. Calls
 // enqueue rows; one background thread appends them in batches (one store transaction
 // per batch), so a busy gateway does one fsync per batch rather than one per call.
-// Rows not yet written when the process is killed are lost (at most one batch interval);
-// Stop() writes everything queued. Thread-safe.
+// While the store refuses writes (down, restarting), rows wait in memory and the batch
+// is tried again every interval; only rows past max_queue are dropped (and counted).
+// Rows not yet written when the process is killed are lost (at most one batch interval,
+// or the outage so far); Stop() writes everything queued, trying for at most
+// `stop_grace`. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -21,7 +24,8 @@ namespace latchkey::gateway {
 class AuditLog {
  public:
   explicit AuditLog(store::Store& store, std::chrono::milliseconds interval = std::chrono::milliseconds(50),
-                    size_t max_queue = 100000);
+                    size_t max_queue = 100000,
+                    std::chrono::milliseconds stop_grace = std::chrono::seconds(5));
   ~AuditLog();  // Stop()
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -30,7 +34,7 @@ class AuditLog {
   void Flush();  // returns once everything recorded so far is written (or failed)
   void Stop();
 
-  size_t dropped() const;  // rows dropped because the queue was full or the store failed
+  size_t dropped() const;  // rows dropped: the queue was full, or the store still refused at Stop()
 
  private:
   void Run();
@@ -38,6 +42,7 @@ class AuditLog {
   store::Store& store_;
   const std::chrono::milliseconds interval_;
   const size_t max_queue_;
+  const std::chrono::milliseconds stop_grace_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable written_;
