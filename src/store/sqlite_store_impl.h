@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/row_codec.h"
 #include "store/sqlite_pool.h"
 #include "store/store.h"
 
@@ -83,16 +84,10 @@ class SqliteStore final : public Store {
 // Inserts one outbox row inside the caller's write transaction (sqlite_store_events.cc).
 Status InsertAlert(SqliteDb& db, const AlertEvent& event);
 
-// Scopes and agent rules are stored as JSON arrays of strings.
-std::string EncodeStringList(const std::vector<std::string>& items);
-StatusOr<std::vector<std::string>> DecodeStringList(std::string_view json, std::string_view row);
-
-// Gives a constraint failure the name of its row: "connection 'x' already exists",
-// "connection 'x' is sealed under a data key that no longer exists; ...". Other
-// errors pass through unchanged (contention must stay recognizable for retry).
-Status NameRow(Status status, std::string_view row);
-
-// kInvalidArgument unless 0 < limit; callers pass the limit on to SQL.
-Status CheckLimit(int limit);
+// Shared row helpers (EncodeStringList, DecodeStringList, NameRow, CheckLimit).
+using store::CheckLimit;
+using store::DecodeStringList;
+using store::EncodeStringList;
+using store::NameRow;
 
 }  // namespace latchkey::store::sqlite
