@@ -1,7 +1,6 @@
 // OpenPostgresStore, Ping, and the row helpers the postgres_store_*.cc files share.
 #include "store/postgres_store.h"
 
-
 #include "store/postgres_migrations.h"
 #include "store/postgres_store_impl.h"
 

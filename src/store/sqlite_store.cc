@@ -1,6 +1,5 @@
 #include "store/sqlite_store.h"
 
-
 #include "store/sqlite_migrations.h"
 #include "store/sqlite_store_impl.h"
 
