@@ -323,15 +323,17 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
 }
 
 // 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
-// The coordinator may answer a 401 with a token someone else (another request, another
-// node) obtained before ours was refused, without refreshing; if the API refuses that
-// one too, it is refused in turn, so the call still gets one refresh of its own before
-// reauth_required.
+// The coordinator may answer a 401 with a token that someone else (another request,
+// another node) obtained before ours was refused, without refreshing. If the API refuses
+// that one too, it was simply older than it looked, and it is refused in turn: the call
+// ends in reauth_required only when a token obtained after its first 401 is refused.
 asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
   const store::ConnectionRecord& record = call.route->connection;
   const provider::ProviderDefinition& provider = call.route->provider;
-  for (int round = 0;
-       round < 2 && call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind);
+  const TimePoint first_refusal = parts_.clock.Now();
+  constexpr int kMaxRounds = 3;  // bounds a token chase if the API's clock runs ahead
+  for (int round = 0; round < kMaxRounds && call.upstream.ok() &&
+                      call.upstream.response.result_int() == 401 && IsOAuth(record.kind);
        ++round) {
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);
@@ -369,7 +371,11 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     call.oauth_token = std::move(fresh->access_token);
     call.upstream = co_await Forward(call, request, worker);
     const bool refused_again = call.upstream.ok() && call.upstream.response.result_int() == 401;
-    if (refused_again && (fresh->refreshed || round == 1)) {
+    const bool obtained_after_refusal =
+        fresh->refreshed || (fresh->obtained_at && *fresh->obtained_at >= first_refusal);
+    if (refused_again && (obtained_after_refusal || round + 1 == kMaxRounds)) {
+      spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
+                   record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
       co_await Offload(parts_.blocking, [&] {
         call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
                                       "the API refused a freshly refreshed access token");

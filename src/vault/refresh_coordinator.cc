@@ -137,7 +137,9 @@ StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id,
   if (mode == Mode::kIfDue && !IsStale(row, 1.0)) return StoredGrant(row);
   if (mode == Mode::kReplace) {
     LATCHKEY_ASSIGN_OR_RETURN(AccessGrant stored, StoredGrant(row));
-    if (!stored.access_token.Equals(*rejected)) return stored;  // someone replaced it already
+    // Someone replaced it already; theirs is used unless it is itself near its end (it may
+    // have been obtained long before our upstream refused the older one).
+    if (!stored.access_token.Equals(*rejected) && !IsStale(row)) return stored;
   }
   const TimePoint now = clock_.Now();
   if (mode != Mode::kAlways && row.next_refresh_attempt_at && *row.next_refresh_attempt_at > now) {

@@ -184,6 +184,23 @@ TEST_F(RefreshCoordinatorTest, RefreshAfterA401OnlyIfTheRefusedTokenIsStillCurre
   EXPECT_EQ(http_.request_count(), 1u);
 }
 
+TEST_F(RefreshCoordinatorTest, AfterA401ANewerStoredTokenNearItsEndIsRefreshedNotHandedBack) {
+  // Another node replaced the refused token long ago; its replacement is now stale too
+  // (the API may already refuse it), so the caller gets a refresh, not that one.
+  Import("work", R"({"access_token":"at-0","refresh_token":"rt-1","expires_in":3600})");
+  auto first = coordinator_->Current("work");
+  ASSERT_TRUE(first.ok());
+  RespondTokens("at-1", "rt-2", /*expires_in=*/100);
+  RespondTokens("at-2", "rt-3");
+  ASSERT_TRUE(coordinator_->ForceRefresh("work").ok());
+  clock_.Advance(std::chrono::seconds(99));
+  auto grant = coordinator_->RefreshRejected("work", first->access_token);
+  ASSERT_TRUE(grant.ok()) << grant.status().ToString();
+  EXPECT_EQ(grant->access_token.reveal(), "at-2");
+  EXPECT_TRUE(grant->refreshed);
+  EXPECT_EQ(http_.request_count(), 2u);
+}
+
 TEST_F(RefreshCoordinatorTest, InterruptedRefreshFollowedByInvalidGrantSaysSo) {
   ImportStale();
   // A process died after writing the in-flight marker: simulate its row.

@@ -55,22 +55,22 @@ class MultiNodeTest : public GatewayTest {
 };
 
 TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequestSucceeds) {
-  // Open bug (issue 6): on the loaded CI machine 7 of 3,600 requests still end in a false
-  // reauth_required ("the API refused a freshly refreshed access token"); it passes on an
-  // idle machine. Skipped until that is found and fixed, so it cannot hide as a flake.
-  GTEST_SKIP() << "known open bug: rare false reauth_required across nodes under load (see the stop-11 note)";
+  // 3-second tokens: the API checks whole-second `exp` claims, so a token is good for
+  // between 2 and 3 s of real time, which leaves a loaded 2-core machine (3 daemons,
+  // PostgreSQL, both Node servers and 600 client threads) a margin for slow requests.
   UsePostgres();
-  StartOAuthServers(/*access_token_ttl=*/2);
-  ImportGrant("work", "load-user", /*expires_in=*/2);
+  constexpr int kTtl = 3;
+  StartOAuthServers(/*access_token_ttl=*/kTtl);
+  ImportGrant("work", "load-user", /*expires_in=*/kTtl);
   const std::string key = CreateAgent("bot", {"work:GET:/read"});
   std::vector<int> ports;
   for (int n = 0; n < 3; ++n) ports.push_back(StartNode("[gateway]\nblocking_threads = 64\n"));
   for (int port : ports) ASSERT_GT(port, 0);
   HttpRequest("POST", as_->base_url() + "/__reset", "", {});
 
-  // 600 agents at once, spread over the three nodes, each calling every 1.2 s for 6 rounds:
-  // about 7 s, several 2 s expiries.
-  constexpr int kAgents = 600, kRounds = 6;
+  // 600 agents at once, spread over the three nodes, each calling every 1.5 s for 7 rounds:
+  // about 10 s, several expiries.
+  constexpr int kAgents = 600, kRounds = 7;
   std::atomic<int> ok{0};
   std::mutex mu;
   std::map<int, int> statuses;
@@ -80,7 +80,7 @@ TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequest
   for (int a = 0; a < kAgents; ++a) {
     agents.emplace_back([&, a] {
       for (int round = 0; round < kRounds; ++round) {
-        std::this_thread::sleep_until(started + std::chrono::milliseconds(1200 * round + (a % 50) * 4));
+        std::this_thread::sleep_until(started + std::chrono::milliseconds(1500 * round + (a % 50) * 4));
         const int port = ports[static_cast<size_t>((a + round) % 3)];
         RawReply reply =
             RawExchange(port, BuildRequest("GET", "/proxy/work/read", {{"Authorization", "Bearer " + key}}));
@@ -104,8 +104,12 @@ TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequest
   const json as_stats = Stats(*as_);
   EXPECT_EQ(as_stats["reused_refresh_tokens"], 0) << as_stats.dump();
   const int refreshes = as_stats["refresh_requests"].get<int>();
-  EXPECT_GE(refreshes, static_cast<int>(seconds / 2.0) - 1) << as_stats.dump();
-  EXPECT_LE(refreshes, static_cast<int>(seconds / 0.9) + 2) << as_stats.dump() << " over " << seconds << " s";
+  // One refresh per token: at least one per lifetime, and no more than one per the
+  // shortest interval the proactive schedule allows (lifetime minus lead and jitter,
+  // over a third of it); a duplicated refresh would also show as a reused refresh token.
+  EXPECT_GE(refreshes, static_cast<int>(seconds / kTtl) - 1) << as_stats.dump();
+  EXPECT_LE(refreshes, static_cast<int>(seconds / (kTtl * 0.35)) + 2)
+      << as_stats.dump() << " over " << seconds << " s";
   std::cerr << "[ measured ] " << kAgents * kRounds << " requests over 3 nodes in " << seconds
             << " s: " << refreshes << " refreshes; " << as_stats.dump() << "\n";
 }
