@@ -1,8 +1,9 @@
-# latchkey_module(NAME DEPS ...): one static library per folder under src/.
+# latchkey_module(NAME DEPS ... [TEST_PROPERTIES ...]): one static library per folder
+# under src/. TEST_PROPERTIES are ctest properties for every test of the module.
 # Every *.cc beside the CMakeLists.txt is a source, except *_test.cc, which goes into
 # the module's own unit-test binary, {name}_tests.
 function(latchkey_module name)
-  cmake_parse_arguments(ARG "" "" "DEPS;EXTRA" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEPS;EXTRA;TEST_PROPERTIES" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
   if(tests)
@@ -24,7 +25,7 @@ function(latchkey_module name)
     add_executable(${name}_tests ${tests} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cc)
     target_include_directories(${name}_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests)
     target_link_libraries(${name}_tests PRIVATE latchkey_${name} GTest::gtest GTest::gmock)
-    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit ${ARG_TEST_PROPERTIES})
     set_property(GLOBAL APPEND PROPERTY LATCHKEY_UNIT_TEST_TARGETS ${name}_tests)
   endif()
 endfunction()

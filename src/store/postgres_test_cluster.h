@@ -1,10 +1,15 @@
-// Test-only, header-only: one throwaway PostgreSQL server per test binary, and the
+// Test-only, header-only: a throwaway PostgreSQL server for the tests, and the
 // StoreTestEnv that gives each test a fresh database on it. The server is made by
 // initdb in a new temporary folder, listens on 127.0.0.1 (a free port, trust auth for
-// that address only) and on a unix socket in the folder, and is stopped and deleted
-// when the binary exits. PostgreSQL refuses to run as root, so as root the folder goes
-// to the `postgres` user and initdb/pg_ctl run through runuser. Any thread may call
-// PostgresTestCluster::Get(); the first call starts the server.
+// that address only) and on a unix socket in the folder. PostgreSQL refuses to run as
+// root, so as root the folder goes to the `postgres` user and initdb/pg_ctl run through
+// runuser. Any thread may call PostgresTestCluster::Get(); the first call finds the
+// server to use:
+//  - under ctest, one server shared by every test process of the run: the `postgres_up`
+//    fixture (tests/support/pg_test_cluster.cc) starts it and writes its port and folder
+//    to the file named by LATCHKEY_TEST_POSTGRES, and `postgres_down` removes it;
+//  - otherwise (a test binary run by hand) a server of its own, stopped and deleted when
+//    the binary exits.
 #pragma once
 
 #include <netinet/in.h>
@@ -29,7 +34,7 @@ namespace latchkey::store::testing {
 
 class PostgresTestCluster {
  public:
-  // The cluster of this test binary, started on first use, or why it could not start.
+  // The cluster this process uses, found or started on first use, or why there is none.
   static StatusOr<PostgresTestCluster*> Get() {
     static std::mutex mu;
     static std::unique_ptr<PostgresTestCluster> cluster;
@@ -37,20 +42,59 @@ class PostgresTestCluster {
     std::lock_guard lock(mu);
     if (cluster) return cluster.get();
     if (!failure.ok()) return failure;
-    auto started = std::unique_ptr<PostgresTestCluster>(new PostgresTestCluster());
-    failure = started->Start();
-    if (!failure.ok()) return failure;
-    cluster = std::move(started);
+    if (const char* state = std::getenv("LATCHKEY_TEST_POSTGRES")) {  // NOLINT(concurrency-mt-unsafe)
+      auto shared = Attach(state);
+      if (shared.ok()) {
+        cluster = std::move(*shared);
+        return cluster.get();
+      }
+    }
+    auto started = StartNew();
+    if (!started.ok()) {
+      failure = started.status();
+      return failure;
+    }
+    cluster = std::move(*started);
     return cluster.get();
   }
 
-  ~PostgresTestCluster() {
-    // A forked test child that exits normally must not stop its parent's server.
-    if (getpid() != owner_) return;
+  // A new server, stopped and deleted with this object unless Detach()ed.
+  static StatusOr<std::unique_ptr<PostgresTestCluster>> StartNew() {
+    auto started = std::unique_ptr<PostgresTestCluster>(new PostgresTestCluster());
+    LATCHKEY_RETURN_IF_ERROR(started->Start());
+    return started;
+  }
+
+  // The server described by a state file (SaveState), left running when this is destroyed.
+  static StatusOr<std::unique_ptr<PostgresTestCluster>> Attach(const std::string& state_file) {
+    auto attached = std::unique_ptr<PostgresTestCluster>(new PostgresTestCluster());
+    std::ifstream in(state_file);
+    if (!(in >> attached->port_ >> attached->dir_)) return NotFoundError("no test cluster in " + state_file);
+    attached->owner_ = 0;
+    LATCHKEY_RETURN_IF_ERROR(attached->Admin("SELECT 1"));
+    return attached;
+  }
+
+  Status SaveState(const std::string& state_file) const {
+    std::ofstream out(state_file, std::ios::trunc);
+    out << port_ << "\n" << dir_ << "\n";
+    return out.flush() ? Status::Ok() : InternalError("cannot write " + state_file);
+  }
+  // Leaves the server running after this object is gone (Attach + Stop end it later).
+  void Detach() { owner_ = 0; }
+  // Stops the server and deletes its folder.
+  void Stop() {
     if (port_ != 0)
       Shell(AsServerUser(kBin + "pg_ctl -D " + Data() + " -m fast -w stop") + " >/dev/null 2>&1");
+    port_ = 0;
     std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  ~PostgresTestCluster() {
+    // Only the process that started it stops it: not a forked test child that exits
+    // normally, nor a process that attached to a shared server.
+    if (getpid() == owner_) Stop();
   }
   PostgresTestCluster(const PostgresTestCluster&) = delete;
   PostgresTestCluster& operator=(const PostgresTestCluster&) = delete;
