@@ -1,7 +1,10 @@
 // The PostgreSQL connection pool and its retry loop (see postgres_pool.h).
 #include "store/postgres_pool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <string>
 #include <thread>
 
@@ -20,6 +23,14 @@ void Backoff(int attempt) {
   int64_t base_us = int64_t{1000} << std::min(attempt, 5);
   auto jitter = static_cast<int64_t>(SystemRandom::Instance().Uniform(static_cast<uint64_t>(base_us)));
   std::this_thread::sleep_for(std::chrono::microseconds(base_us / 2 + jitter));
+}
+
+// How this process shows in pg_stat_activity and pg_locks (unless the URL names it):
+// which node of several holds a connection's refresh lock, or a long transaction.
+std::string ApplicationName() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return "latchkey@" + std::string(host.data()) + "/" + std::to_string(getpid());
 }
 
 // One attempt: BEGIN, body, COMMIT. Txn is a pqxx::transaction of the wanted isolation;
@@ -73,6 +84,9 @@ StatusOr<std::unique_ptr<pqxx::connection>> PostgresPool::Connect() {
     // libpqxx silently reconnects a connection whose session ended while it was idle.
     connection->set_variable("client_min_messages", "warning");
     connection->set_variable("lock_timeout", std::to_string(std::max<int64_t>(1, busy_wait_.count())));
+    if (url_.find("application_name=") == std::string::npos) {
+      connection->set_variable("application_name", connection->quote(ApplicationName()));
+    }
     return connection;
   } catch (const pqxx::broken_connection& e) {
     return UnavailableError("cannot connect to the PostgreSQL store: " + ErrorSummary(e.what()));
