@@ -80,6 +80,17 @@ class PostgresTestCluster {
     out << port_ << "\n" << dir_ << "\n";
     return out.flush() ? Status::Ok() : InternalError("cannot write " + state_file);
   }
+  // Stops the server (ending every session) but keeps its data and port, for Resume().
+  Status Pause() {
+    if (Shell(AsServerUser(kBin + "pg_ctl -D " + Data() + " -m fast -w stop") + " >/dev/null 2>&1") != 0) {
+      return InternalError("pg_ctl stop failed; see " + dir_ + "/server.log");
+    }
+    return Status::Ok();
+  }
+  Status Resume() {
+    return StartServer(port_) ? Status::Ok()
+                              : InternalError("pg_ctl start failed; see " + dir_ + "/server.log");
+  }
   // Leaves the server running after this object is gone (Attach + Stop end it later).
   void Detach() { owner_ = 0; }
   // Stops the server and deletes its folder.
@@ -159,20 +170,24 @@ class PostgresTestCluster {
       return InternalError("initdb failed; see " + dir_ + "/initdb.log");
     }
     std::ofstream(Data() + "/pg_hba.conf", std::ios::trunc) << "host all all 127.0.0.1/32 trust\n";
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (StartServer(FreePort())) return Status::Ok();
+    }
+    return InternalError("pg_ctl start failed; see " + dir_ + "/server.log");
+  }
+
+  bool StartServer(int port) {
     // Durability is not under test here; skipping fsync keeps CREATE DATABASE fast.
     const std::string settings =
         "-c listen_addresses=127.0.0.1 -k " + dir_ +
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      int port = FreePort();
-      if (Shell(AsServerUser(kBin + "pg_ctl -D " + Data() + " -l " + dir_ + "/server.log -w -t 60 -o '" +
-                             settings + " -p " + std::to_string(port) + "' start") +
-                " >/dev/null 2>&1") == 0) {
-        port_ = port;
-        return Status::Ok();
-      }
+    if (Shell(AsServerUser(kBin + "pg_ctl -D " + Data() + " -l " + dir_ + "/server.log -w -t 60 -o '" +
+                           settings + " -p " + std::to_string(port) + "' start") +
+              " >/dev/null 2>&1") != 0) {
+      return false;
     }
-    return InternalError("pg_ctl start failed; see " + dir_ + "/server.log");
+    port_ = port;
+    return true;
   }
 
   pid_t owner_ = getpid();
