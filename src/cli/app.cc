@@ -35,6 +35,9 @@ int Main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   app.add_option("--data-dir", context.data_dir_option,
                  "Data dir (default $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey)");
+  app.add_option("--store", context.store_option,
+                 "Store: \"sqlite\" (in the data dir) or a postgres:// URL without a password "
+                 "(libpq takes it from PGPASSWORD or ~/.pgpass); overrides latchkey.toml");
   app.add_flag("--json", context.json, "Print results as JSON");
   app.add_option("--log-level", context.log_level,
                  "trace|debug|info|warn|error|off (default warn, serve: info)");
@@ -52,7 +55,7 @@ int Main(int argc, char** argv) {
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {
     std::string_view word = argv[i];
-    if (word == "--data-dir" || word == "--log-level") {
+    if (word == "--data-dir" || word == "--log-level" || word == "--store") {
       ++i;
     } else if (!word.starts_with("-")) {
       auto subcommands = app.get_subcommands([word](CLI::App* sub) { return sub->get_name() == word; });

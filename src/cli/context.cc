@@ -29,6 +29,22 @@ Status ConfigError(const std::filesystem::path& file, const toml::node& node, co
   return InvalidArgumentError(file.string() + ":" + std::to_string(node.source().begin.line) + ": " + what);
 }
 
+// A postgres:// URL with a password: in its user info (user:password@) or as a
+// `password=` parameter.
+bool HasPassword(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view rest = url.substr(scheme + 3);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos)
+    return true;
+  const auto query = rest.find('?');
+  if (query == std::string_view::npos) return false;
+  const std::string params = "&" + std::string(rest.substr(query + 1));
+  return params.find("&password=") != std::string::npos;
+}
+
 StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml::node& node,
                                    std::string_view key) {
   if (!node.is_string()) return ConfigError(file, node, "'" + std::string(key) + "' must be a string");
@@ -108,6 +124,21 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
 }  // namespace
 
 StatusOr<Config> Context::LoadConfig() {
+  LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfigFile());
+  if (!store_option.empty()) {
+    // argv is readable by every user of the machine (ps, /proc): no password there.
+    if (HasPassword(store_option)) {
+      return InvalidArgumentError(
+          "--store must not carry a password (the command line is visible to every user of this "
+          "machine): give the URL without it and put the password in PGPASSWORD or ~/.pgpass, or "
+          "put the whole URL in latchkey.toml");
+    }
+    config.store = store_option;
+  }
+  return config;
+}
+
+StatusOr<Config> Context::LoadConfigFile() {
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
   Config config;
   const std::filesystem::path file = dir / "latchkey.toml";
@@ -177,8 +208,9 @@ StatusOr<vault::Vault*> Context::Vault() {
     LATCHKEY_ASSIGN_OR_RETURN(store,
                               store::OpenPostgresStore({.url = config.store}, SystemClock::Instance()));
   } else {
-    return InvalidArgumentError("store '" + config.store +
-                                "' is not supported: use \"sqlite\" or a \"postgres://...\" URL");
+    // Not echoed: a mistyped URL may still hold a password.
+    return InvalidArgumentError(
+        "the store setting is not supported: use \"sqlite\" or a \"postgres://...\" URL");
   }
 
   vault::MasterKeySource master{.env_value = std::nullopt, .key_file = dir / "master.key"};

@@ -46,13 +46,14 @@ class Context {
  public:
   // Global options, filled by CLI11.
   std::string data_dir_option;
+  std::string store_option;  // --store: replaces latchkey.toml's `store`
   bool json = false;
   std::string log_level;
 
   // The data dir: --data-dir, else $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey,
   // else ~/.local/share/latchkey. Created with mode 0700 when missing.
   StatusOr<std::filesystem::path> DataDir();
-  // latchkey.toml from the data dir (defaults when absent).
+  // latchkey.toml from the data dir (defaults when absent), then --store.
   StatusOr<Config> LoadConfig();
   // Opens the store and the vault on first use.
   StatusOr<vault::Vault*> Vault();
@@ -66,6 +67,8 @@ class Context {
   std::function<int()> action;
 
  private:
+  StatusOr<Config> LoadConfigFile();
+
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<oauth::HttpClient> http_;
   std::unique_ptr<vault::OAuthClients> oauth_;

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <pqxx/pqxx>
 #include <random>
@@ -257,6 +258,26 @@ TEST_F(MultiNodeTest, KillingTheNodeThatHoldsTheRefreshLockLosesNoRotatedRefresh
             << " requests answered 200, " << excused.load() << " cut by a kill, " << failed.load()
             << " failed; the provider saw " << as_stats["refresh_requests"] << " refreshes, "
             << as_stats["grace_replays"] << " of them a rotated token presented again after a kill\n";
+}
+
+TEST_F(MultiNodeTest, TheStoreFlagPointsAnyCommandAtPostgresButNeverTakesAPassword) {
+  UsePostgres();
+  std::filesystem::remove(data_dir() + "/latchkey.toml");  // only --store names PostgreSQL
+  MustRun({"--store", url_, "agent", "create", "flagged", "--allow", "work"});
+  EXPECT_NE(MustRun({"--store", url_, "--json", "agent", "list"}).find("flagged"), std::string::npos);
+  EXPECT_EQ(MustRun({"--json", "agent", "list"}).find("flagged"), std::string::npos)
+      << "without --store the data dir's SQLite store is used";
+  pqxx::connection db(url_);
+  pqxx::nontransaction txn(db);
+  EXPECT_EQ(txn.exec("SELECT COUNT(*) FROM agents WHERE name = 'flagged'")[0][0].as<int>(), 1);
+
+  for (const char* url : {"postgres://postgres:hunter2-flag@127.0.0.1:1/latchkey",
+                          "postgresql://127.0.0.1:1/latchkey?sslmode=disable&password=hunter2-flag"}) {
+    RunResult refused = Latchkey({"--store", url, "agent", "list"});
+    EXPECT_NE(refused.exit_code, 0) << url;
+    EXPECT_NE(refused.err.find("PGPASSWORD"), std::string::npos) << refused.err;
+    EXPECT_EQ((refused.out + refused.err).find("hunter2"), std::string::npos) << refused.err;
+  }
 }
 
 // Polls `done` every 50 ms for at most `limit`; true once it holds.
