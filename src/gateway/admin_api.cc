@@ -40,6 +40,10 @@ Response Error(const Status& status) {
       problem.code = "admin_unauthenticated";
       problem.bearer_challenge = true;
       break;
+    case StatusCode::kPermissionDenied:
+      problem.status = http::status::forbidden;
+      problem.code = "forbidden";
+      break;
     case StatusCode::kUnavailable:
       problem.status = http::status::service_unavailable;
       problem.code = "unavailable";
@@ -101,12 +105,16 @@ Response AdminApi::Handle(const Request& request) {
 }
 
 Response AdminApi::Dispatch(const Request& request) {
-  std::string_view authorization = request[http::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  Status authenticated =
-      authorization.starts_with(kBearer)
-          ? parts_.vault.admin_tokens().Authenticate(authorization.substr(kBearer.size()))
-          : UnauthenticatedError("send the admin token as 'Authorization: Bearer <token>'");
+  Status authenticated;
+  if (parts_.authorize) {
+    authenticated = parts_.authorize(request);
+  } else {
+    std::string_view authorization = request[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    authenticated = authorization.starts_with(kBearer)
+                        ? parts_.vault.admin_tokens().Authenticate(authorization.substr(kBearer.size()))
+                        : UnauthenticatedError("send the admin token as 'Authorization: Bearer <token>'");
+  }
   if (!authenticated.ok()) return Error(authenticated);
 
   std::string_view target = request.target();

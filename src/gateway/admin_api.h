@@ -1,5 +1,6 @@
 // AdminApi: the operator's HTTP API under /v1 (SPEC §4), authenticated with an admin
-// token (vault/admin_tokens.h) as a bearer token. JSON in and out; errors are problem
+// token (vault/admin_tokens.h) as a bearer token, or as Parts::authorize says (the
+// gateway also accepts the dashboard's session, gateway/dashboard.h). JSON in and out; errors are problem
 // details. Routes:
 //   GET    /v1/providers                  GET /v1/providers/{name}     POST /v1/providers (TOML body)
 //   GET    /v1/connections                GET /v1/connections/{name}
@@ -31,6 +32,9 @@ class AdminApi {
     vault::ConsentFlows& flows;
     const vault::OAuthClients& clients;
     std::function<void()> on_change;  // after anything that changes agents or connections
+    // Who may call: OK, or why not (kUnauthenticated → 401, kPermissionDenied → 403).
+    // Unset: a bearer admin token only.
+    std::function<Status(const Request&)> authorize;
   };
   AdminApi(Parts parts, std::string callback_url);
 

@@ -7,6 +7,7 @@
 #include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
 #include "gateway/consent_links.h"
+#include "gateway/dashboard.h"
 #include "gateway/mcp_endpoint.h"
 #include "gateway/mcp_tools.h"
 #include "gateway/oauth_callback.h"
@@ -30,11 +31,13 @@ class Gateway::Impl {
         pipeline_(std::move(pipeline)),
         blocking_(pipeline_->blocking()),
         metrics_(pipeline_->metrics()),
+        dashboard_(parts.vault, parts.clock, pipeline_->public_url()),
         admin_({.vault = parts.vault,
                 .refresher = parts.refresher,
                 .flows = parts.flows,
                 .clients = parts.clients,
-                .on_change = [this] { pipeline_->cache().Clear(); }},
+                .on_change = [this] { pipeline_->cache().Clear(); },
+                .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }},
                pipeline_->links().callback_url()),
         mcp_server_(MakeLatchkeyMcpServer(*pipeline_)),
         mcp_(mcp_server_, parts.random, McpOptions(options, pipeline_->public_url())) {}
@@ -101,6 +104,12 @@ class Gateway::Impl {
     if (path == "/v1" || path.starts_with("/v1/")) {
       Response res;
       co_await Offload(blocking_, [&] { res = admin_.Handle(request); });
+      Dashboard::Harden(res);
+      co_return res;
+    }
+    if (Dashboard::Serves(path)) {
+      Response res;
+      co_await Offload(blocking_, [&] { res = dashboard_.Handle(request); });
       co_return res;
     }
     if (path == "/oauth/callback") {
@@ -186,6 +195,7 @@ class Gateway::Impl {
   std::unique_ptr<Pipeline> pipeline_;
   asio::thread_pool& blocking_;  // the pipeline's
   Metrics& metrics_;             // the pipeline's
+  Dashboard dashboard_;          // before admin_, which asks it who may use the API
   AdminApi admin_;
   std::shared_ptr<mcp::Server> mcp_server_;
   mcp::StreamableHttp mcp_;

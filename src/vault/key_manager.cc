@@ -1,5 +1,8 @@
 #include "vault/key_manager.h"
 
+#include <sodium.h>
+
+#include <array>
 #include <mutex>
 #include <utility>
 
@@ -186,6 +189,19 @@ StatusOr<std::size_t> KeyManager::RotateDataKey() {
   LATCHKEY_RETURN_IF_ERROR(Reload());
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::SecretCell> cells, store_->ListSecretCells());
   return cells.size();
+}
+
+crypto::SymmetricKey KeyManager::DeriveKey(std::string_view purpose) const {
+  std::array<std::uint8_t, 32> derived{};
+  {
+    std::shared_lock lock(mutex_);
+    const auto master = master_.key.bytes();
+    crypto_generichash(derived.data(), derived.size(), reinterpret_cast<const unsigned char*>(purpose.data()),
+                       purpose.size(), master.data(), master.size());
+  }
+  auto key = crypto::SymmetricKey::FromBytes(derived);
+  sodium_memzero(derived.data(), derived.size());
+  return std::move(*key);  // 32 bytes: FromBytes cannot refuse them
 }
 
 }  // namespace latchkey::vault

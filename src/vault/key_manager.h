@@ -70,6 +70,11 @@ class KeyManager {
 
   const std::string& master_key_source() const { return master_.source; }
 
+  // A 32-byte key for one `purpose` (e.g. "dashboard-session"), derived from the master
+  // key (keyed BLAKE2b): the same in every process holding the master key, never stored,
+  // and different after a master-key rotation.
+  crypto::SymmetricKey DeriveKey(std::string_view purpose) const;
+
  private:
   KeyManager(std::shared_ptr<store::Store> store, MasterKeySource source, crypto::MasterKey master,
              const Clock& clock);

@@ -1,0 +1,237 @@
+#include "gateway/dashboard.h"
+
+#include <sodium.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "common/random.h"
+#include "gateway/dashboard_assets.h"
+#include "gateway/problem.h"
+#include "oauth/form_encoding.h"
+
+namespace latchkey::gateway {
+namespace {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+constexpr std::string_view kCookieName = "latchkey_session";
+constexpr auto kSessionLifetime = std::chrono::hours(12);
+
+// Scripts and styles only from this origin (no inline code, no eval), data only from this
+// origin, no plugins, no framing, forms only to this origin.
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+std::string Hex(std::span<const unsigned char> bytes) {
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
+  out.pop_back();
+  return out;
+}
+
+std::string Mac(const crypto::SymmetricKey& key, std::string_view message) {
+  std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
+  crypto_auth_hmacsha256(mac.data(), reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                         key.bytes().data());
+  return Hex(mac);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2").
+std::string_view CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const size_t end = header.find(';');
+    std::string_view pair = header.substr(0, end);
+    while (pair.starts_with(' ')) pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+Response Redirect(std::string_view location) {
+  Response res(http::status::see_other, 11);
+  res.set(http::field::location, location);
+  return res;
+}
+
+ProblemDetails Refused(http::status status, std::string code, std::string detail) {
+  ProblemDetails problem;
+  problem.status = status;
+  problem.code = std::move(code);
+  problem.detail = "The request was NOT carried out: " + std::move(detail);
+  return problem;
+}
+
+}  // namespace
+
+Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url)
+    : vault_(vault),
+      clock_(clock),
+      public_url_(std::move(public_url)),
+      secure_(public_url_.starts_with("https://")),
+      key_(vault.keys().DeriveKey("latchkey dashboard session v1")) {}
+
+bool Dashboard::Serves(std::string_view path) {
+  return path == "/" || path.starts_with("/assets/") || path == "/ui/session" || path == "/login" ||
+         path == "/logout";
+}
+
+void Dashboard::Harden(Response& response) {
+  response.set("Content-Security-Policy", kContentSecurityPolicy);
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "same-origin");  // "no-referrer" would make form posts say Origin: null
+  response.set(http::field::cache_control, "no-store");
+}
+
+Response Dashboard::Handle(const Request& request) {
+  std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
+  Response response;
+  if (path == "/login") {
+    response = request.method() == http::verb::post
+                   ? Login(request)
+                   : MethodNotAllowed(path, "POST").ToResponse(request.version());
+  } else if (path == "/logout") {
+    response = request.method() == http::verb::post
+                   ? Logout(request)
+                   : MethodNotAllowed(path, "POST").ToResponse(request.version());
+  } else if (!read) {
+    response = MethodNotAllowed(path, "GET").ToResponse(request.version());
+  } else if (path == "/ui/session") {
+    auto session = SessionOf(request);
+    json body = {{"signed_in", session.has_value()}};
+    if (session) {
+      body["csrf"] = CsrfToken(*session);
+      body["expires_at"] = FormatRfc3339(session->expires_at);
+    }
+    response = JsonResponse(http::status::ok, body);
+  } else {
+    response = NotFound(request.method_string(), target).ToResponse(request.version());
+    for (const DashboardAsset& asset : DashboardAssets()) {
+      if (asset.path != path) continue;
+      response = Response(http::status::ok, request.version());
+      response.set(http::field::content_type, asset.content_type);
+      response.body() = std::string(asset.body);
+      break;
+    }
+  }
+  response.version(request.version());
+  response.set(http::field::server, "latchkey");
+  Harden(response);
+  response.prepare_payload();
+  return response;
+}
+
+Status Dashboard::AuthorizeAdmin(const Request& request) const {
+  std::string_view authorization = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.starts_with(kBearer)) {
+    return vault_.admin_tokens().Authenticate(authorization.substr(kBearer.size()));
+  }
+  const auto session = SessionOf(request);
+  if (!session) {
+    return UnauthenticatedError(
+        "send the admin token as 'Authorization: Bearer <token>', or sign in to the dashboard");
+  }
+  if (request.method() == http::verb::get || request.method() == http::verb::head) return Status::Ok();
+  if (!ConstantTimeEquals(request["X-CSRF-Token"], CsrfToken(*session)) || !SameOrigin(request)) {
+    return PermissionDeniedError(
+        "a change made with the dashboard's session needs its CSRF token (X-CSRF-Token) and must come "
+        "from the dashboard's own origin");
+  }
+  return Status::Ok();
+}
+
+std::optional<Dashboard::Session> Dashboard::SessionOf(const Request& request) const {
+  // "<expiry unix seconds>.<id>.<mac>"
+  const std::string_view value = CookieValue(request[http::field::cookie], kCookieName);
+  const size_t first = value.find('.');
+  const size_t second = first == std::string_view::npos ? first : value.find('.', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  const std::string_view expiry = value.substr(0, first);
+  const std::string_view id = value.substr(first + 1, second - first - 1);
+  const std::string_view mac = value.substr(second + 1);
+  const std::string expected = Mac(key_, "session|" + std::string(expiry) + "|" + std::string(id));
+  if (!ConstantTimeEquals(mac, expected)) return std::nullopt;
+  int64_t seconds = 0;
+  for (char c : expiry) {
+    if (c < '0' || c > '9' || seconds > (int64_t{1} << 40)) return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  Session session{.id = std::string(id), .expires_at = TimePoint(std::chrono::seconds(seconds))};
+  if (session.expires_at <= clock_.Now()) return std::nullopt;
+  return session;
+}
+
+std::string Dashboard::Cookie(const Session& session) const {
+  const std::string expiry = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(session.expires_at.time_since_epoch()).count());
+  const std::string value =
+      expiry + "." + session.id + "." + Mac(key_, "session|" + expiry + "|" + session.id);
+  return std::string(kCookieName) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kSessionLifetime).count()) +
+         (secure_ ? "; Secure" : "");
+}
+
+std::string Dashboard::CsrfToken(const Session& session) const { return Mac(key_, "csrf|" + session.id); }
+
+bool Dashboard::SameOrigin(const Request& request) const {
+  const std::string_view origin = request[http::field::origin];
+  if (origin.empty()) return true;  // not a browser's cross-site request (they send Origin on POST)
+  const std::string_view host = request[http::field::host];
+  if (!host.empty() &&
+      (origin == "http://" + std::string(host) || origin == "https://" + std::string(host))) {
+    return true;
+  }
+  const std::string_view configured = std::string_view(public_url_).substr(0, public_url_.find('/', 8));
+  return !configured.empty() && origin == configured;
+}
+
+Response Dashboard::Login(const Request& request) {
+  if (!SameOrigin(request)) {
+    return Refused(http::status::forbidden, "csrf_refused",
+                   "sign-in forms are accepted only from this origin")
+        .ToResponse(request.version());
+  }
+  auto form = oauth::ParseFormEncoded(request.body());
+  std::string token;
+  if (form) {
+    for (auto& [name, value] : *form) {
+      if (name == "token") token = std::move(value);
+    }
+  }
+  const Status accepted =
+      token.empty() ? UnauthenticatedError("no token") : vault_.admin_tokens().Authenticate(token);
+  sodium_memzero(token.data(), token.size());
+  if (!accepted.ok()) return Redirect("/?failed");
+  Session session{.id = SystemRandom::Instance().Hex(16), .expires_at = clock_.Now() + kSessionLifetime};
+  Response response = Redirect("/#/connections");
+  response.set(http::field::set_cookie, Cookie(session));
+  return response;
+}
+
+Response Dashboard::Logout(const Request& request) {
+  if (Status allowed = AuthorizeAdmin(request);
+      !allowed.ok() && allowed.code() != StatusCode::kUnauthenticated) {
+    return Refused(http::status::forbidden, "csrf_refused", allowed.message()).ToResponse(request.version());
+  }
+  Response response(http::status::no_content, request.version());
+  response.set(http::field::set_cookie, std::string(kCookieName) +
+                                            "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
+                                            (secure_ ? "; Secure" : ""));
+  return response;
+}
+
+}  // namespace latchkey::gateway

@@ -1,0 +1,63 @@
+// Dashboard: the operator's web pages at `/` (SPEC §4), and the sign-in that lets them
+// use the admin API.
+//  - Files: src/web/ compiled into the binary (dashboard_assets.h); no CDN, offline.
+//  - Sign-in: POST /login with an admin token (a form field, never a URL) sets a session
+//    cookie: HttpOnly, SameSite=Strict, Path=/, Secure when public_url is https, 12 h.
+//    The cookie is signed (HMAC-SHA256) with a key derived from the master key, so every
+//    node that shares the store accepts it and nothing is stored; it holds an expiry and a
+//    random id, never the admin token. POST /logout clears it.
+//  - CSRF: a request that uses the cookie to change anything (not GET/HEAD) must carry
+//    the session's CSRF token (GET /ui/session) in X-CSRF-Token, and an Origin header,
+//    when sent, must be this server's. A bearer admin token needs neither.
+//  - Every answer carries a strict Content-Security-Policy (scripts and styles only from
+//    this origin, no inline code, no framing) and is not cached.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "crypto/aead.h"
+#include "gateway/http_server.h"
+#include "vault/vault.h"
+
+namespace latchkey::gateway {
+
+class Dashboard {
+ public:
+  Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url);
+
+  // True for the paths it answers: "/", "/assets/...", "/ui/session", "/login", "/logout".
+  static bool Serves(std::string_view path);
+  // Blocking (the admin-token check reads the store): call on the blocking pool.
+  Response Handle(const Request& request);
+
+  // Who may use the admin API: a bearer admin token, or a signed-in session (plus the
+  // CSRF token and a same-origin Origin for changes). OK, or kUnauthenticated /
+  // kPermissionDenied with the reason. Blocking.
+  Status AuthorizeAdmin(const Request& request) const;
+
+  // Security headers every dashboard and admin API answer carries.
+  static void Harden(Response& response);
+
+ private:
+  struct Session {
+    std::string id;
+    TimePoint expires_at;
+  };
+  std::optional<Session> SessionOf(const Request& request) const;
+  std::string Cookie(const Session& session) const;
+  std::string CsrfToken(const Session& session) const;
+  bool SameOrigin(const Request& request) const;
+  Response Login(const Request& request);
+  Response Logout(const Request& request);
+
+  vault::Vault& vault_;
+  const Clock& clock_;
+  std::string public_url_;
+  bool secure_;
+  crypto::SymmetricKey key_;
+};
+
+}  // namespace latchkey::gateway
