@@ -9,7 +9,9 @@ namespace latchkey::gateway {
 
 std::string HtmlEscape(std::string_view text);
 
-// A complete page with a heading and one paragraph, both escaped.
-std::string Page(std::string_view title, std::string_view message);
+// A complete page with a heading and one paragraph, both escaped, and a link when
+// `link_href` is set (e.g. back to the dashboard).
+std::string Page(std::string_view title, std::string_view message, std::string_view link_text = {},
+                 std::string_view link_href = {});
 
 }  // namespace latchkey::gateway

@@ -44,11 +44,14 @@ Response FinishAuthorization(vault::ConsentFlows& flows, std::string_view target
   auto connected = flows.CompleteAuthorization(callback);
   if (!connected.ok()) {
     spdlog::warn("oauth callback: {}", connected.status().message());
-    return HtmlResponse(http::status::bad_request, Page("Not connected", connected.status().message()));
+    return HtmlResponse(http::status::bad_request, Page("Not connected", connected.status().message(),
+                                                        "Back to the dashboard", "/#/connections"));
   }
   spdlog::info("oauth callback: connection '{}' is connected", connected->name);
-  return HtmlResponse(http::status::ok, Page("Connected", "latchkey connected '" + connected->name +
-                                                              "'. You can close this tab."));
+  return HtmlResponse(
+      http::status::ok,
+      Page("Connected", "latchkey connected '" + connected->name + "'. You can close this tab.",
+           "Open the connection in the dashboard", "/#/connections?focus=" + connected->name));
 }
 
 }  // namespace latchkey::gateway

@@ -58,8 +58,51 @@ function signInPage() {
       el('button', { class: 'primary', type: 'submit' }, 'Sign in')));
 }
 
+function button(label, onclick, attrs = {}) {
+  return el('button', { type: 'button', onclick, ...attrs }, label);
+}
+
+// Starts the provider's consent for `name` and sends the browser there; the daemon's
+// /oauth/callback links back here when it is done.
+async function beginConsent(name, provider, scopes) {
+  const started = await api('POST', `/v1/connections/${encodeURIComponent(name)}/connect`, { provider, scopes });
+  location.assign(started.authorization_url);
+}
+
+function notice(main, text, kind = 'error') {
+  main.querySelector('.notice')?.remove();
+  main.prepend(el('p', { class: `notice ${kind}` }, text));
+}
+
 async function connectionsPage(main) {
   const list = await api('GET', '/v1/connections');
+  const actions = (c) => {
+    const cell = el('td', { class: 'actions' });
+    if (c.health === 'needs_reauth' || c.health === 'pending') {
+      // Ask again for the provider's default scopes (offline access among them) and
+      // for whatever else this connection had been granted.
+      const reconnect = async () => {
+        const provider = await api('GET', `/v1/providers/${encodeURIComponent(c.provider)}`);
+        await beginConsent(c.name, c.provider, [...new Set([...(provider.scopes || []), ...(c.scopes || [])])]);
+      };
+      cell.append(button('Reconnect', () => reconnect().catch((e) => notice(main, e.message)), { 'data-action': 'reconnect' }));
+    }
+    if (c.status !== 'disconnected') {
+      const disconnect = button('Disconnect', async () => {
+        if (disconnect.dataset.armed !== 'yes') {
+          disconnect.dataset.armed = 'yes';
+          disconnect.textContent = 'Confirm disconnect';
+          return;
+        }
+        try {
+          const done = await api('DELETE', `/v1/connections/${encodeURIComponent(c.name)}`);
+          notice(main, `Disconnected '${c.name}' (${done.revocation}).`, 'ok');
+        } catch (e) { notice(main, e.message); }
+      }, { 'data-action': 'disconnect' });
+      cell.append(disconnect);
+    }
+    return cell;
+  };
   const rows = list.map((c) => el('tr', { 'data-connection': c.name },
     el('td', {}, el('strong', {}, c.name)),
     el('td', {}, c.provider),
@@ -68,15 +111,136 @@ async function connectionsPage(main) {
     el('td', {}, c.kind === 'oauth2' ? relative(c.expires_at) : '—'),
     el('td', {}, relative(c.last_refresh_at)),
     el('td', { class: 'scopes' }, ...(c.scopes || []).map((s) => el('code', {}, s))),
-    el('td', { class: 'error' }, c.last_error || '')));
-  main.replaceChildren(
-    el('h1', {}, 'Connections'),
-    list.length === 0 ? el('p', { class: 'muted' }, 'No connections yet.') : el('table', { id: 'connections' },
-      el('thead', {}, el('tr', {}, ...['Name', 'Provider', 'Account', 'Status', 'Access token expires', 'Last refresh', 'Scopes', 'Recent error'].map((h) => el('th', {}, h)))),
-      el('tbody', {}, ...rows)));
+    el('td', { class: 'error' }, c.last_error || ''),
+    actions(c)));
+  const table = list.length === 0 ? el('p', { class: 'muted' }, 'No connections yet.') : el('table', { id: 'connections' },
+    el('thead', {}, el('tr', {}, ...['Name', 'Provider', 'Account', 'Status', 'Access token expires', 'Last refresh', 'Scopes', 'Recent error', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...rows));
+  const kept = main.querySelector('.notice');
+  main.replaceChildren(el('h1', {}, 'Connections'), table);
+  if (kept) main.prepend(kept);
 }
 
-const pages = { connections: connectionsPage };
+async function connectPage(main) {
+  if (main.querySelector('#connect')) return; // a form being filled in is not redrawn
+  const providers = (await api('GET', '/v1/providers')).filter((p) => p.auth === 'oauth2');
+  const scopesBox = el('div', { id: 'scopes' });
+  const select = el('select', { name: 'provider', id: 'provider' }, ...providers.map((p) => el('option', { value: p.name }, p.display_name || p.name)));
+  const showScopes = () => {
+    const provider = providers.find((p) => p.name === select.value);
+    scopesBox.replaceChildren(...(provider?.scopes || []).map((scope) =>
+      el('label', { class: 'inline' }, el('input', { type: 'checkbox', name: 'scope', value: scope, checked: '' }), ` ${scope}`)));
+  };
+  select.addEventListener('change', showScopes);
+  showScopes();
+  const form = el('form', { id: 'connect', class: 'card' },
+    el('label', {}, 'Provider', select),
+    el('label', {}, 'Connection name', el('input', { type: 'text', name: 'name', required: '', pattern: '[a-z0-9][a-z0-9._\\-]{0,63}', placeholder: 'work-mail' })),
+    el('fieldset', {}, el('legend', {}, 'Scopes'), scopesBox,
+      el('label', {}, 'More scopes (space-separated)', el('input', { type: 'text', name: 'extra' }))),
+    el('button', { class: 'primary', type: 'submit' }, 'Continue to the provider'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const scopes = [...data.getAll('scope'), ...String(data.get('extra') || '').split(/\s+/).filter(Boolean)];
+    try { await beginConsent(String(data.get('name')), String(data.get('provider')), scopes); } catch (e) { notice(main, e.message); }
+  });
+  main.replaceChildren(el('h1', {}, 'Connect an account'), form);
+}
+
+async function agentsPage(main) {
+  const agents = await api('GET', '/v1/agents');
+  const rows = agents.map((a) => el('tr', { 'data-agent': a.name },
+    el('td', {}, el('strong', {}, a.name)),
+    el('td', { class: 'scopes' }, ...a.rules.map((r) => el('code', {}, r))),
+    el('td', {}, relative(a.created_at)),
+    el('td', {}, a.revoked_at ? el('span', { class: 'badge disconnected' }, 'revoked') : el('span', { class: 'badge active' }, 'active')),
+    el('td', {}, a.revoked_at ? '' : button('Revoke', async () => {
+      try { await api('DELETE', `/v1/agents/${encodeURIComponent(a.name)}`); render(); } catch (e) { notice(main, e.message); }
+    }, { 'data-action': 'revoke' }))));
+  const table = el('table', { id: 'agents' },
+    el('thead', {}, el('tr', {}, ...['Name', 'Rules', 'Created', 'State', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...rows));
+  let form = main.querySelector('#new-agent');
+  if (!form) {
+    const rules = el('div', { id: 'rules' });
+    const addRule = () => rules.append(el('div', { class: 'rule' },
+      el('input', { type: 'text', name: 'connection', placeholder: 'connection', required: '' }),
+      el('input', { type: 'text', name: 'methods', placeholder: 'methods: GET,POST (empty: any)' }),
+      el('input', { type: 'text', name: 'path', placeholder: 'path: /v1/** (empty: any)' })));
+    addRule();
+    form = el('form', { id: 'new-agent', class: 'card' },
+      el('h2', {}, 'New agent'),
+      el('label', {}, 'Name', el('input', { type: 'text', name: 'name', required: '' })),
+      el('fieldset', {}, el('legend', {}, 'Rules: what it may call'), rules, button('Add a rule', addRule, { id: 'add-rule' })),
+      el('button', { class: 'primary', type: 'submit' }, 'Create agent'),
+      el('div', { id: 'new-key' }));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const allow = [...rules.querySelectorAll('.rule')].map((row) => {
+        const [connection, methods, path] = [...row.querySelectorAll('input')].map((i) => i.value.trim());
+        if (!connection || (!methods && !path)) return connection;
+        return path ? `${connection}:${methods || '*'}:${path}` : `${connection}:${methods}`;
+      }).filter(Boolean);
+      try {
+        const created = await api('POST', '/v1/agents', { name: new FormData(form).get('name'), allow });
+        const keyBox = el('code', { id: 'agent-key' }, created.key);
+        const copy = button('Copy', async () => { await navigator.clipboard.writeText(created.key); copy.textContent = 'Copied'; }, { id: 'copy-key' });
+        form.querySelector('#new-key').replaceChildren(
+          el('p', {}, `Agent '${created.name}' created. Its key is shown only now: store it safely.`), keyBox, copy);
+        created.key = '';
+        render();
+      } catch (e) { notice(main, e.message); }
+    });
+  }
+  main.replaceChildren(el('h1', {}, 'Agents'), table, form);
+}
+
+let auditFilter = { agent: '', connection: '', code: '' };
+async function auditPage(main) {
+  const query = new URLSearchParams({ limit: '200', ...Object.fromEntries(Object.entries(auditFilter).filter(([, v]) => v)) });
+  const rows = await api('GET', `/v1/audit?${query}`);
+  let form = main.querySelector('#audit-filter');
+  if (!form) {
+    form = el('form', { id: 'audit-filter', class: 'filters' },
+      ...['agent', 'connection', 'code'].map((name) => el('label', { class: 'inline' }, name, el('input', { type: 'text', name, value: auditFilter[name] }))),
+      el('button', { type: 'submit' }, 'Filter'));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      auditFilter = { agent: String(data.get('agent')), connection: String(data.get('connection')), code: String(data.get('code')) };
+      render();
+    });
+  }
+  const table = el('table', { id: 'audit' },
+    el('thead', {}, el('tr', {}, ...['When', 'Agent', 'Connection', 'Method', 'Path', 'Upstream', 'Code', 'ms'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...rows.map((r) => el('tr', { 'data-audit': r.id },
+      el('td', {}, relative(r.at)), el('td', {}, r.agent), el('td', {}, r.connection), el('td', {}, r.method),
+      el('td', {}, el('code', {}, r.path)), el('td', {}, r.upstream_status || '—'), el('td', {}, r.code || 'ok'), el('td', {}, r.latency_ms)))));
+  main.replaceChildren(el('h1', {}, 'Audit'), form, el('p', { class: 'muted' }, `${rows.length} most recent calls, newest first; updates live.`), table);
+}
+
+async function alertsPage(main) {
+  const alerts = await api('GET', '/v1/alerts?limit=100');
+  main.replaceChildren(el('h1', {}, 'Alerts'), el('table', { id: 'alerts' },
+    el('thead', {}, el('tr', {}, ...['Raised', 'Type', 'Connection', 'Delivery', 'Attempts', 'Last error'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...alerts.map((a) => el('tr', { 'data-alert': a.id },
+      el('td', {}, relative(a.created_at)), el('td', {}, a.type), el('td', {}, a.connection),
+      el('td', {}, a.delivered_at ? el('span', { class: 'badge active' }, 'delivered') : el('span', { class: 'badge degraded' }, 'pending')),
+      el('td', {}, a.attempts), el('td', { class: 'error' }, a.last_error || ''))))));
+}
+
+async function providersPage(main) {
+  const providers = await api('GET', '/v1/providers');
+  main.replaceChildren(el('h1', {}, 'Providers'), el('table', { id: 'providers' },
+    el('thead', {}, el('tr', {}, ...['Name', 'Kind', 'Source', 'API', 'Default scopes'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...providers.map((p) => el('tr', { 'data-provider': p.name },
+      el('td', {}, el('strong', {}, p.display_name || p.name), ' ', el('span', { class: 'muted' }, p.name)),
+      el('td', {}, p.auth), el('td', {}, p.source), el('td', {}, el('code', {}, p.api_base_url)),
+      el('td', { class: 'scopes' }, ...(p.scopes || []).map((s) => el('code', {}, s))))))));
+}
+
+const pages = { connections: connectionsPage, connect: connectPage, agents: agentsPage, audit: auditPage, alerts: alertsPage, providers: providersPage };
 
 async function render() {
   clearTimeout(timer);
