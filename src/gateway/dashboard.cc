@@ -39,6 +39,10 @@ std::string Mac(const crypto::SymmetricKey& key, std::string_view message) {
   return Hex(mac);
 }
 
+std::string SignedPart(std::string_view expiry, std::string_view id, std::string_view token_id) {
+  return "session|" + std::string(expiry) + "|" + std::string(id) + "|" + std::string(token_id);
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -111,6 +115,7 @@ Response Dashboard::Handle(const Request& request) {
     response = MethodNotAllowed(path, "GET").ToResponse(request.version());
   } else if (path == "/ui/session") {
     auto session = SessionOf(request);
+    if (session && !vault_.admin_tokens().StillValid(session->token_id).ok()) session.reset();
     json body = {{"signed_in", session.has_value()}};
     if (session) {
       body["csrf"] = CsrfToken(*session);
@@ -141,7 +146,7 @@ Status Dashboard::AuthorizeAdmin(const Request& request) const {
     return vault_.admin_tokens().Authenticate(authorization.substr(kBearer.size()));
   }
   const auto session = SessionOf(request);
-  if (!session) {
+  if (!session || !vault_.admin_tokens().StillValid(session->token_id).ok()) {
     return UnauthenticatedError(
         "send the admin token as 'Authorization: Bearer <token>', or sign in to the dashboard");
   }
@@ -155,22 +160,25 @@ Status Dashboard::AuthorizeAdmin(const Request& request) const {
 }
 
 std::optional<Dashboard::Session> Dashboard::SessionOf(const Request& request) const {
-  // "<expiry unix seconds>.<id>.<mac>"
-  const std::string_view value = CookieValue(request[http::field::cookie], kCookieName);
-  const size_t first = value.find('.');
-  const size_t second = first == std::string_view::npos ? first : value.find('.', first + 1);
-  if (second == std::string_view::npos) return std::nullopt;
-  const std::string_view expiry = value.substr(0, first);
-  const std::string_view id = value.substr(first + 1, second - first - 1);
-  const std::string_view mac = value.substr(second + 1);
-  const std::string expected = Mac(key_, "session|" + std::string(expiry) + "|" + std::string(id));
-  if (!ConstantTimeEquals(mac, expected)) return std::nullopt;
+  // "<expiry unix seconds>.<id>.<admin token id>.<mac>"
+  std::string_view value = CookieValue(request[http::field::cookie], kCookieName);
+  std::array<std::string_view, 4> parts;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const size_t dot = i + 1 < parts.size() ? value.find('.') : std::string_view::npos;
+    if (i + 1 < parts.size() && dot == std::string_view::npos) return std::nullopt;
+    parts[i] = value.substr(0, dot);
+    value.remove_prefix(dot == std::string_view::npos ? value.size() : dot + 1);
+  }
+  const auto [expiry, id, token_id, mac] = parts;
+  if (!ConstantTimeEquals(mac, Mac(key_, SignedPart(expiry, id, token_id)))) return std::nullopt;
   int64_t seconds = 0;
   for (char c : expiry) {
     if (c < '0' || c > '9' || seconds > (int64_t{1} << 40)) return std::nullopt;
     seconds = seconds * 10 + (c - '0');
   }
-  Session session{.id = std::string(id), .expires_at = TimePoint(std::chrono::seconds(seconds))};
+  Session session{.id = std::string(id),
+                  .token_id = std::string(token_id),
+                  .expires_at = TimePoint(std::chrono::seconds(seconds))};
   if (session.expires_at <= clock_.Now()) return std::nullopt;
   return session;
 }
@@ -178,8 +186,8 @@ std::optional<Dashboard::Session> Dashboard::SessionOf(const Request& request) c
 std::string Dashboard::Cookie(const Session& session) const {
   const std::string expiry = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(session.expires_at.time_since_epoch()).count());
-  const std::string value =
-      expiry + "." + session.id + "." + Mac(key_, "session|" + expiry + "|" + session.id);
+  const std::string value = expiry + "." + session.id + "." + session.token_id + "." +
+                            Mac(key_, SignedPart(expiry, session.id, session.token_id));
   return std::string(kCookieName) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kSessionLifetime).count()) +
          (secure_ ? "; Secure" : "");
@@ -214,9 +222,14 @@ Response Dashboard::Login(const Request& request) {
   }
   const Status accepted =
       token.empty() ? UnauthenticatedError("no token") : vault_.admin_tokens().Authenticate(token);
+  if (!accepted.ok()) {
+    sodium_memzero(token.data(), token.size());
+    return Redirect("/?failed");
+  }
+  Session session{.id = SystemRandom::Instance().Hex(16),
+                  .token_id = vault::AdminTokens::IdOf(token),
+                  .expires_at = clock_.Now() + kSessionLifetime};
   sodium_memzero(token.data(), token.size());
-  if (!accepted.ok()) return Redirect("/?failed");
-  Session session{.id = SystemRandom::Instance().Hex(16), .expires_at = clock_.Now() + kSessionLifetime};
   Response response = Redirect("/#/connections");
   response.set(http::field::set_cookie, Cookie(session));
   return response;

@@ -4,8 +4,9 @@
 //  - Sign-in: POST /login with an admin token (a form field, never a URL) sets a session
 //    cookie: HttpOnly, SameSite=Strict, Path=/, Secure when public_url is https, 12 h.
 //    The cookie is signed (HMAC-SHA256) with a key derived from the master key, so every
-//    node that shares the store accepts it and nothing is stored; it holds an expiry and a
-//    random id, never the admin token. POST /logout clears it.
+//    node that shares the store accepts it and nothing is stored; it holds an expiry, a
+//    random id and the public id of the admin token used, never the token itself, and
+//    ends when that token is revoked. POST /logout clears it.
 //  - CSRF: a request that uses the cookie to change anything (not GET/HEAD) must carry
 //    the session's CSRF token (GET /ui/session) in X-CSRF-Token, and an Origin header,
 //    when sent, must be this server's. A bearer admin token needs neither.
@@ -43,7 +44,8 @@ class Dashboard {
 
  private:
   struct Session {
-    std::string id;
+    std::string id;        // random
+    std::string token_id;  // the admin token it was opened with (public part)
     TimePoint expires_at;
   };
   std::optional<Session> SessionOf(const Request& request) const;

@@ -72,7 +72,7 @@ TEST_F(DashboardSessionTest, ATamperedExpiredOrForeignCookieIsNoSession) {
   std::string other_id = cookie;
   other_id[cookie.find('.') + 1] ^= 1;
   for (const std::string& forged :
-       {later, other_id, cookie.substr(0, cookie.size() - 2), std::string("latchkey_session=1.2.3")}) {
+       {later, other_id, cookie.substr(0, cookie.size() - 2), std::string("latchkey_session=1.2.3.4")}) {
     EXPECT_EQ(Change(dashboard, forged, csrf).code(), StatusCode::kUnauthenticated) << forged;
   }
   // Another data dir (another master key) does not accept it.
@@ -88,6 +88,15 @@ TEST_F(DashboardSessionTest, ATamperedExpiredOrForeignCookieIsNoSession) {
   // A second dashboard on the same master key (another node) does.
   Dashboard sibling(*vault_, clock_, "http://127.0.0.1:8787");
   EXPECT_TRUE(Change(sibling, cookie, csrf).ok());
+  // Revoking the admin token it was opened with ends it.
+  Dashboard again(*vault_, clock_, "http://127.0.0.1:8787");
+  const std::string second = SignIn(again);
+  const std::string second_csrf = Csrf(again, second);
+  ASSERT_TRUE(Change(again, second, second_csrf).ok());
+  auto tokens = vault_->admin_tokens().List();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_TRUE(vault_->admin_tokens().Revoke(tokens->back().id).ok());
+  EXPECT_EQ(Change(again, second, second_csrf).code(), StatusCode::kUnauthenticated);
   // Twelve hours later it has expired.
   clock_.Advance(std::chrono::hours(12) + std::chrono::seconds(1));
   EXPECT_EQ(Change(dashboard, cookie, csrf).code(), StatusCode::kUnauthenticated);

@@ -44,4 +44,15 @@ Status AdminTokens::Authenticate(std::string_view presented) const {
   return Status::Ok();
 }
 
+std::string AdminTokens::IdOf(std::string_view presented) {
+  StatusOr<crypto::PresentedKey> parsed = crypto::ParseAccessKey(kAdminTokenPrefix, presented);
+  return parsed.ok() ? std::string(parsed->id) : std::string();
+}
+
+Status AdminTokens::StillValid(std::string_view id) const {
+  StatusOr<store::AdminTokenRecord> token = store_->GetAdminToken(id);
+  if (!token.ok()) return token.status().code() == StatusCode::kNotFound ? Unauthenticated() : token.status();
+  return token->revoked_at ? Unauthenticated() : Status::Ok();
+}
+
 }  // namespace latchkey::vault

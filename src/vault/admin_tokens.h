@@ -32,6 +32,11 @@ class AdminTokens {
 
   // kUnauthenticated, with one sentence whatever was wrong.
   Status Authenticate(std::string_view presented) const;
+  // The id (public part) of a well-formed token, checked or not; empty when malformed.
+  static std::string IdOf(std::string_view presented);
+  // OK while the token with this id exists and is not revoked (the dashboard's sessions
+  // live only as long as the token they were opened with), else kUnauthenticated.
+  Status StillValid(std::string_view id) const;
 
  private:
   std::shared_ptr<store::Store> store_;
