@@ -185,10 +185,21 @@ async function agentsPage(main) {
       try {
         const created = await api('POST', '/v1/agents', { name: new FormData(form).get('name'), allow });
         const keyBox = el('code', { id: 'agent-key' }, created.key);
-        const copy = button('Copy', async () => { await navigator.clipboard.writeText(created.key); copy.textContent = 'Copied'; }, { id: 'copy-key' });
+        const copy = button('Copy', async () => {
+          try {
+            await navigator.clipboard.writeText(keyBox.textContent);
+            copy.textContent = 'Copied';
+          } catch {
+            // No clipboard API (plain http on a non-local host): select it for Ctrl+C.
+            const range = document.createRange();
+            range.selectNodeContents(keyBox);
+            getSelection().removeAllRanges();
+            getSelection().addRange(range);
+            copy.textContent = 'Selected: press Ctrl+C';
+          }
+        }, { id: 'copy-key' });
         form.querySelector('#new-key').replaceChildren(
           el('p', {}, `Agent '${created.name}' created. Its key is shown only now: store it safely.`), keyBox, copy);
-        created.key = '';
         render();
       } catch (e) { notice(main, e.message); }
     });

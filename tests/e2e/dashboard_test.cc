@@ -98,6 +98,8 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
   const json& audit = steps["audit"];
   EXPECT_GE(audit["by_agent"].get<int>(), 1) << audit.dump();
   EXPECT_EQ(audit["agents"], json({"bot"})) << audit.dump();
+  EXPECT_GE(audit["by_connection"].get<int>(), 1) << audit.dump();
+  EXPECT_EQ(audit["connections"], json({"legacy"})) << audit.dump();
   EXPECT_GE(audit["by_code"].get<int>(), 1) << audit.dump();
   EXPECT_EQ(audit["codes"], json({"reauth_required"})) << audit.dump();
   EXPECT_THAT(steps["alerts"].dump(), ::testing::HasSubstr("connection.needs_reauth"));
