@@ -243,12 +243,37 @@ async function alertsPage(main) {
 
 async function providersPage(main) {
   const providers = await api('GET', '/v1/providers');
-  main.replaceChildren(el('h1', {}, 'Providers'), el('table', { id: 'providers' },
+  const table = el('table', { id: 'providers' },
     el('thead', {}, el('tr', {}, ...['Name', 'Kind', 'Source', 'API', 'Default scopes'].map((h) => el('th', {}, h)))),
     el('tbody', {}, ...providers.map((p) => el('tr', { 'data-provider': p.name },
       el('td', {}, el('strong', {}, p.display_name || p.name), ' ', el('span', { class: 'muted' }, p.name)),
       el('td', {}, p.auth), el('td', {}, p.source), el('td', {}, el('code', {}, p.api_base_url)),
-      el('td', { class: 'scopes' }, ...(p.scopes || []).map((s) => el('code', {}, s))))))));
+      el('td', { class: 'scopes' }, ...(p.scopes || []).map((s) => el('code', {}, s)))))));
+  let form = main.querySelector('#new-provider');
+  if (!form) {
+    form = el('form', { id: 'new-provider', class: 'card wide' },
+      el('h2', {}, 'Add or replace a provider'),
+      el('p', { class: 'muted' }, 'A provider entry in TOML, as for `latchkey provider add` (a client secret may be "env:NAME").'),
+      el('textarea', { name: 'toml', rows: '8', required: '', spellcheck: 'false' }),
+      el('button', { class: 'primary', type: 'submit' }, 'Save provider'));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const response = await fetch('/v1/providers', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/toml', 'X-CSRF-Token': session?.csrf ?? '' },
+        body: form.querySelector('textarea').value,
+        credentials: 'same-origin',
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) return notice(main, answer.detail || `HTTP ${response.status}`);
+      form.querySelector('textarea').value = '';
+      notice(main, `Provider '${answer.name}' saved.`, 'ok');
+      render();
+    });
+  }
+  const kept = main.querySelector('.notice');
+  main.replaceChildren(el('h1', {}, 'Providers'), table, form);
+  if (kept) main.prepend(kept);
 }
 
 const pages = { connections: connectionsPage, connect: connectPage, agents: agentsPage, audit: auditPage, alerts: alertsPage, providers: providersPage };

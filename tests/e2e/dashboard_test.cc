@@ -104,6 +104,8 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
   EXPECT_EQ(audit["codes"], json({"reauth_required"})) << audit.dump();
   EXPECT_THAT(steps["alerts"].dump(), ::testing::HasSubstr("connection.needs_reauth"));
   EXPECT_THAT(steps["disconnected"].dump(), ::testing::HasSubstr("Disconnected 'legacy'"));
+  EXPECT_EQ(steps["provider_added"], "api_key");
+  EXPECT_THAT(MustRun({"provider", "show", "notes-api"}), ::testing::HasSubstr("notes.example.test"));
   EXPECT_GE(Stats(*as_)["revocations"].get<int>(), 1) << "disconnect revoked the grant at the provider";
   const json& csrf = steps["csrf"];
   EXPECT_EQ(csrf["no_token"], 403);
