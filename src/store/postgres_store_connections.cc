@@ -24,6 +24,13 @@ constexpr const char* kConnectionColumns =
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
     "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
 
+// kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
+constexpr const char* kSchedulingColumns =
+    "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
+    "NULL::bytea, NULL::bytea, NULL::bytea, NULL::bytea, username, data_key_id, token_version, "
+    "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+
 StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
   ConnectionRecord c;
   c.id = r.Text(0);
@@ -80,10 +87,10 @@ void AddRefreshState(PgParams& p, const ConnectionRecord& c) {
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(PgTx& tx, const std::string& where,
-                                                          const PgParams& params) {
+                                                          const PgParams& params,
+                                                          const char* columns = kConnectionColumns) {
   LATCHKEY_ASSIGN_OR_RETURN(
-      auto rows,
-      tx.Query(std::string("SELECT ") + kConnectionColumns + " FROM connections " + where, params));
+      auto rows, tx.Query(std::string("SELECT ") + columns + " FROM connections " + where, params));
   std::vector<ConnectionRecord> out;
   for (const PgRow& row : rows) {
     LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord c, ReadConnection(row));
@@ -193,6 +200,20 @@ StatusOr<ConnectionRecord> PostgresStore::GetConnectionById(std::string_view id)
   if (!done.ok()) return done;
   if (found.empty()) return NotFoundError("no connection has id '" + std::string(id) + "'");
   return std::move(found.front());
+}
+
+StatusOr<std::vector<ConnectionRecord>> PostgresStore::ListConnectionsForScheduling(
+    std::optional<TimePoint> updated_since) {
+  std::vector<ConnectionRecord> out;
+  Status done = Read([&](PgTx& tx) -> Status {
+    PgParams params;
+    if (updated_since) params.Add(updated_since);
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectConnections(tx, updated_since ? "WHERE updated_at >= $1" : "",
+                                                     params, kSchedulingColumns));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
 }
 
 StatusOr<std::vector<ConnectionRecord>> PostgresStore::ListConnections() {

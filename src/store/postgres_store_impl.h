@@ -37,6 +37,8 @@ class PostgresStore final : public Store {
   StatusOr<ConnectionRecord> GetConnection(std::string_view name) override;
   StatusOr<ConnectionRecord> GetConnectionById(std::string_view id) override;
   StatusOr<std::vector<ConnectionRecord>> ListConnections() override;
+  StatusOr<std::vector<ConnectionRecord>> ListConnectionsForScheduling(
+      std::optional<TimePoint> updated_since) override;
   Status UpdateConnection(const ConnectionRecord& connection, int64_t expected_token_version,
                           const std::optional<AlertEvent>& alert) override;
 

@@ -24,6 +24,13 @@ constexpr const char* kConnectionColumns =
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
     "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
 
+// kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
+constexpr const char* kSchedulingColumns =
+    "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
+    "NULL, NULL, NULL, NULL, username, data_key_id, token_version, "
+    "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+
 StatusOr<ConnectionRecord> ReadConnection(const SqliteStatement& s) {
   ConnectionRecord c;
   c.id = s.Text(0);
@@ -80,10 +87,13 @@ void BindRefreshState(SqliteStatement& s, const ConnectionRecord& c) {
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(SqliteDb& db, const std::string& where,
-                                                          std::optional<std::string_view> arg) {
-  std::string sql = std::string("SELECT ") + kConnectionColumns + " FROM connections " + where;
+                                                          std::optional<std::string_view> arg,
+                                                          const char* columns = kConnectionColumns,
+                                                          std::optional<TimePoint> time_arg = std::nullopt) {
+  std::string sql = std::string("SELECT ") + columns + " FROM connections " + where;
   LATCHKEY_ASSIGN_OR_RETURN(auto stmt, SqliteStatement::Prepare(db, sql));
   if (arg) stmt.Add(*arg);
+  if (time_arg) stmt.Add(time_arg);
   std::vector<ConnectionRecord> out;
   for (;;) {
     LATCHKEY_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -200,6 +210,18 @@ StatusOr<ConnectionRecord> SqliteStore::GetConnectionById(std::string_view id) {
   if (!done.ok()) return done;
   if (found.empty()) return NotFoundError("no connection has id '" + std::string(id) + "'");
   return std::move(found.front());
+}
+
+StatusOr<std::vector<ConnectionRecord>> SqliteStore::ListConnectionsForScheduling(
+    std::optional<TimePoint> updated_since) {
+  std::vector<ConnectionRecord> out;
+  Status done = Read([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectConnections(db, updated_since ? "WHERE updated_at >= ?" : "",
+                                                     std::nullopt, kSchedulingColumns, updated_since));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
 }
 
 StatusOr<std::vector<ConnectionRecord>> SqliteStore::ListConnections() {

@@ -1,4 +1,6 @@
 // Contract tests: providers, connections, agents.
+#include <algorithm>
+
 #include "store/store_contract_test.h"
 
 namespace latchkey::store::testing {
@@ -79,6 +81,42 @@ TEST_P(StoreContractTest, ConnectionNamesAreUniqueUntilDisconnected) {
   ASSERT_EQ(all->size(), 1u);  // the disconnected row was replaced
   EXPECT_EQ((*all)[0].id, "c2");
   EXPECT_EQ(store().GetConnectionById("c1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, SchedulingListsLeaveSecretsOutAndCanStartFromAnUpdateTime) {
+  ASSERT_TRUE(store().InitializeDataKey(DataKey(1)).ok());
+  ConnectionRecord early = Connection("early", "id-early", 1);
+  ConnectionRecord late = Connection("late", "id-late", 1);
+  late.updated_at = At(9000);
+  late.token_obtained_at = At(4000);
+  late.next_refresh_attempt_at = At(7000);
+  ConnectionRecord keyed = Connection("keyed", "id-keyed", 1);
+  keyed.kind = CredentialKind::kApiKey;
+  keyed.access_token.reset();
+  keyed.refresh_token.reset();
+  keyed.api_key = B("sealed-key");
+  keyed.updated_at = At(9500);
+  for (const auto& c : {early, late, keyed}) ASSERT_TRUE(store().InsertConnection(c).ok());
+
+  auto all = store().ListConnectionsForScheduling(std::nullopt);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  for (const ConnectionRecord& row : *all) {
+    EXPECT_FALSE(row.access_token || row.refresh_token || row.api_key || row.password) << row.name;
+    ConnectionRecord full = *store().GetConnectionById(row.id);
+    full.access_token.reset();
+    full.refresh_token.reset();
+    full.api_key.reset();
+    full.password.reset();
+    EXPECT_EQ(row, full) << "every other column as stored: " << row.name;
+  }
+  auto changed = store().ListConnectionsForScheduling(At(9000));
+  ASSERT_TRUE(changed.ok());
+  std::vector<std::string> names;
+  for (const auto& row : *changed) names.push_back(row.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"keyed", "late"}));
+  EXPECT_TRUE(store().ListConnectionsForScheduling(At(9501))->empty());
 }
 
 TEST_P(StoreContractTest, ListConnectionsIncludesDisconnectedOrderedByName) {

@@ -9,6 +9,7 @@ ProactiveRefresher::ProactiveRefresher(Vault& vault, RefreshCoordinator& coordin
                                        Random& random, ProactiveRefresherOptions options)
     : vault_(vault),
       coordinator_(coordinator),
+      clock_(clock),
       random_(random),
       options_(options),
       runner_(clock, {.workers = options.workers},
@@ -28,8 +29,18 @@ std::optional<TimePoint> ProactiveRefresher::NextRefreshAt(const store::Connecti
 }
 
 Status ProactiveRefresher::Rescan() {
-  LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ConnectionRecord> rows, vault_.connections().List());
+  const TimePoint started = clock_.Now();
+  std::optional<TimePoint> since;
+  {
+    std::lock_guard lock(mutex_);
+    const bool full_due = !last_full_scan_ || started - *last_full_scan_ >= options_.full_rescan_interval;
+    if (last_scan_ && !full_due) since = *last_scan_ - options_.rescan_overlap;
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ConnectionRecord> rows,
+                            vault_.store().ListConnectionsForScheduling(since));
   std::lock_guard lock(mutex_);
+  last_scan_ = started;
+  if (!since) last_full_scan_ = started;
   for (const store::ConnectionRecord& row : rows) {
     std::optional<TimePoint> due = NextRefreshAt(row, random_);
     if (!due) {

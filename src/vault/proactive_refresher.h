@@ -3,7 +3,9 @@
 // due times of all connections (one heap, bounded workers: no thread or timer per
 // connection); each refresh goes through the RefreshCoordinator, so it never races a
 // request-path refresh or another process. The store is re-scanned periodically to
-// pick up connections added or changed by other processes (the CLI).
+// pick up connections added or changed by other processes (the CLI, other nodes): the
+// first scan and one an hour read every row, the others only rows updated since shortly
+// before the previous scan, and no scan reads a sealed column.
 // Start/Stop from one thread; the refresh callbacks run on the runner's workers.
 #pragma once
 
@@ -27,6 +29,10 @@ namespace latchkey::vault {
 struct ProactiveRefresherOptions {
   std::size_t workers = 4;                           // refreshes in flight at most
   std::chrono::milliseconds rescan_interval{30000};  // how often the store is re-read
+  // How far before the previous scan a partial scan starts: covers writers whose clocks
+  // run behind this one's, and commits still in flight when the previous scan ran.
+  std::chrono::milliseconds rescan_overlap{300000};
+  std::chrono::milliseconds full_rescan_interval{3600000};  // a scan of every row, at least this often
 };
 
 class ProactiveRefresher {
@@ -54,11 +60,14 @@ class ProactiveRefresher {
 
   Vault& vault_;
   RefreshCoordinator& coordinator_;
+  Clock& clock_;
   Random& random_;
   ProactiveRefresherOptions options_;
   scheduler::RefreshRunner runner_;
   std::mutex mutex_;
   std::map<std::string, std::optional<TimePoint>> seen_;  // id → token_obtained_at last scheduled; guarded
+  std::optional<TimePoint> last_scan_;                    // when the previous scan started; guarded by mutex_
+  std::optional<TimePoint> last_full_scan_;               // guarded by mutex_
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by mutex_
   std::thread rescanner_;

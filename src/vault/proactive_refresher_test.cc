@@ -73,5 +73,45 @@ TEST_F(VaultTest, RescanSchedulesEachActiveOAuthConnectionOnce) {
   EXPECT_EQ(refresher.scheduled(), 1u) << "a disconnected connection is dropped";
 }
 
+TEST_F(VaultTest, LaterRescansReadOnlyWhatChangedAndKeepTheRest) {
+  auto import = [&](const char* name) {
+    return vault_->connections()
+        .Import({.name = name,
+                 .provider = "google",
+                 .document = R"({"access_token":"x","refresh_token":"r","expires_in":86400})",
+                 .source = "t"})
+        .ok();
+  };
+  ASSERT_TRUE(import("a"));
+  ASSERT_TRUE(import("b"));
+  oauth::FakeHttpClient http;
+  OAuthClients clients(vault_->providers(), http, clock_);
+  RefreshCoordinator coordinator(*vault_, clients, clock_, SystemRandom::Instance());
+  ProactiveRefresher refresher(*vault_, coordinator, clock_, SystemRandom::Instance(),
+                               {.workers = 1,
+                                .rescan_interval = std::chrono::seconds(30),
+                                .rescan_overlap = std::chrono::seconds(60),
+                                .full_rescan_interval = std::chrono::hours(1)});
+  ASSERT_TRUE(refresher.Rescan().ok());  // full
+  EXPECT_EQ(refresher.scheduled(), 2u);
+  // Ten minutes on, "a" and "b" are older than the overlap: a partial scan does not
+  // return them, and they stay scheduled; a new connection is picked up.
+  clock_.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(refresher.Rescan().ok());
+  clock_.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(import("c"));
+  ASSERT_TRUE(refresher.Rescan().ok());
+  EXPECT_EQ(refresher.scheduled(), 3u);
+  // A connection disconnected since is dropped by the next partial scan.
+  clock_.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(vault_->connections().Disconnect("a").ok());
+  ASSERT_TRUE(refresher.Rescan().ok());
+  EXPECT_EQ(refresher.scheduled(), 2u);
+  // The hourly full scan changes nothing that is already right.
+  clock_.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(refresher.Rescan().ok());
+  EXPECT_EQ(refresher.scheduled(), 2u);
+}
+
 }  // namespace
 }  // namespace latchkey::vault
