@@ -105,17 +105,7 @@ Response AdminApi::Handle(const Request& request) {
 }
 
 Response AdminApi::Dispatch(const Request& request) {
-  Status authenticated;
-  if (parts_.authorize) {
-    authenticated = parts_.authorize(request);
-  } else {
-    std::string_view authorization = request[http::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    authenticated = authorization.starts_with(kBearer)
-                        ? parts_.vault.admin_tokens().Authenticate(authorization.substr(kBearer.size()))
-                        : UnauthenticatedError("send the admin token as 'Authorization: Bearer <token>'");
-  }
-  if (!authenticated.ok()) return Error(authenticated);
+  if (Status authenticated = parts_.authorize(request); !authenticated.ok()) return Error(authenticated);
 
   std::string_view target = request.target();
   size_t question = target.find('?');

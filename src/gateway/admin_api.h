@@ -1,6 +1,6 @@
 // AdminApi: the operator's HTTP API under /v1 (SPEC §4), authenticated with an admin
-// token (vault/admin_tokens.h) as a bearer token, or as Parts::authorize says (the
-// gateway also accepts the dashboard's session, gateway/dashboard.h). JSON in and out; errors are problem
+// token (vault/admin_tokens.h) as a bearer token or the dashboard's session, as
+// Parts::authorize (gateway/dashboard.h) decides. JSON in and out; errors are problem
 // details. Routes:
 //   GET    /v1/providers                  GET /v1/providers/{name}     POST /v1/providers (TOML body)
 //   GET    /v1/connections                GET /v1/connections/{name}
@@ -33,7 +33,7 @@ class AdminApi {
     const vault::OAuthClients& clients;
     std::function<void()> on_change;  // after anything that changes agents or connections
     // Who may call: OK, or why not (kUnauthenticated → 401, kPermissionDenied → 403).
-    // Unset: a bearer admin token only.
+    // Required; the gateway passes Dashboard::AuthorizeAdmin.
     std::function<Status(const Request&)> authorize;
   };
   AdminApi(Parts parts, std::string callback_url);

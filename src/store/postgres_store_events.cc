@@ -7,6 +7,12 @@
 namespace latchkey::store::postgres {
 namespace {
 
+// Undelivered events whose next attempt is due (or never set), oldest first: what
+// DueAlerts reads and ClaimDueAlerts claims.
+constexpr const char* kDueAlerts =
+    "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY created_at, "
+    "seq LIMIT $2";
+
 std::string AlertName(std::string_view event_id) { return "alert event '" + std::string(event_id) + "'"; }
 
 constexpr const char* kAlertColumns =
@@ -133,10 +139,7 @@ StatusOr<std::vector<AlertEvent>> PostgresStore::DueAlerts(TimePoint now, int li
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
   std::vector<AlertEvent> out;
   Status done = Read([&](PgTx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(tx,
-                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
-                                                "next_attempt_at <= $1) ORDER BY created_at, seq LIMIT $2",
-                                                PgParams().Add(now).Add(int64_t{limit})));
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(tx, kDueAlerts, PgParams().Add(now).Add(int64_t{limit})));
     return Status::Ok();
   });
   if (!done.ok()) return done;
@@ -150,10 +153,7 @@ StatusOr<std::vector<AlertEvent>> PostgresStore::ClaimDueAlerts(TimePoint now, i
   // A serializable write: two claimants racing for one event cannot both commit; the
   // loser is retried inside the store and then no longer finds it due.
   Status done = Write([&](PgTx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(tx,
-                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
-                                                "next_attempt_at <= $1) ORDER BY created_at, seq LIMIT $2",
-                                                PgParams().Add(now).Add(int64_t{limit})));
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(tx, kDueAlerts, PgParams().Add(now).Add(int64_t{limit})));
     for (AlertEvent& event : out) {
       LATCHKEY_RETURN_IF_ERROR(tx.Exec("UPDATE alert_outbox SET next_attempt_at = $1 WHERE event_id = $2",
                                        PgParams().Add(lease_until).Add(event.event_id))

@@ -6,6 +6,12 @@
 namespace latchkey::store::sqlite {
 namespace {
 
+// Undelivered events whose next attempt is due (or never set), oldest first: what
+// DueAlerts reads and ClaimDueAlerts claims.
+constexpr const char* kDueAlerts =
+    "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, "
+    "seq LIMIT ?";
+
 std::string AlertName(std::string_view event_id) { return "alert event '" + std::string(event_id) + "'"; }
 
 constexpr const char* kAlertColumns =
@@ -96,10 +102,7 @@ StatusOr<std::vector<AlertEvent>> SqliteStore::DueAlerts(TimePoint now, int limi
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
   std::vector<AlertEvent> out;
   Status done = Read([&](SqliteDb& db) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(db,
-                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
-                                                "next_attempt_at <= ?) ORDER BY created_at, seq LIMIT ?",
-                                                now, limit));
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(db, kDueAlerts, now, limit));
     return Status::Ok();
   });
   if (!done.ok()) return done;
@@ -111,10 +114,7 @@ StatusOr<std::vector<AlertEvent>> SqliteStore::ClaimDueAlerts(TimePoint now, int
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
   std::vector<AlertEvent> out;
   Status done = Write([&](SqliteDb& db) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(db,
-                                                "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR "
-                                                "next_attempt_at <= ?) ORDER BY created_at, seq LIMIT ?",
-                                                now, limit));
+    LATCHKEY_ASSIGN_OR_RETURN(out, SelectAlerts(db, kDueAlerts, now, limit));
     LATCHKEY_ASSIGN_OR_RETURN(
         auto stmt,
         SqliteStatement::Prepare(db, "UPDATE alert_outbox SET next_attempt_at = ? WHERE event_id = ?"));

@@ -17,13 +17,6 @@ const std::string kFixtures = std::string(LATCHKEY_SOURCE_DIR) + "/tests/fixture
 
 class DashboardTest : public GatewayTest {
  protected:
-  std::string AdminToken() {
-    std::smatch m;
-    const std::string log = GatewayLog();
-    static const std::regex token(R"(lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43})");
-    return std::regex_search(log, m, token) ? m.str() : "";
-  }
-
   // Runs the browser script; its one JSON line.
   json Browse(const json& config) {
     RunOptions options;

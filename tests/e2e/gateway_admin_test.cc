@@ -14,13 +14,6 @@ using ::testing::StartsWith;
 
 class AdminApiTest : public GatewayTest {
  protected:
-  std::string AdminToken() {
-    std::smatch m;
-    const std::string log = GatewayLog();
-    static const std::regex token(R"(lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43})");
-    return std::regex_search(log, m, token) ? m.str() : "";
-  }
-
   RawReply Admin(const std::string& method, const std::string& target, const std::string& token,
                  const std::string& body = "") {
     Headers headers = {{"Content-Type", "application/json"}};

@@ -96,6 +96,14 @@ class GatewayTest : public CliTest {
 
   std::string GatewayLog() const { return gateway_ ? ReadFile(gateway_->stderr_path()) : ""; }
 
+  // The admin token `serve` printed on its first start (empty if none).
+  std::string AdminToken() const {
+    std::smatch m;
+    const std::string log = GatewayLog();
+    static const std::regex token(R"(lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43})");
+    return std::regex_search(log, m, token) ? m.str() : "";
+  }
+
   long long ResourceRequests() { return Stats(*rs_)["requests"].get<long long>(); }
 
   std::unique_ptr<NodeServer> as_;
