@@ -1,39 +1,35 @@
 #include "gateway/forwarding_rules.h"
 
+#include <algorithm>
+#include <array>
+#include <boost/beast/core/string.hpp>
 #include <cctype>
 
 namespace latchkey::gateway {
 
 namespace http = boost::beast::http;
+using boost::beast::iequals;
 
 bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed) {
-  static const std::vector<std::string_view> kStripped = {
+  static constexpr std::array<std::string_view, 11> kStripped = {
       "authorization", "cookie", "connection",     "keep-alive",        "te",    "trailer",
       "upgrade",       "host",   "content-length", "transfer-encoding", "expect"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.starts_with("proxy-")) return true;
-  for (auto stripped : kStripped) {
-    if (lower == stripped) return true;
+  constexpr std::string_view kProxyPrefix = "proxy-";
+  if (name.size() >= kProxyPrefix.size() && iequals(name.substr(0, kProxyPrefix.size()), kProxyPrefix)) {
+    return true;
   }
-  for (const auto& listed : connection_listed) {
-    if (lower == listed) return true;
-  }
-  return false;
+  auto same = [name](std::string_view stripped) { return iequals(name, stripped); };
+  return std::ranges::any_of(kStripped, same) || std::ranges::any_of(connection_listed, same);
 }
 
 bool IsStrippedResponseHeader(std::string_view name) {
-  static const std::vector<std::string_view> kStripped = {
+  static constexpr std::array<std::string_view, 10> kStripped = {
       "connection",      "keep-alive", "te",
       "trailer",         "upgrade",    "transfer-encoding",
       "content-length",  "set-cookie", "proxy-authenticate",
       "proxy-connection"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto stripped : kStripped) {
-    if (lower == stripped) return true;
-  }
-  return false;
+  return std::ranges::any_of(kStripped,
+                             [name](std::string_view stripped) { return iequals(name, stripped); });
 }
 
 std::vector<std::string> ConnectionListed(const Request& request) {

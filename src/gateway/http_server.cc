@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <condition_variable>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include "common/log.h"
 #include "gateway/problem.h"
 #include "gateway/watchdog.h"
+#include "gateway/wire.h"
 
 namespace latchkey::gateway {
 namespace {
@@ -84,15 +86,16 @@ std::string Describe(const tcp::endpoint& endpoint) {
 // worker's Watchdog cancels its socket's pending operations when a deadline passes.
 struct Connection final : Watched {
   Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
-  beast::tcp_stream stream;  // no expiry of its own: the watchdog keeps the deadlines
+  tcp::socket stream;  // no expiry of its own: the watchdog keeps the deadlines
   int worker;
+  std::string out;       // the serialized header of the answer being written (reused)
   bool idle = true;      // waiting for the next request, so safe to drop
   bool closing = false;  // finish the current response, then close
 
  protected:
   void OnExpired() override {
     beast::error_code ignored;
-    stream.socket().cancel(ignored);
+    stream.cancel(ignored);
   }
 };
 
@@ -277,7 +280,8 @@ class HttpServer::Impl {
       for (auto& [id, connection] : connections_) {
         asio::post(connection->stream.get_executor(), [connection = connection] {
           connection->closing = true;
-          if (connection->idle) connection->stream.cancel();
+          beast::error_code ignored;
+          if (connection->idle) connection->stream.cancel(ignored);
         });
       }
       if (!threads_.empty() && !drained_.wait_for(lock, options_.shutdown_grace,
@@ -358,7 +362,7 @@ class HttpServer::Impl {
       ~Forgetter() { impl->Forget(id); }
     } forget{this, id};
     watchdogs_[connection->worker]->Add(*connection);
-    beast::tcp_stream& stream = connection->stream;
+    tcp::socket& stream = connection->stream;
     beast::flat_buffer buffer;
 
     while (!connection->closing) {
@@ -367,8 +371,8 @@ class HttpServer::Impl {
       header_parser.body_limit(options_.max_body_bytes);
       connection->idle = true;
       // The header must arrive within the idle timeout, the body within the read timeout;
-      // a slow client is then answered 408. (tcp_stream's own expiry would close the
-      // socket, leaving no way to answer, so a timer cancels the read instead.)
+      // a slow client is then answered 408. (Closing the socket at the deadline would
+      // leave no way to answer, so the watchdog cancels the read instead.)
       beast::error_code read_error = co_await WithDeadline(
           *connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout,
           [&]() -> asio::awaitable<beast::error_code> {
@@ -423,14 +427,19 @@ class HttpServer::Impl {
         // A HEAD answer may carry the Content-Length of the body it does not send.
         const bool head_with_length = request->method() == http::verb::head && res.has_content_length();
         if (!head_with_length) res.prepare_payload();
+        // One gather write of the header and the body (none for HEAD); no Beast serializer.
+        connection->out.clear();
+        AppendHeader(res.base(), connection->out);
+        std::string_view payload = request->method() == http::verb::head ? std::string_view() : res.body();
         connection->Arm(options_.write_timeout);
-        auto [write_error, bytes] = co_await http::async_write(stream, res, kAsTuple);
+        auto [write_error, bytes] =
+            co_await asio::async_write(stream, WholeMessage(connection->out, payload), kAsTuple);
         written = !connection->Settle(write_error);
       }
       if (!written || !res.keep_alive()) break;
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<Response> CallHandler(Request& request, int worker) {

@@ -162,6 +162,23 @@ TEST(HttpServerTest, NonGetOnHealthRoutesIsMethodNotAllowed) {
   }
 }
 
+// A HEAD answer declares its body's length but carries no body: were the body written
+// anyway, the next answer on the connection would start with its bytes.
+TEST(HttpServerTest, HeadAnswerCarriesNoBodyAndTheConnectionGoesOn) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  Reply head = client.RoundTrip(http::verb::head, "/healthz");
+  ASSERT_FALSE(head.error) << head.error.message();
+  EXPECT_EQ(head.response.result(), http::status::method_not_allowed);
+  EXPECT_NE(head.response[http::field::content_length], "0");
+  EXPECT_EQ(head.response.body(), "");
+  Reply next = client.RoundTrip(http::verb::get, "/healthz");
+  ASSERT_FALSE(next.error) << next.error.message();
+  EXPECT_EQ(next.response.result(), http::status::ok);
+  EXPECT_EQ(nlohmann::json::parse(next.response.body())["status"], "ok");
+}
+
 TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);

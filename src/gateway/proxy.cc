@@ -449,9 +449,17 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
     code = call.problem->code;
   } else {
     UpstreamResponse& up = call.upstream.response;
-    response.result(up.result_int());
-    for (const auto& field : up.base()) {
-      if (!IsStrippedResponseHeader(field.name_string())) response.insert(field.name_string(), field.value());
+    // A HEAD answer keeps the Content-Length of the body it does not carry.
+    std::string head_length;
+    if (request.method() == http::verb::head && up.has_content_length()) {
+      head_length = up[http::field::content_length];
+    }
+    // The upstream's header moves over whole (no copy per field), less hop-by-hop fields.
+    response.base() = std::move(up.base());
+    response.reason({});  // the standard reason phrase, not the upstream's
+    http::fields& fields = response.base();
+    for (auto field = fields.begin(); field != fields.end();) {
+      field = IsStrippedResponseHeader(field->name_string()) ? fields.erase(field) : std::next(field);
     }
     response.body() = std::move(up.body());
     if (call.upstream.body_stream) {
@@ -460,9 +468,7 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
       }
       response.body_stream = std::move(call.upstream.body_stream);
     }
-    if (request.method() == http::verb::head && up.has_content_length()) {
-      response.set(http::field::content_length, up[http::field::content_length]);
-    }
+    if (!head_length.empty()) response.set(http::field::content_length, head_length);
   }
   if (call.refreshed) response.set("Latchkey-Refreshed", "1");
 

@@ -3,15 +3,18 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <map>
 #include <optional>
 
 #include "gateway/watchdog.h"
+#include "gateway/wire.h"
 
 namespace latchkey::gateway {
 
@@ -41,12 +44,13 @@ void ConnectFailed(UpstreamResult& failure, const beast::error_code& ec, std::st
 // A connection to an upstream; the client's Watchdog cancels its pending operations
 // when the armed deadline passes.
 struct UpstreamClient::Connection final : Watched {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
+  std::string out;  // the serialized header of the request being sent (reused)
   Clock::time_point idle_since;
 
-  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  tcp::socket& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
   // Runs `op(stream)` on whichever stream this connection has.
   template <typename Op>
@@ -57,7 +61,7 @@ struct UpstreamClient::Connection final : Watched {
  protected:
   void OnExpired() override {
     beast::error_code ignored;
-    lowest().socket().cancel(ignored);
+    lowest().cancel(ignored);
   }
 };
 
@@ -205,9 +209,13 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
     attempt = co_await SendStreamed(stream, connection, request, *body_stream, stall_timeout);
     if (attempt.ec || !attempt.body_error.ok()) co_return attempt;
   } else {
+    // One gather write of the header and the body; no Beast serializer.
+    connection.out.clear();
+    AppendHeader(request.base(), connection.out);
     connection.ArmUntil(deadline);
     attempt.sent = true;
-    auto [write_ec, written] = co_await http::async_write(stream, request, kAsTuple);
+    auto [write_ec, written] =
+        co_await asio::async_write(stream, WholeMessage(connection.out, request.body()), kAsTuple);
     if (write_ec) {
       attempt.ec = connection.Settle(write_ec);
       attempt.stage = "send";
@@ -260,20 +268,20 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
     co_return nullptr;
   }
   if (base.tls) {
-    connection->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor_, *tls_);
+    connection->secure = std::make_unique<beast::ssl_stream<tcp::socket>>(executor_, *tls_);
   } else {
-    connection->plain = std::make_unique<beast::tcp_stream>(executor_);
+    connection->plain = std::make_unique<tcp::socket>(executor_);
   }
   watchdog_->Add(*connection);
-  beast::tcp_stream& lowest = connection->lowest();
+  tcp::socket& lowest = connection->lowest();
   connection->ArmUntil(deadline);
-  auto [connect_error, endpoint] = co_await lowest.async_connect(endpoints, kAsTuple);
+  auto [connect_error, endpoint] = co_await asio::async_connect(lowest, endpoints, kAsTuple);
   const beast::error_code connect_ec = connection->Settle(connect_error);
   if (connect_ec) {
     ConnectFailed(failure, connect_ec, "cannot connect to " + base.HostHeader() + ": ");
     co_return nullptr;
   }
-  lowest.socket().set_option(tcp::no_delay(true));
+  lowest.set_option(tcp::no_delay(true));
   if (!connection->secure) co_return connection;
 
   auto& stream = *connection->secure;

@@ -1,0 +1,71 @@
+#include "gateway/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http.hpp>
+#include <sstream>
+#include <string>
+
+namespace latchkey::gateway {
+namespace {
+
+namespace http = boost::beast::http;
+
+// What Beast's own serializer writes for `message`: the reference the wire bytes must match.
+template <typename Message>
+std::string BeastBytes(const Message& message) {
+  std::ostringstream out;
+  out << message;
+  return out.str();
+}
+
+TEST(WireTest, RequestHeaderMatchesBeastsSerializer) {
+  http::request<http::string_body> request(http::verb::post, "/v1/items?q=a%20b", 11);
+  request.set(http::field::host, "api.example.com:8443");
+  request.set("X-Custom", "one, two");
+  request.insert("X-Custom", "three");
+  request.set(http::field::authorization, "Bearer abc");
+  request.body() = R"({"name":"x"})";
+  request.prepare_payload();
+  std::string bytes;
+  AppendHeader(request.base(), bytes);
+  EXPECT_EQ(bytes + request.body(), BeastBytes(request));
+  EXPECT_TRUE(bytes.starts_with("POST /v1/items?q=a%20b HTTP/1.1\r\n")) << bytes;
+  EXPECT_TRUE(bytes.ends_with("\r\n\r\n")) << bytes;
+}
+
+TEST(WireTest, ResponseHeaderMatchesBeastsSerializerForEveryVersionAndReason) {
+  for (unsigned version : {10U, 11U}) {
+    for (unsigned status : {200U, 204U, 401U, 429U, 503U, 299U}) {
+      SCOPED_TRACE(std::to_string(version) + " " + std::to_string(status));
+      http::response<http::string_body> response(static_cast<http::status>(status), version);
+      response.set(http::field::content_type, "application/json");
+      response.set("Latchkey-Error", "reauth_required");
+      if (status != 204) response.body() = "{}";  // a 204 has no body
+      response.prepare_payload();
+      std::string bytes = "kept: ";  // appends, never replaces
+      AppendHeader(response.base(), bytes);
+      EXPECT_EQ(bytes + response.body(), "kept: " + BeastBytes(response));
+    }
+  }
+  http::response<http::string_body> custom(http::status::ok, 11);
+  custom.reason("Fine Indeed");
+  std::string bytes;
+  AppendHeader(custom.base(), bytes);
+  EXPECT_EQ(bytes, BeastBytes(custom));
+  EXPECT_TRUE(bytes.starts_with("HTTP/1.1 200 Fine Indeed\r\n")) << bytes;
+}
+
+TEST(WireTest, WholeMessageIsTheHeaderThenTheBody) {
+  const std::string header = "HTTP/1.1 200 OK\r\n\r\n";
+  const std::string body = "{\"ok\":true}";
+  auto buffers = WholeMessage(header, body);
+  ASSERT_EQ(buffers.size(), 2U);
+  EXPECT_EQ(buffers[0].data(), header.data());
+  EXPECT_EQ(buffers[0].size(), header.size());
+  EXPECT_EQ(buffers[1].data(), body.data());
+  EXPECT_EQ(buffers[1].size(), body.size());
+}
+
+}  // namespace
+}  // namespace latchkey::gateway
