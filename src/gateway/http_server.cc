@@ -373,12 +373,10 @@ class HttpServer::Impl {
       // The header must arrive within the idle timeout, the body within the read timeout;
       // a slow client is then answered 408. (Closing the socket at the deadline would
       // leave no way to answer, so the watchdog cancels the read instead.)
-      beast::error_code read_error = co_await WithDeadline(
-          *connection, buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout,
-          [&]() -> asio::awaitable<beast::error_code> {
-            auto [ec, bytes] = co_await http::async_read_header(stream, buffer, header_parser, kAsTuple);
-            co_return ec;
-          });
+      connection->Arm(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
+      auto [header_error, header_bytes] =
+          co_await http::async_read_header(stream, buffer, header_parser, kAsTuple);
+      beast::error_code read_error = connection->Settle(header_error);
       connection->idle = false;
       if (read_error) {
         co_await ReplyToBrokenRequest(connection, read_error, header_parser.got_some() || buffer.size() > 0);
@@ -397,11 +395,9 @@ class HttpServer::Impl {
           if (ExpectsContinue(parser.get()))
             read_error = co_await SendContinue(*connection, options_.write_timeout);
           if (!read_error) {
-            read_error = co_await WithDeadline(
-                *connection, options_.read_timeout, [&]() -> asio::awaitable<beast::error_code> {
-                  auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
-                  co_return ec;
-                });
+            connection->Arm(options_.read_timeout);
+            auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+            read_error = connection->Settle(body_error);
           }
           if (read_error) {
             co_await ReplyToBrokenRequest(connection, read_error, true);
@@ -416,7 +412,14 @@ class HttpServer::Impl {
         request->body_stream = &*body;
       }
 
-      Response res = co_await CallHandler(*request, connection->worker);
+      Response res;
+      try {
+        res = co_await handler_(*request, connection->worker);
+      } catch (const std::exception& e) {
+        spdlog::error("gateway: the handler for {} threw: {}", std::string(request->method_string()),
+                      e.what());
+        res = InternalProblem("the request handler failed").ToResponse(request->version());
+      }
       bool keep_alive = request->keep_alive() && !connection->closing && (!body || body->finished());
       res.version(request->version());
       res.keep_alive(keep_alive);
@@ -440,15 +443,6 @@ class HttpServer::Impl {
     }
     beast::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_send, ignored);
-  }
-
-  asio::awaitable<Response> CallHandler(Request& request, int worker) {
-    try {
-      co_return co_await handler_(request, worker);
-    } catch (const std::exception& e) {
-      spdlog::error("gateway: the handler for {} threw: {}", std::string(request.method_string()), e.what());
-    }
-    co_return InternalProblem("the request handler failed").ToResponse(request.version());
   }
 
   // Answers a request that could not be read, when an answer makes sense.

@@ -103,56 +103,52 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   auto target = ParseProxyTarget(request.target());
   if (!target.ok()) {
     call.problem = BadRequest("the request target is unsafe or malformed: " + target.status().message());
-    co_return co_await Finish(call, request);
+    co_return Finish(call, request);
   }
   call.target = std::move(*target);
   if (request.method() == http::verb::unknown || request.method() == http::verb::connect ||
       request.method() == http::verb::trace) {
     call.problem = BadRequest("the method " + call.method + " cannot be proxied");
-    co_return co_await Finish(call, request);
+    co_return Finish(call, request);
   }
 
-  co_await Prepare(call, request, caller);
-  if (!call.problem) {
-    call.upstream = co_await Forward(call, request, worker);
-    co_await AfterUpstream(call, request, worker);
-  }
-  co_return co_await Finish(call, request);
-}
-
-// Agent auth → policy → connection state → credential: from the route cache when it
-// knows both, else from the store on the blocking pool (which fills the cache).
-asio::awaitable<void> Proxy::Prepare(Call& call, const Request& request, const Caller* caller) {
+  // Agent auth → policy → connection state → credential: from the route cache when it
+  // knows both, else from the store on the blocking pool (which fills the cache).
   if (caller != nullptr && caller->agent_key.empty()) {
     co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, {}, {}, caller->agent_name); });
-    co_return;
+  } else if (std::string_view presented = PresentedKey(request, caller); presented.empty()) {
+    call.problem = AgentUnauthenticated();
+  } else if (const std::string digest = RouteCache::KeyDigest(presented); !PrepareFromCache(call, digest)) {
+    co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
   }
-  std::string_view presented;
-  if (caller != nullptr) {
-    presented = caller->agent_key.reveal();
-  } else {
-    std::string_view authorization = request[http::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
-      call.problem = AgentUnauthenticated();
-      co_return;
-    }
-    presented = authorization.substr(kBearer.size());
+  if (!call.problem) {
+    call.upstream = co_await Forward(call, request, worker);
+    if (!Settled(call)) co_await AfterUpstream(call, request, worker);
   }
-  const std::string digest = RouteCache::KeyDigest(presented);
+  co_return Finish(call, request);
+}
+
+std::string_view Proxy::PresentedKey(const Request& request, const Caller* caller) {
+  if (caller != nullptr) return caller->agent_key.reveal();
+  std::string_view authorization = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) return {};
+  return authorization.substr(kBearer.size());
+}
+
+bool Proxy::PrepareFromCache(Call& call, const std::string& digest) {
+  auto agent = parts_.cache.FindAgent(digest);
+  if (!agent) return false;
   const ProxyTarget& target = *call.target;
-  if (auto agent = parts_.cache.FindAgent(digest)) {
-    call.agent = agent->record.name;
-    if (!agent->policy.Allows(target.connection, call.method, target.decoded_path)) {
-      call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
-      co_return;
-    }
-    if (auto route = parts_.cache.FindRoute(target.connection)) {
-      Apply(call, std::move(route));
-      co_return;
-    }
+  call.agent = agent->record.name;
+  if (!agent->policy.Allows(target.connection, call.method, target.decoded_path)) {
+    call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
+    return true;
   }
-  co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
+  auto route = parts_.cache.FindRoute(target.connection);
+  if (!route) return false;
+  Apply(call, std::move(route));
+  return true;
 }
 
 void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
@@ -322,6 +318,16 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
   }
 }
 
+// An answer AfterUpstream would leave as it is: most answers, which then skip a coroutine.
+// (Keep in step with AfterUpstream's cases.)
+bool Proxy::Settled(const Call& call) {
+  if (!call.upstream.ok()) return false;
+  const int status = call.upstream.response.result_int();
+  const bool slack = call.route->provider.quirks.scope_error_format == "slack";
+  return status != 401 && status != 403 && status != 404 && status != 429 && status < 500 &&
+         !(status == 200 && slack);
+}
+
 // 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
 // The coordinator may answer a 401 with a token that someone else (another request,
 // another node) obtained before ours was refused, without refreshing. If the API refuses
@@ -440,7 +446,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   }
 }
 
-asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
+Response Proxy::Finish(Call& call, const Request& request) {
   Response response;
   std::string code = "ok";
   int upstream_status = call.upstream.ok() ? call.upstream.response.result_int() : 0;
@@ -485,7 +491,7 @@ asio::awaitable<Response> Proxy::Finish(Call& call, const Request& request) {
   audit.refreshed = call.refreshed;
   parts_.audit.Record(std::move(audit));
   parts_.metrics.RecordCall(call.label, code, call.attempts > 0 ? call.upstream_total_seconds : -1.0);
-  co_return response;
+  return response;
 }
 
 }  // namespace latchkey::gateway

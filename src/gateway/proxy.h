@@ -66,15 +66,19 @@ class Proxy {
   struct Call;  // proxy.cc
 
  private:
-  boost::asio::awaitable<void> Prepare(Call& call, const Request& request, const Caller* caller);
+  // The agent key the call presents (the caller's, else the Authorization bearer), or empty.
+  static std::string_view PresentedKey(const Request& request, const Caller* caller);
+  // The route cache's answer: true when it settled the call (ready to forward, or refused).
+  bool PrepareFromCache(Call& call, const std::string& digest);
   // Blocking. With an empty `presented_key` the agent is `agent_name`, trusted.
   void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest,
                         const std::string& agent_name = {});
   static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
+  static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
-  boost::asio::awaitable<Response> Finish(Call& call, const Request& request);
+  Response Finish(Call& call, const Request& request);
 
   ProxyParts parts_;
   ProxyOptions options_;

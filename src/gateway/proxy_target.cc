@@ -127,12 +127,6 @@ std::string RedactQuery(std::string_view query) {
   return out;
 }
 
-std::string BaseUrl::HostHeader() const {
-  std::string name = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if ((tls && port == "443") || (!tls && port == "80")) return name;
-  return name + ":" + port;
-}
-
 StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
   BaseUrl out;
   std::string_view rest;
@@ -174,6 +168,17 @@ StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
   }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.path = std::string(path);
+  // (Appended piece by piece: GCC 12 warns falsely about "[" + host + "]".)
+  std::string name;
+  const bool v6 = out.host.find(':') != std::string::npos;
+  if (v6) name += '[';
+  name += out.host;
+  if (v6) name += ']';
+  const bool default_port = (out.tls && out.port == "443") || (!out.tls && out.port == "80");
+  out.host_header = name;
+  if (!default_port) out.host_header.append(":").append(out.port);
+  out.origin = out.tls ? "https://" : "http://";
+  out.origin.append(name).append(":").append(out.port);
   return out;
 }
 

@@ -37,7 +37,9 @@ struct BaseUrl {
   std::string host;  // without brackets for IPv6
   std::string port;  // always set ("443" by default)
   std::string path;  // no trailing '/', may be empty
-  std::string HostHeader() const;
+  // Derived once by ParseBaseUrl, as every proxied call needs them:
+  std::string host_header;  // the Host header: host, and port when not the scheme's default
+  std::string origin;       // "scheme://host:port", which keys the upstream connection pool
 };
 StatusOr<BaseUrl> ParseBaseUrl(std::string_view url);
 

@@ -27,10 +27,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
-std::string PoolKey(const BaseUrl& base) {
-  return (base.tls ? "https://" : "http://") + base.host + ":" + base.port;
-}
-
 bool TimedOut(const beast::error_code& ec) { return ec == beast::error::timeout; }
 
 // Records why a new connection could not be set up (a timeout, or a refusal).
@@ -278,7 +274,7 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   auto [connect_error, endpoint] = co_await asio::async_connect(lowest, endpoints, kAsTuple);
   const beast::error_code connect_ec = connection->Settle(connect_error);
   if (connect_ec) {
-    ConnectFailed(failure, connect_ec, "cannot connect to " + base.HostHeader() + ": ");
+    ConnectFailed(failure, connect_ec, "cannot connect to " + base.host_header + ": ");
     co_return nullptr;
   }
   lowest.set_option(tcp::no_delay(true));
@@ -297,7 +293,7 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
   const beast::error_code handshake_ec = connection->Settle(handshake_error);
   if (handshake_ec) {
-    ConnectFailed(failure, handshake_ec, "TLS handshake with " + base.HostHeader() + " failed: ");
+    ConnectFailed(failure, handshake_ec, "TLS handshake with " + base.host_header + " failed: ");
     co_return nullptr;
   }
   co_return connection;
@@ -306,10 +302,10 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
 asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, UpstreamRequest& request,
                                                      BodySource* body_stream, Clock::time_point deadline) {
   UpstreamResult result;
-  request.set(http::field::host, base.HostHeader());
+  request.set(http::field::host, base.host_header);
   request.keep_alive(true);
   if (!body_stream) request.prepare_payload();
-  const std::string key = PoolKey(base);
+  const std::string& key = base.origin;
 
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<Connection> connection;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdio>
 #include <optional>
 #include <utility>
@@ -51,9 +52,12 @@ std::string ToUpper(std::string_view s) {
   return out;
 }
 
+// Segments of a path, inline up to a depth no real API path reaches (no allocation).
+using SegmentList = boost::container::small_vector<std::string_view, 16>;
+
 // Splits on '/' after the leading one: "/a/b" -> {"a", "b"}, "/" -> {""}, "/a/" -> {"a", ""}.
-std::vector<std::string_view> Segments(std::string_view absolute_path) {
-  std::vector<std::string_view> out;
+SegmentList Segments(std::string_view absolute_path) {
+  SegmentList out;
   std::string_view rest = absolute_path.substr(1);
   for (;;) {
     size_t slash = rest.find('/');
@@ -175,16 +179,17 @@ StatusOr<PolicyRule> ParsePolicyRule(std::string_view text) {
 
 bool PathGlobMatches(std::string_view glob, std::string_view path) {
   if (glob.empty() || glob.front() != '/' || path.empty() || path.front() != '/') return false;
-  std::vector<std::string_view> pattern = Segments(glob);
-  std::vector<std::string_view> text = Segments(path);
+  const SegmentList pattern = Segments(glob);
+  const SegmentList text = Segments(path);
 
   // reachable[j]: the glob segments consumed so far can match exactly text[0, j).
   // One pass per glob segment keeps the work at O(|glob segments| * |path segments|)
   // segment comparisons, whatever mix of '**' the glob holds.
-  std::vector<char> reachable(text.size() + 1, 0);
+  using Marks = boost::container::small_vector<char, 17>;
+  Marks reachable(text.size() + 1, 0);
   reachable[0] = 1;
   for (std::string_view segment : pattern) {
-    std::vector<char> next(text.size() + 1, 0);
+    Marks next(text.size() + 1, 0);
     if (segment == "**") {
       // Zero or more whole segments: every position at or after a reachable one.
       char any = 0;
@@ -197,7 +202,7 @@ bool PathGlobMatches(std::string_view glob, std::string_view path) {
         if (reachable[j] && SegmentMatches(segment, text[j])) next[j + 1] = 1;
       }
     }
-    reachable = std::move(next);
+    reachable.swap(next);
   }
   return reachable[text.size()] != 0;
 }

@@ -1,5 +1,6 @@
 #include "store/sqlite_handle.h"
 
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -10,7 +11,18 @@ bool IsBusyCode(int rc) {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
+namespace {
+// SQLite's memory statistics take a process-wide mutex around every allocation, which
+// every thread writing the store would contend on; latchkey reads none of them. The
+// setting only takes before SQLite initializes (later it reports SQLITE_MISUSE, harmless).
+void TurnOffMemoryStatistics() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+  TurnOffMemoryStatistics();
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
