@@ -3,12 +3,14 @@
 #include <optional>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace latchkey::gateway {
 
 AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size_t max_queue,
                    std::chrono::milliseconds stop_grace)
     : store_(store), interval_(interval), max_queue_(max_queue), stop_grace_(stop_grace), thread_([this] {
+        NameThisThread("lk-audit");
         Run();
       }) {}
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "gateway/problem.h"
 #include "gateway/watchdog.h"
 #include "gateway/wire.h"
@@ -254,7 +255,12 @@ class HttpServer::Impl {
     asio::co_spawn(*contexts_[0], AcceptLoop(),
                    [](const std::exception_ptr& e) { LogIfThrown("the accept loop", e); });
     try {
-      for (auto& context : contexts_) threads_.emplace_back([this, io = context.get()] { RunIo(*io); });
+      for (size_t i = 0; i < contexts_.size(); ++i) {
+        threads_.emplace_back([io = contexts_[i].get(), i] {
+          NameThisThread(std::string("lk-io-").append(std::to_string(i)));
+          RunIo(*io);
+        });
+      }
     } catch (const std::system_error& e) {
       Stop();
       return InternalError(std::string("cannot start the gateway's I/O threads: ") + e.what());

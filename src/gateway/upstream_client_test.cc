@@ -1,0 +1,130 @@
+// UpstreamClient against a scripted upstream on loopback: how the answer's bytes are cut
+// into segments (header and body together, apart, the body in pieces) must not change
+// what the caller gets, and a pooled connection must be reusable after each.
+#include "gateway/upstream_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace latchkey::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// Accepts one connection and answers each request it reads with `answers[i]`, written
+// as the given segments with a pause between them.
+class ScriptedUpstream {
+ public:
+  explicit ScriptedUpstream(std::vector<std::vector<std::string>> answers)
+      : acceptor_(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)), answers_(std::move(answers)) {
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedUpstream() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int requests() const { return requests_; }
+
+ private:
+  void Serve() {
+    boost::system::error_code ec;
+    tcp::socket socket(io_);
+    acceptor_.accept(socket, ec);
+    if (ec) return;
+    std::string in;
+    for (const auto& segments : answers_) {
+      asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", ec);
+      if (ec) return;
+      in.erase(0, in.find("\r\n\r\n") + 4);
+      ++requests_;
+      for (const std::string& segment : segments) {
+        asio::write(socket, asio::buffer(segment), ec);
+        if (ec) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    // Wait for the client to hang up, so no answer is cut short.
+    char byte = 0;
+    socket.read_some(asio::buffer(&byte, 1), ec);
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::vector<std::string>> answers_;
+  std::thread thread_;
+  std::atomic<int> requests_ = 0;
+};
+
+// Sends `count` GETs one after the other through one client, and returns what came back.
+std::vector<UpstreamResult> SendAll(uint16_t port, int count) {
+  asio::io_context io;
+  UpstreamClient client(io.get_executor(), nullptr);
+  auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(base.ok());
+  std::vector<UpstreamResult> results;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < count; ++i) {
+          UpstreamRequest request(http::verb::get, "/item/" + std::to_string(i), 11);
+          results.push_back(co_await client.Send(
+              *base, request, nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+        }
+        client.CloseIdle();
+        io.stop();  // the client's watchdog ticks for as long as the io_context runs
+      },
+      asio::detached);
+  io.run();
+  return results;
+}
+
+std::string Answer(std::string_view body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + std::string(body);
+}
+
+TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
+  const std::string whole = Answer("first answer");
+  const std::string header = whole.substr(0, whole.find("\r\n\r\n") + 4);
+  const std::string second = Answer("the second one, in pieces");
+  const size_t second_body = second.find("\r\n\r\n") + 4;
+  const std::string third = Answer("third: header and a body start together");
+  const size_t third_cut = third.find("\r\n\r\n") + 10;
+  ScriptedUpstream upstream({
+      {whole},                   // all in one segment
+      {header, "first answer"},  // header, then body
+      {second.substr(0, second_body), second.substr(second_body, 5), second.substr(second_body + 5)},
+      {third.substr(0, third_cut), third.substr(third_cut)},  // cut inside the body
+      {whole},                                                // and again, pooled
+  });
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), 5);
+  ASSERT_EQ(results.size(), 5U);
+  const std::vector<std::string> bodies = {"first answer", "first answer", "the second one, in pieces",
+                                           "third: header and a body start together", "first answer"};
+  for (size_t i = 0; i < results.size(); ++i) {
+    SCOPED_TRACE("answer " + std::to_string(i));
+    ASSERT_TRUE(results[i].ok()) << results[i].error;
+    EXPECT_EQ(results[i].response.result_int(), 200);
+    EXPECT_EQ(results[i].response.body(), bodies[i]);
+    EXPECT_EQ(results[i].body_stream, nullptr);
+  }
+  EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
+}
+
+}  // namespace
+}  // namespace latchkey::gateway
