@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -118,7 +119,8 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
     co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, {}, {}, caller->agent_name); });
   } else if (std::string_view presented = PresentedKey(request, caller); presented.empty()) {
     call.problem = AgentUnauthenticated();
-  } else if (const std::string digest = RouteCache::KeyDigest(presented); !PrepareFromCache(call, digest)) {
+  } else if (const std::string digest = RouteCache::KeyDigest(presented);
+             !PrepareFromCache(call, presented, digest)) {
     co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
   }
   if (!call.problem) {
@@ -136,19 +138,36 @@ std::string_view Proxy::PresentedKey(const Request& request, const Caller* calle
   return authorization.substr(kBearer.size());
 }
 
-bool Proxy::PrepareFromCache(Call& call, const std::string& digest) {
-  auto agent = parts_.cache.FindAgent(digest);
-  if (!agent) return false;
+bool Proxy::PrepareFromCache(Call& call, std::string_view presented, const std::string& digest) {
+  auto agent = parts_.cache.LookupAgent(digest);
+  if (!agent.value) return false;
   const ProxyTarget& target = *call.target;
-  call.agent = agent->record.name;
-  if (!agent->policy.Allows(target.connection, call.method, target.decoded_path)) {
+  auto route = parts_.cache.LookupRoute(target.connection);
+  if (agent.refresh || route.refresh) RefreshInBackground(call, presented, digest);
+  call.agent = agent.value->record.name;
+  if (!agent.value->policy.Allows(target.connection, call.method, target.decoded_path)) {
     call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
     return true;
   }
-  auto route = parts_.cache.FindRoute(target.connection);
-  if (!route) return false;
-  Apply(call, std::move(route));
+  if (!route.value) return false;
+  Apply(call, std::move(route.value));
   return true;
+}
+
+// Reads the agent and the route again, as the slow path would, to put them back in the
+// cache (or drop them, when the store now says otherwise) while this call goes on with
+// the stale entries.
+void Proxy::RefreshInBackground(const Call& call, std::string_view presented, const std::string& digest) {
+  auto scratch = std::make_shared<Call>();
+  scratch->method = call.method;
+  scratch->target = call.target;
+  asio::post(parts_.blocking, [this, scratch, key = SecretString(std::string(presented)), digest] {
+    PrepareFromStore(*scratch, key.reveal(), digest);
+    const std::string& connection = scratch->target->connection;
+    if (scratch->problem) parts_.cache.ForgetAgent(digest);
+    // Not put back (refused, or a token too near its end to cache): the next call reads it.
+    if (scratch->problem || !parts_.cache.FindRoute(connection)) parts_.cache.ForgetRoute(connection);
+  });
 }
 
 void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {

@@ -69,7 +69,8 @@ class Proxy {
   // The agent key the call presents (the caller's, else the Authorization bearer), or empty.
   static std::string_view PresentedKey(const Request& request, const Caller* caller);
   // The route cache's answer: true when it settled the call (ready to forward, or refused).
-  bool PrepareFromCache(Call& call, const std::string& digest);
+  bool PrepareFromCache(Call& call, std::string_view presented, const std::string& digest);
+  void RefreshInBackground(const Call& call, std::string_view presented, const std::string& digest);
   // Blocking. With an empty `presented_key` the agent is `agent_name`, trusted.
   void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest,
                         const std::string& agent_name = {});

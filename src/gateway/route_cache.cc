@@ -23,6 +23,35 @@ std::string RouteCache::KeyDigest(std::string_view presented_key) {
   return HexEncode(digest);
 }
 
+template <typename T, typename Map>
+RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto it = map.find(key);
+  if (it == map.end()) return {};
+  const auto now = Steady::now();
+  if (now < it->second.until) return {it->second.value, false};
+  if (now >= it->second.until + ttl_) {
+    map.erase(it);
+    return {};
+  }
+  const bool refresh = !it->second.refreshing;
+  it->second.refreshing = true;
+  return {it->second.value, refresh};
+}
+
+RouteCache::Lookup<vault::AuthenticatedAgent> RouteCache::LookupAgent(const std::string& digest) {
+  return LookupIn<vault::AuthenticatedAgent>(agents_, digest);
+}
+
+RouteCache::Lookup<RouteEntry> RouteCache::LookupRoute(std::string_view connection) {
+  return LookupIn<RouteEntry>(routes_, connection);
+}
+
+void RouteCache::ForgetAgent(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  if (auto it = agents_.find(digest); it != agents_.end()) agents_.erase(it);
+}
+
 std::shared_ptr<const vault::AuthenticatedAgent> RouteCache::FindAgent(const std::string& digest) {
   std::lock_guard lock(mu_);
   auto it = agents_.find(digest);

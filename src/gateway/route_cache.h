@@ -2,9 +2,9 @@
 // kept for a short time (default 1 s) so a busy agent's calls do not each read and
 // unseal the same rows. Keys are hashed (the agent key itself is never a map key).
 // Bounded staleness is the price: a key revoked or a connection changed by *another
-// process* is seen within the TTL; changes made through this daemon's admin API clear
-// the cache at once. Access tokens within 60 s of expiry are never cached, so refresh
-// timing stays with the RefreshCoordinator. Thread-safe.
+// process* is seen within the TTL plus one store read (see Lookup); changes made
+// through this daemon's admin API clear the cache at once. Access tokens within 60 s of expiry are never
+// cached, so refresh timing stays with the RefreshCoordinator. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -41,8 +41,23 @@ class RouteCache {
   // Digest of a presented agent key, the cache's key for it.
   static std::string KeyDigest(std::string_view presented_key);
 
+  // An entry for the proxy's hot path, which may be stale: past its TTL an entry is still
+  // handed out for one more TTL, and the first caller to see it stale is told to refresh
+  // it (in the background, with Put or Forget), so a busy route never stalls on the
+  // store when its entry ages out; everyone else keeps using it meanwhile. A change made
+  // elsewhere is thus seen within the TTL plus one store read (2 TTLs at most).
+  template <typename T>
+  struct Lookup {
+    std::shared_ptr<const T> value;  // null: not cached (or too old to use)
+    bool refresh = false;            // stale, and this caller should refresh it
+  };
+  Lookup<vault::AuthenticatedAgent> LookupAgent(const std::string& digest);
+  Lookup<RouteEntry> LookupRoute(std::string_view connection);
+
+  // Fresh entries only.
   std::shared_ptr<const vault::AuthenticatedAgent> FindAgent(const std::string& digest);
   void PutAgent(const std::string& digest, vault::AuthenticatedAgent agent);
+  void ForgetAgent(const std::string& digest);
 
   std::shared_ptr<const RouteEntry> FindRoute(std::string_view connection);
   // `token_expires_at`: the access token's expiry, if any (entries never outlive it - 60 s).
@@ -58,7 +73,10 @@ class RouteCache {
   struct Slot {
     std::shared_ptr<const T> value;
     Steady::time_point until;
+    bool refreshing = false;  // a caller was told to refresh it
   };
+  template <typename T, typename Map>
+  Lookup<T> LookupIn(Map& map, std::string_view key);
 
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;

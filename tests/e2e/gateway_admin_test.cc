@@ -102,6 +102,34 @@ TEST_F(AdminApiTest, AgentsAuditAndAlertsOverHttp) {
   EXPECT_EQ(refused[0]["connection"], "work");
 }
 
+// The daemon caches what it read about an agent key for a second, and past that serves
+// the entry while it reads it again in the background; a key revoked by another process
+// (here the CLI) must still stop working within two cache lifetimes, under steady load.
+TEST_F(AdminApiTest, AKeyRevokedByAnotherProcessStopsWorkingSoonUnderLoad) {
+  StartOAuthServers();
+  ImportGrant("work", "acme");
+  const std::string key = CreateAgent("busy", {"work:GET"});
+  StartGateway();
+  ASSERT_EQ(Call("GET", "/proxy/work/read", key).status, 200) << GatewayLog();
+  // Keep the key busy past a cache lifetime, so its entry goes stale under use.
+  const auto warm_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < warm_until) {
+    ASSERT_EQ(Call("GET", "/proxy/work/read", key).status, 200);
+  }
+  MustRun({"agent", "revoke", "busy"});
+  const auto revoked_at = std::chrono::steady_clock::now();
+  int status = 200;
+  while (status == 200 && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(10)) {
+    status = Call("GET", "/proxy/work/read", key).status;
+  }
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - revoked_at);
+  EXPECT_EQ(status, 401) << "the revoked key still works after " << took.count() << " ms";
+  // Two lifetimes (2 s) plus a store read; the bound leaves room for a loaded machine.
+  EXPECT_LT(took, std::chrono::seconds(4));
+  EXPECT_EQ(Call("GET", "/proxy/work/read", key).status, 401) << "and stays refused";
+}
+
 TEST_F(AdminApiTest, ConnectStartedOverTheApiFinishesAtTheDaemonsCallback) {
   StartOAuthServers();
   MustRun({"provider", "add", "--file", "-"},
