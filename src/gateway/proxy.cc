@@ -351,7 +351,17 @@ bool Proxy::Settled(const Call& call) {
 // The coordinator may answer a 401 with a token that someone else (another request,
 // another node) obtained before ours was refused, without refreshing. If the API refuses
 // that one too, it was simply older than it looked, and it is refused in turn: the call
-// ends in reauth_required only when a token obtained after its first 401 is refused.
+// ends in reauth_required only when a token obtained after its first 401 is refused
+// while it was surely still valid. A token the API may have checked after its expiry
+// (a slow API, a short-lived token) proves nothing about the grant: it is replaced too,
+// and if every round ends that way the call fails as unavailable, not as a dead grant.
+// Expiry times are estimates: `expires_in` counts whole seconds, and a provider that
+// truncates its `exp` claim ends a token up to a second before latchkey's estimate.
+bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
+  constexpr auto kWholeSecond = std::chrono::seconds(1);
+  return grant.expires_at && *grant.expires_at - kWholeSecond <= parts_.clock.Now();
+}
+
 asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
   const store::ConnectionRecord& record = call.route->connection;
   const provider::ProviderDefinition& provider = call.route->provider;
@@ -395,10 +405,20 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     call.credential = Concat({type, " ", fresh->access_token.reveal()});
     call.oauth_token = std::move(fresh->access_token);
     call.upstream = co_await Forward(call, request, worker);
-    const bool refused_again = call.upstream.ok() && call.upstream.response.result_int() == 401;
+    if (!call.upstream.ok() || call.upstream.response.result_int() != 401) break;
+    const bool last_round = round + 1 == kMaxRounds;
+    if (MayHaveExpiredInFlight(*fresh)) {
+      if (!last_round) continue;
+      call.problem = UpstreamUnavailable(
+          record.name, call.attempts,
+          "the API refused the access token, and the newest one latchkey obtained may have expired before "
+          "the API checked it: the API answers too slowly for the tokens' lifetime",
+          false);
+      co_return;
+    }
     const bool obtained_after_refusal =
         fresh->refreshed || (fresh->obtained_at && *fresh->obtained_at >= first_refusal);
-    if (refused_again && (obtained_after_refusal || round + 1 == kMaxRounds)) {
+    if (obtained_after_refusal || last_round) {
       spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
                    record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
       co_await Offload(parts_.blocking, [&] {

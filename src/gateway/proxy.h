@@ -78,6 +78,7 @@ class Proxy {
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
   static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
+  bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
   Response Finish(Call& call, const Request& request);
 

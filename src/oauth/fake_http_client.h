@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -36,8 +37,15 @@ class FakeHttpClient final : public HttpClient {
     script_[url].push_back(StatusOr<HttpResponse>(std::move(error)));
   }
 
+  // Runs `hook` inside every Send (a test advances its clock there: a slow server).
+  void OnSend(std::function<void(const HttpRequest&)> hook) {
+    std::lock_guard lock(mu_);
+    on_send_ = std::move(hook);
+  }
+
   StatusOr<HttpResponse> Send(const HttpRequest& request, const HttpLimits& limits) override {
     std::lock_guard lock(mu_);
+    if (on_send_) on_send_(request);
     requests_.push_back(request);
     limits_.push_back(limits);
     auto it = script_.find(request.url);
@@ -68,6 +76,7 @@ class FakeHttpClient final : public HttpClient {
   std::map<std::string, std::deque<StatusOr<HttpResponse>>> script_;
   std::vector<HttpRequest> requests_;
   std::vector<HttpLimits> limits_;
+  std::function<void(const HttpRequest&)> on_send_;
 };
 
 }  // namespace latchkey::oauth

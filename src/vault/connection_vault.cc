@@ -125,9 +125,10 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
   return Get(request.name);
 }
 
-StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(
-    store::ConnectionRecord record, const oauth::TokenResponse& tokens,
-    const SecretString& previous_refresh_token) const {
+StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionRecord record,
+                                                              const oauth::TokenResponse& tokens,
+                                                              const SecretString& previous_refresh_token,
+                                                              TimePoint asked_at) const {
   ImportedCredentials credentials;
   credentials.access_token = tokens.access_token;
   credentials.refresh_token = tokens.refresh_token.empty() ? previous_refresh_token : tokens.refresh_token;
@@ -138,7 +139,8 @@ StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(
   credentials.api_base_url = tokens.api_base_url;
   LATCHKEY_ASSIGN_OR_RETURN(record, Seal(std::move(record), credentials));
   const TimePoint now = clock_.Now();
-  record.token_obtained_at = now;
+  record.token_obtained_at = asked_at;
+  if (tokens.expires_in) record.expires_at = asked_at + *tokens.expires_in;
   record.last_refresh_at = now;
   record.refresh_failures = 0;
   record.next_refresh_attempt_at.reset();
@@ -173,7 +175,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view na
     record.kind = kind;
     record.status = store::ConnectionStatus::kActive;
     record.needs_reauth_since.reset();
-    LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString()));
+    LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
     std::optional<store::AlertEvent> alert;
     if (was_reauth) {
       alert = MakeAlert("connection.reconnected", record, existing->token_version + 1, clock_.Now());
@@ -188,7 +190,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view na
   record.kind = kind;
   record.status = store::ConnectionStatus::kActive;
   record.created_at = clock_.Now();
-  LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString()));
+  LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
   LATCHKEY_RETURN_IF_ERROR(store_->InsertConnection(record));
   return Get(name);
 }

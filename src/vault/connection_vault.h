@@ -59,10 +59,13 @@ class ConnectionVault {
   // Seals a token response into `record`: new access token, the new refresh token or,
   // when the response has none, `previous_refresh_token` (RFC 6749 §6: keep the old one),
   // granted scopes (the old ones when the response does not say), expiry, and a clean
-  // refresh state. Writes nothing: the caller commits with UpdateConnection.
+  // refresh state. The token counts as obtained at `asked_at`, when its request left:
+  // the provider's `expires_in` started before its answer arrived. Writes nothing: the
+  // caller commits with UpdateConnection.
   StatusOr<store::ConnectionRecord> WithTokens(store::ConnectionRecord record,
                                                const oauth::TokenResponse& tokens,
-                                               const SecretString& previous_refresh_token) const;
+                                               const SecretString& previous_refresh_token,
+                                               TimePoint asked_at) const;
 
   // Stores the grant a consent flow obtained (authorization code, device, client
   // credentials): creates connection `name`, or replaces the tokens of the existing one

@@ -169,6 +169,7 @@ StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<oauth::TokenClient> client, clients_.For(provider));
   LATCHKEY_ASSIGN_OR_RETURN(ConnectionSecrets secrets, vault_.connections().ReadSecrets(row));
 
+  const TimePoint asked_at = clock_.Now();
   oauth::TokenResult result = [&]() -> oauth::TokenResult {
     if (row.kind == store::CredentialKind::kClientCredentials) return client->ClientCredentials(row.scopes);
     if (secrets.refresh_token.empty()) {
@@ -186,7 +187,7 @@ StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row
 
   if (result.ok()) {
     LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord updated,
-                              vault_.connections().WithTokens(row, *result, secrets.refresh_token));
+                              vault_.connections().WithTokens(row, *result, secrets.refresh_token, asked_at));
     // Commit before use: a rotated refresh token must never exist only in memory.
     LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(updated, row.token_version));
     return AccessGrant{.access_token = result->access_token,

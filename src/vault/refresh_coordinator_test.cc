@@ -81,6 +81,22 @@ TEST_F(RefreshCoordinatorTest, StaleTokenIsRefreshedAndTheRotatedRefreshTokenSto
   EXPECT_EQ(row->token_obtained_at, clock_.Now());
 }
 
+TEST_F(RefreshCoordinatorTest, ANewTokensLifetimeCountsFromWhenItsRequestLeft) {
+  // A slow token endpoint: its answer arrives 4 s after the request left, and the
+  // provider's clock for expires_in started somewhere in between.
+  ImportStale();
+  RespondTokens("at-1", "rt-2", /*expires_in=*/60);
+  const TimePoint asked_at = clock_.Now();
+  http_.OnSend([&](const oauth::HttpRequest&) { clock_.Advance(std::chrono::seconds(4)); });
+  auto grant = coordinator_->Current("work");
+  ASSERT_TRUE(grant.ok()) << grant.status().ToString();
+  EXPECT_EQ(grant->obtained_at, asked_at);
+  EXPECT_EQ(grant->expires_at, asked_at + std::chrono::seconds(60));
+  auto row = vault_->connections().Get("work");
+  EXPECT_EQ(row->token_obtained_at, asked_at);
+  EXPECT_EQ(row->expires_at, asked_at + std::chrono::seconds(60));
+}
+
 TEST_F(RefreshCoordinatorTest, ResponseWithoutRefreshTokenKeepsTheOldOne) {
   ImportStale();
   RespondTokens("at-1", "");

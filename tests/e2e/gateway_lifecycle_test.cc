@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 
 #include "e2e/gateway_fixture.h"
@@ -84,6 +85,53 @@ TEST_F(GatewayTest, TwoSecondTokensUnderConcurrentLoadRefreshOncePerExpiryAndNev
   EXPECT_LE(refreshes, static_cast<int>(seconds / 0.9) + 2) << as_stats.dump() << " over " << seconds << " s";
   std::cerr << "[ measured ] " << kAgents * kRounds << " requests over " << seconds << " s: " << refreshes
             << " refreshes; resource server answered " << rs_stats.dump() << "\n";
+}
+
+TEST_F(GatewayTest, ATokenThatExpiresWhileTheApiIsSlowIsReplacedAndNeverCalledADeadGrant) {
+  // The API checks the token 2.1 s after the request arrives, and tokens live 2 s: every
+  // token it checks late has expired on the way, which says nothing about the grant.
+  StartOAuthServers(/*access_token_ttl=*/2);
+  ImportGrant("work", "slow-user", /*expires_in=*/2);
+  const std::string key = CreateAgent("bot", {"work:GET:/read"});
+  StartGateway();
+  const std::string slow = "/proxy/work/read?check_after_ms=2100&times=";
+
+  // Two calls at once. The first: two tokens expire in flight (the second obtained after
+  // the first 401), the third is checked at once. The second: every round's token expires
+  // in flight, so after a bounded number of rounds it fails as "unavailable", not as
+  // reauth_required, and the connection stays usable.
+  auto recovering = std::async(std::launch::async, [&] {
+    return RawExchange(port_,
+                       BuildRequest("GET", slow + "2&id=recovers", {{"Authorization", "Bearer " + key}}));
+  });
+  RawReply exhausted = Call("GET", slow + "4&id=never", key);
+  RawReply recovered = recovering.get();
+  EXPECT_EQ(recovered.status, 200) << recovered.raw << GatewayLog();
+  EXPECT_EQ(recovered.Header("latchkey-refreshed"), "1");
+  EXPECT_EQ(exhausted.status, 502) << exhausted.raw << GatewayLog();
+  EXPECT_EQ(exhausted.Header("latchkey-error"), "upstream_unavailable");
+  EXPECT_THAT(exhausted.Json().value("detail", ""), HasSubstr("expired before the API checked it"));
+  RawReply after = Call("GET", "/proxy/work/read", key);
+  EXPECT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(Stats(*as_)["reused_refresh_tokens"], 0);
+  EXPECT_EQ(MustRun({"connection", "list"}).find("needs_reauth"), std::string::npos);
+}
+
+TEST_F(GatewayTest, AFreshTokenRefusedAgainIsReauthRequiredAfterExactlyOneRefresh) {
+  StartOAuthServers();  // hour-long tokens: a second 401 cannot be an expiry
+  ImportGrant("work", "refused-user");
+  const std::string key = CreateAgent("bot", {"work"});
+  StartGateway();
+  HttpRequest("POST", as_->base_url() + "/__reset", "", {});
+  HttpRequest("POST", rs_->base_url() + "/__reset", "", {});
+
+  RawReply refused = Call("GET", "/proxy/work/__status/401", key);
+  EXPECT_EQ(refused.status, 401) << refused.raw << GatewayLog();
+  EXPECT_EQ(refused.Header("latchkey-error"), "reauth_required");
+  EXPECT_EQ(refused.Header("latchkey-refreshed"), "1");
+  EXPECT_THAT(refused.Json()["detail"].get<std::string>(), HasSubstr("refused a freshly refreshed"));
+  EXPECT_EQ(Stats(*as_)["refresh_requests"], 1) << "one refresh, shared, then stop";
+  EXPECT_EQ(ResourceRequests(), 2) << "the first try and exactly one retry";
 }
 
 TEST_F(GatewayTest, RevokedGrantSendsOneSignedWebhookThenFailsFastWithoutCallingTheServer) {
