@@ -105,6 +105,12 @@ SqliteStatement& SqliteStatement::Add(std::string_view value) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::AddUnowned(std::string_view value) {
+  NoteBind(*db_, bind_error_,
+           sqlite3_bind_text64(stmt_, next_param_++, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
+  return *this;
+}
+
 SqliteStatement& SqliteStatement::Add(const Bytes& value) {
   // A zero-length blob must stay a blob, not NULL: give SQLite a valid pointer.
   static const std::uint8_t kEmpty = 0;

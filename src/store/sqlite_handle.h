@@ -66,6 +66,9 @@ class SqliteStatement {
   SqliteStatement& Add(const std::optional<Bytes>& value);
   SqliteStatement& Add(const std::optional<TimePoint>& value);
   SqliteStatement& AddNull();
+  // Binds `value` without copying it: the caller keeps the text alive until the
+  // statement has run (Reset or destruction).
+  SqliteStatement& AddUnowned(std::string_view value);
 
   // Advances: true when a row is available, false when done.
   StatusOr<bool> Step();

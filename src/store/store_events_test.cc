@@ -28,6 +28,40 @@ TEST_P(StoreContractTest, AuditBatchIsAppendedWhole) {
   EXPECT_TRUE(store().AppendAudit(std::vector<AuditRecord>{}).ok());
 }
 
+// A batch of several insert groups and a partial one (the SQLite store writes up to 32
+// rows per statement): every row arrives, in order, each field in its column.
+TEST_P(StoreContractTest, AuditRowsOfALargeBatchKeepTheirOrderAndFields) {
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 75; ++i) {
+    AuditRecord row{0,
+                    At(1000 + i),
+                    "agent-" + std::to_string(i),
+                    "conn-" + std::to_string(i % 3),
+                    i % 2 == 0 ? "GET" : "POST",
+                    "/items/" + std::to_string(i),
+                    200 + i,
+                    i % 5 == 0 ? "policy_denied" : "",
+                    i,
+                    i % 2 == 1};
+    batch.push_back(row);
+  }
+  ASSERT_TRUE(store().AppendAudit(batch).ok());
+  AuditFilter all;
+  all.limit = 1000;
+  auto rows = store().QueryAudit(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AuditRecord& got = (*rows)[batch.size() - 1 - i];  // newest first
+    AuditRecord want = batch[i];
+    want.id = got.id;
+    EXPECT_EQ(got, want) << "row " << i;
+    if (i > 0) {
+      EXPECT_GT(got.id, (*rows)[batch.size() - i].id);
+    }
+  }
+}
+
 TEST_P(StoreContractTest, AdminTokensAreStoredFoundAndRevoked) {
   AdminTokenRecord token{
       .id = "0123456789abcdef", .key_hash = {1, 2, 3}, .created_at = At(5), .revoked_at = std::nullopt};
