@@ -302,6 +302,10 @@ TEST_F(MultiNodeTest, APostgresRestartUnderLoadLosesNoAuditRowAndNoAlert) {
   ImportGrant("work", "steady-user");
   ImportGrant("gone", "leaver", /*expires_in=*/1);
   const std::string key = CreateAgent("bot", {"work", "gone"});
+  // An alert event just before the outage: the leaver's grant is revoked before any node
+  // starts (a node's first proactive refresh racing the revocation could otherwise obtain
+  // a token the server then forgets to kill), and a call finds it below.
+  HttpRequest("POST", as_->base_url() + "/__revoke_grant?sub=leaver", "", {});
   // The receiver refuses the first two deliveries, so the alert is still being retried
   // (1.5 s, then 3 s) while the database is down.
   auto receiver = StartWebhookReceiver({{"FAIL_FIRST", "2"}});
@@ -316,10 +320,9 @@ TEST_F(MultiNodeTest, APostgresRestartUnderLoadLosesNoAuditRowAndNoAlert) {
   };
   auto ready = [&](int port) { return RawExchange(port, BuildRequest("GET", "/readyz", {})).status; };
 
-  // An alert event just before the outage: the leaver's grant is revoked and a call finds it.
-  HttpRequest("POST", as_->base_url() + "/__revoke_grant?sub=leaver", "", {});
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // its access token is stale
-  ASSERT_EQ(call(ports[0], "/proxy/gone/read").Header("latchkey-error"), "reauth_required");
+  const RawReply gone = call(ports[0], "/proxy/gone/read");
+  ASSERT_EQ(gone.Header("latchkey-error"), "reauth_required") << gone.raw << "\n" << NodeLogs();
 
   // Steady traffic on both nodes throughout; every answer, whatever its status, is one
   // call that must end up as one audit row.
