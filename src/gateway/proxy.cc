@@ -347,6 +347,14 @@ bool Proxy::Settled(const Call& call) {
          !(status == 200 && slack);
 }
 
+// Whether the API may have refused `grant` only because it checked it after its expiry.
+// Expiry times are estimates: `expires_in` counts whole seconds, and a provider that
+// truncates its `exp` claim ends a token up to a second before latchkey's estimate.
+bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
+  constexpr auto kWholeSecond = std::chrono::seconds(1);
+  return grant.expires_at && *grant.expires_at - kWholeSecond <= parts_.clock.Now();
+}
+
 // 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
 // The coordinator may answer a 401 with a token that someone else (another request,
 // another node) obtained before ours was refused, without refreshing. If the API refuses
@@ -355,13 +363,6 @@ bool Proxy::Settled(const Call& call) {
 // while it was surely still valid. A token the API may have checked after its expiry
 // (a slow API, a short-lived token) proves nothing about the grant: it is replaced too,
 // and if every round ends that way the call fails as unavailable, not as a dead grant.
-// Expiry times are estimates: `expires_in` counts whole seconds, and a provider that
-// truncates its `exp` claim ends a token up to a second before latchkey's estimate.
-bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
-  constexpr auto kWholeSecond = std::chrono::seconds(1);
-  return grant.expires_at && *grant.expires_at - kWholeSecond <= parts_.clock.Now();
-}
-
 asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
   const store::ConnectionRecord& record = call.route->connection;
   const provider::ProviderDefinition& provider = call.route->provider;
