@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/thread_name.h"
 #include "gateway/problem.h"
+#include "gateway/read_message.h"
 #include "gateway/watchdog.h"
 #include "gateway/wire.h"
 
@@ -381,7 +382,7 @@ class HttpServer::Impl {
       // leave no way to answer, so the watchdog cancels the read instead.)
       connection->Arm(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
       auto [header_error, header_bytes] =
-          co_await http::async_read_header(stream, buffer, header_parser, kAsTuple);
+          co_await ReadParsed(stream, buffer, header_parser, ReadUntil::kHeader);
       beast::error_code read_error = connection->Settle(header_error);
       connection->idle = false;
       if (read_error) {
@@ -402,7 +403,7 @@ class HttpServer::Impl {
             read_error = co_await SendContinue(*connection, options_.write_timeout);
           if (!read_error) {
             connection->Arm(options_.read_timeout);
-            auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+            auto [body_error, body_bytes] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage);
             read_error = connection->Settle(body_error);
           }
           if (read_error) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "gateway/http_test_client.h"
 #include "gateway/problem.h"
@@ -189,6 +190,44 @@ TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   Reply second = client.RoundTrip(http::verb::get, "/readyz");
   ASSERT_FALSE(second.error) << second.error.message();
   EXPECT_EQ(second.response.result(), http::status::ok);
+}
+
+// Three requests in one segment, the first with a body: the server parses what its buffer
+// already holds before reading again, and answers each in order.
+TEST(HttpServerTest, PipelinedRequestsInOneSegmentAreAnsweredInOrder) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  ASSERT_FALSE(
+      client.SendRaw("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+                     "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+  Reply first = client.Receive();
+  ASSERT_FALSE(first.error) << first.error.message();
+  EXPECT_EQ(first.response.result(), http::status::method_not_allowed);
+  Reply second = client.Receive();
+  ASSERT_FALSE(second.error) << second.error.message();
+  EXPECT_EQ(BodyJson(second)["status"], "ready");
+  Reply third = client.Receive();
+  ASSERT_FALSE(third.error) << third.error.message();
+  EXPECT_EQ(BodyJson(third)["status"], "ok");
+}
+
+// A request that arrives a few bytes at a time, header and body, is read whole.
+TEST(HttpServerTest, ARequestTrickledInPiecesIsReadWhole) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  const std::string request = "PUT /readyz HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world";
+  for (size_t at = 0; at < request.size(); at += 7) {
+    ASSERT_FALSE(client.SendRaw(std::string_view(request).substr(at, 7)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  Reply reply = client.Receive();
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(reply.response[http::field::allow], "GET");
+  EXPECT_FALSE(client.RoundTrip(http::verb::get, "/healthz").error);  // the connection goes on
 }
 
 TEST(HttpServerTest, ConnectionCloseIsHonoured) {

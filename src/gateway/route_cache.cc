@@ -4,8 +4,6 @@
 
 #include <array>
 
-#include "common/encoding.h"
-
 namespace latchkey::gateway {
 
 namespace {
@@ -20,7 +18,9 @@ std::string RouteCache::KeyDigest(std::string_view presented_key) {
   crypto_generichash(digest.data(), digest.size(),
                      reinterpret_cast<const unsigned char*>(presented_key.data()), presented_key.size(),
                      nullptr, 0);
-  return HexEncode(digest);
+  // Raw bytes: the digest is only ever a map key (hex encoding, constant-time in
+  // libsodium, cost as much as hashing).
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 template <typename T, typename Map>

@@ -38,7 +38,7 @@ class RouteCache {
   explicit RouteCache(std::chrono::milliseconds ttl = std::chrono::milliseconds(1000),
                       size_t max_entries = 10000);
 
-  // Digest of a presented agent key, the cache's key for it.
+  // Digest of a presented agent key (32 raw bytes, not printable), the cache's key for it.
   static std::string KeyDigest(std::string_view presented_key);
 
   // An entry for the proxy's hot path, which may be stale: past its TTL an entry is still

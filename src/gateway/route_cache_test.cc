@@ -38,6 +38,7 @@ TEST(RouteCacheTest, TokensNearTheirExpiryAreNotCached) {
 TEST(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
   RouteCache cache;
   const std::string digest = RouteCache::KeyDigest("lk_0123_secret");
+  EXPECT_EQ(digest.size(), 32u);  // raw BLAKE2b-256 bytes
   EXPECT_EQ(digest.find("secret"), std::string::npos);
   EXPECT_NE(digest, RouteCache::KeyDigest("lk_0123_secreT"));
   vault::AuthenticatedAgent agent;

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "gateway/read_message.h"
 #include "gateway/watchdog.h"
 #include "gateway/wire.h"
 
@@ -221,7 +222,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
   }
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
-  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
+  auto [read_ec, read] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kHeader);
   attempt.any_response_bytes = read > 0 || buffer.size() != before || parser.got_some();
   if (read_ec) {
     attempt.ec = connection.Settle(read_ec);
@@ -381,22 +382,10 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
   boost::optional<uint64_t> length = header_parser.content_length();
   if (length && *length <= options_.max_whole_body) {
     http::response_parser<http::string_body> parser(std::move(header_parser));
-    // A small body usually arrived with the header: parse what is buffered first, and
-    // read from the socket only for the rest (an asynchronous read that finds everything
-    // buffered still costs a trip through the scheduler).
-    beast::error_code ec;
-    while (!parser.is_done() && connection->buffer.size() > 0 && !ec) {
-      const size_t used = parser.put(connection->buffer.data(), ec);
-      connection->buffer.consume(used);
-      if (ec == http::error::need_more) ec = {};
-      if (used == 0) break;
-    }
-    if (!ec && !parser.is_done()) {
-      connection->ArmUntil(deadline);
-      auto [read_ec, bytes] = co_await connection->With(
-          [&](auto& stream) { return http::async_read(stream, connection->buffer, parser, kAsTuple); });
-      ec = connection->Settle(read_ec);
-    }
+    connection->ArmUntil(deadline);
+    auto [read_ec, bytes] = co_await connection->With(
+        [&](auto& stream) { return ReadParsed(stream, connection->buffer, parser, ReadUntil::kMessage); });
+    beast::error_code ec = connection->Settle(read_ec);
     if (ec) {
       result.outcome = TimedOut(ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kFailed;
       result.error = "receive failed: " + ec.message();

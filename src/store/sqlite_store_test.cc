@@ -90,6 +90,75 @@ TEST(SqliteStoreTest, ReopeningKeepsDataAndDoesNotRemigrate) {
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM schema_migrations"), sqlite::LatestSchemaVersion());
 }
 
+// Runs `sql` (several statements) on a separate raw connection.
+void ExecRaw(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// Migration 4 rebuilds the audit table without AUTOINCREMENT: a store at version 3 keeps
+// its rows and their ids, and later rows still get ids above all of them.
+TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
+  // Put the file back to version 3: the audit table as migration 1 made it, with rows
+  // whose ids have a gap.
+  ExecRaw(path, R"sql(
+    DROP TABLE audit;
+    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, agent TEXT NOT NULL,
+      connection TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, upstream_status INTEGER NOT NULL,
+      code TEXT NOT NULL, latency_ms INTEGER NOT NULL, refreshed INTEGER NOT NULL);
+    CREATE INDEX audit_agent ON audit(agent, id);
+    CREATE INDEX audit_connection ON audit(connection, id);
+    INSERT INTO audit VALUES (1, 1000, 'claude', 'gmail', 'GET', '/a', 200, '', 5, 0);
+    INSERT INTO audit VALUES (2, 2000, 'claude', 'slack', 'POST', '/b', 401, 'reauth_required', 7, 1);
+    INSERT INTO audit VALUES (9, 3000, 'other', 'gmail', 'GET', '/c', 403, 'scope_insufficient', 9, 0);
+    DELETE FROM schema_migrations WHERE version > 3;
+  )sql");
+  ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 1);
+
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(QueryInt(path, "SELECT instr(sql, 'AUTOINCREMENT') FROM sqlite_master WHERE name = 'audit'"), 0);
+  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 0);
+  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"),
+            2);
+
+  AuditRecord next;
+  next.agent = "claude";
+  next.connection = "gmail";
+  next.method = "DELETE";
+  next.path = "/d";
+  ASSERT_TRUE((*store)->AppendAudit(next).ok());
+  AuditFilter by_agent;
+  by_agent.agent = "claude";
+  auto claude = (*store)->QueryAudit(by_agent);
+  ASSERT_TRUE(claude.ok()) << claude.status().ToString();
+  ASSERT_EQ(claude->size(), 3u);
+  EXPECT_EQ((*claude)[0].id, 10);  // above the highest id before, not reusing the gap
+  EXPECT_EQ((*claude)[0].method, "DELETE");
+  EXPECT_EQ((*claude)[1].id, 2);
+  EXPECT_EQ((*claude)[1].code, "reauth_required");
+  EXPECT_TRUE((*claude)[1].refreshed);
+  EXPECT_EQ((*claude)[1].at, TimePoint(std::chrono::milliseconds(2000)));
+  EXPECT_EQ((*claude)[2].id, 1);
+  AuditFilter tail;
+  tail.connection = "gmail";
+  tail.after_id = 1;
+  auto after = (*store)->QueryAudit(tail);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].id, 10);
+  EXPECT_EQ((*after)[1].id, 9);
+  EXPECT_EQ((*after)[1].upstream_status, 403);
+}
+
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");

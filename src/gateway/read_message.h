@@ -1,0 +1,67 @@
+// Reading an HTTP/1.1 message into a Beast parser on the gateway's hot path. It does what
+// Beast's http::async_read_header and http::async_read do, with the same results and
+// error codes, but drives the parser itself: what the buffer already holds is parsed
+// first, and the stream is read with plain async_read_some only while the parser needs
+// more. Beast's versions wrap every socket read in two layers of composed operations
+// (each with its own work tracking and handler wrapping), and when the buffer already
+// holds what was asked for they still complete through the scheduler.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cstddef>
+#include <tuple>
+
+namespace latchkey::gateway {
+
+enum class ReadUntil {
+  kHeader,   // like http::async_read_header: stops once the header is parsed
+  kMessage,  // like http::async_read: the whole message, body included
+};
+
+// Reads from `stream` through `buffer` into `parser` until `until` holds or an error
+// occurs. The second value is the number of bytes the parser consumed. A clean close
+// before any byte of the message is http::error::end_of_stream; one in the middle is
+// the parser's own verdict (partial_message, or done for a body that runs to the close).
+template <typename Stream, bool isRequest>
+boost::asio::awaitable<std::tuple<boost::beast::error_code, size_t>> ReadParsed(
+    Stream& stream, boost::beast::flat_buffer& buffer, boost::beast::http::basic_parser<isRequest>& parser,
+    ReadUntil until) {
+  namespace http = boost::beast::http;
+  parser.eager(until == ReadUntil::kMessage);
+  auto done = [&] { return until == ReadUntil::kHeader ? parser.is_header_done() : parser.is_done(); };
+  boost::beast::error_code ec;
+  size_t consumed = 0;
+  while (!done()) {
+    if (buffer.size() > 0) {
+      const size_t used = parser.put(buffer.data(), ec);
+      consumed += used;
+      buffer.consume(used);
+      if (!ec) continue;
+      if (ec != http::error::need_more) co_return std::tuple{ec, consumed};
+      ec = {};
+    }
+    const size_t size = boost::beast::read_size(buffer, 65536);
+    if (size == 0) co_return std::tuple{boost::beast::error_code(http::error::buffer_overflow), consumed};
+    auto [read_ec, bytes] = co_await stream.async_read_some(
+        buffer.prepare(size), boost::asio::as_tuple(boost::asio::use_awaitable));
+    buffer.commit(bytes);
+    if (read_ec == boost::asio::error::eof) {
+      if (!parser.got_some())
+        co_return std::tuple{boost::beast::error_code(http::error::end_of_stream), consumed};
+      parser.put_eof(ec);  // completes a body that runs to the close, else partial_message
+      co_return std::tuple{ec, consumed};
+    }
+    if (read_ec) co_return std::tuple{read_ec, consumed};
+  }
+  co_return std::tuple{ec, consumed};
+}
+
+}  // namespace latchkey::gateway
