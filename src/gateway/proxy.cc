@@ -126,6 +126,9 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   if (!call.problem) {
     call.upstream = co_await Forward(call, request, worker);
     if (!Settled(call)) co_await AfterUpstream(call, request, worker);
+    if (call.upstream.ok() && call.upstream.response.result_int() != 401) {
+      refusals_.Clear(call.route->connection.name);
+    }
   }
   co_return Finish(call, request);
 }
@@ -337,6 +340,30 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
   }
 }
 
+void Proxy::RefusedFreshToken(Call& call) {
+  const store::ConnectionRecord& record = call.route->connection;
+  const int streak = refusals_.Add(record.name);
+  if (streak >= options_.refusals_before_reauth) {
+    const std::string reason = "the API refused a freshly refreshed access token on " +
+                               std::to_string(streak) +
+                               " calls in a row: the provider still issues tokens, but the API no longer "
+                               "accepts this grant's (access revoked at the API, a disabled account)";
+    auto marked = parts_.refresher.MarkRefusedByApi(record.name, call.oauth_token, reason);
+    if (!marked.ok()) {
+      spdlog::error("proxy: cannot mark connection '{}' needs_reauth: {}", record.name,
+                    marked.status().message());
+    } else if (marked->status == store::ConnectionStatus::kNeedsReauth) {
+      spdlog::warn("proxy: connection '{}' is now needs_reauth: {}", record.name, reason);
+      refusals_.Clear(record.name);
+      parts_.cache.ForgetRoute(record.name);
+      call.problem = ReauthProblem(*marked);
+      return;
+    }
+  }
+  call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
+                                "the API refused a freshly refreshed access token");
+}
+
 // An answer AfterUpstream would leave as it is: most answers, which then skip a coroutine.
 // (Keep in step with AfterUpstream's cases.)
 bool Proxy::Settled(const Call& call) {
@@ -422,10 +449,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     if (obtained_after_refusal || last_round) {
       spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
                    record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
-      co_await Offload(parts_.blocking, [&] {
-        call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
-                                      "the API refused a freshly refreshed access token");
-      });
+      co_await Offload(parts_.blocking, [&] { RefusedFreshToken(call); });
       co_return;
     }
   }

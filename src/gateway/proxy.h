@@ -22,6 +22,7 @@
 #include "gateway/http_server.h"
 #include "gateway/metrics.h"
 #include "gateway/problem.h"
+#include "gateway/refusal_streaks.h"
 #include "gateway/route_cache.h"
 #include "gateway/upstream_client.h"
 #include "vault/refresh_coordinator.h"
@@ -34,6 +35,9 @@ struct ProxyOptions {
   int max_attempts = 3;                       // for idempotent methods on 5xx, 429 and network errors
   std::chrono::milliseconds first_backoff{200};
   size_t max_scope_body = size_t{64} * 1024;  // how much of a 403 body the scope decoder reads
+  // Calls in a row whose freshly refreshed token the API refused, before the connection
+  // is marked needs_reauth (see refusal_streaks.h).
+  int refusals_before_reauth = 3;
 };
 
 struct ProxyParts {
@@ -80,10 +84,14 @@ class Proxy {
   static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
   bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
+  // Blocking. The API refused a token obtained after its first refusal: reauth_required,
+  // and after a streak of such calls the connection is marked needs_reauth.
+  void RefusedFreshToken(Call& call);
   Response Finish(Call& call, const Request& request);
 
   ProxyParts parts_;
   ProxyOptions options_;
+  RefusalStreaks refusals_;
 };
 
 }  // namespace latchkey::gateway

@@ -40,6 +40,31 @@ StatusOr<AccessGrant> RefreshCoordinator::RefreshRejected(std::string_view conne
   return Coordinate(connection_name, Mode::kReplace, &rejected);
 }
 
+StatusOr<ConnectionRecord> RefreshCoordinator::MarkRefusedByApi(std::string_view connection_name,
+                                                                const SecretString& refused,
+                                                                const std::string& reason) {
+  store::Store& store = vault_.store();
+  LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord row, vault_.connections().Get(connection_name));
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<store::ConnectionLock> lock,
+                            store.LockConnection(row.id, options_.lock_wait));
+  LATCHKEY_ASSIGN_OR_RETURN(row, store.GetConnectionById(row.id));
+  if (row.status != ConnectionStatus::kActive) return row;
+  LATCHKEY_ASSIGN_OR_RETURN(AccessGrant stored, StoredGrant(row));
+  if (!stored.access_token.Equals(refused)) return row;
+  const int64_t version = row.token_version;
+  const TimePoint now = clock_.Now();
+  row.status = ConnectionStatus::kNeedsReauth;
+  row.needs_reauth_since = now;
+  row.refresh_failures = 0;
+  row.next_refresh_attempt_at.reset();
+  row.last_error = reason;
+  store::AlertEvent alert = MakeAlert("connection.needs_reauth", row, version + 1, now,
+                                      {{"reason", reason}, {"error", "api_refuses_new_tokens"}});
+  LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(row, version, alert));
+  row.token_version = version + 1;
+  return row;
+}
+
 StatusOr<AccessGrant> RefreshCoordinator::RefreshIfDue(std::string_view connection_name) {
   return Coordinate(connection_name, Mode::kIfDue, nullptr);
 }

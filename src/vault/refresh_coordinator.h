@@ -62,6 +62,14 @@ class RefreshCoordinator {
   // token; otherwise another caller already replaced it and the newer one is returned.
   StatusOr<AccessGrant> RefreshRejected(std::string_view connection_name, const SecretString& rejected);
 
+  // The API keeps refusing tokens the provider still issues (`refused` among them): marks
+  // the connection needs_reauth, with `reason` and one connection.needs_reauth alert, so
+  // that later calls fail fast instead of refreshing once each. Does nothing when the
+  // stored token is no longer `refused` (a re-consent or another refresh came between),
+  // or the connection is not active. Returns the row as it is afterwards.
+  StatusOr<store::ConnectionRecord> MarkRefusedByApi(std::string_view connection_name,
+                                                     const SecretString& refused, const std::string& reason);
+
   // Refreshes now, ignoring backoff (`latchkey connection refresh`).
   StatusOr<AccessGrant> ForceRefresh(std::string_view connection_name);
 

@@ -97,6 +97,33 @@ TEST_F(RefreshCoordinatorTest, ANewTokensLifetimeCountsFromWhenItsRequestLeft) {
   EXPECT_EQ(row->expires_at, asked_at + std::chrono::seconds(60));
 }
 
+TEST_F(RefreshCoordinatorTest, AnApiThatRefusesTheStoredTokenMarksNeedsReauthWithOneAlert) {
+  Import("work", R"({"access_token":"at-0","refresh_token":"rt-1","expires_in":3600})");
+  auto marked = coordinator_->MarkRefusedByApi("work", SecretString("at-0"), "the API refused it");
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  EXPECT_EQ(marked->status, store::ConnectionStatus::kNeedsReauth);
+  auto row = vault_->connections().Get("work");
+  EXPECT_EQ(row->status, store::ConnectionStatus::kNeedsReauth);
+  EXPECT_EQ(row->last_error, "the API refused it");
+  EXPECT_EQ(row->needs_reauth_since, clock_.Now());
+  EXPECT_EQ(Alerts("connection.needs_reauth"), 1u);
+  // Already marked: nothing more happens, and no second alert.
+  ASSERT_TRUE(coordinator_->MarkRefusedByApi("work", SecretString("at-0"), "again").ok());
+  EXPECT_EQ(Alerts("connection.needs_reauth"), 1u);
+  EXPECT_EQ(vault_->connections().Get("work")->last_error, "the API refused it");
+  EXPECT_EQ(coordinator_->Current("work").status().code(), StatusCode::kNeedsHuman);
+  EXPECT_EQ(http_.request_count(), 0u);
+}
+
+TEST_F(RefreshCoordinatorTest, ARefusalOfATokenAlreadyReplacedMarksNothing) {
+  Import("work", R"({"access_token":"at-0","refresh_token":"rt-1","expires_in":3600})");
+  auto marked = coordinator_->MarkRefusedByApi("work", SecretString("at-old"), "the API refused it");
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  EXPECT_EQ(marked->status, store::ConnectionStatus::kActive);
+  EXPECT_EQ(vault_->connections().Get("work")->status, store::ConnectionStatus::kActive);
+  EXPECT_EQ(Alerts("connection.needs_reauth"), 0u);
+}
+
 TEST_F(RefreshCoordinatorTest, ResponseWithoutRefreshTokenKeepsTheOldOne) {
   ImportStale();
   RespondTokens("at-1", "");

@@ -134,6 +134,58 @@ TEST_F(GatewayTest, AFreshTokenRefusedAgainIsReauthRequiredAfterExactlyOneRefres
   EXPECT_EQ(ResourceRequests(), 2) << "the first try and exactly one retry";
 }
 
+// The provider keeps issuing tokens that the API refuses (app access revoked at the API):
+// each such call ends reauth_required after one refresh; after three in a row the
+// connection is marked needs_reauth, one alert goes out, and later calls fail fast
+// without refreshing. An accepted call in between ends the streak.
+TEST_F(GatewayTest, AnApiThatRefusesEveryNewTokenMarksTheConnectionNeedsReauthAfterThreeCallsInARow) {
+  StartOAuthServers();  // hour-long tokens: no refusal can be an expiry
+  auto receiver = StartWebhookReceiver();
+  ImportGrant("work", "api-refuses");
+  const std::string key = CreateAgent("bot", {"work"});
+  StartGateway("[alerts]\nwebhook_url = \"" + receiver->base_url() +
+               "/hook\"\nwebhook_secret = \"s3cret-hook\"\npoll_interval_ms = 100\n");
+  HttpRequest("POST", as_->base_url() + "/__reset", "", {});
+  HttpRequest("POST", rs_->base_url() + "/__reset", "", {});
+  auto refused_call = [&](const std::string& why) {
+    RawReply reply = Call("GET", "/proxy/work/__status/401", key);
+    EXPECT_EQ(reply.status, 401) << why << ": " << reply.raw << GatewayLog();
+    EXPECT_EQ(reply.Header("latchkey-error"), "reauth_required") << why;
+    return reply;
+  };
+  auto status = [&] { return json::parse(MustRun({"--json", "connection", "show", "work"}))["status"]; };
+
+  refused_call("first refusal");
+  refused_call("second refusal");
+  EXPECT_EQ(status(), "active") << "two refusals may still be the API lagging behind";
+  RawReply accepted = Call("GET", "/proxy/work/read", key);
+  ASSERT_EQ(accepted.status, 200) << accepted.raw;  // the streak ends here
+  refused_call("first after the accepted call");
+  refused_call("second after the accepted call");
+  EXPECT_EQ(status(), "active") << "an accepted call ended the first streak";
+  EXPECT_EQ(Stats(*as_)["refresh_requests"], 4) << "one refresh per refused call";
+
+  RawReply third = refused_call("third in a row");
+  EXPECT_THAT(third.Json()["detail"].get<std::string>(), HasSubstr("3 calls in a row"));
+  EXPECT_FALSE(third.Json().value("since", "").empty());
+  EXPECT_EQ(status(), "needs_reauth");
+  EXPECT_EQ(Stats(*as_)["refresh_requests"], 5);
+
+  const long long resource_before = ResourceRequests();
+  for (int i = 0; i < 10; ++i) refused_call("after the mark");
+  EXPECT_EQ(Stats(*as_)["refresh_requests"], 5) << "needs_reauth: the token endpoint is not called again";
+  EXPECT_EQ(ResourceRequests(), resource_before) << "needs_reauth fails fast without touching the API";
+
+  json deliveries = WaitForDeliveries(*receiver, 1);
+  ASSERT_EQ(deliveries.size(), 1u) << GatewayLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  deliveries = Json(HttpGet(receiver->base_url() + "/__received"));
+  ASSERT_EQ(deliveries.size(), 1u) << "one alert: " << deliveries.dump();
+  json event = json::parse(deliveries[0]["body"].get<std::string>());
+  EXPECT_EQ(event["type"], "connection.needs_reauth");
+  EXPECT_EQ(event["connection"], "work");
+}
+
 TEST_F(GatewayTest, RevokedGrantSendsOneSignedWebhookThenFailsFastWithoutCallingTheServer) {
   StartOAuthServers();
   auto receiver = StartWebhookReceiver();
