@@ -1,5 +1,6 @@
 #include "gateway/audit_log.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/log.h"
@@ -59,6 +60,9 @@ void AuditLog::Run() {
     if (!queue_.empty()) {
       std::vector<store::AuditRecord> batch;
       batch.swap(queue_);
+      // The next batch is likely as large: room for it now, so the I/O threads' Record()
+      // does not regrow (and move) the queue under the lock a dozen times per batch.
+      queue_.reserve(std::min(batch.size(), max_queue_));
       lock.unlock();
       Status written = store_.AppendAudit(batch);
       lock.lock();
