@@ -19,6 +19,19 @@ std::string ReconnectHint(const ConnectionRecord& row) {
   return "run `latchkey connect " + row.provider + " --name " + row.name + "` to re-consent";
 }
 
+// Puts `row` (read at `version`) into needs_reauth and returns the one alert that says so;
+// the caller commits both in one store transaction.
+store::AlertEvent MarkNeedsReauth(ConnectionRecord& row, int64_t version, TimePoint now, std::string reason,
+                                  const std::string& error_code) {
+  row.status = ConnectionStatus::kNeedsReauth;
+  row.needs_reauth_since = now;
+  row.refresh_failures = 0;
+  row.next_refresh_attempt_at.reset();
+  row.last_error = std::move(reason);
+  return MakeAlert("connection.needs_reauth", row, version + 1, now,
+                   {{"reason", row.last_error}, {"error", error_code}});
+}
+
 }  // namespace
 
 struct RefreshCoordinator::Flight {
@@ -53,13 +66,7 @@ StatusOr<ConnectionRecord> RefreshCoordinator::MarkRefusedByApi(std::string_view
   if (!stored.access_token.Equals(refused)) return row;
   const int64_t version = row.token_version;
   const TimePoint now = clock_.Now();
-  row.status = ConnectionStatus::kNeedsReauth;
-  row.needs_reauth_since = now;
-  row.refresh_failures = 0;
-  row.next_refresh_attempt_at.reset();
-  row.last_error = reason;
-  store::AlertEvent alert = MakeAlert("connection.needs_reauth", row, version + 1, now,
-                                      {{"reason", reason}, {"error", "api_refuses_new_tokens"}});
+  const store::AlertEvent alert = MarkNeedsReauth(row, version, now, reason, "api_refuses_new_tokens");
   LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(row, version, alert));
   row.token_version = version + 1;
   return row;
@@ -230,20 +237,15 @@ StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row
   Status answer;
 
   if (error.kind == oauth::TokenErrorKind::kTerminal) {
-    row.status = ConnectionStatus::kNeedsReauth;
-    row.needs_reauth_since = now;
-    row.refresh_failures = 0;
-    row.next_refresh_attempt_at.reset();
-    row.last_error = "the provider refused the refresh token: " + error.ToString();
+    std::string reason = "the provider refused the refresh token: " + error.ToString();
     if (interrupted) {
-      row.last_error =
+      reason =
           "an earlier refresh was interrupted (the process stopped) after the provider may have rotated the "
-          "refresh "
-          "token and before latchkey stored the new one; the provider then refused the old refresh token (" +
+          "refresh token and before latchkey stored the new one; the provider then refused the old refresh "
+          "token (" +
           error.ToString() + ")";
     }
-    alert = MakeAlert("connection.needs_reauth", row, version + 1, now,
-                      {{"reason", row.last_error}, {"error", error.code}});
+    alert = MarkNeedsReauth(row, version, now, std::move(reason), error.code);
     answer = NeedsHumanError(Quoted(row.name) + " needs re-consent: " + row.last_error + "; " +
                              ReconnectHint(row));
   } else {
