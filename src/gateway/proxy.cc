@@ -291,29 +291,34 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
   const bool idempotent = IsIdempotent(request.method());
   const std::vector<std::string> listed = ConnectionListed(request);
   UpstreamClient& client = *parts_.upstreams.at(worker);
+
+  // The agent's fields are views into `request`, the credential one into `call`: both
+  // outlive every attempt.
+  UpstreamRequest up;
+  up.method = request.method();
+  up.fields.reserve(8);  // one allocation for the usual few fields
+  std::string query = target.raw_query;
+  if (!call.credential_query.empty()) {
+    query = WithoutQueryParam(query, call.credential_query);
+    query += (query.empty() ? "" : "&") + call.credential_query + "=" +
+             oauth::FormUrlEncode(call.credential.reveal());
+  }
+  up.target = call.route->base.path + target.raw_path;
+  if (!query.empty()) up.target.append("?").append(query);
+  for (const auto& field : request.base()) {
+    if (IsStrippedRequestHeader(field.name_string(), listed)) continue;
+    if (!call.credential_header.empty() &&
+        boost::beast::iequals(field.name_string(), call.credential_header)) {
+      continue;
+    }
+    up.fields.push_back({field.name_string(), field.value()});
+  }
+  if (!call.credential_header.empty())
+    up.fields.push_back({call.credential_header, call.credential.reveal()});
+  if (replayable) up.body = request.body();
+
   UpstreamResult result;
   for (int attempt = 1;; ++attempt) {
-    UpstreamRequest up;
-    up.method(request.method());
-    up.version(11);
-    std::string query = target.raw_query;
-    if (!call.credential_query.empty()) {
-      query = WithoutQueryParam(query, call.credential_query);
-      query += (query.empty() ? "" : "&") + call.credential_query + "=" +
-               oauth::FormUrlEncode(call.credential.reveal());
-    }
-    up.target(call.route->base.path + target.raw_path + (query.empty() ? "" : "?" + query));
-    for (const auto& field : request.base()) {
-      if (IsStrippedRequestHeader(field.name_string(), listed)) continue;
-      if (!call.credential_header.empty() &&
-          boost::beast::iequals(field.name_string(), call.credential_header)) {
-        continue;
-      }
-      up.insert(field.name_string(), field.value());
-    }
-    if (!call.credential_header.empty()) up.set(call.credential_header, call.credential.reveal());
-    if (replayable) up.body() = request.body();
-
     const auto sent_at = SteadyClock::now();
     result = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
     call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
@@ -463,6 +468,11 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
       co_return;
     case UpstreamResult::Outcome::kRequestBodyFailed:
       call.problem = RequestBodyProblem(result.request_body_error);
+      co_return;
+    case UpstreamResult::Outcome::kUnsendable:
+      call.problem =
+          InternalProblem("the request to connection '" + record.name + "' cannot be sent: " + result.error +
+                          "; a stored credential must not hold one, so import it again");
       co_return;
     case UpstreamResult::Outcome::kTooLarge:
       call.problem = UpstreamUnavailable(record.name, call.attempts,

@@ -88,6 +88,61 @@ Status BodyReadError(const beast::error_code& ec, uint64_t limit) {
   return UnavailableError("the upstream's body could not be read to its end: " + ec.message());
 }
 
+// Whether `text` can go into a request line or a header field as it is: no CR, LF or NUL,
+// which would end the line early (a stored credential holding "\r\nX-Other: ..." must not
+// become a second header).
+constexpr std::string_view kLineBreaking("\r\n\0", 3);
+bool FitsOnOneLine(std::string_view text) {
+  return text.find_first_of(kLineBreaking) == std::string_view::npos;
+}
+
+// Why `request` cannot be written as HTTP/1.1, naming the field but never its value; empty if it can.
+std::string Unsendable(const UpstreamRequest& request) {
+  if (!FitsOnOneLine(request.target)) return "the request target holds a line break or NUL";
+  for (const UpstreamRequest::Field& field : request.fields) {
+    if (!FitsOnOneLine(field.name) || !FitsOnOneLine(field.value)) {
+      return "the header field '" +
+             std::string(field.name.substr(0, field.name.find_first_of(kLineBreaking))) +
+             "' holds a line break or NUL";
+    }
+  }
+  return {};
+}
+
+// The declared length of a whole body: as Beast's prepare_payload, and PATCH too, whose
+// empty body still means something (RFC 9110 §8.6).
+std::optional<uint64_t> WholeBodyLength(const UpstreamRequest& request) {
+  const http::verb m = request.method;
+  if (!request.body.empty() || m == http::verb::post || m == http::verb::put || m == http::verb::patch ||
+      m == http::verb::options) {
+    return request.body.size();
+  }
+  return std::nullopt;
+}
+
+// Appends the request line, Host, the fields, Content-Length when given and the empty line to `out`.
+void AppendRequestHeader(const UpstreamRequest& request, std::string_view host,
+                         std::optional<uint64_t> content_length, std::string& out) {
+  out += http::to_string(request.method);
+  out += ' ';
+  out += request.target;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\n";
+  for (const UpstreamRequest::Field& field : request.fields) {
+    out += field.name;
+    out += ": ";
+    out += field.value;
+    out += "\r\n";
+  }
+  if (content_length) {
+    out += "Content-Length: ";
+    out += std::to_string(*content_length);
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
 // An answer body too large to read with the header, read as the caller forwards it. The
 // connection goes back to the pool once the body ended cleanly on a keep-alive answer.
 class UpstreamBody final : public BodySource {
@@ -154,10 +209,13 @@ struct Attempt {
 // Writes the header, then the body as `source` yields it: with its declared length, else chunked.
 template <typename Stream>
 asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, const UpstreamRequest& request,
-                                      BodySource& source, std::chrono::milliseconds stall_timeout) {
+                                      std::string_view host, BodySource& source,
+                                      std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
   attempt.stage = "send";
-  http::request<http::buffer_body> out(UpstreamRequest::header_type(request.base()));
+  http::request<http::buffer_body> out(request.method, request.target, 11);
+  out.set(http::field::host, host);
+  for (const UpstreamRequest::Field& field : request.fields) out.insert(field.name, field.value);
   if (auto length = source.remaining_length()) {
     out.content_length(*length);
   } else {
@@ -198,21 +256,21 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, co
 // Sends the request and reads the answer's header into `parser`.
 template <typename Stream>
 asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
-                                  UpstreamRequest& request, BodySource* body_stream,
-                                  http::response_parser<http::empty_body>& parser, Clock::time_point deadline,
-                                  std::chrono::milliseconds stall_timeout) {
+                                  const UpstreamRequest& request, std::string_view host,
+                                  BodySource* body_stream, http::response_parser<http::empty_body>& parser,
+                                  Clock::time_point deadline, std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
   if (body_stream) {
-    attempt = co_await SendStreamed(stream, connection, request, *body_stream, stall_timeout);
+    attempt = co_await SendStreamed(stream, connection, request, host, *body_stream, stall_timeout);
     if (attempt.ec || !attempt.body_error.ok()) co_return attempt;
   } else {
-    // One gather write of the header and the body; no Beast serializer.
+    // One gather write of the header and the body; no Beast message or serializer.
     connection.out.clear();
-    AppendHeader(request.base(), connection.out);
+    AppendRequestHeader(request, host, WholeBodyLength(request), connection.out);
     connection.ArmUntil(deadline);
     attempt.sent = true;
     auto [write_ec, written] =
-        co_await asio::async_write(stream, WholeMessage(connection.out, request.body()), kAsTuple);
+        co_await asio::async_write(stream, WholeMessage(connection.out, request.body), kAsTuple);
     if (write_ec) {
       attempt.ec = connection.Settle(write_ec);
       attempt.stage = "send";
@@ -300,12 +358,14 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   co_return connection;
 }
 
-asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, UpstreamRequest& request,
+asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const UpstreamRequest& request,
                                                      BodySource* body_stream, Clock::time_point deadline) {
   UpstreamResult result;
-  request.set(http::field::host, base.host_header);
-  request.keep_alive(true);
-  if (!body_stream) request.prepare_payload();
+  if (std::string why = Unsendable(request); !why.empty()) {
+    result.outcome = UpstreamResult::Outcome::kUnsendable;
+    result.error = std::move(why);
+    co_return result;
+  }
   const std::string& key = base.origin;
 
   for (int round = 0; round < 2; ++round) {
@@ -328,15 +388,17 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, Upstre
     http::response_parser<http::empty_body> header_parser;
     header_parser.header_limit(options_.max_response_header);
     header_parser.body_limit(options_.max_response_body);
-    if (request.method() == http::verb::head) header_parser.skip(true);
+    if (request.method == http::verb::head) header_parser.skip(true);
     // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
     Attempt attempt;
     if (connection->secure) {
-      attempt = co_await Exchange(*connection->secure, *connection, connection->buffer, request, body_stream,
-                                  header_parser, deadline, options_.body_stall_timeout);
+      attempt =
+          co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
+                            body_stream, header_parser, deadline, options_.body_stall_timeout);
     } else {
-      attempt = co_await Exchange(*connection->plain, *connection, connection->buffer, request, body_stream,
-                                  header_parser, deadline, options_.body_stall_timeout);
+      attempt =
+          co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
+                            body_stream, header_parser, deadline, options_.body_stall_timeout);
     }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;

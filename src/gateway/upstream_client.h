@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -37,11 +38,26 @@ struct UpstreamOptions {
   std::chrono::seconds idle_timeout{30};  // an idle pooled connection older than this is closed
 };
 
-using UpstreamRequest = boost::beast::http::request<boost::beast::http::string_body>;
+// A request for UpstreamClient::Send: the method, the origin-form target and the header
+// fields in the order they go out. Fields and body are views: what they point to must
+// outlive Send. Host and the framing (Content-Length, or chunked for a streamed body of
+// unknown length) are Send's to add, so `fields` must not hold them.
+struct UpstreamRequest {
+  struct Field {
+    std::string_view name;
+    std::string_view value;
+  };
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string target;
+  std::vector<Field> fields;
+  std::string_view body;  // the whole body, unless Send is given a BodySource
+};
 using UpstreamResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 struct UpstreamResult {
-  enum class Outcome { kOk, kTimeout, kConnectFailed, kFailed, kTooLarge, kRequestBodyFailed };
+  // kUnsendable: the request itself cannot be written as HTTP/1.1 (a header value or the
+  // target holds CR, LF or NUL); nothing was sent.
+  enum class Outcome { kOk, kTimeout, kConnectFailed, kFailed, kTooLarge, kRequestBodyFailed, kUnsendable };
   Outcome outcome = Outcome::kFailed;
   std::string error;          // what went wrong, for logs and problem details (never a secret)
   bool sent = false;          // request bytes may have reached the upstream (it may have acted)
@@ -62,12 +78,11 @@ class UpstreamClient {
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 
-  // Sends `request` (target and headers complete; Host and framing are set here) to
-  // `base`'s host and reads the answer's header, by `deadline`. The body sent is
-  // request.body(), or what `body_stream` yields when it is set. A pooled connection the
+  // Sends `request` to `base`'s host and reads the answer's header, by `deadline`. The
+  // body sent is request.body, or what `body_stream` yields when it is set. A pooled connection the
   // upstream closed meanwhile is replaced transparently, once; a streamed request body,
   // which cannot be sent twice, always goes over a new connection.
-  boost::asio::awaitable<UpstreamResult> Send(const BaseUrl& base, UpstreamRequest& request,
+  boost::asio::awaitable<UpstreamResult> Send(const BaseUrl& base, const UpstreamRequest& request,
                                               BodySource* body_stream,
                                               std::chrono::steady_clock::time_point deadline);
 

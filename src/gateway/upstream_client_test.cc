@@ -10,9 +10,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,11 @@ class ScriptedUpstream {
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   int requests() const { return requests_; }
+  // Each request as it arrived: its header, then as many bytes as its Content-Length said.
+  std::vector<std::string> received() const {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
 
  private:
   void Serve() {
@@ -50,7 +57,17 @@ class ScriptedUpstream {
     for (const auto& segments : answers_) {
       asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", ec);
       if (ec) return;
-      in.erase(0, in.find("\r\n\r\n") + 4);
+      const size_t head = in.find("\r\n\r\n") + 4;
+      size_t length = 0;
+      if (size_t at = in.find("Content-Length: "); at < head) length = std::stoul(in.substr(at + 16));
+      if (in.size() < head + length)
+        asio::read(socket, asio::dynamic_buffer(in), asio::transfer_exactly(head + length - in.size()), ec);
+      if (ec) return;
+      {
+        std::lock_guard lock(mu_);
+        received_.push_back(in.substr(0, head + length));
+      }
+      in.erase(0, head + length);
       ++requests_;
       for (const std::string& segment : segments) {
         asio::write(socket, asio::buffer(segment), ec);
@@ -68,10 +85,18 @@ class ScriptedUpstream {
   std::vector<std::vector<std::string>> answers_;
   std::thread thread_;
   std::atomic<int> requests_ = 0;
+  mutable std::mutex mu_;
+  std::vector<std::string> received_;
 };
 
-// Sends `count` GETs one after the other through one client, and returns what came back.
-std::vector<UpstreamResult> SendAll(uint16_t port, int count) {
+UpstreamRequest Get(std::string target) {
+  UpstreamRequest request;
+  request.target = std::move(target);
+  return request;
+}
+
+// Sends `requests` one after the other through one client, and returns what came back.
+std::vector<UpstreamResult> SendAll(uint16_t port, const std::vector<UpstreamRequest>& requests) {
   asio::io_context io;
   UpstreamClient client(io.get_executor(), nullptr);
   auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(port));
@@ -80,8 +105,7 @@ std::vector<UpstreamResult> SendAll(uint16_t port, int count) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        for (int i = 0; i < count; ++i) {
-          UpstreamRequest request(http::verb::get, "/item/" + std::to_string(i), 11);
+        for (const UpstreamRequest& request : requests) {
           results.push_back(co_await client.Send(
               *base, request, nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(10)));
         }
@@ -112,7 +136,9 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
       {third.substr(0, third_cut), third.substr(third_cut)},  // cut inside the body
       {whole},                                                // and again, pooled
   });
-  std::vector<UpstreamResult> results = SendAll(upstream.port(), 5);
+  std::vector<UpstreamRequest> gets;
+  for (int i = 0; i < 5; ++i) gets.push_back(Get("/item/" + std::to_string(i)));
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), gets);
   ASSERT_EQ(results.size(), 5U);
   const std::vector<std::string> bodies = {"first answer", "first answer", "the second one, in pieces",
                                            "third: header and a body start together", "first answer"};
@@ -124,6 +150,50 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
     EXPECT_EQ(results[i].body_stream, nullptr);
   }
   EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
+}
+
+TEST(UpstreamClientTest, TheRequestGoesOutAsTheRequestLineHostFieldsFramingAndBody) {
+  ScriptedUpstream upstream({{Answer("a")}, {Answer("b")}, {Answer("c")}});
+  const std::string host = "127.0.0.1:" + std::to_string(upstream.port());
+  UpstreamRequest post = Get("/v1/items?q=a%20b");
+  post.method = http::verb::post;
+  post.fields = {{"X-Custom", "one, two"}, {"X-Custom", "three"}, {"Authorization", "Bearer abc"}};
+  post.body = R"({"name":"x"})";
+  UpstreamRequest empty_put = Get("/v1/items/1");
+  empty_put.method = http::verb::put;
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {post, Get("/plain"), empty_put});
+  ASSERT_EQ(results.size(), 3U);
+  for (const UpstreamResult& result : results) EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(upstream.received(),
+            (std::vector<std::string>{
+                "POST /v1/items?q=a%20b HTTP/1.1\r\nHost: " + host +
+                    "\r\nX-Custom: one, two\r\nX-Custom: three\r\nAuthorization: Bearer "
+                    "abc\r\nContent-Length: 12\r\n\r\n{\"name\":\"x\"}",
+                "GET /plain HTTP/1.1\r\nHost: " + host + "\r\n\r\n",
+                "PUT /v1/items/1 HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 0\r\n\r\n",
+            }));
+}
+
+TEST(UpstreamClientTest, AFieldWithALineBreakOrNulIsNeverSent) {
+  ScriptedUpstream upstream({{Answer("never")}});
+  const std::string smuggled = "Bearer abc\r\nX-Injected: yes";
+  const std::string nul("Bearer abc\0def", 14);
+  UpstreamRequest header_break = Get("/a");
+  header_break.fields = {{"Accept", "*/*"}, {"Authorization", smuggled}};
+  UpstreamRequest header_nul = Get("/b");
+  header_nul.fields = {{"X-Api-Key", nul}};
+  UpstreamRequest target_break = Get("/c HTTP/1.1\r\nX-Injected: yes\r\n\r\nGET /d");
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {header_break, header_nul, target_break});
+  ASSERT_EQ(results.size(), 3U);
+  for (const UpstreamResult& result : results) {
+    EXPECT_EQ(result.outcome, UpstreamResult::Outcome::kUnsendable) << result.error;
+    EXPECT_FALSE(result.sent);
+    EXPECT_EQ(result.error.find("abc"), std::string::npos) << "the value is never repeated: " << result.error;
+  }
+  EXPECT_EQ(results[0].error, "the header field 'Authorization' holds a line break or NUL");
+  EXPECT_EQ(results[1].error, "the header field 'X-Api-Key' holds a line break or NUL");
+  EXPECT_EQ(results[2].error, "the request target holds a line break or NUL");
+  EXPECT_EQ(upstream.requests(), 0);
 }
 
 }  // namespace

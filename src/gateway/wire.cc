@@ -24,16 +24,6 @@ void AppendFields(const http::fields& fields, std::string& out) {
 
 }  // namespace
 
-void AppendHeader(const http::request_header<>& header, std::string& out) {
-  out += header.method_string();
-  out += ' ';
-  out += header.target();
-  out += ' ';
-  AppendVersion(header.version(), out);
-  out += "\r\n";
-  AppendFields(header, out);
-}
-
 void AppendHeader(const http::response_header<>& header, std::string& out) {
   AppendVersion(header.version(), out);
   out += ' ';

@@ -1,4 +1,4 @@
-// HTTP/1.1 messages as bytes on the wire, for the gateway's hot path: the start line and
+// HTTP/1.1 answers as bytes on the wire, for the gateway's hot path: the status line and
 // header section appended to a string the caller reuses, so that a whole message goes out
 // in one gather write (header bytes, then the body where it already lies) instead of
 // through Beast's general serializer. The fields are written as the message holds them;
@@ -12,9 +12,6 @@
 #include <string_view>
 
 namespace latchkey::gateway {
-
-// Appends "METHOD target HTTP/1.x", the fields and the empty line to `out`.
-void AppendHeader(const boost::beast::http::request_header<>& header, std::string& out);
 
 // Appends "HTTP/1.x status reason", the fields and the empty line to `out`.
 void AppendHeader(const boost::beast::http::response_header<>& header, std::string& out);

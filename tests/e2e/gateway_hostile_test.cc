@@ -119,6 +119,28 @@ TEST_F(GatewayTest, HostileRequestsGetProblemsAndNeverReachTheUpstream) {
   EXPECT_EQ(ok.status, 200) << ok.raw;
 }
 
+TEST_F(GatewayTest, AStoredCredentialWithALineBreakIsNeverSentAsAHeader) {
+  // An API key (or an access token from a hostile authorization server) holding CR LF
+  // would otherwise put a header of its own choosing into the upstream request.
+  StartOAuthServers();
+  MustRun({"provider", "add", "--file", "-"}, "name = \"keyed\"\nauth = \"api_key\"\napi_base_url = \"" +
+                                                  rs_->base_url() + "\"\napi_key_header = \"X-Api-Key\"\n");
+  MustRun({"connection", "import", "keyed-conn", "--provider", "keyed"},
+          json{{"api_key", "k-123\r\nX-Injected: yes"}}.dump());
+  const std::string key = CreateAgent("bot", {"keyed-conn"});
+  StartGateway();
+  HttpRequest("POST", rs_->base_url() + "/__reset", "", {});
+
+  RawReply reply = Call("GET", "/proxy/keyed-conn/read", key);
+  EXPECT_EQ(reply.status, 500) << reply.raw;
+  EXPECT_EQ(reply.Header("latchkey-error"), "internal_error");
+  const std::string detail = reply.Json().value("detail", "");
+  EXPECT_THAT(detail, HasSubstr("NOT carried out"));
+  EXPECT_THAT(detail, HasSubstr("'X-Api-Key' holds a line break"));
+  EXPECT_EQ(reply.raw.find("k-123"), std::string::npos) << reply.raw;
+  EXPECT_EQ(ResourceRequests(), 0) << "the upstream was contacted";
+}
+
 TEST_F(GatewayTest, NoSecretAppearsInLogsAuditRowsMetricsOrAnswers) {
   StartOAuthServers(/*access_token_ttl=*/2);
   ImportGrant("work", "frank", /*expires_in=*/1);
