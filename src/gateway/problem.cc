@@ -1,5 +1,7 @@
 #include "gateway/problem.h"
 
+#include <algorithm>
+
 namespace latchkey::gateway {
 namespace {
 
@@ -24,6 +26,25 @@ ProblemDetails Make(http::status status, std::string_view code, std::string deta
 
 std::string Connection(std::string_view connection) { return "connection '" + Shorten(connection) + "'"; }
 
+bool IsFixedMember(std::string_view name) {
+  return name == "type" || name == "title" || name == "status" || name == "code" || name == "detail";
+}
+
+// Appends `text` as a JSON string; invalid UTF-8 is replaced, as DumpJson does.
+void AppendJsonString(std::string_view text, std::string& out) {
+  const bool plain = std::ranges::all_of(text, [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += DumpJson(json(text));
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 }  // namespace
 
 std::string DumpJson(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -38,12 +59,34 @@ Response JsonResponse(http::status status, const json& body) {
 }
 
 Response ProblemDetails::ToResponse(unsigned http_version) const {
-  json body = members;
-  body["type"] = "urn:latchkey:problem:" + code;
-  body["title"] = std::string(http::obsolete_reason(status));
-  body["status"] = static_cast<int>(status);
-  body["code"] = code;
-  body["detail"] = detail;
+  // Written out member by member, not by copying `members` into a json object and dumping
+  // it (some 24,000 instructions): every refused or failed call pays for this.
+  std::string body;
+  body.reserve(192 + detail.size());
+  body += R"({"type":"urn:latchkey:problem:)";
+  body += code;
+  body += R"(","title":)";
+  AppendJsonString(http::obsolete_reason(status), body);
+  body += R"(,"status":)";
+  body += std::to_string(static_cast<int>(status));
+  body += R"(,"code":)";
+  AppendJsonString(code, body);
+  body += R"(,"detail":)";
+  AppendJsonString(detail, body);
+  if (members.is_object()) {
+    for (const auto& [name, value] : members.items()) {
+      if (IsFixedMember(name)) continue;  // the fixed members above win, as they always did
+      body += ',';
+      AppendJsonString(name, body);
+      body += ':';
+      if (value.is_string()) {
+        AppendJsonString(value.get_ref<const std::string&>(), body);
+      } else {
+        body += DumpJson(value);
+      }
+    }
+  }
+  body += '}';
   Response res(status, http_version);
   res.set(http::field::server, "latchkey");
   res.set(http::field::content_type, "application/problem+json");
@@ -51,7 +94,7 @@ Response ProblemDetails::ToResponse(unsigned http_version) const {
   res.set("Latchkey-Error", code);
   if (retry_after_seconds) res.set(http::field::retry_after, std::to_string(*retry_after_seconds));
   if (bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"latchkey\"");
-  res.body() = DumpJson(body);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
