@@ -39,6 +39,14 @@ json WaitForDeliveries(const NodeServer& receiver, size_t count) {
   return received;
 }
 
+// Every delivery once the first has arrived and half a second more has passed, in which
+// a duplicate would have shown up.
+json SettledDeliveries(const NodeServer& receiver) {
+  WaitForDeliveries(receiver, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  return Json(HttpGet(receiver.base_url() + "/__received"));
+}
+
 TEST_F(GatewayTest, TwoSecondTokensUnderConcurrentLoadRefreshOncePerExpiryAndNeverShowA401) {
   StartOAuthServers(/*access_token_ttl=*/2);
   ImportGrant("work", "load-user", /*expires_in=*/2);
@@ -176,11 +184,8 @@ TEST_F(GatewayTest, AnApiThatRefusesEveryNewTokenMarksTheConnectionNeedsReauthAf
   EXPECT_EQ(Stats(*as_)["refresh_requests"], 5) << "needs_reauth: the token endpoint is not called again";
   EXPECT_EQ(ResourceRequests(), resource_before) << "needs_reauth fails fast without touching the API";
 
-  json deliveries = WaitForDeliveries(*receiver, 1);
-  ASSERT_EQ(deliveries.size(), 1u) << GatewayLog();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  deliveries = Json(HttpGet(receiver->base_url() + "/__received"));
-  ASSERT_EQ(deliveries.size(), 1u) << "one alert: " << deliveries.dump();
+  const json deliveries = SettledDeliveries(*receiver);
+  ASSERT_EQ(deliveries.size(), 1u) << "one alert: " << deliveries.dump() << "\n" << GatewayLog();
   json event = json::parse(deliveries[0]["body"].get<std::string>());
   EXPECT_EQ(event["type"], "connection.needs_reauth");
   EXPECT_EQ(event["connection"], "work");
@@ -220,11 +225,8 @@ TEST_F(GatewayTest, RevokedGrantSendsOneSignedWebhookThenFailsFastWithoutCalling
   EXPECT_EQ(Stats(*as_)["token_requests"], after_first["token_requests"]) << "terminal means stop";
   EXPECT_EQ(ResourceRequests(), resource_before) << "needs_reauth fails fast without touching the upstream";
 
-  json deliveries = WaitForDeliveries(*receiver, 1);
-  ASSERT_EQ(deliveries.size(), 1u) << GatewayLog();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  deliveries = Json(HttpGet(receiver->base_url() + "/__received"));
-  ASSERT_EQ(deliveries.size(), 1u) << "delivered once: " << deliveries.dump();
+  const json deliveries = SettledDeliveries(*receiver);
+  ASSERT_EQ(deliveries.size(), 1u) << "delivered once: " << deliveries.dump() << "\n" << GatewayLog();
   const json& delivery = deliveries[0];
   const std::string body = delivery["body"];
   const std::string signature = delivery["headers"]["latchkey-signature"];
