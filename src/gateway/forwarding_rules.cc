@@ -10,26 +10,58 @@ namespace latchkey::gateway {
 namespace http = boost::beast::http;
 using boost::beast::iequals;
 
-bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed) {
-  static constexpr std::array<std::string_view, 11> kStripped = {
-      "authorization", "cookie", "connection",     "keep-alive",        "te",    "trailer",
-      "upgrade",       "host",   "content-length", "transfer-encoding", "expect"};
+namespace {
+
+bool IsProxyHeader(std::string_view name) {
   constexpr std::string_view kProxyPrefix = "proxy-";
-  if (name.size() >= kProxyPrefix.size() && iequals(name.substr(0, kProxyPrefix.size()), kProxyPrefix)) {
-    return true;
+  return name.size() >= kProxyPrefix.size() && iequals(name.substr(0, kProxyPrefix.size()), kProxyPrefix);
+}
+
+}  // namespace
+
+bool IsStrippedRequestHeader(http::field known, std::string_view name,
+                             const std::vector<std::string>& connection_listed) {
+  switch (known) {
+    case http::field::authorization:
+    case http::field::cookie:
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::upgrade:
+    case http::field::host:
+    case http::field::content_length:
+    case http::field::transfer_encoding:
+    case http::field::expect: return true;
+    default: break;
   }
-  auto same = [name](std::string_view stripped) { return iequals(name, stripped); };
-  return std::ranges::any_of(kStripped, same) || std::ranges::any_of(connection_listed, same);
+  if (IsProxyHeader(name)) return true;
+  return std::ranges::any_of(connection_listed,
+                             [name](std::string_view listed) { return iequals(name, listed); });
+}
+
+bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed) {
+  return IsStrippedRequestHeader(http::string_to_field(name), name, connection_listed);
+}
+
+bool IsStrippedResponseHeader(http::field known) {
+  switch (known) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::upgrade:
+    case http::field::transfer_encoding:
+    case http::field::content_length:
+    case http::field::set_cookie:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_connection: return true;
+    default: return false;  // every name stripped is one Beast knows
+  }
 }
 
 bool IsStrippedResponseHeader(std::string_view name) {
-  static constexpr std::array<std::string_view, 10> kStripped = {
-      "connection",      "keep-alive", "te",
-      "trailer",         "upgrade",    "transfer-encoding",
-      "content-length",  "set-cookie", "proxy-authenticate",
-      "proxy-connection"};
-  return std::ranges::any_of(kStripped,
-                             [name](std::string_view stripped) { return iequals(name, stripped); });
+  return IsStrippedResponseHeader(http::string_to_field(name));
 }
 
 std::vector<std::string> ConnectionListed(const Request& request) {

@@ -12,7 +12,12 @@
 namespace latchkey::gateway {
 
 // `connection_listed`: the names ConnectionListed() returned for the same request.
+// `known`: Beast's code for `name` (http::field::unknown for a name it does not know), as
+// a parsed message's fields carry it: the hot path decides on it without comparing names.
+bool IsStrippedRequestHeader(boost::beast::http::field known, std::string_view name,
+                             const std::vector<std::string>& connection_listed);
 bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed);
+bool IsStrippedResponseHeader(boost::beast::http::field known);
 bool IsStrippedResponseHeader(std::string_view name);
 
 // Header names listed in the request's Connection header (hop-by-hop by declaration), lower case.

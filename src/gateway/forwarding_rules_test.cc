@@ -15,6 +15,50 @@ TEST(ForwardingRulesTest, CredentialsCookiesProxyAndHopByHopHeadersStayBehind) {
     EXPECT_FALSE(IsStrippedRequestHeader(name, {})) << name;
   }
   EXPECT_TRUE(IsStrippedRequestHeader("X-Drop-Me", {"x-drop-me"}));
+  EXPECT_TRUE(IsStrippedRequestHeader("Proxy-Anything-New", {}));
+}
+
+// The proxy decides on the field code a parsed message carries for each field (the name
+// only matters for names Beast does not know, Proxy-* ones and those listed in Connection).
+TEST(ForwardingRulesTest, TheFieldCodeDecidesAsTheNameWould) {
+  namespace http = boost::beast::http;
+  const std::vector<std::string> listed = {"x-drop-me", "date"};
+  const std::vector<std::string> request_stripped = {"Authorization",
+                                                     "COOKIE",
+                                                     "Proxy-Authorization",
+                                                     "proxy-connection",
+                                                     "Proxy-Authenticate",
+                                                     "Proxy-New-One",
+                                                     "Connection",
+                                                     "Keep-Alive",
+                                                     "TE",
+                                                     "Trailer",
+                                                     "Upgrade",
+                                                     "Host",
+                                                     "Content-Length",
+                                                     "Transfer-Encoding",
+                                                     "Expect",
+                                                     "x-drop-me",
+                                                     "Date"};
+  const std::vector<std::string> response_stripped = {
+      "Connection",       "Keep-Alive",       "TE",
+      "Trailer",          "Upgrade",          "Content-Length",
+      "Set-Cookie",       "Set-COOKIE",       "Proxy-Authenticate",
+      "Proxy-Connection", "Transfer-Encoding"};
+  const std::vector<std::string> kept_both_ways = {"Accept",      "Content-Type",     "X-Custom",
+                                                   "Retry-After", "WWW-Authenticate", "ETag"};
+  for (const std::string& name : request_stripped) {
+    EXPECT_TRUE(IsStrippedRequestHeader(http::string_to_field(name), name, listed)) << name;
+  }
+  for (const std::string& name : response_stripped) {
+    EXPECT_TRUE(IsStrippedResponseHeader(http::string_to_field(name))) << name;
+  }
+  for (const std::string& name : kept_both_ways) {
+    EXPECT_FALSE(IsStrippedRequestHeader(http::string_to_field(name), name, listed)) << name;
+    EXPECT_FALSE(IsStrippedResponseHeader(http::string_to_field(name))) << name;
+  }
+  EXPECT_FALSE(IsStrippedResponseHeader(http::field::unknown));
+  EXPECT_FALSE(IsStrippedResponseHeader(http::field::date));
 }
 
 TEST(ForwardingRulesTest, ConnectionHeaderNamesAreCollected) {

@@ -396,6 +396,7 @@ class HttpServer::Impl {
       std::optional<http::request_parser<http::buffer_body>> streaming;
       std::optional<ClientBody> body;
       std::optional<Request> request;
+      bool client_keep_alive = false;  // from the parser's flags: no search of the fields
       if (whole) {
         http::request_parser<http::string_body> parser(std::move(header_parser));
         if (!parser.is_done()) {
@@ -411,9 +412,11 @@ class HttpServer::Impl {
             break;
           }
         }
+        client_keep_alive = parser.keep_alive();
         request.emplace(parser.release());
       } else {
         streaming.emplace(std::move(header_parser));
+        client_keep_alive = streaming->keep_alive();
         request.emplace(Request::header_type(streaming->get().base()));
         body.emplace(connection, buffer, *streaming, options_, ExpectsContinue(*request));
         request->body_stream = &*body;
@@ -427,9 +430,13 @@ class HttpServer::Impl {
                       e.what());
         res = InternalProblem("the request handler failed").ToResponse(request->version());
       }
-      bool keep_alive = request->keep_alive() && !connection->closing && (!body || body->finished());
+      const bool keep_alive = client_keep_alive && !connection->closing && (!body || body->finished());
       res.version(request->version());
-      res.keep_alive(keep_alive);
+      // HTTP/1.1 keeps the connection open unless told otherwise: a handler's answer
+      // without a Connection field needs none added.
+      if (!keep_alive || res.version() < 11 || HasField(res.base(), http::field::connection)) {
+        res.keep_alive(keep_alive);
+      }
       bool written = false;
       if (res.body_stream && request->method() != http::verb::head) {
         written = co_await WriteStreamed(*connection, res);
@@ -446,7 +453,7 @@ class HttpServer::Impl {
             co_await asio::async_write(stream, WholeMessage(connection->out, payload), kAsTuple);
         written = !connection->Settle(write_error);
       }
-      if (!written || !res.keep_alive()) break;
+      if (!written || !keep_alive) break;
     }
     beast::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_send, ignored);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -31,6 +32,23 @@ class BodySource {
   // The declared length of what remains, when the sender declared one (Content-Length).
   virtual std::optional<uint64_t> remaining_length() const = 0;
 };
+
+// The value of the first field called `name`, or empty. A scan of the few fields a message
+// carries by their codes: cheaper than Beast's operator[], a tree search that compares
+// names case-insensitively.
+inline std::string_view FirstField(const boost::beast::http::fields& fields, boost::beast::http::field name) {
+  for (const auto& field : fields) {
+    if (field.name() == name) return field.value();
+  }
+  return {};
+}
+
+inline bool HasField(const boost::beast::http::fields& fields, boost::beast::http::field name) {
+  for (const auto& field : fields) {
+    if (field.name() == name) return true;
+  }
+  return false;
+}
 
 // A request as a handler sees it: the header, and the body either whole in body() or,
 // when it is large or of unknown length, as `body_stream` (owned by the server, valid

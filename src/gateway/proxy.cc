@@ -135,7 +135,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
 
 std::string_view Proxy::PresentedKey(const Request& request, const Caller* caller) {
   if (caller != nullptr) return caller->agent_key.reveal();
-  std::string_view authorization = request[http::field::authorization];
+  std::string_view authorization = FirstField(request.base(), http::field::authorization);
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) return {};
   return authorization.substr(kBearer.size());
@@ -306,7 +306,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
   up.target = call.route->base.path + target.raw_path;
   if (!query.empty()) up.target.append("?").append(query);
   for (const auto& field : request.base()) {
-    if (IsStrippedRequestHeader(field.name_string(), listed)) continue;
+    if (IsStrippedRequestHeader(field.name(), field.name_string(), listed)) continue;
     if (!call.credential_header.empty() &&
         boost::beast::iequals(field.name_string(), call.credential_header)) {
       continue;
@@ -539,7 +539,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
     response.reason({});  // the standard reason phrase, not the upstream's
     http::fields& fields = response.base();
     for (auto field = fields.begin(); field != fields.end();) {
-      field = IsStrippedResponseHeader(field->name_string()) ? fields.erase(field) : std::next(field);
+      field = IsStrippedResponseHeader(field->name()) ? fields.erase(field) : std::next(field);
     }
     response.body() = std::move(up.body());
     if (call.upstream.body_stream) {

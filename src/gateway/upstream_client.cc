@@ -437,8 +437,9 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
                                                const std::string& key, Clock::time_point deadline,
                                                UpstreamResult& result) {
   if (header_parser.is_done()) {
+    const bool reusable = header_parser.keep_alive();  // from the parser's flags
     result.response = UpstreamResponse(header_parser.release().base());
-    if (result.response.keep_alive()) pool_->Return(key, std::move(connection));
+    if (reusable) pool_->Return(key, std::move(connection));
     co_return;
   }
   boost::optional<uint64_t> length = header_parser.content_length();
@@ -453,8 +454,9 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
       result.error = "receive failed: " + ec.message();
       co_return;
     }
+    const bool reusable = parser.keep_alive();
     result.response = parser.release();
-    if (result.response.keep_alive()) pool_->Return(key, std::move(connection));
+    if (reusable) pool_->Return(key, std::move(connection));
     co_return;
   }
   auto parser = std::make_unique<http::response_parser<http::buffer_body>>(std::move(header_parser));
