@@ -36,6 +36,13 @@ class ScriptedUpstream {
   }
   ~ScriptedUpstream() {
     boost::system::error_code ignored;
+    // A server still blocked in accept() (no client ever came) is not woken by closing the
+    // acceptor from this thread: a connection of our own wakes it, and it sees EOF.
+    {
+      asio::io_context io;
+      tcp::socket poke(io);
+      poke.connect(acceptor_.local_endpoint(), ignored);
+    }
     acceptor_.close(ignored);
     thread_.join();
   }
