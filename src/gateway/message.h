@@ -33,21 +33,25 @@ class BodySource {
   virtual std::optional<uint64_t> remaining_length() const = 0;
 };
 
-// The value of the first field called `name`, or empty. A scan of the few fields a message
-// carries by their codes: cheaper than Beast's operator[], a tree search that compares
-// names case-insensitively.
-inline std::string_view FirstField(const boost::beast::http::fields& fields, boost::beast::http::field name) {
-  for (const auto& field : fields) {
-    if (field.name() == name) return field.value();
-  }
-  return {};
+// The first field called `name`, or fields.end(). A scan of the few fields a message
+// carries by their codes: cheaper than Beast's find() and operator[], a tree search that
+// compares names case-insensitively.
+inline boost::beast::http::fields::const_iterator FindField(const boost::beast::http::fields& fields,
+                                                            boost::beast::http::field name) {
+  auto field = fields.begin();
+  while (field != fields.end() && field->name() != name) ++field;
+  return field;
 }
 
 inline bool HasField(const boost::beast::http::fields& fields, boost::beast::http::field name) {
-  for (const auto& field : fields) {
-    if (field.name() == name) return true;
-  }
-  return false;
+  return FindField(fields, name) != fields.end();
+}
+
+// The value of the first field called `name`, or empty.
+inline std::string_view FirstField(const boost::beast::http::fields& fields, boost::beast::http::field name) {
+  auto field = FindField(fields, name);
+  if (field == fields.end()) return {};
+  return field->value();
 }
 
 // A request as a handler sees it: the header, and the body either whole in body() or,
