@@ -124,7 +124,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
     co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
   }
   if (!call.problem) {
-    call.upstream = co_await Forward(call, request, worker);
+    co_await Forward(call, request, worker);
     if (!Settled(call)) co_await AfterUpstream(call, request, worker);
     if (call.upstream.ok() && call.upstream.response.result_int() != 401) {
       refusals_.Clear(call.route->connection.name);
@@ -284,7 +284,7 @@ ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record) {
                         record.last_error);
 }
 
-asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& request, int worker) {
+asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int worker) {
   const ProxyTarget& target = *call.target;
   // A streamed body is read once, so such a request is sent once.
   const bool replayable = request.body_stream == nullptr;
@@ -317,7 +317,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
     up.fields.push_back({call.credential_header, call.credential.reveal()});
   if (replayable) up.body = request.body();
 
-  UpstreamResult result;
+  UpstreamResult& result = call.upstream;
   for (int attempt = 1;; ++attempt) {
     const auto sent_at = SteadyClock::now();
     result = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
@@ -331,7 +331,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
                                result.outcome == UpstreamResult::Outcome::kConnectFailed;
     const bool retryable = (replayable && idempotent && (transient_answer || network_error)) ||
                            (result.outcome == UpstreamResult::Outcome::kConnectFailed && !result.sent);
-    if (!retryable || attempt >= options_.max_attempts) co_return result;
+    if (!retryable || attempt >= options_.max_attempts) co_return;
 
     std::chrono::milliseconds delay = options_.first_backoff * (1 << (attempt - 1));
     delay += std::chrono::milliseconds(static_cast<int64_t>(parts_.random.Uniform(delay.count() / 2 + 1)));
@@ -339,7 +339,7 @@ asio::awaitable<UpstreamResult> Proxy::Forward(Call& call, const Request& reques
       std::string_view header = result.response[http::field::retry_after];
       if (auto after = oauth::ParseRetryAfter(header, parts_.clock.Now())) delay = *after;
     }
-    if (SteadyClock::now() + delay >= call.deadline) co_return result;
+    if (SteadyClock::now() + delay >= call.deadline) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -437,7 +437,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
         fresh->token_type.empty() || fresh->token_type == "bearer" ? "Bearer" : fresh->token_type;
     call.credential = Concat({type, " ", fresh->access_token.reveal()});
     call.oauth_token = std::move(fresh->access_token);
-    call.upstream = co_await Forward(call, request, worker);
+    co_await Forward(call, request, worker);
     if (!call.upstream.ok() || call.upstream.response.result_int() != 401) break;
     const bool last_round = round + 1 == kMaxRounds;
     if (MayHaveExpiredInFlight(*fresh)) {

@@ -80,7 +80,7 @@ class Proxy {
                         const std::string& agent_name = {});
   static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
-  boost::asio::awaitable<UpstreamResult> Forward(Call& call, const Request& request, int worker);
+  boost::asio::awaitable<void> Forward(Call& call, const Request& request, int worker);
   static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
   bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -91,9 +92,9 @@ Status BodyReadError(const beast::error_code& ec, uint64_t limit) {
 // Whether `text` can go into a request line or a header field as it is: no CR, LF or NUL,
 // which would end the line early (a stored credential holding "\r\nX-Other: ..." must not
 // become a second header).
-constexpr std::string_view kLineBreaking("\r\n\0", 3);
+// (A loop over the bytes: find_first_of with a set of three calls memchr once per byte.)
 bool FitsOnOneLine(std::string_view text) {
-  return text.find_first_of(kLineBreaking) == std::string_view::npos;
+  return std::ranges::none_of(text, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 // Why `request` cannot be written as HTTP/1.1, naming the field but never its value; empty if it can.
@@ -102,7 +103,7 @@ std::string Unsendable(const UpstreamRequest& request) {
   for (const UpstreamRequest::Field& field : request.fields) {
     if (!FitsOnOneLine(field.name) || !FitsOnOneLine(field.value)) {
       return "the header field '" +
-             std::string(field.name.substr(0, field.name.find_first_of(kLineBreaking))) +
+             std::string(field.name.substr(0, field.name.find_first_of(std::string_view("\r\n\0", 3)))) +
              "' holds a line break or NUL";
     }
   }
