@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +15,6 @@
 #include <thread>
 
 #include "support/subprocess.h"
-
-extern char** environ;
 
 namespace latchkey::testing {
 namespace {
@@ -48,27 +45,6 @@ std::string TempFileName(const std::string& tag) {
       .string();
 }
 
-std::vector<std::string> Environment(const EnvMap& extra) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::size_t eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  env["PORT"] = "0";
-  for (const auto& [k, v] : extra) env[k] = v;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
-}
-
-std::vector<char*> Pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 }  // namespace
 
 std::string OAuthFixtureDir() { return std::string(LATCHKEY_SOURCE_DIR) + "/tests/fixtures/oauth"; }
@@ -90,24 +66,26 @@ NodeServer::NodeServer(const std::string& script, const EnvMap& env, std::chrono
 
   stdout_path_ = TempFileName(script + ".out");
   stderr_path_ = TempFileName(script + ".err");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group: the destructor kills all of it
-  std::vector<std::string> argv = {node, script_path};
-  std::vector<std::string> envp = Environment(env);
-  auto argv_ptrs = Pointers(argv);
-  auto env_ptrs = Pointers(envp);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, node.c_str(), &actions, &attr, argv_ptrs.data(), env_ptrs.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + node + ": " + std::strerror(rc));
+  RunOptions options;
+  options.env["PORT"] = "0";
+  for (const auto& [name, value] : env) options.env[name] = value;
+  const int out_fd = ::open(stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int err_fd = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int pid = -1;
+  std::string failure;
+  if (out_fd >= 0 && err_fd >= 0) {
+    try {
+      // Its own process group: the destructor kills all of it.
+      pid = Spawn({node, script_path}, ChildEnvironment(options), {-1, out_fd, err_fd}, /*own_group=*/true);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  } else {
+    failure = "cannot create " + stdout_path_ + " or " + stderr_path_ + ": " + std::strerror(errno);
+  }
+  if (out_fd >= 0) ::close(out_fd);
+  if (err_fd >= 0) ::close(err_fd);
+  if (pid < 0) throw std::runtime_error(failure);
   pid_ = pid;
 
   // Wait (bounded) for `READY http(s)://127.0.0.1:<port>` on its stdout.

@@ -3,10 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,20 +18,6 @@ extern char** environ;
 
 namespace latchkey::testing {
 namespace {
-
-std::vector<std::string> BuildEnvironment(const RunOptions& options) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::size_t eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& name : options.unset_env) env.erase(name);
-  for (const auto& [k, v] : options.env) env[k] = v;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
-}
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -47,28 +34,89 @@ int DecodeWaitStatus(int status) {
 
 }  // namespace
 
+std::vector<std::string> ChildEnvironment(const RunOptions& options) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& name : options.unset_env) env.erase(name);
+  for (const auto& [k, v] : options.env) env[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+int Spawn(const std::vector<std::string>& argv_in, const std::vector<std::string>& envp_in, const ChildIo& io,
+          bool own_group) {
+  std::vector<std::string> argv = argv_in;
+  std::vector<std::string> envp = envp_in;
+  auto argv_ptrs = Pointers(argv);
+  auto env_ptrs = Pointers(envp);
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  int report[2];  // the child writes its errno here when it cannot exec; exec closes it
+  if (null_fd < 0 || ::pipe2(report, O_CLOEXEC) != 0) {
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(errno));
+  }
+  const int in = io.in >= 0 ? io.in : null_fd;
+  const int out = io.out >= 0 ? io.out : null_fd;
+  const int err = io.err >= 0 ? io.err : out;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec: other threads may hold locks.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent ended before prctl
+    if (own_group) ::setpgid(0, 0);
+    if (::dup2(in, 0) >= 0 && ::dup2(out, 1) >= 0 && ::dup2(err, 2) >= 0) {
+      ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
+    }
+    const int error = errno;
+    (void)!::write(report[1], &error, sizeof error);
+    ::_exit(127);
+  }
+  const int fork_error = errno;
+  ::close(null_fd);
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    throw std::runtime_error("cannot start " + argv[0] + ": fork: " + std::strerror(fork_error));
+  }
+  int error = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(report[0], &error, sizeof error);
+  } while (got < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (got > 0) {
+    ::waitpid(pid, nullptr, 0);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(error));
+  }
+  return pid;
+}
+
 RunResult Run(const std::vector<std::string>& argv_in, const RunOptions& options) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-
-  std::vector<std::string> argv = argv_in;
-  std::vector<std::string> envp = BuildEnvironment(options);
-  auto argv_ptrs = Pointers(argv);
-  auto env_ptrs = Pointers(envp);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, argv_ptrs.data(), env_ptrs.data());
-  posix_spawn_file_actions_destroy(&actions);
+  std::string failure;
+  try {
+    pid = Spawn(argv_in, ChildEnvironment(options), {in[0], out[1], err[1]});
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+  if (pid < 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    throw std::runtime_error(failure);
+  }
 
   // Feed stdin and drain both outputs together, so no pipe fills up and blocks the child.
   std::size_t written = 0;
@@ -129,18 +177,15 @@ Background::Background(const std::vector<std::string>& argv_in, const RunOptions
   stderr_path_ = (std::filesystem::temp_directory_path() /
                   ("latchkey-bg-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log"))
                      .string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> argv = argv_in;
-  std::vector<std::string> envp = BuildEnvironment(options);
-  auto argv_ptrs = Pointers(argv);
-  auto env_ptrs = Pointers(envp);
-  int rc = ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, argv_ptrs.data(), env_ptrs.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+  const int log = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (log < 0) throw std::runtime_error("cannot create " + stderr_path_ + ": " + std::strerror(errno));
+  try {
+    pid_ = Spawn(argv_in, ChildEnvironment(options), {-1, log, log});
+  } catch (...) {
+    ::close(log);
+    throw;
+  }
+  ::close(log);
 }
 
 int Background::Stop(int signal) {

@@ -25,6 +25,26 @@ struct RunOptions {
 
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// A child's standard input, output and error for Spawn: descriptors of this process,
+// duplicated into the child; -1 is /dev/null (for `err`: the same as `out`).
+struct ChildIo {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// Starts argv[0] (a path) with exactly the environment `envp` ("NAME=value" entries), in
+// a process group of its own when `own_group`, and returns its pid. The child is sent
+// SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), so a test binary that
+// ctest kills at its timeout leaves no `latchkey serve` or node server behind: start a
+// child that must outlive a thread from the main thread. Throws if argv[0] cannot run.
+int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& envp, const ChildIo& io,
+          bool own_group = false);
+
+// The environment a child of this process gets with `options`: this process's own, less
+// options.unset_env, plus options.env.
+std::vector<std::string> ChildEnvironment(const RunOptions& options);
+
 // A background child (e.g. `latchkey serve`), killed with SIGTERM when destroyed.
 class Background {
  public:
