@@ -397,7 +397,11 @@ class HttpServer::Impl {
       std::optional<ClientBody> body;
       std::optional<Request> request;
       bool client_keep_alive = false;  // from the parser's flags: no search of the fields
-      if (whole) {
+      if (header_parser.is_done()) {
+        // No body (most GETs): the header moves into the request, no second parser.
+        client_keep_alive = header_parser.keep_alive();
+        request.emplace(std::move(header_parser.get().base()));
+      } else if (whole) {
         http::request_parser<http::string_body> parser(std::move(header_parser));
         if (!parser.is_done()) {
           if (ExpectsContinue(parser.get()))
