@@ -390,9 +390,9 @@ class HttpServer::Impl {
         break;
       }
 
-      // A body of known, modest size is read whole; anything else streams to the handler.
+      // No body, or one of known, modest size, is read whole; anything else streams to the handler.
       boost::optional<uint64_t> length = header_parser.content_length();
-      const bool whole = header_parser.is_done() || (length && *length <= options_.max_buffered_body);
+      const bool whole = length && *length <= options_.max_buffered_body;
       std::optional<http::request_parser<http::buffer_body>> streaming;
       std::optional<ClientBody> body;
       std::optional<Request> request;
@@ -403,18 +403,16 @@ class HttpServer::Impl {
         request.emplace(std::move(header_parser.get().base()));
       } else if (whole) {
         http::request_parser<http::string_body> parser(std::move(header_parser));
-        if (!parser.is_done()) {
-          if (ExpectsContinue(parser.get()))
-            read_error = co_await SendContinue(*connection, options_.write_timeout);
-          if (!read_error) {
-            connection->Arm(options_.read_timeout);
-            auto [body_error, body_bytes] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage);
-            read_error = connection->Settle(body_error);
-          }
-          if (read_error) {
-            co_await ReplyToBrokenRequest(connection, read_error, true);
-            break;
-          }
+        if (ExpectsContinue(parser.get()))
+          read_error = co_await SendContinue(*connection, options_.write_timeout);
+        if (!read_error) {
+          connection->Arm(options_.read_timeout);
+          auto [body_error, body_bytes] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage);
+          read_error = connection->Settle(body_error);
+        }
+        if (read_error) {
+          co_await ReplyToBrokenRequest(connection, read_error, true);
+          break;
         }
         client_keep_alive = parser.keep_alive();
         request.emplace(parser.release());

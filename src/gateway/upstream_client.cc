@@ -92,10 +92,9 @@ Status BodyReadError(const beast::error_code& ec, uint64_t limit) {
 // Whether `text` can go into a request line or a header field as it is: no CR, LF or NUL,
 // which would end the line early (a stored credential holding "\r\nX-Other: ..." must not
 // become a second header).
-// (A loop over the bytes: find_first_of with a set of three calls memchr once per byte.)
-bool FitsOnOneLine(std::string_view text) {
-  return std::ranges::none_of(text, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
+// (Tested byte by byte: find_first_of with a set of three calls memchr once per byte.)
+bool IsLineBreaking(char c) { return c == '\r' || c == '\n' || c == '\0'; }
+bool FitsOnOneLine(std::string_view text) { return std::ranges::none_of(text, IsLineBreaking); }
 
 // Why `request` cannot be written as HTTP/1.1, naming the field but never its value; empty if it can.
 std::string Unsendable(const UpstreamRequest& request) {
@@ -103,7 +102,7 @@ std::string Unsendable(const UpstreamRequest& request) {
   for (const UpstreamRequest::Field& field : request.fields) {
     if (!FitsOnOneLine(field.name) || !FitsOnOneLine(field.value)) {
       return "the header field '" +
-             std::string(field.name.substr(0, field.name.find_first_of(std::string_view("\r\n\0", 3)))) +
+             std::string(field.name.begin(), std::ranges::find_if(field.name, IsLineBreaking)) +
              "' holds a line break or NUL";
     }
   }

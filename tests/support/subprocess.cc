@@ -57,7 +57,9 @@ int Spawn(const std::vector<std::string>& argv_in, const std::vector<std::string
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   int report[2];  // the child writes its errno here when it cannot exec; exec closes it
   if (null_fd < 0 || ::pipe2(report, O_CLOEXEC) != 0) {
-    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(errno));
+    const int error = errno;
+    if (null_fd >= 0) ::close(null_fd);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(error));
   }
   const int in = io.in >= 0 ? io.in : null_fd;
   const int out = io.out >= 0 ? io.out : null_fd;
