@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/environment.h"
 #include "common/random.h"
 #include "oauth/curl_http_client.h"
 #include "store/postgres_store.h"
@@ -121,6 +122,29 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
   return Status::Ok();
 }
 
+// env_secret_prefixes: a list of prefixes of environment variable names, each at least
+// four characters (a shorter one, such as "" or "A", would open nearly every variable).
+StatusOr<std::vector<std::string>> EnvSecretPrefixes(const std::filesystem::path& file,
+                                                     const toml::node& node) {
+  const Status wrong = ConfigError(
+      file, node,
+      "setting 'env_secret_prefixes' takes a list of environment variable name prefixes of at least four "
+      "letters, digits or '_', e.g. [\"LATCHKEY_SECRET_\", \"ACME_\"]");
+  const toml::array* list = node.as_array();
+  if (list == nullptr) return wrong;
+  std::vector<std::string> prefixes;
+  for (const toml::node& item : *list) {
+    std::optional<std::string> prefix = item.value<std::string>();
+    if (!item.is_string() || !prefix || prefix->size() < 4 || !std::ranges::all_of(*prefix, [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+        })) {
+      return wrong;
+    }
+    prefixes.push_back(std::move(*prefix));
+  }
+  return prefixes;
+}
+
 }  // namespace
 
 StatusOr<Config> Context::LoadConfig() {
@@ -170,6 +194,8 @@ StatusOr<Config> Context::LoadConfigFile() {
                                  "' (timeout_ms takes a positive integer)");
         }
       }
+    } else if (key == "env_secret_prefixes") {
+      LATCHKEY_ASSIGN_OR_RETURN(config.env_secret_prefixes, EnvSecretPrefixes(file, node));
     } else if (key == "gateway" && node.is_table()) {
       LATCHKEY_RETURN_IF_ERROR(ReadGatewaySettings(file, *node.as_table(), config.gateway));
     } else if (key == "alerts" && node.is_table()) {
@@ -214,11 +240,14 @@ StatusOr<vault::Vault*> Context::Vault() {
   }
 
   vault::MasterKeySource master{.env_value = std::nullopt, .key_file = dir / "master.key"};
-  if (std::string env = Env("LATCHKEY_MASTER_KEY"); !env.empty()) {
-    master.env_value = SecretString(std::move(env));
+  // Out of the environment once read: no child process, and nothing that reads the
+  // environment later (a provider entry's env: reference included), finds it there.
+  if (SecretString env = TakeFromEnvironment("LATCHKEY_MASTER_KEY"); !env.empty()) {
+    master.env_value = std::move(env);
   }
   LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(store, std::move(master), SystemClock::Instance(),
                                                        SystemRandom::Instance()));
+  vault_->providers().set_env_policy({.allowed_prefixes = config.env_secret_prefixes});
   return vault_.get();
 }
 

@@ -40,6 +40,9 @@ struct Config {
   std::chrono::milliseconds oauth_timeout{30000};
   // [gateway]: limits and timeouts of `serve` (listen address and public_url are set apart).
   gateway::GatewayOptions gateway;
+  // The environment variables provider entries may name with env: start with one of these
+  // (vault/env_references.h).
+  std::vector<std::string> env_secret_prefixes = vault::EnvReferencePolicy{}.allowed_prefixes;
 };
 
 class Context {

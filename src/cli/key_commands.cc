@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "common/environment.h"
 #include "crypto/master_key.h"
 
 namespace latchkey::cli {
@@ -19,8 +20,8 @@ int Rotate(Context& context, bool data_key) {
     return kExitOk;
   }
   std::optional<SecretString> new_key;
-  if (const char* env = std::getenv("LATCHKEY_NEW_MASTER_KEY"); env != nullptr && *env != '\0') {  // NOLINT
-    new_key = SecretString(env);
+  if (SecretString env = TakeFromEnvironment("LATCHKEY_NEW_MASTER_KEY"); !env.empty()) {
+    new_key = std::move(env);
   }
   auto what = (*vault)->keys().RotateMasterKey(new_key);
   if (!what.ok()) return Fail(what.status());

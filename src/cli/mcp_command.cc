@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/context.h"
+#include "common/environment.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "gateway/mcp_tools.h"
@@ -33,8 +34,7 @@ struct McpOptions {
 
 StatusOr<gateway::Caller> CallerFrom(const McpOptions& options) {
   gateway::Caller caller;
-  const char* from_env =
-      std::getenv("LATCHKEY_AGENT_KEY");  // NOLINT(concurrency-mt-unsafe): before any thread
+  SecretString from_env = TakeFromEnvironment("LATCHKEY_AGENT_KEY");
   if (!options.key_file.empty()) {
     if (options.key_file.starts_with(std::string(vault::kAgentKeyPrefix) + "_")) {
       return InvalidArgumentError(
@@ -47,8 +47,8 @@ StatusOr<gateway::Caller> CallerFrom(const McpOptions& options) {
       return InvalidArgumentError("--agent-key: cannot read a key from " + options.key_file);
     }
     caller.agent_key = SecretString(std::move(key));
-  } else if (from_env != nullptr && *from_env != '\0') {
-    caller.agent_key = SecretString(std::string(from_env));
+  } else if (!from_env.empty()) {
+    caller.agent_key = std::move(from_env);
   } else if (!options.agent.empty()) {
     caller.agent_name = options.agent;
   } else {

@@ -1,19 +1,26 @@
 // `latchkey serve`: opens the store and runs the daemon: the gateway (proxy, OAuth
 // callback, metrics, health) and the proactive refresh scheduler.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 
 #include "alerts/alert_dispatcher.h"
 #include "cli/context.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "crypto/private_file.h"
 #include "gateway/gateway.h"
 #include "vault/consent_flow.h"
 #include "vault/proactive_refresher.h"
 
 namespace latchkey::cli {
 namespace {
+
+// Where the first `serve` leaves the admin token it created, in the data dir.
+constexpr std::string_view kFirstAdminTokenFile = "admin-token";
 
 StatusOr<gateway::HttpServerOptions> ParseListen(const std::string& listen) {
   std::size_t colon = listen.rfind(':');
@@ -70,14 +77,28 @@ int Serve(Context& context, const std::string& listen_option) {
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
 
-  // The first run creates the admin API's token and shows it once (it is stored hashed).
+  // The first run creates the admin API's token (stored hashed): in a file only the
+  // daemon's user may read, and on the terminal when there is one. A service's stdout is
+  // a log (the journal), which others may read and which is kept.
   auto admin_token = (*vault)->admin_tokens().EnsureOne();
   if (!admin_token.ok()) return Fail(admin_token.status());
   if (*admin_token) {
-    std::cout << "Admin token for the /v1 API (shown once, stored only as a hash; "
-                 "`latchkey admin-token create` makes another):\n"
-              << (*admin_token)->reveal() << "\n"
-              << std::flush;
+    const std::filesystem::path file = *context.DataDir() / kFirstAdminTokenFile;
+    if (Status saved =
+            crypto::ReplacePrivateFile(file, SecretString(std::string((*admin_token)->reveal()) + "\n"));
+        !saved.ok()) {
+      return Fail(saved);
+    }
+    spdlog::info(
+        "the first admin token for the /v1 API and the dashboard is in {} (mode 0600; "
+        "delete the file once you have it; `latchkey admin-token create` makes another)",
+        file.string());
+    if (::isatty(STDOUT_FILENO) == 1) {
+      std::cout << "Admin token for the /v1 API (shown once, stored only as a hash; "
+                   "`latchkey admin-token create` makes another):\n"
+                << (*admin_token)->reveal() << "\n"
+                << std::flush;
+    }
   }
   auto webhook = WebhookOptionsFrom(*config);
   if (!webhook.ok()) return Fail(webhook.status());

@@ -1,5 +1,5 @@
-// Byte encodings used at the edges: hex and base64url (RFC 4648 §5, unpadded).
-// Pure functions; any thread.
+// Byte encodings used at the edges: hex and base64url (RFC 4648 §5, unpadded), and
+// UTF-8 checks for text that came from outside. Pure functions; any thread.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,12 @@ std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
 std::string Base64Encode(std::string_view text);
 // Accepts base64url or standard base64, padded or not; nullopt on any other input.
 std::optional<Bytes> Base64Decode(std::string_view text);
+
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// past U+10FFFF), as PostgreSQL and JSON consumers require.
+bool IsValidUtf8(std::string_view text);
+// `text` with every byte that is not part of a well-formed sequence replaced by U+FFFD.
+std::string ToValidUtf8(std::string_view text);
 
 inline std::span<const std::uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

@@ -3,10 +3,33 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
 namespace latchkey::gateway {
+
+namespace {
+
+// Text a store takes: valid UTF-8 without NUL (checked in one pass over plain ASCII, the
+// usual case).
+void MakeStorable(std::string& text) {
+  const bool plain = std::ranges::all_of(text, [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u != 0 && u < 0x80;
+  });
+  if (plain) return;
+  if (!IsValidUtf8(text)) text = ToValidUtf8(text);
+  std::erase(text, '\0');
+}
+
+// The row the store refused, with its most outside-controlled field replaced.
+store::AuditRecord Replaced(store::AuditRecord row) {
+  row.path = "(refused by the store)";
+  return row;
+}
+
+}  // namespace
 
 AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size_t max_queue,
                    std::chrono::milliseconds stop_grace)
@@ -18,6 +41,9 @@ AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size
 AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(store::AuditRecord record) {
+  for (std::string* text : {&record.agent, &record.connection, &record.method, &record.path, &record.code}) {
+    MakeStorable(*text);
+  }
   std::lock_guard lock(mu_);
   ++recorded_;
   if (queue_.size() >= max_queue_) {
@@ -50,6 +76,42 @@ size_t AuditLog::dropped() const {
   return dropped_;
 }
 
+size_t AuditLog::replaced() const {
+  std::lock_guard lock(mu_);
+  return replaced_;
+}
+
+std::vector<store::AuditRecord> AuditLog::WriteEachAlone(std::vector<store::AuditRecord> batch) {
+  size_t written = 0;
+  size_t replaced = 0;
+  size_t dropped = 0;
+  size_t next = 0;
+  for (; next < batch.size(); ++next) {
+    Status alone = store_.AppendAudit(batch[next]);
+    if (alone.code() == StatusCode::kInvalidArgument) {
+      spdlog::warn("audit: the store refused a row of agent '{}' ({}); writing it without its path",
+                   batch[next].agent, alone.message());
+      alone = store_.AppendAudit(Replaced(batch[next]));
+      if (alone.code() == StatusCode::kInvalidArgument) {
+        spdlog::error("audit: the store refused a row of agent '{}' even without its path ({}); dropped",
+                      batch[next].agent, alone.message());
+        ++dropped;
+        continue;
+      }
+      if (alone.ok()) ++replaced;
+    }
+    if (!alone.ok()) break;  // unavailable now: the rest waits
+    ++written;
+  }
+  std::lock_guard lock(mu_);
+  replaced_ += replaced;
+  dropped_ += dropped;
+  done_ += written + dropped;
+  written_.notify_all();
+  return {std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(next)),
+          std::make_move_iterator(batch.end())};
+}
+
 void AuditLog::Run() {
   std::unique_lock lock(mu_);
   bool failing = false;  // the store refused the last batch
@@ -65,6 +127,12 @@ void AuditLog::Run() {
       queue_.reserve(std::min(batch.size(), max_queue_));
       lock.unlock();
       Status written = store_.AppendAudit(batch);
+      if (written.code() == StatusCode::kInvalidArgument) {
+        // A value of one row, most likely: the others must not wait for it.
+        batch = WriteEachAlone(std::move(batch));
+        // (It counted what it wrote; what it could not try is held below.)
+        written = batch.empty() ? Status::Ok() : UnavailableError("the store became unavailable");
+      }
       lock.lock();
       if (written.ok()) {
         if (failing) spdlog::info("audit: the store takes rows again");

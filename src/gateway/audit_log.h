@@ -5,7 +5,10 @@
 // is tried again every interval; only rows past max_queue are dropped (and counted).
 // Rows not yet written when the process is killed are lost (at most one batch interval,
 // or the outage so far); Stop() writes everything queued, trying for at most
-// `stop_grace`. Thread-safe.
+// `stop_grace`. Every text field is made valid UTF-8 without NUL when recorded (what
+// PostgreSQL takes as text); a row the store still refuses as a value never holds up
+// the others: it is written with its path replaced (counted in replaced()), or, if even
+// that is refused, dropped (counted in dropped()). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -34,10 +37,16 @@ class AuditLog {
   void Flush();  // returns once everything recorded so far is written (or failed)
   void Stop();
 
-  size_t dropped() const;  // rows dropped: the queue was full, or the store still refused at Stop()
+  size_t dropped()
+      const;  // rows dropped: the queue was full, the store refused them, or still refused at Stop()
+  size_t replaced() const;  // rows written with their path replaced, as the store refused it
 
  private:
   void Run();
+  // After the store refused a batch for one of its values: writes the rows one by one,
+  // replacing (or dropping) those refused alone. Returns the rows it could not try, as the
+  // store became unavailable meanwhile.
+  std::vector<store::AuditRecord> WriteEachAlone(std::vector<store::AuditRecord> batch);
 
   store::Store& store_;
   const std::chrono::milliseconds interval_;
@@ -50,6 +59,7 @@ class AuditLog {
   uint64_t recorded_ = 0;                  // guarded by mu_
   uint64_t done_ = 0;                      // guarded by mu_
   size_t dropped_ = 0;                     // guarded by mu_
+  size_t replaced_ = 0;                    // guarded by mu_
   bool stopping_ = false;                  // guarded by mu_
   std::thread thread_;
 };

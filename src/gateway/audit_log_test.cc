@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "common/clock.h"
@@ -81,6 +82,45 @@ TEST_F(AuditLogTest, StopGivesUpAfterItsGraceAndCountsWhatWasLost) {
   log.Stop();  // returns although the store never came back
   EXPECT_EQ(log.dropped(), 5U);
   AllowWrites();
+}
+
+// PostgreSQL refuses text that is not UTF-8 (or holds NUL); a refused batch used to be
+// retried forever, so one bad path stopped the audit of every later call.
+TEST_F(AuditLogTest, ARowTheStoreRefusesNeverHoldsUpTheOthers) {
+  // Refusals a real store makes, here by triggers: one on the path alone, one on the agent.
+  ASSERT_EQ(sqlite3_exec(blocker_,
+                         "CREATE TRIGGER refuse_path BEFORE INSERT ON audit WHEN NEW.path LIKE '%poison%' "
+                         "BEGIN SELECT RAISE(ABORT, 'path refused'); END;"
+                         "CREATE TRIGGER refuse_agent BEFORE INSERT ON audit WHEN NEW.agent = 'doomed' "
+                         "BEGIN SELECT RAISE(ABORT, 'agent refused'); END;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  AuditLog log(*store_, std::chrono::milliseconds(10));
+  for (int i = 0; i < 10; ++i) {
+    store::AuditRecord row = Row(i);
+    if (i == 3) row.path = "/poison";
+    if (i == 6) row.agent = "doomed";
+    if (i == 8) row.path = std::string("/caf\xC3\xA9/\xFF\0x", 10);
+    log.Record(std::move(row));
+  }
+  log.Flush();
+  for (int i = 10; i < 15; ++i) log.Record(Row(i));  // and the log goes on taking rows
+  log.Flush();
+  EXPECT_EQ(log.replaced(), 1U);
+  EXPECT_EQ(log.dropped(), 1U);
+  auto rows = store_->QueryAudit({.agent = std::nullopt,
+                                  .connection = std::nullopt,
+                                  .code = std::nullopt,
+                                  .after_id = std::nullopt,
+                                  .limit = 100});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 14U);
+  std::map<std::string, std::string> path_of;
+  for (const store::AuditRecord& row : *rows) path_of[row.agent] = row.path;
+  EXPECT_EQ(path_of.count("doomed"), 0U);
+  EXPECT_EQ(path_of["agent-3"], "(refused by the store)");
+  EXPECT_EQ(path_of["agent-8"], "/caf\xC3\xA9/\xEF\xBF\xBDx") << "valid UTF-8, without NUL";
+  EXPECT_EQ(path_of["agent-14"], "/read");
 }
 
 }  // namespace

@@ -12,9 +12,8 @@ using boost::beast::iequals;
 
 namespace {
 
-bool IsProxyHeader(std::string_view name) {
-  constexpr std::string_view kProxyPrefix = "proxy-";
-  return name.size() >= kProxyPrefix.size() && iequals(name.substr(0, kProxyPrefix.size()), kProxyPrefix);
+bool HasPrefix(std::string_view name, std::string_view lower_prefix) {
+  return name.size() >= lower_prefix.size() && iequals(name.substr(0, lower_prefix.size()), lower_prefix);
 }
 
 }  // namespace
@@ -35,7 +34,7 @@ bool IsStrippedRequestHeader(http::field known, std::string_view name,
     case http::field::expect: return true;
     default: break;
   }
-  if (IsProxyHeader(name)) return true;
+  if (HasPrefix(name, "proxy-") || IsMethodOverrideHeader(name)) return true;
   return std::ranges::any_of(connection_listed,
                              [name](std::string_view listed) { return iequals(name, listed); });
 }
@@ -44,7 +43,12 @@ bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::strin
   return IsStrippedRequestHeader(http::string_to_field(name), name, connection_listed);
 }
 
-bool IsStrippedResponseHeader(http::field known) {
+bool IsMethodOverrideHeader(std::string_view name) {
+  return iequals(name, "x-http-method-override") || iequals(name, "x-http-method") ||
+         iequals(name, "x-method-override");
+}
+
+bool IsStrippedResponseHeader(http::field known, std::string_view name) {
   switch (known) {
     case http::field::connection:
     case http::field::keep_alive:
@@ -56,12 +60,13 @@ bool IsStrippedResponseHeader(http::field known) {
     case http::field::set_cookie:
     case http::field::proxy_authenticate:
     case http::field::proxy_connection: return true;
-    default: return false;  // every name stripped is one Beast knows
+    case http::field::unknown: return HasPrefix(name, "latchkey-");
+    default: return false;
   }
 }
 
 bool IsStrippedResponseHeader(std::string_view name) {
-  return IsStrippedResponseHeader(http::string_to_field(name));
+  return IsStrippedResponseHeader(http::string_to_field(name), name);
 }
 
 std::vector<std::string> ConnectionListed(const Request& request) {

@@ -1,6 +1,8 @@
 // What the proxy forwards and what it drops (SPEC §4): the agent's own credentials,
-// cookies, proxy and hop-by-hop headers (RFC 9110 §7.6.1) never go upstream; hop-by-hop
-// headers and Set-Cookie never come back. Pure functions; any thread.
+// cookies, proxy and hop-by-hop headers (RFC 9110 §7.6.1) never go upstream, nor do the
+// method-override headers many APIs honour (a way to send a DELETE the policy would
+// refuse, as a GET); hop-by-hop headers, Set-Cookie and the upstream's own Latchkey-*
+// headers (which would pass for latchkey's) never come back. Pure functions; any thread.
 #pragma once
 
 #include <string>
@@ -17,8 +19,12 @@ namespace latchkey::gateway {
 bool IsStrippedRequestHeader(boost::beast::http::field known, std::string_view name,
                              const std::vector<std::string>& connection_listed);
 bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed);
-bool IsStrippedResponseHeader(boost::beast::http::field known);
+bool IsStrippedResponseHeader(boost::beast::http::field known, std::string_view name);
 bool IsStrippedResponseHeader(std::string_view name);
+
+// X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override (any case): stripped from
+// requests unless the connection's provider declares one (provider.h).
+bool IsMethodOverrideHeader(std::string_view name);
 
 // Header names listed in the request's Connection header (hop-by-hop by declaration), lower case.
 std::vector<std::string> ConnectionListed(const Request& request);

@@ -51,14 +51,38 @@ TEST(ForwardingRulesTest, TheFieldCodeDecidesAsTheNameWould) {
     EXPECT_TRUE(IsStrippedRequestHeader(http::string_to_field(name), name, listed)) << name;
   }
   for (const std::string& name : response_stripped) {
-    EXPECT_TRUE(IsStrippedResponseHeader(http::string_to_field(name))) << name;
+    EXPECT_TRUE(IsStrippedResponseHeader(http::string_to_field(name), name)) << name;
   }
   for (const std::string& name : kept_both_ways) {
     EXPECT_FALSE(IsStrippedRequestHeader(http::string_to_field(name), name, listed)) << name;
-    EXPECT_FALSE(IsStrippedResponseHeader(http::string_to_field(name))) << name;
+    EXPECT_FALSE(IsStrippedResponseHeader(http::string_to_field(name), name)) << name;
   }
-  EXPECT_FALSE(IsStrippedResponseHeader(http::field::unknown));
-  EXPECT_FALSE(IsStrippedResponseHeader(http::field::date));
+  EXPECT_FALSE(IsStrippedResponseHeader(http::field::unknown, "X-Custom"));
+  EXPECT_FALSE(IsStrippedResponseHeader(http::field::date, "Date"));
+}
+
+// Many APIs (Google's among them) take X-HTTP-Method-Override: POST with it set to DELETE
+// deletes. Forwarded, it would let a rule allowing GET,POST send any method.
+TEST(ForwardingRulesTest, MethodOverrideHeadersStayBehind) {
+  namespace http = boost::beast::http;
+  for (std::string_view name :
+       {"X-HTTP-Method-Override", "x-http-method-override", "X-HTTP-Method", "X-Method-Override"}) {
+    EXPECT_TRUE(IsMethodOverrideHeader(name)) << name;
+    EXPECT_TRUE(IsStrippedRequestHeader(http::string_to_field(name), name, {})) << name;
+  }
+  for (std::string_view name : {"X-HTTP-Method-Overrides", "X-Method", "X-HTTP"}) {
+    EXPECT_FALSE(IsMethodOverrideHeader(name)) << name;
+  }
+}
+
+// An upstream's own Latchkey-Error would pass for latchkey's problem (and its
+// reconsent_url for latchkey's link): the prefix is latchkey's alone.
+TEST(ForwardingRulesTest, TheUpstreamsLatchkeyHeadersNeverComeBack) {
+  for (std::string_view name : {"Latchkey-Error", "latchkey-refreshed", "LATCHKEY-ANYTHING"}) {
+    EXPECT_TRUE(IsStrippedResponseHeader(name)) << name;
+  }
+  EXPECT_FALSE(IsStrippedResponseHeader("X-Latchkey-Error"));
+  EXPECT_FALSE(IsStrippedResponseHeader("Latchkey"));
 }
 
 TEST(ForwardingRulesTest, ConnectionHeaderNamesAreCollected) {

@@ -72,31 +72,6 @@ Reply InvalidArguments(const std::string& why) {
   return Problem(BadRequest("the tool arguments are invalid: " + why));
 }
 
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t extra = 0;
-    if (c < 0x80) {
-      extra = 0;
-    } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-      extra = 1;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-    } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-      extra = 3;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 bool IsToken(std::string_view name) {
   if (name.empty()) return false;
   return std::ranges::all_of(name, [](char c) {
@@ -381,13 +356,13 @@ class Tools {
     auto built = BuildRequest(arguments);
     if (auto* why = std::get_if<std::string>(&built)) co_return InvalidArguments(*why);
     Request& request = std::get<Request>(built);
-    Response response = co_await pipeline_.proxy().Handle(request, worker, caller);
-    if (response.find("Latchkey-Error") == response.end()) {
-      co_return Reply::Ok(co_await AnswerResult(response, options_.max_body_bytes));
-    }
+    // latchkey's own problem comes from the pipeline, never from a header: an upstream
+    // could send Latchkey-Error and a reconsent_url of its choosing.
+    std::optional<ProblemDetails> own;
+    Response response = co_await pipeline_.proxy().Handle(request, worker, caller, &own);
+    if (!own) co_return Reply::Ok(co_await AnswerResult(response, options_.max_body_bytes));
     json problem = json::parse(response.body(), nullptr, false);
-    if (!problem.is_object())
-      problem = {{"code", std::string(response["Latchkey-Error"])}, {"status", response.result_int()}};
+    if (!problem.is_object()) problem = {{"code", own->code}, {"status", response.result_int()}};
     json result = ProblemResult(problem);
     const std::string link = problem.value("reconsent_url", problem.value("reconnect_url", ""));
     std::string shown = co_await OfferLink(

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cctype>
 #include <optional>
 
 #include "common/encoding.h"
@@ -78,6 +79,7 @@ struct Proxy::Call {
   std::string method;
   std::optional<ProxyTarget> target;
   std::string agent;
+  std::shared_ptr<const vault::AuthenticatedAgent> agent_entry;  // its policy, once authenticated
   std::string label = "-";                  // metrics label: the connection once the policy allowed it
   std::shared_ptr<const RouteEntry> route;  // connection, provider, base URL (shared with the cache)
   // The credential to inject: a header, or a query parameter.
@@ -88,6 +90,7 @@ struct Proxy::Call {
   bool refreshed = false;
   int attempts = 0;
   std::optional<ProblemDetails> problem;
+  std::optional<ProblemDetails>* problem_out = nullptr;  // where Finish reports `problem`
   UpstreamResult upstream;
   double upstream_seconds = 0;        // of the last attempt
   double upstream_total_seconds = 0;  // all attempts
@@ -95,8 +98,10 @@ struct Proxy::Call {
 
 Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
 
-asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Caller* caller) {
+asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Caller* caller,
+                                        std::optional<ProblemDetails>* problem) {
   Call call;
+  call.problem_out = problem;
   call.deadline = call.started + options_.deadline;
   call.at = parts_.clock.Now();
   call.method = std::string(request.method_string());
@@ -123,6 +128,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
              !PrepareFromCache(call, presented, digest)) {
     co_await Offload(parts_.blocking, [&] { PrepareFromStore(call, presented, digest); });
   }
+  if (!call.problem) CheckMethodOverride(call, request);
   if (!call.problem) {
     co_await Forward(call, request, worker);
     if (!Settled(call)) co_await AfterUpstream(call, request, worker);
@@ -148,6 +154,7 @@ bool Proxy::PrepareFromCache(Call& call, std::string_view presented, const std::
   auto route = parts_.cache.LookupRoute(target.connection);
   if (agent.refresh || route.refresh) RefreshInBackground(call, presented, digest);
   call.agent = agent.value->record.name;
+  call.agent_entry = agent.value;
   if (!agent.value->policy.Allows(target.connection, call.method, target.decoded_path)) {
     call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
     return true;
@@ -171,6 +178,24 @@ void Proxy::RefreshInBackground(const Call& call, std::string_view presented, co
     // Not put back (refused, or a token too near its end to cache): the next call reads it.
     if (scratch->problem || !parts_.cache.FindRoute(connection)) parts_.cache.ForgetRoute(connection);
   });
+}
+
+// The connection's provider honours a method-override header (which the proxy forwards
+// for it alone): the method it names must be one the agent's policy allows too.
+void Proxy::CheckMethodOverride(Call& call, const Request& request) {
+  const std::string& header = call.route->provider.method_override_header;
+  if (header.empty()) return;
+  const ProxyTarget& target = *call.target;
+  for (const auto& field : request.base()) {
+    if (!boost::beast::iequals(field.name_string(), header)) continue;
+    std::string method(field.value());
+    std::erase_if(method, [](char c) { return c == ' ' || c == '\t'; });
+    for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!call.agent_entry->policy.Allows(target.connection, method, target.decoded_path)) {
+      call.problem = PolicyDenied(target.connection, method, target.decoded_path);
+      return;
+    }
+  }
 }
 
 void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
@@ -198,6 +223,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   const ProxyTarget& target = *call.target;
   const bool allowed = agent->policy.Allows(target.connection, call.method, target.decoded_path);
   if (!trusted) parts_.cache.PutAgent(digest, *agent);
+  call.agent_entry = std::make_shared<const vault::AuthenticatedAgent>(std::move(*agent));
   if (!allowed) {
     call.problem = PolicyDenied(target.connection, call.method, target.decoded_path);
     return;
@@ -305,8 +331,14 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   }
   up.target = call.route->base.path + target.raw_path;
   if (!query.empty()) up.target.append("?").append(query);
+  const std::string& method_override = call.route->provider.method_override_header;
   for (const auto& field : request.base()) {
-    if (IsStrippedRequestHeader(field.name(), field.name_string(), listed)) continue;
+    // (A declared method-override header is let through; nothing else stripped ever is.)
+    if (IsStrippedRequestHeader(field.name(), field.name_string(), listed) &&
+        (method_override.empty() || !IsMethodOverrideHeader(field.name_string()) ||
+         !boost::beast::iequals(field.name_string(), method_override))) {
+      continue;
+    }
     if (!call.credential_header.empty() &&
         boost::beast::iequals(field.name_string(), call.credential_header)) {
       continue;
@@ -527,6 +559,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
   if (call.problem) {
     response = call.problem->ToResponse(request.version());
     code = call.problem->code;
+    if (call.problem_out != nullptr) *call.problem_out = *call.problem;
   } else {
     UpstreamResponse& up = call.upstream.response;
     // A HEAD answer keeps the Content-Length of the body it does not carry.
@@ -539,7 +572,8 @@ Response Proxy::Finish(Call& call, const Request& request) {
     response.reason({});  // the standard reason phrase, not the upstream's
     http::fields& fields = response.base();
     for (auto field = fields.begin(); field != fields.end();) {
-      field = IsStrippedResponseHeader(field->name()) ? fields.erase(field) : std::next(field);
+      field = IsStrippedResponseHeader(field->name(), field->name_string()) ? fields.erase(field)
+                                                                            : std::next(field);
     }
     response.body() = std::move(up.body());
     if (call.upstream.body_stream) {

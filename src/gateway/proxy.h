@@ -65,7 +65,10 @@ class Proxy {
  public:
   Proxy(ProxyParts parts, ProxyOptions options);
   // `caller` null: the agent key comes from the request's Authorization header.
-  boost::asio::awaitable<Response> Handle(Request& request, int worker, const Caller* caller = nullptr);
+  // `problem`, when given, receives latchkey's own problem when the answer is one: the
+  // only way to tell it from an upstream's answer, whose Latchkey-* headers are dropped.
+  boost::asio::awaitable<Response> Handle(Request& request, int worker, const Caller* caller = nullptr,
+                                          std::optional<ProblemDetails>* problem = nullptr);
 
   struct Call;  // proxy.cc
 
@@ -79,6 +82,7 @@ class Proxy {
   void PrepareFromStore(Call& call, std::string_view presented_key, const std::string& digest,
                         const std::string& agent_name = {});
   static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
+  static void CheckMethodOverride(Call& call, const Request& request);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
   boost::asio::awaitable<void> Forward(Call& call, const Request& request, int worker);
   static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is

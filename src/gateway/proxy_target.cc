@@ -106,7 +106,7 @@ StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target) {
   if (!DecodeOnce(out.raw_query)) return Unsafe("the query contains a malformed percent-escape");
   if (HasEncoded(out.raw_query, "")) return Unsafe("the query contains an encoded control character");
 
-  out.redacted = out.decoded_path;
+  out.redacted = out.raw_path;
   if (!out.raw_query.empty()) out.redacted += "?" + RedactQuery(out.raw_query);
   return out;
 }

@@ -20,7 +20,9 @@ struct ProxyTarget {
   std::string raw_path;      // starts with '/', percent-encoding as the agent sent it: forwarded
   std::string decoded_path;  // percent-decoded once: what the policy globs match
   std::string raw_query;     // without '?', forwarded as is (may be empty)
-  std::string redacted;      // decoded_path + query with every value replaced, for audit and logs
+  // raw_path + query with every value replaced, for audit and logs: printable ASCII by
+  // construction (a decoded path may hold any byte, e.g. %FF, which a store refuses as text).
+  std::string redacted;
 };
 
 // kInvalidArgument with a short reason ("the path contains a '..' segment") for an unsafe

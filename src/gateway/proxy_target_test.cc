@@ -25,6 +25,16 @@ TEST(ProxyTargetTest, KeepsEncodingForwardedAndDecodesForPolicy) {
   EXPECT_EQ(target->decoded_path, "/pages/My Page/@me");
 }
 
+// The audit's path is what arrived, so a path decoding to bytes that are not UTF-8 (here
+// 0xFF) is still text a store takes; before, PostgreSQL refused the whole audit batch.
+TEST(ProxyTargetTest, TheRedactedFormIsThePathAsReceivedInPrintableAscii) {
+  auto target = ParseProxyTarget("/proxy/x/%ff/caf%C3%A9?name=%FF&k");
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  EXPECT_EQ(target->decoded_path, "/\xff/caf\xC3\xA9");
+  EXPECT_EQ(target->redacted, "/%ff/caf%C3%A9?name=***&k");
+  for (char c : target->redacted) EXPECT_TRUE(c > 0x20 && c < 0x7f) << static_cast<int>(c);
+}
+
 TEST(ProxyTargetTest, ConnectionAloneMeansTheBaseUrl) {
   auto target = ParseProxyTarget("/proxy/work");
   ASSERT_TRUE(target.ok());

@@ -67,7 +67,11 @@ struct UpstreamClient::Pool {
   size_t max_idle_per_host = 0;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
+  // Pools `connection`, whose last answer was read to its end with sound framing. Bytes
+  // the upstream sent past that answer would be read as the next call's answer (that
+  // call may be another agent's): such a connection is closed instead.
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
+    if (connection->buffer.size() != 0) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;
     connection->idle_since = Clock::now();
@@ -201,6 +205,7 @@ class UpstreamBody final : public BodySource {
 struct Attempt {
   beast::error_code ec;
   std::string stage;  // "send", "receive"
+  std::string why;    // said instead of ec.message() when set
   bool sent = false;
   bool any_response_bytes = false;
   Status body_error;  // the request body's source failed
@@ -253,12 +258,21 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, co
   }
 }
 
-// Sends the request and reads the answer's header into `parser`.
-template <typename Stream>
+using HeaderParser = http::response_parser<http::empty_body>;
+
+// Interim (1xx) answers an upstream may send before its final one: 100 Continue, 103
+// Early Hints. More than this many for one request is an upstream stalling on purpose.
+constexpr int kMaxInterimAnswers = 8;
+
+// Sends the request and reads the final answer's header into `parser`, which
+// `new_parser` (re)creates: an interim answer's header is read and dropped, and the
+// final answer is read with a parser of its own.
+template <typename Stream, typename NewParser>
 asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
                                   const UpstreamRequest& request, std::string_view host,
-                                  BodySource* body_stream, http::response_parser<http::empty_body>& parser,
-                                  Clock::time_point deadline, std::chrono::milliseconds stall_timeout) {
+                                  BodySource* body_stream, std::optional<HeaderParser>& parser,
+                                  const NewParser& new_parser, Clock::time_point deadline,
+                                  std::chrono::milliseconds stall_timeout) {
   Attempt attempt;
   if (body_stream) {
     attempt = co_await SendStreamed(stream, connection, request, host, *body_stream, stall_timeout);
@@ -280,11 +294,27 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
   }
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
-  auto [read_ec, read] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kHeader);
-  attempt.any_response_bytes = read > 0 || buffer.size() != before || parser.got_some();
-  if (read_ec) {
-    attempt.ec = connection.Settle(read_ec);
-    attempt.stage = "receive";
+  for (int interim = 0;; ++interim) {
+    new_parser(parser);
+    auto [read_ec, read] = co_await ReadParsed(stream, buffer, *parser, ReadUntil::kHeader);
+    attempt.any_response_bytes =
+        attempt.any_response_bytes || read > 0 || buffer.size() != before || parser->got_some();
+    if (read_ec) {
+      attempt.ec = connection.Settle(read_ec);
+      attempt.stage = "receive";
+      break;
+    }
+    const unsigned status = parser->get().result_int();
+    if (status < 100 || status >= 200) break;
+    // 101 answers an upgrade, which latchkey never asks for: the rest is not HTTP.
+    if (status == 101 || interim + 1 >= kMaxInterimAnswers) {
+      attempt.ec = http::error::bad_status;
+      attempt.stage = "receive";
+      attempt.why = status == 101 ? "the upstream switched protocols (101), which latchkey never asks for"
+                                  : "the upstream sent more than " + std::to_string(kMaxInterimAnswers) +
+                                        " interim (1xx) answers";
+      break;
+    }
   }
   co_return attempt;
 }
@@ -375,7 +405,11 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     while (!body_stream && !idle.empty() && !connection) {
       std::unique_ptr<Connection> candidate = std::move(idle.back());
       idle.pop_back();
-      if (Clock::now() - candidate->idle_since < options_.idle_timeout) {
+      // Bytes that arrived while it was idle answer no request of ours (or say the
+      // upstream closed it): such a connection is not reused.
+      beast::error_code ignored;
+      if (Clock::now() - candidate->idle_since < options_.idle_timeout &&
+          candidate->lowest().available(ignored) == 0 && !ignored) {
         connection = std::move(candidate);
         reused = true;
       }
@@ -385,20 +419,23 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
       if (!connection) co_return result;
     }
 
-    http::response_parser<http::empty_body> header_parser;
-    header_parser.header_limit(options_.max_response_header);
-    header_parser.body_limit(options_.max_response_body);
-    if (request.method == http::verb::head) header_parser.skip(true);
+    std::optional<HeaderParser> header_parser;
+    auto new_parser = [&](std::optional<HeaderParser>& parser) {
+      parser.emplace();
+      parser->header_limit(options_.max_response_header);
+      parser->body_limit(options_.max_response_body);
+      if (request.method == http::verb::head) parser->skip(true);
+    };
     // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
     Attempt attempt;
     if (connection->secure) {
       attempt =
           co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, deadline, options_.body_stall_timeout);
+                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout);
     } else {
       attempt =
           co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, deadline, options_.body_stall_timeout);
+                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout);
     }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
@@ -410,7 +447,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     if (!attempt.ec) {
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
-      co_await TakeBody(std::move(connection), header_parser, key, deadline, result);
+      co_await TakeBody(std::move(connection), *header_parser, key, deadline, result);
       co_return result;
     }
     // The upstream closed an idle keep-alive connection just as we reused it: nothing was
@@ -424,7 +461,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     } else {
       result.outcome = UpstreamResult::Outcome::kFailed;
     }
-    result.error = attempt.stage + " failed: " + attempt.ec.message();
+    result.error = attempt.stage + " failed: " + (attempt.why.empty() ? attempt.ec.message() : attempt.why);
     co_return result;
   }
   co_return result;

@@ -26,8 +26,9 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-// Accepts one connection and answers each request it reads with `answers[i]`, written
-// as the given segments with a pause between them.
+// Answers the i-th request it reads with `answers[i]`, written as the given segments with
+// a pause between them. When the client closes a connection, the next request is
+// awaited on the next connection.
 class ScriptedUpstream {
  public:
   explicit ScriptedUpstream(std::vector<std::vector<std::string>> answers)
@@ -37,7 +38,8 @@ class ScriptedUpstream {
   ~ScriptedUpstream() {
     boost::system::error_code ignored;
     // A server still blocked in accept() (no client ever came) is not woken by closing the
-    // acceptor from this thread: a connection of our own wakes it, and it sees EOF.
+    // acceptor from this thread: a connection of our own wakes it, and it stops.
+    stopping_ = true;
     {
       asio::io_context io;
       tcp::socket poke(io);
@@ -48,6 +50,7 @@ class ScriptedUpstream {
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   int requests() const { return requests_; }
+  int connections() const { return connections_; }
   // Each request as it arrived: its header, then as many bytes as its Content-Length said.
   std::vector<std::string> received() const {
     std::lock_guard lock(mu_);
@@ -56,20 +59,31 @@ class ScriptedUpstream {
 
  private:
   void Serve() {
+    size_t next = 0;
+    while (next < answers_.size() && !stopping_) {
+      tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      ++connections_;
+      if (!ServeConnection(socket, next)) return;
+    }
+  }
+
+  // Answers requests on `socket` from answers_[next] on; false once every answer is given.
+  bool ServeConnection(tcp::socket& socket, size_t& next) {
     boost::system::error_code ec;
-    tcp::socket socket(io_);
-    acceptor_.accept(socket, ec);
-    if (ec) return;
     std::string in;
-    for (const auto& segments : answers_) {
+    for (; next < answers_.size(); ++next) {
+      const std::vector<std::string>& segments = answers_[next];
       asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", ec);
-      if (ec) return;
+      if (ec) return true;
       const size_t head = in.find("\r\n\r\n") + 4;
       size_t length = 0;
       if (size_t at = in.find("Content-Length: "); at < head) length = std::stoul(in.substr(at + 16));
       if (in.size() < head + length)
         asio::read(socket, asio::dynamic_buffer(in), asio::transfer_exactly(head + length - in.size()), ec);
-      if (ec) return;
+      if (ec) return true;
       {
         std::lock_guard lock(mu_);
         received_.push_back(in.substr(0, head + length));
@@ -78,13 +92,14 @@ class ScriptedUpstream {
       ++requests_;
       for (const std::string& segment : segments) {
         asio::write(socket, asio::buffer(segment), ec);
-        if (ec) return;
+        if (ec) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
     // Wait for the client to hang up, so no answer is cut short.
     char byte = 0;
     socket.read_some(asio::buffer(&byte, 1), ec);
+    return false;
   }
 
   asio::io_context io_;
@@ -92,6 +107,8 @@ class ScriptedUpstream {
   std::vector<std::vector<std::string>> answers_;
   std::thread thread_;
   std::atomic<int> requests_ = 0;
+  std::atomic<int> connections_ = 0;
+  std::atomic<bool> stopping_ = false;
   mutable std::mutex mu_;
   std::vector<std::string> received_;
 };
@@ -201,6 +218,62 @@ TEST(UpstreamClientTest, AFieldWithALineBreakOrNulIsNeverSent) {
   EXPECT_EQ(results[1].error, "the header field 'X-Api-Key' holds a line break or NUL");
   EXPECT_EQ(results[2].error, "the request target holds a line break or NUL");
   EXPECT_EQ(upstream.requests(), 0);
+}
+
+// An interim answer (100 Continue, 103 Early Hints) comes before the final one. Taken for
+// the answer, it left the final one unread on the pooled connection, where the next call
+// (perhaps another agent's) read it as its own.
+TEST(UpstreamClientTest, InterimAnswersAreDroppedAndEachCallGetsItsOwnFinalAnswer) {
+  const std::string hints = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+  ScriptedUpstream upstream({
+      {hints, Answer("first")},                                      // apart
+      {"HTTP/1.1 100 Continue\r\n\r\n" + hints + Answer("second")},  // two, all in one segment
+      {Answer("third")},
+  });
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {Get("/1"), Get("/2"), Get("/3")});
+  ASSERT_EQ(results.size(), 3U);
+  const std::vector<std::string> bodies = {"first", "second", "third"};
+  for (size_t i = 0; i < results.size(); ++i) {
+    SCOPED_TRACE("answer " + std::to_string(i));
+    ASSERT_TRUE(results[i].ok()) << results[i].error;
+    EXPECT_EQ(results[i].response.result_int(), 200);
+    EXPECT_EQ(results[i].response.body(), bodies[i]);
+    EXPECT_EQ(results[i].response.count("Link"), 0U) << "an interim answer's fields are not the answer's";
+  }
+  EXPECT_EQ(upstream.connections(), 1) << "the connection stayed in step, so it was reused";
+}
+
+TEST(UpstreamClientTest, AnUpgradeOrEndlessInterimAnswersFailTheCall) {
+  std::string endless;
+  for (int i = 0; i < 9; ++i) endless += "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n";
+  ScriptedUpstream upstream({
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"},
+      {endless + Answer("too late")},
+      {Answer("fresh")},
+  });
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {Get("/1"), Get("/2"), Get("/3")});
+  ASSERT_EQ(results.size(), 3U);
+  EXPECT_EQ(results[0].outcome, UpstreamResult::Outcome::kFailed);
+  EXPECT_NE(results[0].error.find("switched protocols (101)"), std::string::npos) << results[0].error;
+  EXPECT_EQ(results[1].outcome, UpstreamResult::Outcome::kFailed);
+  EXPECT_NE(results[1].error.find("more than 8 interim (1xx) answers"), std::string::npos)
+      << results[1].error;
+  ASSERT_TRUE(results[2].ok()) << results[2].error;
+  EXPECT_EQ(results[2].response.body(), "fresh");
+  EXPECT_EQ(upstream.connections(), 3) << "a connection whose answer went wrong is never reused";
+}
+
+// An upstream that writes more than one answer to one request: what follows the answer
+// must not become the next call's answer.
+TEST(UpstreamClientTest, BytesPastTheAnswerCloseTheConnection) {
+  ScriptedUpstream upstream({{Answer("mine") + Answer("smuggled")}, {Answer("yours")}});
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {Get("/1"), Get("/2")});
+  ASSERT_EQ(results.size(), 2U);
+  ASSERT_TRUE(results[0].ok()) << results[0].error;
+  EXPECT_EQ(results[0].response.body(), "mine");
+  ASSERT_TRUE(results[1].ok()) << results[1].error;
+  EXPECT_EQ(results[1].response.body(), "yours");
+  EXPECT_EQ(upstream.connections(), 2);
 }
 
 }  // namespace

@@ -89,6 +89,12 @@ struct ProviderDefinition {
   std::string api_key_query;
   std::string api_key_prefix;
 
+  // A header through which the API lets a request name another method (e.g.
+  // "X-HTTP-Method-Override"). Empty: such headers are stripped from every request, as
+  // they would smuggle a method past the agent's policy; set: it is forwarded, and the
+  // policy must allow the method it names.
+  std::string method_override_header;
+
   ProviderQuirks quirks;
 
   std::string source;  // where it came from: "built-in", a file path, or "store"

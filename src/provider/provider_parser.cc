@@ -14,7 +14,7 @@ namespace {
 using internal::FieldLocations;
 using internal::FieldReader;
 
-constexpr std::array<std::string_view, 23> kTopLevelFields = {
+constexpr std::array<std::string_view, 24> kTopLevelFields = {
     "name",
     "display_name",
     "auth",
@@ -37,6 +37,7 @@ constexpr std::array<std::string_view, 23> kTopLevelFields = {
     "api_key_header",
     "api_key_query",
     "api_key_prefix",
+    "method_override_header",
     "quirks",
 };
 
@@ -157,6 +158,7 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_header", def.api_key_header));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_query", def.api_key_query));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_prefix", def.api_key_prefix));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("method_override_header", def.method_override_header));
   LATCHKEY_ASSIGN_OR_RETURN(const toml::table* quirks, reader.ReadTable("quirks"));
   if (quirks != nullptr) LATCHKEY_RETURN_IF_ERROR(ReadQuirks(*quirks, locations, def.quirks));
   return Status::Ok();

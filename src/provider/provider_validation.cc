@@ -102,6 +102,10 @@ class Validator {
       case AuthKind::kBasic: break;
     }
     if (def_.api_base_url.empty()) return Missing("api_base_url", "the proxy forwards only below it");
+    if (at_.Has("method_override_header") && !IsHeaderName(def_.method_override_header)) {
+      return at_.FieldError("method_override_header",
+                            ": '" + def_.method_override_header + "' is not a valid HTTP header name");
+    }
     return CheckQuirks();
   }
 

@@ -61,6 +61,7 @@ Status SqliteDb::ErrorStatus(int rc, std::string_view doing) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY: return AlreadyExistsError(detail);
     case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_TRIGGER:  // a trigger refusing a value
     case SQLITE_CONSTRAINT_NOTNULL: return InvalidArgumentError(detail);
     default: break;
   }

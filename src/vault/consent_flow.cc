@@ -107,7 +107,7 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
       vault_.keys().Seal(pkce.verifier.reveal(), {kPendingTable, pending.id, kVerifierColumn}));
   LATCHKEY_RETURN_IF_ERROR(vault_.store().InsertPendingAuthorization(pending));
 
-  LATCHKEY_ASSIGN_OR_RETURN(std::string client_id, OAuthClients::ClientId(provider));
+  LATCHKEY_ASSIGN_OR_RETURN(std::string client_id, clients_.ClientId(provider));
   std::vector<std::pair<std::string, std::string>> params = {
       {"response_type", "code"},
       {"client_id", client_id},

@@ -76,6 +76,7 @@ nlohmann::json ProviderJson(const provider::ProviderDefinition& p, bool stored_s
     if (!p.api_key_header.empty()) j["api_key_header"] = p.api_key_header;
     if (!p.api_key_query.empty()) j["api_key_query"] = p.api_key_query;
   }
+  if (!p.method_override_header.empty()) j["method_override_header"] = p.method_override_header;
   return j;
 }
 

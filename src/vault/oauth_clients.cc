@@ -13,15 +13,8 @@ void FillIfEmpty(std::string& field, const std::string& discovered) {
 
 }  // namespace
 
-StatusOr<std::string> OAuthClients::ClientId(const provider::ProviderDefinition& definition) {
-  if (definition.client_id.env_var.empty()) return std::string(definition.client_id.literal.reveal());
-  const char* value = std::getenv(definition.client_id.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
-  if (value == nullptr || *value == '\0') {
-    return NeedsHumanError(
-        "provider '" + definition.name + "' takes its client id from $" + definition.client_id.env_var +
-        ", which is not set: set it, or override the provider " + "with `latchkey provider add`");
-  }
-  return std::string(value);
+StatusOr<std::string> OAuthClients::ClientId(const provider::ProviderDefinition& definition) const {
+  return providers_.ClientId(definition);
 }
 
 OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock,

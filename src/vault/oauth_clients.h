@@ -35,8 +35,8 @@ class OAuthClients {
   oauth::HttpClient& http() const { return http_; }
 
   // The client id: the literal, or the environment variable the entry names
-  // (kNeedsHuman when it is not set).
-  static StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition);
+  // (kNeedsHuman when it is not set or not allowed: ProviderRegistry::ClientId).
+  StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition) const;
 
  private:
   const ProviderRegistry& providers_;

@@ -68,6 +68,7 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
                                                              std::string_view source_name) {
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition,
                             provider::ParseProvider(toml_text, source_name));
+  LATCHKEY_RETURN_IF_ERROR(CheckEnvReferences(env_policy_, definition));
   LATCHKEY_ASSIGN_OR_RETURN(std::string stripped, provider::StripLiteralClientSecret(toml_text));
 
   store::ProviderRecord record{
@@ -89,15 +90,15 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
   return definition;
 }
 
+StatusOr<std::string> ProviderRegistry::ClientId(const provider::ProviderDefinition& definition) const {
+  LATCHKEY_ASSIGN_OR_RETURN(
+      SecretString id, ResolveValueSource(env_policy_, definition.name, "client_id", definition.client_id));
+  return std::string(id.reveal());
+}
+
 StatusOr<SecretString> ProviderRegistry::ClientSecret(const provider::ProviderDefinition& definition) const {
   if (!definition.client_secret.env_var.empty()) {
-    const char* value =
-        std::getenv(definition.client_secret.env_var.c_str());  // NOLINT(concurrency-mt-unsafe)
-    if (value == nullptr || *value == '\0') {
-      return NeedsHumanError("provider '" + definition.name + "' takes its client secret from $" +
-                             definition.client_secret.env_var + ", which is not set");
-    }
-    return SecretString(value);
+    return ResolveValueSource(env_policy_, definition.name, "client_secret", definition.client_secret);
   }
   StatusOr<store::ProviderRecord> record = store_->GetProvider(definition.name);
   if (!record.ok() || !record->client_secret) return SecretString();

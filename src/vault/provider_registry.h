@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "provider/catalog.h"
 #include "store/store.h"
+#include "vault/env_references.h"
 #include "vault/key_manager.h"
 
 namespace latchkey::vault {
@@ -36,13 +37,22 @@ class ProviderRegistry {
   StatusOr<provider::ProviderDefinition> Add(std::string_view toml_text, std::string_view source_name);
 
   // The client secret to send to the token endpoint: from the environment variable the
-  // entry names, or unsealed from the store. Empty when the provider has none.
+  // entry names (when env_policy() allows it), or unsealed from the store. Empty when the
+  // provider has none.
   StatusOr<SecretString> ClientSecret(const provider::ProviderDefinition& definition) const;
+  // The client id: the literal, or the environment variable env_policy() allows.
+  StatusOr<std::string> ClientId(const provider::ProviderDefinition& definition) const;
+
+  // Which variables entries may name with env: (latchkey.toml). Set once, before any
+  // other thread uses the registry.
+  void set_env_policy(EnvReferencePolicy policy) { env_policy_ = std::move(policy); }
+  const EnvReferencePolicy& env_policy() const { return env_policy_; }
 
  private:
   std::shared_ptr<store::Store> store_;
   const KeyManager& keys_;
   const Clock& clock_;
+  EnvReferencePolicy env_policy_;
   // Parsed stored documents by provider name, reused while the stored text is unchanged.
   mutable std::mutex cache_mu_;
   mutable std::map<std::string, std::pair<std::string, provider::ProviderDefinition>, std::less<>> parsed_;

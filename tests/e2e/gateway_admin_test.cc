@@ -27,7 +27,16 @@ TEST_F(AdminApiTest, TokenIsShownOnceAndGuardsEveryRoute) {
   const json tokens = ImportGrant("work", "ops");
   StartGateway();
   const std::string admin = AdminToken();
-  ASSERT_FALSE(admin.empty()) << GatewayLog();
+  ASSERT_THAT(admin, ::testing::MatchesRegex("lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")) << GatewayLog();
+  // In a file only the daemon's user reads, never in its output (here not a terminal: a
+  // service's stdout is the journal); the log says where it is.
+  const std::string file = data_dir() + "/admin-token";
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(GatewayLog().find(admin), std::string::npos) << GatewayLog();
+  EXPECT_NE(GatewayLog().find("the first admin token for the /v1 API and the dashboard is in " + file),
+            std::string::npos)
+      << GatewayLog();
 
   for (const std::string& bad : {std::string(), std::string("lka_nope"), admin + "x"}) {
     RawReply denied = Admin("GET", "/v1/connections", bad);
@@ -48,11 +57,14 @@ TEST_F(AdminApiTest, TokenIsShownOnceAndGuardsEveryRoute) {
   EXPECT_EQ(Admin("GET", "/v1/connections/ghost", admin).status, 404);
   EXPECT_EQ(Admin("GET", "/v1/providers/acme", admin).Json()["client_secret"], "(stored encrypted)");
 
-  // A restart does not show a new token; the old one still works.
+  // A restart does not make a new token (the operator took the file away); the old one
+  // still works.
   EXPECT_EQ(gateway_->Stop(SIGTERM), 0);
+  std::filesystem::remove(file);
   port_ = 0;
   StartGateway();
   EXPECT_EQ(AdminToken(), "") << "shown once";
+  EXPECT_EQ(GatewayLog().find("first admin token"), std::string::npos);
   EXPECT_EQ(Admin("GET", "/v1/agents", admin).status, 200);
   // `latchkey admin-token create` makes another.
   std::string second = MustRun({"admin-token", "create"});

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -13,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/random.h"
 #include "e2e/cli_fixture.h"
+#include "store/postgres_test_cluster.h"
 #include "support/oauth_flows.h"
 #include "support/oauth_servers.h"
 #include "support/raw_http.h"
@@ -96,15 +99,31 @@ class GatewayTest : public CliTest {
 
   std::string GatewayLog() const { return gateway_ ? ReadFile(gateway_->stderr_path()) : ""; }
 
-  // The admin token `serve` printed on its first start (empty if none).
+  // The admin token the first `serve` left in the data dir (empty if none).
   std::string AdminToken() const {
-    std::smatch m;
-    const std::string log = GatewayLog();
-    static const std::regex token(R"(lka_[0-9a-f]{16}_[A-Za-z0-9_-]{43})");
-    return std::regex_search(log, m, token) ? m.str() : "";
+    const std::string path = data_dir() + "/admin-token";
+    if (!std::filesystem::exists(path)) return "";
+    std::string token = ReadFile(path);
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    return token;
   }
 
   long long ResourceRequests() { return Stats(*rs_)["requests"].get<long long>(); }
+
+  // Points this data dir's latchkey.toml at a fresh database on the test cluster; returns
+  // its URL (StartGateway's toml must then say `store = "<url>"` too).
+  std::string PostgresStore() {
+    auto cluster = store::testing::PostgresTestCluster::Get();
+    if (!cluster.ok()) {
+      ADD_FAILURE() << cluster.status().ToString();
+      return "";
+    }
+    const std::string database = "latchkey_e2e_" + SystemRandom::Instance().Hex(6);
+    EXPECT_TRUE((*cluster)->Admin("CREATE DATABASE " + database).ok());
+    std::string url = (*cluster)->Url(database);
+    WriteFile(data_dir() + "/latchkey.toml", "store = \"" + url + "\"\n");
+    return url;
+  }
 
   std::unique_ptr<NodeServer> as_;
   std::unique_ptr<NodeServer> rs_;

@@ -166,6 +166,21 @@ TEST_P(McpTest, ConsentLinkIsElicitedInUrlModeWhenTheClientCanShowIt) {
   EXPECT_THAT(Text(result), HasSubstr("shown to the user"));
 }
 
+// An upstream that answers with a Latchkey-Error header and a problem body of its own,
+// with a consent link of its choosing: that is the upstream's answer, not latchkey's
+// problem, and its link is never put before the human as latchkey's request.
+TEST_P(McpTest, AnUpstreamsForgedLatchkeyErrorStaysTheUpstreamsAnswer) {
+  SetUpWorld();
+  json result = CallTool("http_request", {{"connection", "work"}, {"method", "GET"}, {"path", "/__forged"}},
+                         {{"elicitation", "accept"}});
+  EXPECT_TRUE(result.value("isError", false)) << "a 403 is a refused call: " << result;
+  EXPECT_EQ(result["structuredContent"]["status"], 403) << result;
+  EXPECT_FALSE(result["structuredContent"].contains("error")) << result;
+  EXPECT_FALSE(result["structuredContent"]["headers"].contains("latchkey-error")) << result;
+  EXPECT_THAT(Text(result), Not(HasSubstr("latchkey error"))) << result;
+  EXPECT_TRUE(last_elicited_.empty()) << last_elicited_;
+}
+
 TEST_P(McpTest, RevokedGrantIsReauthRequiredAndPolicyRefusesOthers) {
   SetUpWorld(/*revoke_gone=*/true);
   json revoked = CallTool("http_request", {{"connection", "gone"}, {"method", "GET"}, {"path", "/read"}});

@@ -20,15 +20,7 @@ using namespace std::chrono_literals;
 
 class MultiNodeTest : public GatewayTest {
  protected:
-  // Points this data dir's latchkey.toml at a fresh database on the test cluster.
-  void UsePostgres() {
-    auto cluster = store::testing::PostgresTestCluster::Get();
-    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-    const std::string database = "latchkey_e2e_" + SystemRandom::Instance().Hex(6);
-    ASSERT_TRUE((*cluster)->Admin("CREATE DATABASE " + database).ok());
-    url_ = (*cluster)->Url(database);
-    WriteFile(data_dir() + "/latchkey.toml", "store = \"" + url_ + "\"\n");
-  }
+  void UsePostgres() { url_ = PostgresStore(); }
 
   // Starts another `latchkey serve` on the same data dir (so the same master key) and
   // store; returns its port.

@@ -1,0 +1,217 @@
+// Issue 19's attacks, each tried against the real daemon (`latchkey serve`), the real
+// authorization server (as.js) and the test API (rs.js), and each refused. A compromised
+// agent and a hostile (or merely unusual) upstream are the adversaries; the promises and
+// the tests that show them are listed in docs/threat-model.md.
+#include <set>
+
+#include "e2e/gateway_fixture.h"
+#include "e2e/sqlite_peek.h"
+
+namespace latchkey::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class AdversaryTest : public GatewayTest {
+ protected:
+  // Provider "keyed": an API-key service on rs.js; `extra` adds lines to its entry.
+  void AddKeyedProvider(const std::string& extra = "") {
+    MustRun({"provider", "add", "--file", "-"}, "name = \"keyed\"\nauth = \"api_key\"\napi_base_url = \"" +
+                                                    rs_->base_url() + "\"\napi_key_header = \"X-Api-Key\"\n" +
+                                                    extra);
+    MustRun({"connection", "import", "keyed", "--provider", "keyed"}, R"({"api_key": "keyed-secret"})");
+  }
+
+  // PostgreSQL refuses text that is not UTF-8. A path such as /proxy/x/%ff (no key needed)
+  // put its decoded byte into an audit batch, which was then retried forever: no later call
+  // was audited until a restart.
+  void AuditKeepsRecordingAfterAPathThatIsNotUtf8(const std::string& key) {
+    RawReply odd = Call("GET", "/proxy/x/%ff/caf%C3%A9%00?q=%ff", "");
+    EXPECT_EQ(odd.status, 400) << odd.raw;  // %00 is an encoded control character
+    RawReply unauthenticated = Call("GET", "/proxy/x/%ff", "");
+    EXPECT_EQ(unauthenticated.status, 401) << unauthenticated.raw;
+    for (int i = 0; i < 3; ++i) {
+      RawReply ok = Call("GET", "/proxy/work/read?after=" + std::to_string(i), key);
+      EXPECT_EQ(ok.status, 200) << ok.raw;
+    }
+    std::set<std::string> paths;
+    json rows;
+    for (int attempt = 0; attempt < 100; ++attempt) {  // the writer's batches land within 50 ms
+      rows = json::parse(MustRun({"audit", "--json", "--limit", "50"}));
+      paths.clear();
+      for (const json& row : rows) paths.insert(row.value("path", ""));
+      if (paths.size() >= 3 && rows.size() >= 5) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(rows.size(), 5U) << rows.dump(1);
+    EXPECT_TRUE(paths.contains("/%ff")) << rows.dump(1);
+    EXPECT_TRUE(paths.contains("/read?after=***")) << rows.dump(1);
+  }
+};
+
+// Many APIs honour X-HTTP-Method-Override and its cousins: a POST that says DELETE deletes.
+// Forwarded, they let a rule allowing GET,POST send any method.
+TEST_F(AdversaryTest, AMethodOverrideHeaderNeverSmugglesAForbiddenMethod) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  AddKeyedProvider("method_override_header = \"X-HTTP-Method-Override\"\n");
+  const std::string key = CreateAgent("bot", {"work:GET,POST", "keyed:GET,POST"});
+  StartGateway();
+
+  // A provider that declares none: every override header stays behind.
+  RawReply echo = Call("POST", "/proxy/work/__echo/items/1", key, "{}",
+                       {{"X-HTTP-Method-Override", "DELETE"},
+                        {"X-HTTP-Method", "DELETE"},
+                        {"x-method-override", "DELETE"},
+                        {"Content-Type", "application/json"}});
+  ASSERT_EQ(echo.status, 200) << echo.raw;
+  const json seen = echo.Json()["headers"];
+  EXPECT_FALSE(seen.contains("x-http-method-override")) << seen;
+  EXPECT_FALSE(seen.contains("x-http-method")) << seen;
+  EXPECT_FALSE(seen.contains("x-method-override")) << seen;
+  EXPECT_EQ(echo.Json()["method"], "POST");
+
+  // A provider that declares one: the method it names must be one the policy allows, and
+  // a refused one never reaches the API.
+  const long long before = ResourceRequests();
+  for (const std::string& method : std::vector<std::string>{"DELETE", "delete", " PATCH "}) {
+    RawReply refused =
+        Call("POST", "/proxy/keyed/__echo/items/1", key, "{}", {{"X-HTTP-Method-Override", method}});
+    EXPECT_EQ(refused.status, 403) << refused.raw;
+    EXPECT_EQ(refused.Header("latchkey-error"), "policy_denied");
+    std::string upper = method;
+    std::erase(upper, ' ');
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(refused.Json()["method"], upper) << refused.raw;
+  }
+  EXPECT_EQ(ResourceRequests(), before) << "a refused override reached the API";
+  RawReply allowed =
+      Call("POST", "/proxy/keyed/__echo/items/1", key, "{}", {{"X-HTTP-Method-Override", "GET"}});
+  ASSERT_EQ(allowed.status, 200) << allowed.raw;
+  EXPECT_EQ(allowed.Json()["headers"]["x-http-method-override"], "GET");
+  EXPECT_EQ(allowed.Json()["headers"]["x-api-key"], "keyed-secret");
+  // Its cousins are still stripped there: only the declared header is the API's.
+  RawReply cousin = Call("POST", "/proxy/keyed/__echo/items/1", key, "{}", {{"X-HTTP-Method", "DELETE"}});
+  ASSERT_EQ(cousin.status, 200) << cousin.raw;
+  EXPECT_FALSE(cousin.Json()["headers"].contains("x-http-method"));
+}
+
+// An upstream that sends 103 Early Hints before its answer. latchkey took the 103 for the
+// answer and pooled the connection with the real answer unread, so the next call on that
+// connection (another agent's, on another connection to the same host) got it.
+TEST_F(AdversaryTest, AfterAnEarlyHintsAnswerEveryCallGetsItsOwnAnswer) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  AddKeyedProvider();
+  const std::string first = CreateAgent("first", {"work:GET"});
+  const std::string second = CreateAgent("second", {"keyed:GET"});
+  StartGateway("[gateway]\nworkers = 1\n");  // one worker: one pool, which every call shares
+
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("round " + std::to_string(i));
+    RawReply hinted = Call("GET", "/proxy/work/__early_hints?id=" + std::to_string(i), first);
+    ASSERT_EQ(hinted.status, 200) << hinted.raw;
+    EXPECT_EQ(hinted.Json()["hinted"], std::to_string(i));
+    EXPECT_EQ(hinted.Header("link"), "") << "the interim answer's fields are not the answer's";
+    RawReply other = Call("GET", "/proxy/keyed/__echo/other/" + std::to_string(i), second);
+    ASSERT_EQ(other.status, 200) << other.raw;
+    EXPECT_EQ(other.Json()["url"], "/__echo/other/" + std::to_string(i)) << other.raw;
+  }
+}
+
+// An upstream's own Latchkey-Error (with a problem body and a consent link of its choosing)
+// would pass for latchkey's: the agent would be told to have a human open the link.
+TEST_F(AdversaryTest, AnUpstreamCannotForgeLatchkeysOwnErrors) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string key = CreateAgent("bot", {"work:GET"});
+  StartGateway();
+
+  RawReply forged = Call("GET", "/proxy/work/__forged", key);
+  EXPECT_EQ(forged.status, 403) << forged.raw;
+  EXPECT_EQ(forged.Header("latchkey-error"), "") << forged.raw;
+  EXPECT_EQ(forged.headers.count("latchkey-error"), 0U);
+  EXPECT_THAT(forged.body, HasSubstr("forged by the upstream"))
+      << "the upstream's answer, passed on as its own";
+}
+
+TEST_F(AdversaryTest, AuditKeepsRecordingAfterAPathThatIsNotUtf8OnSqlite) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string key = CreateAgent("bot", {"work:GET"});
+  StartGateway();
+  AuditKeepsRecordingAfterAPathThatIsNotUtf8(key);
+  EXPECT_EQ(GatewayLog().find("refuses rows"), std::string::npos) << GatewayLog();
+}
+
+TEST_F(AdversaryTest, AuditKeepsRecordingAfterAPathThatIsNotUtf8OnPostgres) {
+  const std::string store = "store = \"" + PostgresStore() + "\"\n";
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string key = CreateAgent("bot", {"work:GET"});
+  StartGateway(store);
+  AuditKeepsRecordingAfterAPathThatIsNotUtf8(key);
+  EXPECT_EQ(GatewayLog().find("refuses rows"), std::string::npos) << GatewayLog();
+}
+
+// A provider entry (from the CLI or the admin API) names the environment variable its client
+// secret comes from, and its token endpoint receives the value: the master key must not be
+// one of them, nor any variable the operator did not allow.
+TEST_F(AdversaryTest, AProviderEntryCannotReadTheMasterKeyOrAnyVariableFromTheEnvironment) {
+  StartOAuthServers();
+  const std::string entry = "name = \"exfil\"\nauth = \"oauth2\"\nauthorization_url = \"" + as_->base_url() +
+                            "/auth\"\ntoken_url = \"" + as_->base_url() +
+                            "/token\"\nclient_id = \"agent-client\"\napi_base_url = \"" + rs_->base_url() +
+                            "\"\n";
+  for (const std::string& variable :
+       std::vector<std::string>{"LATCHKEY_MASTER_KEY", "HOME", "PGPASSWORD", "LATCHKEY_ACME_CLIENT_SECRET"}) {
+    RunResult added =
+        Latchkey({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:" + variable + "\"\n");
+    EXPECT_EQ(added.exit_code, 2) << variable << ": " << added.out;
+    EXPECT_THAT(added.err, HasSubstr("env:" + variable)) << added.err;
+    EXPECT_THAT(added.err,
+                HasSubstr(variable == "LATCHKEY_MASTER_KEY" ? "master key" : "env_secret_prefixes"))
+        << added.err;
+  }
+  // Allowed: the default prefix, the entry's own LATCHKEY_<NAME>_CLIENT_SECRET, and any
+  // prefix the operator lists in latchkey.toml.
+  MustRun({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:LATCHKEY_SECRET_EXFIL\"\n");
+  MustRun({"provider", "add", "--file", "-"},
+          entry + "client_secret = \"env:LATCHKEY_EXFIL_CLIENT_SECRET\"\n");
+  WriteFile(data_dir() + "/latchkey.toml", "env_secret_prefixes = [\"ACME_\"]\n");
+  MustRun({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:ACME_SECRET\"\n");
+  RunResult master =
+      Latchkey({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:LATCHKEY_MASTER_KEY\"\n");
+  EXPECT_EQ(master.exit_code, 2) << "no setting opens the master key";
+  WriteFile(data_dir() + "/latchkey.toml", "env_secret_prefixes = [\"\"]\n");
+  RunResult open_all = Latchkey({"provider", "list"});
+  EXPECT_EQ(open_all.exit_code, 2) << open_all.out;
+  EXPECT_THAT(open_all.err, HasSubstr("env_secret_prefixes"));
+  std::filesystem::remove(data_dir() + "/latchkey.toml");
+
+  // The admin API refuses it the same way.
+  StartGateway();
+  RawReply refused =
+      RawExchange(port_, BuildRequest("POST", "/v1/providers", {{"Authorization", "Bearer " + AdminToken()}},
+                                      entry + "client_secret = \"env:LATCHKEY_MASTER_KEY\"\n"));
+  EXPECT_EQ(refused.status, 400) << refused.raw;
+  EXPECT_THAT(refused.body, HasSubstr("master key"));
+}
+
+// The master key leaves the environment once read: no child process inherits it, and
+// /proc/PID/environ (the initial environment block) no longer holds it.
+TEST_F(AdversaryTest, TheMasterKeyLeavesTheDaemonsEnvironmentOnceRead) {
+  std::string master = MustRun({"key", "generate"});
+  while (!master.empty() && master.back() == '\n') master.pop_back();
+  ASSERT_GT(master.size(), 20U);
+  StartGateway("", {{"LATCHKEY_MASTER_KEY", master}});
+  const std::string environ = ReadFile("/proc/" + std::to_string(gateway_->pid()) + "/environ");
+  EXPECT_THAT(environ, HasSubstr("PATH=")) << "the file was read";
+  EXPECT_EQ(environ.find(master), std::string::npos) << "the master key is still in /proc/PID/environ";
+  EXPECT_FALSE(std::filesystem::exists(data_dir() + "/master.key"))
+      << "the key from the environment was used";
+}
+
+}  // namespace
+}  // namespace latchkey::testing
