@@ -106,6 +106,8 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
       options.upstream.max_response_body = static_cast<uint64_t>(*value);
     } else if (key == "idle_timeout_ms") {
       options.http.idle_timeout = ms;
+    } else if (key == "body_deadline_ms") {
+      options.http.body_deadline = ms;
     } else if (key == "read_timeout_ms") {
       options.http.read_timeout = ms;
     } else if (key == "upstream_timeout_ms") {
@@ -113,6 +115,8 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
       options.upstream.body_stall_timeout = ms;
     } else if (key == "shutdown_grace_ms") {
       options.http.shutdown_grace = ms;
+    } else if (key == "max_connections") {
+      options.http.max_connections = static_cast<size_t>(*value);
     } else if (key == "blocking_threads") {
       options.blocking_threads = static_cast<int>(*value);
     } else {
@@ -198,6 +202,17 @@ StatusOr<Config> Context::LoadConfigFile() {
       LATCHKEY_ASSIGN_OR_RETURN(config.env_secret_prefixes, EnvSecretPrefixes(file, node));
     } else if (key == "gateway" && node.is_table()) {
       LATCHKEY_RETURN_IF_ERROR(ReadGatewaySettings(file, *node.as_table(), config.gateway));
+    } else if (key == "audit" && node.is_table()) {
+      for (const auto& [audit_key, audit_node] : *node.as_table()) {
+        if (audit_key == "retention_days" && audit_node.is_integer() && *audit_node.value<int64_t>() >= 0 &&
+            *audit_node.value<int64_t>() <= 36500) {
+          config.audit_retention_days = *audit_node.value<int64_t>();
+        } else {
+          return ConfigError(file, audit_node,
+                             "unknown or invalid setting 'audit." + std::string(audit_key.str()) +
+                                 "' (retention_days takes a whole number of days, 0 to keep every row)");
+        }
+      }
     } else if (key == "alerts" && node.is_table()) {
       for (const auto& [alert_key, alert_node] : *node.as_table()) {
         if (alert_key == "webhook_url") {

@@ -43,6 +43,8 @@ struct Config {
   // The environment variables provider entries may name with env: start with one of these
   // (vault/env_references.h).
   std::vector<std::string> env_secret_prefixes = vault::EnvReferencePolicy{}.allowed_prefixes;
+  // [audit] retention_days: audit rows older than this are deleted; 0 keeps them all.
+  int64_t audit_retention_days = 90;
 };
 
 class Context {

@@ -1,5 +1,6 @@
 // `latchkey serve`: opens the store and runs the daemon: the gateway (proxy, OAuth
 // callback, metrics, health) and the proactive refresh scheduler.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "gateway/gateway.h"
 #include "vault/consent_flow.h"
 #include "vault/proactive_refresher.h"
+#include "vault/store_retention.h"
 
 namespace latchkey::cli {
 namespace {
@@ -68,6 +70,15 @@ StatusOr<alerts::WebhookOptions> WebhookOptionsFrom(const Config& config) {
   return options;
 }
 
+// A daemon's soft limit on open files is often 1,024; its hard limit is the operator's
+// choice. The gateway sizes its connection cap from it (HttpServerOptions::max_connections).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open-file limit");
+}
+
 int Serve(Context& context, const std::string& listen_option) {
   InitLogging(context.log_level.empty() ? "info" : context.log_level);
   auto config = context.LoadConfig();
@@ -108,6 +119,7 @@ int Serve(Context& context, const std::string& listen_option) {
   if (!clients.ok()) return Fail(clients.status());
   vault::ConsentFlows flows(**vault, **clients, SystemClock::Instance(), SystemRandom::Instance());
 
+  RaiseOpenFileLimit();
   gateway::GatewayOptions gateway_options = config->gateway;
   gateway_options.http.host = options->host;
   gateway_options.http.port = options->port;
@@ -132,10 +144,16 @@ int Serve(Context& context, const std::string& listen_option) {
   vault::ProactiveRefresher proactive(**vault, **refresher, SystemClock::Instance(),
                                       SystemRandom::Instance());
   if (Status started = proactive.Start(); !started.ok()) return Fail(started);
+
+  // Expired pending authorizations and audit rows past their retention leave the store.
+  vault::StoreRetention retention((*vault)->store(), SystemClock::Instance(),
+                                  {.audit_retention = std::chrono::hours(24 * config->audit_retention_days)});
+  retention.Start();
   spdlog::info("latchkey serving on http://{}:{} (data dir {})", options->host, (*gateway)->port(),
                context.DataDir()->string());
   gateway::WaitForShutdownSignal();
   spdlog::info("shutting down");
+  retention.Stop();
   proactive.Stop();
   (*gateway)->Stop();
   dispatcher.Stop();

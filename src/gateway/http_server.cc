@@ -1,5 +1,7 @@
 #include "gateway/http_server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -16,10 +18,10 @@
 #include <condition_variable>
 #include <csignal>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -90,9 +92,11 @@ struct Connection final : Watched {
   Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
   tcp::socket stream;  // no expiry of its own: the watchdog keeps the deadlines
   int worker;
-  std::string out;       // the serialized header of the answer being written (reused)
-  bool idle = true;      // waiting for the next request, so safe to drop
-  bool closing = false;  // finish the current response, then close
+  std::string out;  // the serialized header of the answer being written (reused)
+  // Waiting for the next request's header, so safe to drop (read by the accept loop too).
+  std::atomic<bool> idle = true;
+  std::atomic<bool> evicting = false;  // the accept loop chose it to make room
+  bool closing = false;                // finish the current response, then close
 
  protected:
   void OnExpired() override {
@@ -133,7 +137,8 @@ class ClientBody final : public BodySource {
         buffer_(buffer),
         parser_(parser),
         options_(options),
-        send_continue_(send_continue) {}
+        send_continue_(send_continue),
+        deadline_(std::chrono::steady_clock::now() + options.body_deadline) {}
 
   asio::awaitable<StatusOr<size_t>> Read(std::span<char> into) override {
     if (failed_) co_return FailedPreconditionError("the request body could not be read");
@@ -147,8 +152,13 @@ class ClientBody final : public BodySource {
       http::buffer_body::value_type& body = parser_.get().body();
       body.data = into.data();
       body.size = into.size();
-      beast::error_code ec =
-          co_await WithDeadline(*connection_, options_.read_timeout, [&] { return ReadSome(); });
+      // Each read within the stall timeout, and the whole body by its deadline: a client
+      // that trickles a byte now and then cannot hold the connection (and the upstream's) forever.
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+      if (left.count() <= 0) co_return Fail(beast::error::timeout);
+      beast::error_code ec = co_await WithDeadline(*connection_, std::min(options_.read_timeout, left),
+                                                   [&] { return ReadSome(); });
       const size_t got = into.size() - body.size;
       if (ec && ec != http::error::need_buffer) co_return Fail(ec);
       if (got > 0) co_return got;
@@ -186,6 +196,7 @@ class ClientBody final : public BodySource {
   http::request_parser<http::buffer_body>& parser_;
   const HttpServerOptions& options_;
   bool send_continue_;
+  std::chrono::steady_clock::time_point deadline_;  // for the whole body
   bool failed_ = false;
 };
 
@@ -244,6 +255,8 @@ class HttpServer::Impl {
       return UnavailableError("cannot listen on " + where + ": " + ec.message());
     }
     port_ = acceptor_->local_endpoint(ec).port();
+    max_connections_ = options_.max_connections > 0 ? options_.max_connections : DefaultMaxConnections();
+    spdlog::info("gateway: at most {} client connections at once", max_connections_);
     return Status::Ok();
   }
 
@@ -348,12 +361,44 @@ class HttpServer::Impl {
       {
         std::lock_guard lock(mu_);
         if (stopping_) co_return;
+        if (connections_.size() >= max_connections_ && !MakeRoom()) {
+          connection->stream.close(ignored);  // every connection is busy with a request
+          continue;
+        }
         id = next_id_++;
         connections_.emplace(id, connection);
       }
       asio::co_spawn(*contexts_[worker], ServeConnection(connection, id),
                      [](const std::exception_ptr& e) { LogIfThrown("a connection", e); });
     }
+  }
+
+  // At the cap: has the oldest connection that waits for a request closed (on its own
+  // worker, where it lives) to make room for a new one. False when every one is busy.
+  // Called with mu_ held.
+  bool MakeRoom() {
+    for (auto& [id, connection] : connections_) {  // oldest first
+      if (!connection->idle || connection->evicting.exchange(true)) continue;
+      asio::post(connection->stream.get_executor(), [connection = connection] {
+        if (!connection->idle) {  // a request began meanwhile: it stays
+          connection->evicting = false;
+          return;
+        }
+        connection->closing = true;
+        beast::error_code ignored;
+        connection->stream.cancel(ignored);
+      });
+      if (!warned_at_cap_) {
+        spdlog::warn(
+            "gateway: {} client connections are open, the cap: the oldest waiting for a request make room "
+            "for new ones ([gateway] max_connections)",
+            max_connections_);
+        warned_at_cap_ = true;
+      }
+      return true;
+    }
+    spdlog::warn("gateway: refused a connection: all {} are busy with a request", connections_.size());
+    return false;
   }
 
   void Forget(uint64_t id) {
@@ -525,10 +570,12 @@ class HttpServer::Impl {
   // whose guards still lock mu_ and edit these.
   std::mutex mu_;
   std::condition_variable drained_;
-  bool stopping_ = false;                                                  // guarded by mu_
-  bool accepting_ = false;                                                 // guarded by mu_
-  uint64_t next_id_ = 0;                                                   // guarded by mu_
-  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;  // guarded by mu_
+  bool stopping_ = false;                                        // guarded by mu_
+  bool accepting_ = false;                                       // guarded by mu_
+  uint64_t next_id_ = 0;                                         // guarded by mu_
+  std::map<uint64_t, std::shared_ptr<Connection>> connections_;  // by age; guarded by mu_
+  size_t max_connections_ = kMaxConnectionsDefault;              // set by Listen()
+  bool warned_at_cap_ = false;                                   // guarded by mu_
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
@@ -546,6 +593,16 @@ class HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
+
+size_t DefaultMaxConnections() {
+  constexpr size_t kReservedFiles = 128;  // the store, the key file, logs, pools' spares
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return kMaxConnectionsDefault;
+  const auto files = static_cast<size_t>(limit.rlim_cur);
+  const size_t fit = files > 2 * kReservedFiles ? (files - kReservedFiles) / 2 : files / 4;
+  return std::clamp<size_t>(fit, 8, kMaxConnectionsDefault);
+}
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const HttpServerOptions& options) {
   auto impl = std::make_unique<Impl>(options);

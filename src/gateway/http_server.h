@@ -36,12 +36,24 @@ struct HttpServerOptions {
   // runs; a larger one, or one of unknown length (chunked), reaches the handler as a
   // stream (Request::body_stream).
   uint64_t max_buffered_body = uint64_t{1024} * 1024;
-  std::chrono::milliseconds idle_timeout{60000};  // for the header of the next request on a connection
-  std::chrono::milliseconds read_timeout{30000};  // for the body, once the header is in
+  std::chrono::milliseconds idle_timeout{60000};    // for the header of the next request on a connection
+  std::chrono::milliseconds read_timeout{30000};    // for the body, once the header is in (each read)
+  std::chrono::milliseconds body_deadline{300000};  // for the whole of a streamed body
   std::chrono::milliseconds write_timeout{60000};
   // How long Stop() waits for requests already being answered before cutting them off.
   std::chrono::milliseconds shutdown_grace{10000};
+  // Client connections open at once. At the cap, a new connection takes the place of the
+  // oldest one waiting for a request (idle keep-alive, or a header still arriving), or is
+  // closed at once when none waits, so idle connections can never keep /healthz or an
+  // agent out, nor exhaust file descriptors. 0: DefaultMaxConnections().
+  size_t max_connections = 0;
 };
+
+// The cap that fits the process's file descriptors (RLIMIT_NOFILE): half of what is left
+// after a reserve for the store, files and pools (each proxied call may hold an upstream
+// socket too), and at most kMaxConnectionsDefault, whose memory README.md states.
+inline constexpr size_t kMaxConnectionsDefault = 4096;
+size_t DefaultMaxConnections();
 
 // Runs on the worker's thread. Must not block: hand blocking work to a thread pool.
 using RequestHandler = std::function<boost::asio::awaitable<Response>(Request& request, int worker)>;

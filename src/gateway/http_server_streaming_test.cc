@@ -6,6 +6,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway/http_server.h"
@@ -174,6 +175,28 @@ TEST_F(StreamingServerTest, ChunkedBodyPastTheCapFailsTheReadWithoutHarm) {
   // ...and goes on serving others.
   TestClient other(server_->port());
   EXPECT_EQ(other.RoundTrip(http::verb::get, "/download?length=1").response.result_int(), 200);
+}
+
+// A client that trickles a chunk now and then, each within the stall timeout, still has
+// to finish the whole body by its deadline: it cannot hold the connection forever.
+TEST_F(StreamingServerTest, ATrickledBodyIsCutOffAtItsOverallDeadline) {
+  HttpServerOptions options;
+  options.read_timeout = std::chrono::seconds(10);
+  options.body_deadline = std::chrono::milliseconds(300);
+  Start(options);
+  TestClient client(server_->port());
+  ASSERT_FALSE(client.SendRaw("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  int sent = 0;
+  for (; sent < 40; ++sent) {                 // at most 2 s: far past the deadline
+    if (client.SendRaw("1\r\nx\r\n")) break;  // the server gave up and closed
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Reply reply = client.Receive();
+  EXPECT_EQ(seen_.error.code(), StatusCode::kDeadlineExceeded) << seen_.error.ToString();
+  EXPECT_LT(seen_.body.size(), 40U);
+  if (!reply.error) {
+    EXPECT_FALSE(reply.response.keep_alive());
+  }
 }
 
 TEST_F(StreamingServerTest, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent) {

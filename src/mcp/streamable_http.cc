@@ -405,6 +405,13 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
         co_return Refuse(503, kTransportError,
                          "Service Unavailable: too many open MCP sessions; end one first");
       }
+      const auto own = std::ranges::count_if(
+          sessions_, [&](const auto& entry) { return entry.second->principal == call.principal; });
+      if (static_cast<size_t>(own) >= options_.max_sessions_per_principal) {
+        co_return Refuse(429, kTransportError,
+                         "Too Many Requests: this agent holds " + std::to_string(own) +
+                             " open MCP sessions, its limit; end one (DELETE with its Mcp-Session-Id) first");
+      }
       sessions_[session->id] = session;
     }
     HttpAnswer answer = co_await Serve(session, std::move(message), call.caller);

@@ -62,6 +62,8 @@ struct StreamableHttpOptions {
   // Host names (without port; IPv6 in brackets) accepted in Host and Origin.
   std::vector<std::string> allowed_hosts = {"localhost", "127.0.0.1", "[::1]"};
   size_t max_sessions = 1000;
+  // Sessions one principal (agent) may hold, so one cannot take them all from the others.
+  size_t max_sessions_per_principal = 100;
   std::chrono::seconds idle_session_timeout{3600};
   std::chrono::milliseconds retry{1000};       // SSE "retry:": how soon a client reconnects
   std::chrono::milliseconds keepalive{15000};  // an SSE comment on a quiet stream

@@ -179,6 +179,23 @@ TEST_F(StreamableHttpTest, OneStandaloneStreamPerSessionAndCloseAllEndsIt) {
   EXPECT_EQ(transport_->session_count(), 0U);
 }
 
+// One agent cannot take every session from the others: past its own cap it gets 429, and
+// another agent still opens one.
+TEST_F(StreamableHttpTest, OneAgentCannotHoldEverySession) {
+  transport_->CloseAll();
+  transport_ = std::make_unique<StreamableHttp>(
+      server_, random_, StreamableHttpOptions{.max_sessions = 10, .max_sessions_per_principal = 2});
+  const std::string initialize =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})";
+  EXPECT_EQ(Send("POST", initialize, {}, "greedy").status, 200);
+  EXPECT_EQ(Send("POST", initialize, {}, "greedy").status, 200);
+  HttpAnswer third = Send("POST", initialize, {}, "greedy");
+  EXPECT_EQ(third.status, 429);
+  EXPECT_NE(third.body.find("this agent holds 2 open MCP sessions"), std::string::npos) << third.body;
+  EXPECT_EQ(Send("POST", initialize, {}, "modest").status, 200);
+  EXPECT_EQ(transport_->session_count(), 3U);
+}
+
 TEST_F(StreamableHttpTest, SessionsBelongToOnePrincipalAndAreCapped) {
   const std::string first = Open();
   const std::string ping = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";

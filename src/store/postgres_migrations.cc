@@ -134,6 +134,8 @@ CREATE TABLE admin_tokens (
     // 4: nothing here; SQLite's audit table dropped AUTOINCREMENT (see sqlite_migrations.cc).
     // Kept so that both backends count the same versions.
     {4, "SELECT 1"},
+    // 5: audit retention deletes by time.
+    {5, "CREATE INDEX audit_at ON audit(at)"},
 };
 
 }  // namespace

@@ -212,4 +212,15 @@ StatusOr<PendingAuthorization> PostgresStore::ConsumePendingAuthorization(std::s
   return p;
 }
 
+StatusOr<int64_t> PostgresStore::DeleteExpiredPendingAuthorizations(TimePoint now) {
+  int64_t deleted = 0;
+  Status done = Write([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        deleted, tx.Exec("DELETE FROM pending_authorizations WHERE expires_at < $1", PgParams().Add(now)));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 }  // namespace latchkey::store::postgres

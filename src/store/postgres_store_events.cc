@@ -78,6 +78,18 @@ Status PostgresStore::AppendAudit(const std::vector<AuditRecord>& records) {
   });
 }
 
+StatusOr<int64_t> PostgresStore::DeleteAuditBefore(TimePoint before) {
+  int64_t deleted = 0;
+  Status done = Write([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(deleted,
+                              tx.Exec("DELETE FROM audit WHERE at < $1 AND id < (SELECT MAX(id) FROM audit)",
+                                      PgParams().Add(before)));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 StatusOr<std::vector<AuditRecord>> PostgresStore::QueryAudit(const AuditFilter& filter) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(filter.limit));
   std::string sql =

@@ -58,11 +58,13 @@ class PostgresStore final : public Store {
   Status RevokeAgent(std::string_view name, TimePoint at) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
+  StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) override;
 
   // postgres_store_events.cc
   using Store::AppendAudit;
   Status AppendAudit(const std::vector<AuditRecord>& records) override;
   StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) override;
+  StatusOr<int64_t> DeleteAuditBefore(TimePoint before) override;
   Status EnqueueAlert(const AlertEvent& event) override;
   StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;
   StatusOr<std::vector<AlertEvent>> ClaimDueAlerts(TimePoint now, int limit, TimePoint lease_until) override;

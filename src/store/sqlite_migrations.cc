@@ -157,6 +157,8 @@ ALTER TABLE audit_v4 RENAME TO audit;
 CREATE INDEX audit_agent ON audit(agent, id);
 CREATE INDEX audit_connection ON audit(connection, id);
 )sql"},
+    // 5: audit retention deletes by time.
+    {5, "CREATE INDEX audit_at ON audit(at);"},
 };
 
 }  // namespace

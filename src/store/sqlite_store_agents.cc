@@ -208,4 +208,17 @@ StatusOr<PendingAuthorization> SqliteStore::ConsumePendingAuthorization(std::str
   return p;
 }
 
+StatusOr<int64_t> SqliteStore::DeleteExpiredPendingAuthorizations(TimePoint now) {
+  int64_t deleted = 0;
+  Status done = Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt, SqliteStatement::Prepare(db, "DELETE FROM pending_authorizations WHERE expires_at < ?"));
+    LATCHKEY_RETURN_IF_ERROR(stmt.Add(now).Run());
+    deleted = db.Changes();
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 }  // namespace latchkey::store::sqlite

@@ -82,6 +82,20 @@ Status SqliteStore::AppendAudit(const std::vector<AuditRecord>& records) {
   });
 }
 
+StatusOr<int64_t> SqliteStore::DeleteAuditBefore(TimePoint before) {
+  int64_t deleted = 0;
+  Status done = Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(db, "DELETE FROM audit WHERE at < ? AND id < (SELECT MAX(id) FROM audit)"));
+    LATCHKEY_RETURN_IF_ERROR(stmt.Add(before).Run());
+    deleted = db.Changes();
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 StatusOr<std::vector<AuditRecord>> SqliteStore::QueryAudit(const AuditFilter& filter) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(filter.limit));
   std::string sql =

@@ -124,11 +124,11 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
 
   auto store = OpenSqliteStore({path}, SystemClock::Instance());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   EXPECT_EQ(QueryInt(path, "SELECT instr(sql, 'AUTOINCREMENT') FROM sqlite_master WHERE name = 'audit'"), 0);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 0);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"),
-            2);
+            3);
 
   AuditRecord next;
   next.agent = "claude";

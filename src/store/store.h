@@ -110,6 +110,9 @@ class Store {
   virtual Status AppendAudit(const std::vector<AuditRecord>& records) = 0;
   Status AppendAudit(const AuditRecord& record) { return AppendAudit(std::vector<AuditRecord>{record}); }
   virtual StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) = 0;  // newest first
+  // Retention: deletes the rows written before `before`, except the newest row of all (the
+  // next id must stay above every id handed out, for after_id cursors). Returns how many.
+  virtual StatusOr<int64_t> DeleteAuditBefore(TimePoint before) = 0;
 
   // --- alert outbox ---
   // kAlreadyExists (and no change) when event_id is already queued: enqueueing is idempotent.
@@ -134,6 +137,9 @@ class Store {
   // Single use: returns the row and marks it consumed, atomically. kNotFound for an
   // unknown id, kFailedPrecondition when already consumed or expired at `now`.
   virtual StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) = 0;
+  // Deletes the rows that expired before `now`, used or not (each holds a sealed PKCE
+  // verifier, and an agent can ask for one per scope set). Returns how many.
+  virtual StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) = 0;
 
   // Cheap round trip for /readyz.
   virtual Status Ping() = 0;

@@ -241,6 +241,54 @@ TEST_P(StoreContractTest, ExpiredPendingAuthorizationIsRefused) {
   EXPECT_THAT(expired.status().message(), ::testing::HasSubstr("expired"));
 }
 
+// An agent can ask for one pending authorization per scope set (each with a sealed PKCE
+// verifier): the expired ones, used or not, are deleted; the live ones stay usable.
+TEST_P(StoreContractTest, ExpiredPendingAuthorizationsAreDeleted) {
+  ASSERT_TRUE(store().InitializeDataKey(DataKey(1)).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store().InsertPendingAuthorization(Pending("old-" + std::to_string(i), 1, At(2000))).ok());
+  }
+  ASSERT_TRUE(store().ConsumePendingAuthorization("old-0", At(1500)).ok());
+  ASSERT_TRUE(store().InsertPendingAuthorization(Pending("live", 1, At(9000))).ok());
+  auto deleted = store().DeleteExpiredPendingAuthorizations(At(3000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 5);
+  EXPECT_EQ(store().ConsumePendingAuthorization("old-1", At(3000)).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store().ConsumePendingAuthorization("live", At(3000)).ok());
+  EXPECT_EQ(*store().DeleteExpiredPendingAuthorizations(At(3000)), 0);
+}
+
+// Retention deletes rows by age but always keeps the newest row, so the next id stays above
+// every id handed out (SQLite reuses max(id) + 1) and `after_id` cursors stay valid.
+TEST_P(StoreContractTest, AuditRetentionDeletesOldRowsButKeepsTheNewest) {
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 10; ++i) {
+    AuditRecord row = Audit("a" + std::to_string(i), "gmail", "");
+    row.at = At(1000 + 100 * i);
+    batch.push_back(row);
+  }
+  ASSERT_TRUE(store().AppendAudit(batch).ok());
+  auto deleted = store().DeleteAuditBefore(At(1500));  // a0 … a4
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 5);
+  AuditFilter all;
+  all.limit = 100;
+  auto rows = store().QueryAudit(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 5U);
+  EXPECT_EQ(rows->back().agent, "a5");
+  const int64_t newest = rows->front().id;
+
+  EXPECT_EQ(*store().DeleteAuditBefore(At(99999)), 4) << "all but the newest";
+  ASSERT_TRUE(store().AppendAudit(Audit("after", "gmail", "")).ok());
+  all.after_id = newest;
+  rows = store().QueryAudit(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1U);
+  EXPECT_EQ(rows->front().agent, "after");
+  EXPECT_GT(rows->front().id, newest);
+}
+
 TEST_P(StoreContractTest, Ping) { EXPECT_TRUE(store().Ping().ok()); }
 
 }  // namespace

@@ -2,7 +2,15 @@
 // authorization server (as.js) and the test API (rs.js), and each refused. A compromised
 // agent and a hostile (or merely unusual) upstream are the adversaries; the promises and
 // the tests that show them are listed in docs/threat-model.md.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <iostream>
 #include <set>
+#include <sstream>
 
 #include "e2e/gateway_fixture.h"
 #include "e2e/sqlite_peek.h"
@@ -211,6 +219,61 @@ TEST_F(AdversaryTest, TheMasterKeyLeavesTheDaemonsEnvironmentOnceRead) {
   EXPECT_EQ(environ.find(master), std::string::npos) << "the master key is still in /proc/PID/environ";
   EXPECT_FALSE(std::filesystem::exists(data_dir() + "/master.key"))
       << "the key from the environment was used";
+}
+
+// The daemon's resident memory, in KiB (VmRSS).
+long ResidentKib(int pid) {
+  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// With 1,024 file descriptors (a usual limit for a service), 1,500 idle connections opened
+// without any key stopped the daemon answering anything, /healthz included, until they
+// closed. Now the oldest connection waiting for a request makes room for a new one.
+TEST_F(AdversaryTest, TenThousandIdleConnectionsNeitherStopHealthzNorGrowMemoryPastTheBound) {
+  gateway_wrapper_ = {"/usr/bin/prlimit", "--nofile=1024:1024"};
+  StartGateway();
+  EXPECT_THAT(GatewayLog(), HasSubstr("at most 448 client connections at once"));  // (1,024 − 128) / 2
+  const long before_kib = ResidentKib(gateway_->pid());
+
+  rlimit own{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &own), 0);
+  own.rlim_cur = own.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &own), 0);
+  ASSERT_GE(own.rlim_cur, 10100U) << "this test holds 10,000 sockets: raise the hard limit on open files";
+  std::vector<int> idle;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port_));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (idle.size() < 10000 && std::chrono::steady_clock::now() < until) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+      ::close(fd);
+      continue;
+    }
+    idle.push_back(fd);
+  }
+  EXPECT_EQ(idle.size(), 10000U);
+
+  RawReply health = RawExchange(port_, BuildRequest("GET", "/healthz", {}, ""), std::chrono::seconds(10));
+  EXPECT_EQ(health.status, 200) << health.raw << health.error;
+  RawReply ready = RawExchange(port_, BuildRequest("GET", "/readyz", {}, ""), std::chrono::seconds(10));
+  EXPECT_EQ(ready.status, 200) << ready.raw << ready.error;
+  const long after_kib = ResidentKib(gateway_->pid());
+  // README (Limits): each open connection costs the daemon at most about 20 KiB.
+  EXPECT_LT(after_kib - before_kib, 448 * 20)
+      << "before " << before_kib << " KiB, after " << after_kib << " KiB";
+  std::cout << "[ memory   ] " << before_kib << " KiB before, " << after_kib
+            << " KiB with 10,000 idle connections\n";
+  for (int fd : idle) ::close(fd);
+  EXPECT_THAT(GatewayLog(), HasSubstr("the oldest waiting for a request make room"));
 }
 
 }  // namespace

@@ -75,10 +75,9 @@ class GatewayTest : public CliTest {
     RunOptions options;
     options.env = std::move(env);
     options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR"};
-    gateway_ =
-        std::make_unique<Background>(std::vector<std::string>{LATCHKEY_BINARY, "--data-dir", data_dir(),
-                                                              "serve", "--listen", "127.0.0.1:0"},
-                                     options);
+    std::vector<std::string> argv = gateway_wrapper_;
+    argv.insert(argv.end(), {LATCHKEY_BINARY, "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+    gateway_ = std::make_unique<Background>(argv, options);
     const std::regex serving(R"(serving on http://127\.0\.0\.1:(\d+))");
     for (int i = 0; i < 400 && port_ <= 0; ++i) {
       std::smatch m;
@@ -128,6 +127,7 @@ class GatewayTest : public CliTest {
   std::unique_ptr<NodeServer> as_;
   std::unique_ptr<NodeServer> rs_;
   std::unique_ptr<Background> gateway_;
+  std::vector<std::string> gateway_wrapper_;  // runs `latchkey serve` under it (e.g. prlimit ...)
   int port_ = 0;
   std::vector<std::string> secrets_;         // every secret value the test handled
   std::vector<std::string> problem_bodies_;  // every raw answer the gateway gave
