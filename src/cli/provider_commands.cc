@@ -49,12 +49,13 @@ int Show(Context& context, const std::string& name) {
   return kExitOk;
 }
 
-int Add(Context& context, const std::string& file) {
+int Add(Context& context, const std::string& file, bool change_endpoints) {
   auto text = ReadInput(file, 1 << 20, "provider file");
   if (!text.ok()) return Fail(text.status());
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
-  auto added = (*vault)->providers().Add(*text, file == "-" ? "stdin" : file);
+  auto added = (*vault)->providers().Add(*text, file == "-" ? "stdin" : file,
+                                         {.change_endpoints = change_endpoints, .by = "cli"});
   WipeString(*text);
   if (!added.ok()) return Fail(added.status());
   if (context.json) {
@@ -86,7 +87,12 @@ void AddProviderCommands(CLI::App& app, Context& context) {
   auto* add = provider->add_subcommand("add", "Add or override a provider from a TOML file (SPEC §9)");
   auto file = std::make_shared<std::string>();
   add->add_option("--file", *file, "Provider TOML file ('-' for standard input)")->required();
-  add->callback([&context, file] { context.action = [&context, file] { return Add(context, *file); }; });
+  auto change_endpoints = std::make_shared<bool>(false);
+  add->add_flag("--change-endpoints", *change_endpoints,
+                "Allow changing the provider's URLs while connections use it (audited, alerted)");
+  add->callback([&context, file, change_endpoints] {
+    context.action = [&context, file, change_endpoints] { return Add(context, *file, *change_endpoints); };
+  });
 }
 
 }  // namespace latchkey::cli

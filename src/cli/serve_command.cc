@@ -10,6 +10,7 @@
 
 #include "alerts/alert_dispatcher.h"
 #include "cli/context.h"
+#include "common/environment.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "crypto/private_file.h"
@@ -53,13 +54,13 @@ StatusOr<alerts::WebhookOptions> WebhookOptionsFrom(const Config& config) {
   options.poll_interval = config.webhook_poll_interval;
   const std::string& secret = config.webhook_secret_env;
   if (secret.starts_with("env:")) {
-    const char* value =
-        std::getenv(secret.c_str() + 4);  // NOLINT(concurrency-mt-unsafe): before any thread starts
-    if (value == nullptr || *value == '\0') {
+    // Taken out of the environment (before any thread starts): no provider entry's env:
+    // reference can read it afterwards and forge alerts.
+    options.secret = TakeFromEnvironment(secret.c_str() + 4);
+    if (options.secret.empty()) {
       return InvalidArgumentError("[alerts] webhook_secret names the environment variable " +
                                   secret.substr(4) + ", which is not set");
     }
-    options.secret = SecretString(std::string(value));
   } else {
     options.secret = SecretString(secret);
   }

@@ -125,7 +125,9 @@ Response AdminApi::Dispatch(const Request& request) {
     return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 1 && s[0] == "providers" && method == http::verb::post) {
-    auto added = vault.providers().Add(request.body(), "request body");
+    const bool change_endpoints = QueryValue(*query, "change_endpoints") == "true";
+    auto added = vault.providers().Add(request.body(), "request body",
+                                       {.change_endpoints = change_endpoints, .by = "admin-api"});
     if (!added.ok()) return Error(added.status());
     auto stored = vault.providers().HasStoredClientSecret(added->name);
     return JsonResponse(http::status::created, vault::ProviderJson(*added, stored.ok() && *stored));

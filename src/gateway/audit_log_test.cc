@@ -38,6 +38,15 @@ class AuditLogTest : public ::testing::Test {
   }
   void AllowWrites() { ASSERT_EQ(sqlite3_exec(blocker_, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK); }
 
+  // Every row written, newest first.
+  StatusOr<std::vector<store::AuditRecord>> AllRows() {
+    return store_->QueryAudit({.agent = std::nullopt,
+                               .connection = std::nullopt,
+                               .code = std::nullopt,
+                               .after_id = std::nullopt,
+                               .limit = 100});
+  }
+
   static store::AuditRecord Row(int i) {
     store::AuditRecord row;
     row.at = SystemClock::Instance().Now();
@@ -63,11 +72,7 @@ TEST_F(AuditLogTest, RowsWaitOutAStoreOutageInOrderAndNoneIsLost) {
   AllowWrites();
   log.Flush();
   EXPECT_EQ(log.dropped(), 0U);
-  auto rows = store_->QueryAudit({.agent = std::nullopt,
-                                  .connection = std::nullopt,
-                                  .code = std::nullopt,
-                                  .after_id = std::nullopt,
-                                  .limit = 100});
+  auto rows = AllRows();
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), 50U);
   for (size_t i = 0; i < rows->size(); ++i) {  // newest first: agent-49 ... agent-0
@@ -108,11 +113,7 @@ TEST_F(AuditLogTest, ARowTheStoreRefusesNeverHoldsUpTheOthers) {
   log.Flush();
   EXPECT_EQ(log.replaced(), 1U);
   EXPECT_EQ(log.dropped(), 1U);
-  auto rows = store_->QueryAudit({.agent = std::nullopt,
-                                  .connection = std::nullopt,
-                                  .code = std::nullopt,
-                                  .after_id = std::nullopt,
-                                  .limit = 100});
+  auto rows = AllRows();
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), 14U);
   std::map<std::string, std::string> path_of;

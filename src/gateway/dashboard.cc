@@ -115,7 +115,6 @@ Response Dashboard::Handle(const Request& request) {
     response = MethodNotAllowed(path, "GET").ToResponse(request.version());
   } else if (path == "/ui/session") {
     auto session = SessionOf(request);
-    if (session && !vault_.admin_tokens().StillValid(session->token_id).ok()) session.reset();
     json body = {{"signed_in", session.has_value()}};
     if (session) {
       body["csrf"] = CsrfToken(*session);
@@ -146,7 +145,7 @@ Status Dashboard::AuthorizeAdmin(const Request& request) const {
     return vault_.admin_tokens().Authenticate(authorization.substr(kBearer.size()));
   }
   const auto session = SessionOf(request);
-  if (!session || !vault_.admin_tokens().StillValid(session->token_id).ok()) {
+  if (!session) {
     return UnauthenticatedError(
         "send the admin token as 'Authorization: Bearer <token>', or sign in to the dashboard");
   }
@@ -160,6 +159,14 @@ Status Dashboard::AuthorizeAdmin(const Request& request) const {
 }
 
 std::optional<Dashboard::Session> Dashboard::SessionOf(const Request& request) const {
+  std::optional<Session> session = SignedSessionOf(request);
+  if (!session || !vault_.admin_tokens().StillValid(session->token_id).ok()) return std::nullopt;
+  StatusOr<bool> ended = vault_.store().IsSessionEnded(session->id);
+  if (!ended.ok() || *ended) return std::nullopt;  // a store that cannot say is no session
+  return session;
+}
+
+std::optional<Dashboard::Session> Dashboard::SignedSessionOf(const Request& request) const {
   // "<expiry unix seconds>.<id>.<admin token id>.<mac>"
   std::string_view value = CookieValue(request[http::field::cookie], kCookieName);
   std::array<std::string_view, 4> parts;
@@ -239,6 +246,13 @@ Response Dashboard::Logout(const Request& request) {
   if (Status allowed = AuthorizeAdmin(request);
       !allowed.ok() && allowed.code() != StatusCode::kUnauthenticated) {
     return Refused(http::status::forbidden, "csrf_refused", allowed.message()).ToResponse(request.version());
+  }
+  // Ended for every node, not only this browser: a copy of the cookie stops working too.
+  if (std::optional<Session> session = SignedSessionOf(request)) {
+    if (Status ended = vault_.store().EndSession(session->id, session->expires_at); !ended.ok()) {
+      return InternalProblem("the session could not be ended: " + ended.message())
+          .ToResponse(request.version());
+    }
   }
   Response response(http::status::no_content, request.version());
   response.set(http::field::set_cookie, std::string(kCookieName) +

@@ -48,7 +48,12 @@ class Dashboard {
     std::string token_id;  // the admin token it was opened with (public part)
     TimePoint expires_at;
   };
+  // The request's session: a cookie signed by any node sharing the master key, not past
+  // its expiry, opened with an admin token still valid, and not ended by a sign-out on
+  // any node. Blocking (reads the store).
   std::optional<Session> SessionOf(const Request& request) const;
+  // The same, from the cookie alone (no store read).
+  std::optional<Session> SignedSessionOf(const Request& request) const;
   std::string Cookie(const Session& session) const;
   std::string CsrfToken(const Session& session) const;
   bool SameOrigin(const Request& request) const;

@@ -61,6 +61,25 @@ TEST_F(DashboardSessionTest, ASignedInSessionMayChangeThingsOnlyWithItsCsrfToken
   EXPECT_EQ(Change(dashboard, "", csrf).code(), StatusCode::kUnauthenticated);
 }
 
+// Signing out ends the session on every node (each a Dashboard over the one store): a copy
+// of the cookie, kept by someone else, stops working everywhere.
+TEST_F(DashboardSessionTest, SigningOutEndsTheSessionOnEveryNode) {
+  Dashboard first(*vault_, clock_, "http://127.0.0.1:8787");
+  Dashboard second(*vault_, clock_, "http://127.0.0.1:8787");
+  const std::string cookie = SignIn(first);
+  const std::string csrf = Csrf(first, cookie);
+  ASSERT_TRUE(Change(second, cookie, csrf).ok()) << "the other node takes the session";
+  Request logout = Post("/logout");
+  logout.set(http::field::cookie, cookie);
+  logout.set("X-CSRF-Token", csrf);
+  EXPECT_EQ(first.Handle(logout).result(), http::status::no_content);
+  EXPECT_EQ(Change(second, cookie, csrf).code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Change(first, cookie, csrf).code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Csrf(second, cookie), "") << "/ui/session says signed out";
+  const std::string again = SignIn(second);
+  EXPECT_TRUE(Change(first, again, Csrf(first, again)).ok()) << "a new session works";
+}
+
 TEST_F(DashboardSessionTest, ATamperedExpiredOrForeignCookieIsNoSession) {
   Dashboard dashboard(*vault_, clock_, "http://127.0.0.1:8787");
   const std::string cookie = SignIn(dashboard);

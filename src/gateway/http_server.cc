@@ -96,6 +96,7 @@ struct Connection final : Watched {
   // Waiting for the next request's header, so safe to drop (read by the accept loop too).
   std::atomic<bool> idle = true;
   std::atomic<bool> evicting = false;  // the accept loop chose it to make room
+  std::atomic<bool> served = false;    // it has answered a request (a client's, not a flood's)
   bool closing = false;                // finish the current response, then close
 
  protected:
@@ -373,20 +374,28 @@ class HttpServer::Impl {
     }
   }
 
-  // At the cap: has the oldest connection that waits for a request closed (on its own
-  // worker, where it lives) to make room for a new one. False when every one is busy.
-  // Called with mu_ held.
+  // At the cap: has a connection that waits for a request closed (on its own worker, where
+  // it lives) to make room for a new one: the oldest that never answered a request (a
+  // flood's), else the oldest of all. False when every one is busy. Called with mu_ held.
   bool MakeRoom() {
-    for (auto& [id, connection] : connections_) {  // oldest first
-      if (!connection->idle || connection->evicting.exchange(true)) continue;
-      asio::post(connection->stream.get_executor(), [connection = connection] {
-        if (!connection->idle) {  // a request began meanwhile: it stays
-          connection->evicting = false;
+    std::shared_ptr<Connection> victim;
+    for (const bool spare_served : {true, false}) {
+      for (auto& [id, connection] : connections_) {  // oldest first
+        if (!connection->idle || (spare_served && connection->served) || connection->evicting) continue;
+        victim = connection;
+        break;
+      }
+      if (victim) break;
+    }
+    if (victim && !victim->evicting.exchange(true)) {
+      asio::post(victim->stream.get_executor(), [victim] {
+        if (!victim->idle) {  // a request began meanwhile: it stays
+          victim->evicting = false;
           return;
         }
-        connection->closing = true;
+        victim->closing = true;
         beast::error_code ignored;
-        connection->stream.cancel(ignored);
+        victim->stream.cancel(ignored);
       });
       if (!warned_at_cap_) {
         spdlog::warn(
@@ -397,7 +406,10 @@ class HttpServer::Impl {
       }
       return true;
     }
-    spdlog::warn("gateway: refused a connection: all {} are busy with a request", connections_.size());
+    if (!warned_all_busy_) {  // once: a flood of refusals must not flood the log
+      spdlog::warn("gateway: refusing new connections: all {} are busy with a request", connections_.size());
+      warned_all_busy_ = true;
+    }
     return false;
   }
 
@@ -501,6 +513,7 @@ class HttpServer::Impl {
         written = !connection->Settle(write_error);
       }
       if (!written || !keep_alive) break;
+      connection->served.store(true, std::memory_order_relaxed);
     }
     beast::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_send, ignored);
@@ -576,6 +589,7 @@ class HttpServer::Impl {
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;  // by age; guarded by mu_
   size_t max_connections_ = kMaxConnectionsDefault;              // set by Listen()
   bool warned_at_cap_ = false;                                   // guarded by mu_
+  bool warned_all_busy_ = false;                                 // guarded by mu_
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;

@@ -19,6 +19,7 @@
 #include "gateway/scope_error_decoder.h"
 #include "oauth/form_encoding.h"
 #include "oauth/retry_after.h"
+#include "provider/api_base_urls.h"
 
 namespace latchkey::gateway {
 
@@ -80,7 +81,8 @@ struct Proxy::Call {
   std::optional<ProxyTarget> target;
   std::string agent;
   std::shared_ptr<const vault::AuthenticatedAgent> agent_entry;  // its policy, once authenticated
-  std::string label = "-";                  // metrics label: the connection once the policy allowed it
+  std::string method_override;  // the method a declared override header names (the upstream runs it)
+  std::string label = "-";      // metrics label: the connection once the policy allowed it
   std::shared_ptr<const RouteEntry> route;  // connection, provider, base URL (shared with the cache)
   // The credential to inject: a header, or a query parameter.
   std::string credential_header;
@@ -95,6 +97,11 @@ struct Proxy::Call {
   double upstream_seconds = 0;        // of the last attempt
   double upstream_total_seconds = 0;  // all attempts
 };
+
+namespace {
+// The endpoint a 401 came from, for ProbedTokens: the method and the path, decoded.
+std::string ProbedEndpoint(const Proxy::Call& call) { return call.method + " " + call.target->decoded_path; }
+}  // namespace
 
 Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
 
@@ -195,6 +202,7 @@ void Proxy::CheckMethodOverride(Call& call, const Request& request) {
       call.problem = PolicyDenied(target.connection, method, target.decoded_path);
       return;
     }
+    call.method_override = std::move(method);
   }
 }
 
@@ -252,6 +260,15 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
     return;
   }
   route.provider = std::move(*provider);
+  // A base URL from a token response (instance_url) or an import: stored by an earlier
+  // version or under an earlier entry, it may name a host the provider does not allow.
+  if (!record.api_base_url.empty() && !provider::IsAllowedApiBaseUrl(route.provider, record.api_base_url)) {
+    call.problem = InternalProblem("connection '" + record.name + "' has an API base URL that provider '" +
+                                   record.provider +
+                                   "' does not allow: add its pattern to the entry's extra_api_base_urls, or "
+                                   "connect the account again");
+    return;
+  }
   auto base = ParseBaseUrl(record.api_base_url.empty() ? route.provider.api_base_url : record.api_base_url);
   if (!base.ok()) {
     call.problem = InternalProblem("connection '" + record.name + "' has no usable API base URL");
@@ -314,7 +331,8 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   const ProxyTarget& target = *call.target;
   // A streamed body is read once, so such a request is sent once.
   const bool replayable = request.body_stream == nullptr;
-  const bool idempotent = IsIdempotent(request.method());
+  // An overridden method is the upstream's to run: only a plain idempotent request is retried.
+  const bool idempotent = IsIdempotent(request.method()) && call.method_override.empty();
   const std::vector<std::string> listed = ConnectionListed(request);
   UpstreamClient& client = *parts_.upstreams.at(worker);
 
@@ -401,6 +419,26 @@ void Proxy::RefusedFreshToken(Call& call) {
                                 "the API refused a freshly refreshed access token");
 }
 
+asio::awaitable<bool> Proxy::TestEndpointTakes(const Call& call, int worker) {
+  const provider::ProviderDefinition& provider = call.route->provider;
+  BaseUrl base = call.route->base;
+  UpstreamRequest probe;
+  if (!provider.test_path.empty()) {
+    probe.target = base.path + provider.test_path;
+  } else if (!provider.userinfo_url.empty()) {
+    auto userinfo = ParseBaseUrl(provider.userinfo_url);
+    if (!userinfo.ok()) co_return false;
+    base = std::move(*userinfo);
+    probe.target = base.path.empty() ? "/" : base.path;
+  } else {
+    co_return false;
+  }
+  probe.fields = {{"Accept", "application/json"}, {call.credential_header, call.credential.reveal()}};
+  UpstreamResult answer = co_await parts_.upstreams.at(worker)->Send(base, probe, nullptr, call.deadline);
+  const int status = answer.ok() ? answer.response.result_int() : 0;
+  co_return status >= 200 && status < 300;
+}
+
 // An answer AfterUpstream would leave as it is: most answers, which then skip a coroutine.
 // (Keep in step with AfterUpstream's cases.)
 bool Proxy::Settled(const Call& call) {
@@ -432,6 +470,12 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   const provider::ProviderDefinition& provider = call.route->provider;
   const TimePoint first_refusal = parts_.clock.Now();
   constexpr int kMaxRounds = 3;  // bounds a token chase if the API's clock runs ahead
+  // A token the test endpoint took after this connection's API refused it: the refusal is
+  // that endpoint's own answer, passed on without another refresh.
+  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind) &&
+      probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now())) {
+    co_return;
+  }
   for (int round = 0; round < kMaxRounds && call.upstream.ok() &&
                       call.upstream.response.result_int() == 401 && IsOAuth(record.kind);
        ++round) {
@@ -484,6 +528,18 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     const bool obtained_after_refusal =
         fresh->refreshed || (fresh->obtained_at && *fresh->obtained_at >= first_refusal);
     if (obtained_after_refusal || last_round) {
+      // Some endpoints refuse valid tokens (per path, per resource): only when the
+      // provider's test endpoint refuses the token too is the grant taken for dead.
+      if (co_await TestEndpointTakes(call, worker)) {
+        spdlog::info(
+            "proxy: an endpoint of connection '{}' refused a token the provider's test endpoint takes: its "
+            "401 is "
+            "passed on as the endpoint's own answer",
+            record.name);
+        probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now());
+        refusals_.Clear(record.name);
+        co_return;
+      }
       spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
                    record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
       co_await Offload(parts_.blocking, [&] { RefusedFreshToken(call); });
@@ -491,7 +547,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     }
   }
 
-  const bool idempotent = IsIdempotent(request.method());
+  const bool idempotent = IsIdempotent(request.method()) && call.method_override.empty();
   UpstreamResult& result = call.upstream;
   switch (result.outcome) {
     case UpstreamResult::Outcome::kOk: break;
@@ -590,7 +646,9 @@ Response Proxy::Finish(Call& call, const Request& request) {
   audit.at = call.at;
   audit.agent = call.agent;
   audit.connection = call.target ? call.target->connection : "";
-  audit.method = call.method.substr(0, 16);
+  // What the upstream ran: "POST>DELETE" when a declared override header named another method.
+  audit.method =
+      (call.method_override.empty() ? call.method : call.method + ">" + call.method_override).substr(0, 24);
   audit.path = call.target ? call.target->redacted : "(refused target)";
   audit.upstream_status = upstream_status;
   audit.code = code == "ok" ? "" : code;

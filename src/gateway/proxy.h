@@ -91,11 +91,15 @@ class Proxy {
   // Blocking. The API refused a token obtained after its first refusal: reauth_required,
   // and after a streak of such calls the connection is marked needs_reauth.
   void RefusedFreshToken(Call& call);
+  // Whether the provider's test endpoint (test_path, else userinfo_url) takes the call's
+  // token: false when it refuses it, fails, or the provider names none.
+  boost::asio::awaitable<bool> TestEndpointTakes(const Call& call, int worker);
   Response Finish(Call& call, const Request& request);
 
   ProxyParts parts_;
   ProxyOptions options_;
   RefusalStreaks refusals_;
+  ProbedTokens probed_;
 };
 
 }  // namespace latchkey::gateway

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -18,6 +19,31 @@
 #include <string_view>
 
 namespace latchkey::gateway {
+
+// ProbedTokens: access tokens that the provider's test endpoint (test_path or
+// userinfo_url) took after one endpoint (a method and path) of the connection's API had
+// refused them. That endpoint's 401s for that token are then its own answers (some APIs
+// refuse valid tokens on some paths): for a few minutes they are passed on as they are,
+// cost no refresh, count in no streak, and never mark the connection needs_reauth. Every
+// other endpoint still gets the usual refresh on a 401, so one agent cannot switch off
+// refreshing for a connection. Only digests are kept, at most kMaxEntries. Thread-safe.
+class ProbedTokens {
+ public:
+  static constexpr auto kLifetime = std::chrono::minutes(5);
+  static constexpr size_t kMaxEntries = 4096;
+
+  void Remember(std::string_view connection, std::string_view endpoint, std::string_view access_token,
+                std::chrono::steady_clock::time_point now);
+  bool Took(std::string_view connection, std::string_view endpoint, std::string_view access_token,
+            std::chrono::steady_clock::time_point now) const;
+
+ private:
+  static std::string Key(std::string_view connection, std::string_view endpoint,
+                         std::string_view access_token);
+  std::atomic<size_t> size_{0};  // entries_.size(), readable without the lock
+  mutable std::mutex mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> entries_;  // digest → until
+};
 
 class RefusalStreaks {
  public:

@@ -42,5 +42,20 @@ TEST(RefusalStreaksTest, ConcurrentRefusalsAreAllCounted) {
   EXPECT_EQ(streaks.Add("gmail"), 1001);
 }
 
+// What the test endpoint vouched for is one token at one endpoint, for a few minutes: an
+// agent that calls an always-401 endpoint cannot stop the refresh of other endpoints' 401s.
+TEST(ProbedTokensTest, AVouchedTokenCountsOnlyAtItsEndpointAndOnlyForAWhile) {
+  ProbedTokens probed;
+  const auto now = std::chrono::steady_clock::time_point() + std::chrono::hours(1);
+  EXPECT_FALSE(probed.Took("work", "GET /always-401", "token-1", now));
+  probed.Remember("work", "GET /always-401", "token-1", now);
+  EXPECT_TRUE(probed.Took("work", "GET /always-401", "token-1", now + std::chrono::minutes(4)));
+  EXPECT_FALSE(probed.Took("work", "GET /read", "token-1", now)) << "another endpoint";
+  EXPECT_FALSE(probed.Took("work", "POST /always-401", "token-1", now)) << "another method";
+  EXPECT_FALSE(probed.Took("work", "GET /always-401", "token-2", now)) << "another token";
+  EXPECT_FALSE(probed.Took("other", "GET /always-401", "token-1", now)) << "another connection";
+  EXPECT_FALSE(probed.Took("work", "GET /always-401", "token-1", now + ProbedTokens::kLifetime));
+}
+
 }  // namespace
 }  // namespace latchkey::gateway

@@ -1,6 +1,7 @@
 #include "gateway/upstream_client.h"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <map>
 #include <optional>
 
@@ -50,6 +52,24 @@ struct UpstreamClient::Connection final : Watched {
 
   tcp::socket& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
+  // Whether the TLS layer holds nothing read past the last answer: decrypted bytes
+  // (SSL_pending) or ciphertext already taken from the socket (the read BIO).
+  bool TlsDrained() {
+    if (!secure) return true;
+    SSL* ssl = secure->native_handle();
+    return SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+  }
+
+  // Whether the upstream has sent nothing since the connection went idle: bytes would
+  // answer no request of ours (or be a TLS close_notify), and an end of stream says it
+  // closed the connection. Either way it is not reused. One non-blocking peek.
+  bool QuietSinceIdle() {
+    if (!TlsDrained()) return false;
+    char byte = 0;
+    const ssize_t got = ::recv(lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
   // Runs `op(stream)` on whichever stream this connection has.
   template <typename Op>
   auto With(Op op) {
@@ -71,7 +91,7 @@ struct UpstreamClient::Pool {
   // the upstream sent past that answer would be read as the next call's answer (that
   // call may be another agent's): such a connection is closed instead.
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
-    if (connection->buffer.size() != 0) return;
+    if (connection->buffer.size() != 0 || !connection->TlsDrained()) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;
     connection->idle_since = Clock::now();
@@ -307,7 +327,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
     const unsigned status = parser->get().result_int();
     if (status < 100 || status >= 200) break;
     // 101 answers an upgrade, which latchkey never asks for: the rest is not HTTP.
-    if (status == 101 || interim + 1 >= kMaxInterimAnswers) {
+    if (status == 101 || interim >= kMaxInterimAnswers) {
       attempt.ec = http::error::bad_status;
       attempt.stage = "receive";
       attempt.why = status == 101 ? "the upstream switched protocols (101), which latchkey never asks for"
@@ -405,11 +425,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     while (!body_stream && !idle.empty() && !connection) {
       std::unique_ptr<Connection> candidate = std::move(idle.back());
       idle.pop_back();
-      // Bytes that arrived while it was idle answer no request of ours (or say the
-      // upstream closed it): such a connection is not reused.
-      beast::error_code ignored;
-      if (Clock::now() - candidate->idle_since < options_.idle_timeout &&
-          candidate->lowest().available(ignored) == 0 && !ignored) {
+      if (Clock::now() - candidate->idle_since < options_.idle_timeout && candidate->QuietSinceIdle()) {
         connection = std::move(candidate);
         reused = true;
       }

@@ -240,6 +240,7 @@ TEST_F(TokenClientTest, SlackUserTokenUnderAuthedUser) {
 TEST_F(TokenClientTest, SalesforceInstanceUrlAndDefaultLifetime) {
   auto p = Acme();
   p.quirks.api_base_url_field = "instance_url";
+  p.extra_api_base_urls = {"https://*.my.salesforce.com"};
   p.quirks.default_expires_in = 7200;
   p.quirks.account_field = "id";
   http_.Respond(kTokenUrl, 200, R"({"access_token":"00D!x","instance_url":"https://acme.my.salesforce.com",
@@ -260,6 +261,22 @@ TEST_F(TokenClientTest, PlainHttpApiBaseUrlIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, TokenErrorKind::kProtocol);
   EXPECT_EQ(r.error().code, "bad_api_base_url");
+}
+
+// A hostile or mixed-up authorization server names the host agents' calls (with the token)
+// go to: only hosts the provider entry allows are taken.
+TEST_F(TokenClientTest, AnInstanceUrlOutsideTheEntrysPatternsIsRefused) {
+  auto p = Acme();
+  p.quirks.api_base_url_field = "instance_url";
+  p.extra_api_base_urls = {"https://*.my.salesforce.com"};
+  for (const char* url : {"https://evil.example", "https://my.salesforce.com.evil.example",
+                          "https://evilmy.salesforce.com", "https://a.my.salesforce.com:8443"}) {
+    http_.Respond(kTokenUrl, 200, std::string(R"({"access_token":"at","instance_url":")") + url + "\"}");
+    TokenResult r = Client(p).Refresh(SecretString("rt"));
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.error().kind, TokenErrorKind::kProtocol) << url;
+    EXPECT_EQ(r.error().code, "bad_api_base_url") << url;
+  }
 }
 
 TEST_F(TokenClientTest, SecretsEchoedByProviderAreRedactedAndDescriptionCapped) {

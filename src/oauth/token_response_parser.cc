@@ -10,6 +10,7 @@
 #include "oauth/retry_after.h"
 #include "oauth/token_fields.h"
 #include "oauth/url_policy.h"
+#include "provider/api_base_urls.h"
 
 namespace latchkey::oauth {
 namespace {
@@ -264,6 +265,13 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
         return protocol_error(
             "bad_api_base_url",
             "the token response field '" + provider.quirks.api_base_url_field + "' is not an https URL");
+      }
+      // The calls of the connection, with its token, would go there.
+      if (!provider::IsAllowedApiBaseUrl(provider, value)) {
+        return protocol_error("bad_api_base_url",
+                              "the token response field '" + provider.quirks.api_base_url_field +
+                                  "' names '" + value.substr(0, 100) + "', which provider '" + provider.name +
+                                  "' does not allow (api_base_url, extra_api_base_urls)");
       }
       out.api_base_url = std::move(value);
     }

@@ -95,6 +95,12 @@ struct ProviderDefinition {
   // policy must allow the method it names.
   std::string method_override_header;
 
+  // A path below the API base URL that any valid token of the provider may GET (e.g.
+  // "/user"). When an endpoint refuses a freshly refreshed token, latchkey asks this one
+  // (else userinfo_url): if it takes the token, the grant is alive and the refusal was
+  // that endpoint's own answer, passed on as it is; the connection stays active.
+  std::string test_path;
+
   ProviderQuirks quirks;
 
   std::string source;  // where it came from: "built-in", a file path, or "store"

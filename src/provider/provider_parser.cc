@@ -14,7 +14,7 @@ namespace {
 using internal::FieldLocations;
 using internal::FieldReader;
 
-constexpr std::array<std::string_view, 24> kTopLevelFields = {
+constexpr std::array<std::string_view, 25> kTopLevelFields = {
     "name",
     "display_name",
     "auth",
@@ -38,6 +38,7 @@ constexpr std::array<std::string_view, 24> kTopLevelFields = {
     "api_key_query",
     "api_key_prefix",
     "method_override_header",
+    "test_path",
     "quirks",
 };
 
@@ -159,6 +160,7 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_query", def.api_key_query));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_prefix", def.api_key_prefix));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("method_override_header", def.method_override_header));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("test_path", def.test_path));
   LATCHKEY_ASSIGN_OR_RETURN(const toml::table* quirks, reader.ReadTable("quirks"));
   if (quirks != nullptr) LATCHKEY_RETURN_IF_ERROR(ReadQuirks(*quirks, locations, def.quirks));
   return Status::Ok();

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string>
 
+#include "provider/api_base_urls.h"
 #include "provider/endpoint_url.h"
 
 namespace latchkey::provider::internal {
@@ -106,6 +107,13 @@ class Validator {
       return at_.FieldError("method_override_header",
                             ": '" + def_.method_override_header + "' is not a valid HTTP header name");
     }
+    if (at_.Has("test_path") &&
+        (!def_.test_path.starts_with("/") || def_.test_path.starts_with("//") ||
+         HasLineBreak(def_.test_path) || def_.test_path.find_first_of(" #") != std::string::npos)) {
+      return at_.FieldError(
+          "test_path",
+          ": '" + def_.test_path + "' must be a path below api_base_url, starting with '/' (e.g. \"/user\")");
+    }
     return CheckQuirks();
   }
 
@@ -158,7 +166,7 @@ class Validator {
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("userinfo_url", def_.userinfo_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("api_base_url", def_.api_base_url, {.allow_query = false}));
     for (const std::string& url : def_.extra_api_base_urls) {
-      std::string problem = EndpointUrlProblem(url, {.allow_query = false});
+      std::string problem = ApiBaseUrlPatternProblem(url);
       if (!problem.empty()) return at_.FieldError("extra_api_base_urls", ": '" + url + "': " + problem);
     }
     return Status::Ok();

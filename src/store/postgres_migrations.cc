@@ -136,6 +136,13 @@ CREATE TABLE admin_tokens (
     {4, "SELECT 1"},
     // 5: audit retention deletes by time.
     {5, "CREATE INDEX audit_at ON audit(at)"},
+    // 6: dashboard sessions ended by signing out, so that every node refuses their cookie.
+    {6, R"sql(
+CREATE TABLE ended_sessions (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

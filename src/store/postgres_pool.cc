@@ -16,7 +16,11 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 // Connections kept open when idle; more may exist while many threads are inside Run().
-constexpr size_t kMaxIdleConnections = 8;
+// A burst on the gateway's blocking pool (32 threads by default) finds them open: with 8,
+// each burst closed and reopened the rest, one server process fork each, and under load
+// (three nodes, 4-second tokens that are never cached) calls queued for tens of seconds.
+// Three nodes keeping 32 each stay below PostgreSQL's default max_connections (100).
+constexpr size_t kMaxIdleConnections = 32;
 
 // Randomized exponential backoff: 1, 2, 4 ... 32 ms, each scaled into [0.5, 1.5).
 void Backoff(int attempt) {

@@ -223,4 +223,36 @@ StatusOr<int64_t> PostgresStore::DeleteExpiredPendingAuthorizations(TimePoint no
   return deleted;
 }
 
+Status PostgresStore::EndSession(std::string_view session_id, TimePoint expires_at) {
+  return Write([&](PgTx& tx) -> Status {
+    return tx
+        .Exec("INSERT INTO ended_sessions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+              PgParams().Add(session_id).Add(expires_at))
+        .status();
+  });
+}
+
+StatusOr<bool> PostgresStore::IsSessionEnded(std::string_view session_id) {
+  bool ended = false;
+  Status done = Read([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT 1 FROM ended_sessions WHERE id = $1", PgParams().Add(session_id)));
+    ended = !rows.empty();
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return ended;
+}
+
+StatusOr<int64_t> PostgresStore::DeleteEndedSessionsBefore(TimePoint now) {
+  int64_t deleted = 0;
+  Status done = Write([&](PgTx& tx) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        deleted, tx.Exec("DELETE FROM ended_sessions WHERE expires_at < $1", PgParams().Add(now)));
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 }  // namespace latchkey::store::postgres

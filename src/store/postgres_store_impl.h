@@ -59,6 +59,9 @@ class PostgresStore final : public Store {
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
   StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) override;
+  Status EndSession(std::string_view session_id, TimePoint expires_at) override;
+  StatusOr<bool> IsSessionEnded(std::string_view session_id) override;
+  StatusOr<int64_t> DeleteEndedSessionsBefore(TimePoint now) override;
 
   // postgres_store_events.cc
   using Store::AppendAudit;

@@ -159,6 +159,13 @@ CREATE INDEX audit_connection ON audit(connection, id);
 )sql"},
     // 5: audit retention deletes by time.
     {5, "CREATE INDEX audit_at ON audit(at);"},
+    // 6: dashboard sessions ended by signing out, so that every node refuses their cookie.
+    {6, R"sql(
+CREATE TABLE ended_sessions (
+  id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -221,4 +221,39 @@ StatusOr<int64_t> SqliteStore::DeleteExpiredPendingAuthorizations(TimePoint now)
   return deleted;
 }
 
+Status SqliteStore::EndSession(std::string_view session_id, TimePoint expires_at) {
+  return Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt,
+        SqliteStatement::Prepare(db, "INSERT OR IGNORE INTO ended_sessions (id, expires_at) VALUES (?, ?)"));
+    return stmt.Add(session_id).Add(expires_at).Run();
+  });
+}
+
+StatusOr<bool> SqliteStore::IsSessionEnded(std::string_view session_id) {
+  bool ended = false;
+  Status done = Read([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(auto stmt,
+                              SqliteStatement::Prepare(db, "SELECT 1 FROM ended_sessions WHERE id = ?"));
+    stmt.Add(session_id);
+    LATCHKEY_ASSIGN_OR_RETURN(ended, stmt.Step());
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return ended;
+}
+
+StatusOr<int64_t> SqliteStore::DeleteEndedSessionsBefore(TimePoint now) {
+  int64_t deleted = 0;
+  Status done = Write([&](SqliteDb& db) -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(
+        auto stmt, SqliteStatement::Prepare(db, "DELETE FROM ended_sessions WHERE expires_at < ?"));
+    LATCHKEY_RETURN_IF_ERROR(stmt.Add(now).Run());
+    deleted = db.Changes();
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return deleted;
+}
+
 }  // namespace latchkey::store::sqlite

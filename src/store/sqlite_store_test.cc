@@ -118,6 +118,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
     INSERT INTO audit VALUES (1, 1000, 'claude', 'gmail', 'GET', '/a', 200, '', 5, 0);
     INSERT INTO audit VALUES (2, 2000, 'claude', 'slack', 'POST', '/b', 401, 'reauth_required', 7, 1);
     INSERT INTO audit VALUES (9, 3000, 'other', 'gmail', 'GET', '/c', 403, 'scope_insufficient', 9, 0);
+    DROP TABLE ended_sessions;
     DELETE FROM schema_migrations WHERE version > 3;
   )sql");
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 1);

@@ -105,6 +105,13 @@ class Store {
   virtual StatusOr<std::vector<AdminTokenRecord>> ListAdminTokens() = 0;
   virtual Status RevokeAdminToken(std::string_view id, TimePoint at) = 0;  // kNotFound
 
+  // --- dashboard sessions ended by signing out (the session itself is a signed cookie) ---
+  // Idempotent. `expires_at` is when the cookie would have expired anyway.
+  virtual Status EndSession(std::string_view session_id, TimePoint expires_at) = 0;
+  virtual StatusOr<bool> IsSessionEnded(std::string_view session_id) = 0;
+  // Retention: forgets the sessions whose cookies have expired by `now`. Returns how many.
+  virtual StatusOr<int64_t> DeleteEndedSessionsBefore(TimePoint now) = 0;
+
   // --- audit ---
   // Appends the rows in one transaction (the gateway batches them).
   virtual Status AppendAudit(const std::vector<AuditRecord>& records) = 0;

@@ -289,6 +289,18 @@ TEST_P(StoreContractTest, AuditRetentionDeletesOldRowsButKeepsTheNewest) {
   EXPECT_GT(rows->front().id, newest);
 }
 
+TEST_P(StoreContractTest, EndedSessionsAreKnownUntilTheirCookiesExpire) {
+  EXPECT_FALSE(*store().IsSessionEnded("s1"));
+  ASSERT_TRUE(store().EndSession("s1", At(5000)).ok());
+  ASSERT_TRUE(store().EndSession("s1", At(5000)).ok()) << "idempotent";
+  ASSERT_TRUE(store().EndSession("s2", At(9000)).ok());
+  EXPECT_TRUE(*store().IsSessionEnded("s1"));
+  EXPECT_FALSE(*store().IsSessionEnded("s3"));
+  EXPECT_EQ(*store().DeleteEndedSessionsBefore(At(6000)), 1);
+  EXPECT_FALSE(*store().IsSessionEnded("s1"));
+  EXPECT_TRUE(*store().IsSessionEnded("s2"));
+}
+
 TEST_P(StoreContractTest, Ping) { EXPECT_TRUE(store().Ping().ok()); }
 
 }  // namespace

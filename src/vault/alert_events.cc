@@ -22,4 +22,19 @@ store::AlertEvent MakeAlert(std::string_view type, const store::ConnectionRecord
   return event;
 }
 
+store::AlertEvent MakeProviderAlert(std::string_view type, std::string_view provider,
+                                    std::string_view revision, TimePoint now,
+                                    const std::map<std::string, std::string>& details) {
+  nlohmann::json payload = {
+      {"type", type}, {"connection", ""}, {"provider", provider}, {"at", FormatRfc3339(now)}};
+  for (const auto& [key, value] : details) payload[key] = value;
+  store::AlertEvent event;
+  event.event_id = std::string(type) + ":" + std::string(provider) + ":" + std::to_string(ToUnixMillis(now)) +
+                   ":" + std::string(revision);
+  event.type = std::string(type);
+  event.payload = payload.dump();
+  event.created_at = now;
+  return event;
+}
+
 }  // namespace latchkey::vault

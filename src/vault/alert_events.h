@@ -17,4 +17,10 @@ namespace latchkey::vault {
 store::AlertEvent MakeAlert(std::string_view type, const store::ConnectionRecord& connection, int64_t version,
                             TimePoint now, const std::map<std::string, std::string>& details = {});
 
+// An event about a provider entry rather than a connection ("provider.changed"): its id is
+// derived from the provider, the time and `revision` (e.g. a digest of the new entry).
+store::AlertEvent MakeProviderAlert(std::string_view type, std::string_view provider,
+                                    std::string_view revision, TimePoint now,
+                                    const std::map<std::string, std::string>& details = {});
+
 }  // namespace latchkey::vault

@@ -12,9 +12,10 @@ bool IsMasterKeyVariable(std::string_view variable) {
   return variable == "LATCHKEY_MASTER_KEY" || variable == "LATCHKEY_NEW_MASTER_KEY";
 }
 
-// LATCHKEY_<NAME>_<SUFFIX> for provider `name` ("my-api" → LATCHKEY_MY_API_CLIENT_ID).
-std::string OwnVariable(std::string_view name, std::string_view suffix) {
-  std::string out = "LATCHKEY_";
+// <prefix><NAME>_<SUFFIX> for provider `name` ("my-api" → LATCHKEY_MY_API_CLIENT_ID).
+std::string OwnVariable(std::string_view name, std::string_view suffix,
+                        std::string_view prefix = "LATCHKEY_") {
+  std::string out(prefix);
   for (char c : name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out += '_';
   out += suffix;
@@ -30,19 +31,25 @@ Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view prov
   if (IsMasterKeyVariable(variable)) {
     return InvalidArgumentError(where + " names the master key's variable, which no provider entry may read");
   }
-  const bool own =
-      variable == OwnVariable(provider, "CLIENT_ID") || variable == OwnVariable(provider, "CLIENT_SECRET");
+  // The entry's own variables, as the built-in catalog (LATCHKEY_GOOGLE_CLIENT_SECRET) and
+  // SPEC §9's example (ACME_CLIENT_SECRET for "acme") name them.
+  bool own = false;
+  for (std::string_view prefix : {"LATCHKEY_", ""}) {
+    own = own || variable == OwnVariable(provider, "CLIENT_ID", prefix) ||
+          variable == OwnVariable(provider, "CLIENT_SECRET", prefix);
+  }
   const bool allowed = std::ranges::any_of(
       policy.allowed_prefixes, [&](const std::string& prefix) { return variable.starts_with(prefix); });
   if (own || allowed) return Status::Ok();
   std::string prefixes;
   for (const std::string& prefix : policy.allowed_prefixes)
     prefixes += (prefixes.empty() ? "" : ", ") + prefix;
-  return InvalidArgumentError(
-      where + " is not allowed: an entry may read only variables starting with " +
-      (prefixes.empty() ? "(none configured)" : prefixes) + ", or its own " +
-      OwnVariable(provider, "CLIENT_ID") + " and " + OwnVariable(provider, "CLIENT_SECRET") +
-      "; rename the variable, or add its prefix to env_secret_prefixes in latchkey.toml");
+  return InvalidArgumentError(where + " is not allowed: an entry may read only variables starting with " +
+                              (prefixes.empty() ? "(none configured)" : prefixes) + ", or its own " +
+                              OwnVariable(provider, "CLIENT_ID") + " and " +
+                              OwnVariable(provider, "CLIENT_SECRET") +
+                              " (also without LATCHKEY_); rename the variable, or add its prefix to "
+                              "env_secret_prefixes in latchkey.toml");
 }
 
 Status CheckEnvReferences(const EnvReferencePolicy& policy, const provider::ProviderDefinition& definition) {

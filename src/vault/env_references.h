@@ -20,8 +20,9 @@ struct EnvReferencePolicy {
 };
 
 // OK when `provider`'s `field` ("client_id", "client_secret") may read `variable`: it
-// starts with an allowed prefix, or it is the entry's own LATCHKEY_<NAME>_CLIENT_ID or
-// _CLIENT_SECRET (as the built-in catalog names them, NAME upper case with '_' for '-').
+// starts with an allowed prefix, or it is the entry's own [LATCHKEY_]<NAME>_CLIENT_ID or
+// _CLIENT_SECRET (as the built-in catalog and SPEC §9's example name them, NAME upper
+// case with '_' for '-').
 // The master key's variables never. kInvalidArgument names the setting that allows it.
 Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view provider, std::string_view field,
                          std::string_view variable);

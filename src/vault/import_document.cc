@@ -4,6 +4,7 @@
 
 #include "common/json_secrets.h"
 #include "oauth/token_fields.h"
+#include "provider/api_base_urls.h"
 
 namespace latchkey::vault {
 namespace {
@@ -71,6 +72,11 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
     if (const json* url = FindJsonPath(document, provider.quirks.api_base_url_field);
         url && url->is_string()) {
       out.api_base_url = url->get<std::string>();
+      if (!provider::IsAllowedApiBaseUrl(provider, out.api_base_url)) {
+        return InvalidArgumentError(std::string(source) + ": field '" + provider.quirks.api_base_url_field +
+                                    "' names '" + out.api_base_url.substr(0, 100) + "', which provider '" +
+                                    provider.name + "' does not allow (api_base_url, extra_api_base_urls)");
+      }
     }
   }
   return out;

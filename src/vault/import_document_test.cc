@@ -46,10 +46,16 @@ TEST(ImportDocumentTest, NestedTokensAndAccountAndInstanceUrlAreQuirks) {
   EXPECT_EQ(c->account, "Acme");
   provider::ProviderDefinition salesforce = OAuth();
   salesforce.quirks.api_base_url_field = "instance_url";
+  salesforce.extra_api_base_urls = {"https://*.salesforce.com"};
   auto s = ParseImportDocument(R"({"access_token":"x","instance_url":"https://na1.my.salesforce.com"})", "t",
                                salesforce);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->api_base_url, "https://na1.my.salesforce.com");
+  // A host the entry does not allow would receive the connection's calls and token.
+  auto evil =
+      ParseImportDocument(R"({"access_token":"x","instance_url":"https://evil.example"})", "t", salesforce);
+  ASSERT_FALSE(evil.ok());
+  EXPECT_NE(evil.status().message().find("does not allow"), std::string::npos) << evil.status().ToString();
 }
 
 TEST(ImportDocumentTest, ErrorsNameTheSourceAndNeverQuoteTheDocument) {

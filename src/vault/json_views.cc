@@ -77,6 +77,7 @@ nlohmann::json ProviderJson(const provider::ProviderDefinition& p, bool stored_s
     if (!p.api_key_query.empty()) j["api_key_query"] = p.api_key_query;
   }
   if (!p.method_override_header.empty()) j["method_override_header"] = p.method_override_header;
+  if (!p.test_path.empty()) j["test_path"] = p.test_path;
   return j;
 }
 

@@ -1,12 +1,40 @@
 #include "vault/provider_registry.h"
 
 #include <cstdlib>
+#include <functional>
+
+#include "common/log.h"
+#include "vault/alert_events.h"
 
 namespace latchkey::vault {
 namespace {
 
 constexpr std::string_view kTable = "providers";
 constexpr std::string_view kClientSecret = "client_secret";
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// The fields that decide where a provider's tokens, credentials and calls go.
+std::vector<std::string> ChangedEndpoints(const provider::ProviderDefinition& before,
+                                          const provider::ProviderDefinition& after) {
+  std::vector<std::string> changed;
+  auto check = [&](const char* field, const auto& a, const auto& b) {
+    if (a != b) changed.emplace_back(field);
+  };
+  check("issuer", before.issuer, after.issuer);
+  check("authorization_url", before.authorization_url, after.authorization_url);
+  check("token_url", before.token_url, after.token_url);
+  check("revocation_url", before.revocation_url, after.revocation_url);
+  check("device_authorization_url", before.device_authorization_url, after.device_authorization_url);
+  check("userinfo_url", before.userinfo_url, after.userinfo_url);
+  check("api_base_url", before.api_base_url, after.api_base_url);
+  check("extra_api_base_urls", before.extra_api_base_urls, after.extra_api_base_urls);
+  return changed;
+}
 
 }  // namespace
 
@@ -65,10 +93,35 @@ StatusOr<bool> ProviderRegistry::HasStoredClientSecret(std::string_view name) co
 }
 
 StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view toml_text,
-                                                             std::string_view source_name) {
+                                                             std::string_view source_name,
+                                                             const AddOptions& options) {
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition,
                             provider::ParseProvider(toml_text, source_name));
   LATCHKEY_RETURN_IF_ERROR(CheckEnvReferences(env_policy_, definition));
+  std::vector<std::string> changed;
+  std::vector<std::string> users;
+  if (StatusOr<provider::ProviderDefinition> before = Get(definition.name); before.ok()) {
+    changed = ChangedEndpoints(*before, definition);
+  } else if (before.status().code() != StatusCode::kNotFound) {
+    // Without the entry it replaces, no one can tell which endpoints move: refuse.
+    return before.status().WithContext("cannot read the current entry of provider '" + definition.name + "'");
+  }
+  if (!changed.empty()) {
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ConnectionRecord> all, store_->ListConnections());
+    for (const store::ConnectionRecord& connection : all) {
+      if (connection.provider == definition.name &&
+          connection.status != store::ConnectionStatus::kDisconnected) {
+        users.push_back(connection.name);
+      }
+    }
+  }
+  if (!users.empty() && !options.change_endpoints) {
+    return FailedPreconditionError(
+        "provider '" + definition.name + "' is used by " + std::to_string(users.size()) + " connection(s) (" +
+        Joined(users) + "), and this entry changes " + Joined(changed) +
+        ": their tokens and calls would go to the new place. If that is what you want, add it again with "
+        "--change-endpoints (admin API: POST /v1/providers?change_endpoints=true)");
+  }
   LATCHKEY_ASSIGN_OR_RETURN(std::string stripped, provider::StripLiteralClientSecret(toml_text));
 
   store::ProviderRecord record{
@@ -87,7 +140,32 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
   LATCHKEY_RETURN_IF_ERROR(store_->UpsertProvider(record));
   definition.client_secret.literal = SecretString();
   definition.source = "store";
+  if (!users.empty()) RecordEndpointChange(definition.name, record.definition, changed, users, options.by);
   return definition;
+}
+
+void ProviderRegistry::RecordEndpointChange(const std::string& name, std::string_view stored_text,
+                                            const std::vector<std::string>& changed,
+                                            const std::vector<std::string>& users, const std::string& by) {
+  const TimePoint now = clock_.Now();
+  spdlog::warn("provider '{}': {} changed by {} while {} connection(s) use it ({})", name, Joined(changed),
+               by, users.size(), Joined(users));
+  store::AuditRecord audit;
+  audit.at = now;
+  audit.agent = by;
+  audit.method = "PROVIDER";
+  audit.path = "/providers/" + name + " changed: " + Joined(changed);
+  audit.code = "provider_changed";
+  if (Status written = store_->AppendAudit(audit); !written.ok()) {
+    spdlog::error("provider '{}': cannot audit the change: {}", name, written.message());
+  }
+  const std::string revision = std::to_string(std::hash<std::string_view>{}(stored_text));
+  Status queued = store_->EnqueueAlert(
+      MakeProviderAlert("provider.changed", name, revision, now,
+                        {{"fields", Joined(changed)}, {"connections", Joined(users)}, {"by", by}}));
+  if (!queued.ok() && queued.code() != StatusCode::kAlreadyExists) {
+    spdlog::error("provider '{}': cannot queue the provider.changed alert: {}", name, queued.message());
+  }
 }
 
 StatusOr<std::string> ProviderRegistry::ClientId(const provider::ProviderDefinition& definition) const {

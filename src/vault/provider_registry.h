@@ -32,9 +32,22 @@ class ProviderRegistry {
   // True when the provider's client secret is stored sealed (added with a literal).
   StatusOr<bool> HasStoredClientSecret(std::string_view name) const;
 
+  struct AddOptions {
+    // Allows changing where the provider's tokens and calls go (token_url, api_base_url,
+    // ...) while connections use it. Without it such a change is refused: the next
+    // refresh or call would send those connections' tokens to the new place.
+    bool change_endpoints = false;
+    std::string by = "cli";  // who made the change, for the audit row ("cli", "admin-api")
+  };
   // Validates and stores one provider document; replaces a user entry of the same name
-  // and overrides a built-in one. `source_name` names the document in messages.
-  StatusOr<provider::ProviderDefinition> Add(std::string_view toml_text, std::string_view source_name);
+  // and overrides a built-in one. `source_name` names the document in messages. A change
+  // of endpoints under connections (with change_endpoints) writes an audit row and raises
+  // a provider.changed alert.
+  StatusOr<provider::ProviderDefinition> Add(std::string_view toml_text, std::string_view source_name,
+                                             const AddOptions& options);
+  StatusOr<provider::ProviderDefinition> Add(std::string_view toml_text, std::string_view source_name) {
+    return Add(toml_text, source_name, AddOptions{});
+  }
 
   // The client secret to send to the token endpoint: from the environment variable the
   // entry names (when env_policy() allows it), or unsealed from the store. Empty when the
@@ -49,6 +62,11 @@ class ProviderRegistry {
   const EnvReferencePolicy& env_policy() const { return env_policy_; }
 
  private:
+  // The audit row and the provider.changed alert of an endpoint change under connections.
+  void RecordEndpointChange(const std::string& name, std::string_view stored_text,
+                            const std::vector<std::string>& changed, const std::vector<std::string>& users,
+                            const std::string& by);
+
   std::shared_ptr<store::Store> store_;
   const KeyManager& keys_;
   const Clock& clock_;

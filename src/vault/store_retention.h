@@ -1,8 +1,9 @@
 // StoreRetention: what the daemon deletes so that the store does not grow without bound,
 // whatever agents do: pending authorizations once expired (an agent can ask for one per
-// scope set, each with a sealed PKCE verifier), and audit rows older than the retention
-// period. One background thread makes a pass at Start() and every `interval`; several
-// nodes may each run one (the deletes are idempotent). Start/Stop from one thread.
+// scope set, each with a sealed PKCE verifier), ended dashboard sessions once their
+// cookies have expired, and audit rows older than the retention period. One background thread makes a pass at
+// Start() and every `interval`; several nodes may each run one (the deletes are idempotent). Start/Stop from
+// one thread.
 //
 //   StoreRetention retention(store, SystemClock::Instance(), {.audit_retention = days(90)});
 //   retention.Start();

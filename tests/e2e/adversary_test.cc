@@ -163,6 +163,29 @@ TEST_F(AdversaryTest, AuditKeepsRecordingAfterAPathThatIsNotUtf8OnPostgres) {
   EXPECT_EQ(GatewayLog().find("refuses rows"), std::string::npos) << GatewayLog();
 }
 
+// Some APIs answer 401 to a valid token on some paths. Three calls to such an endpoint by
+// one agent used to mark the connection needs_reauth for every agent, each call costing a
+// refresh. Now the provider's test endpoint decides whether the grant is alive.
+TEST_F(AdversaryTest, AnEndpointThatAlwaysAnswers401LeavesAHealthyConnectionActive) {
+  acme_extra_ = "test_path = \"/read\"\n";
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string attacker = CreateAgent("attacker", {"work"});
+  const std::string other = CreateAgent("other", {"work:GET:/read"});
+  StartGateway();
+  HttpRequest("POST", as_->base_url() + "/__reset", "", {});
+  for (int i = 0; i < 10; ++i) {
+    RawReply refused = Call("GET", "/proxy/work/__status/401", attacker);
+    EXPECT_EQ(refused.status, 401) << refused.raw;
+    EXPECT_EQ(refused.Header("latchkey-error"), "")
+        << "the endpoint's own answer, passed on: " << refused.raw;
+  }
+  EXPECT_EQ(json::parse(MustRun({"--json", "connection", "show", "work"}))["status"], "active");
+  EXPECT_LE(Stats(*as_)["refresh_requests"].get<int>(), 1) << "one refresh, then the token is known good";
+  RawReply served = Call("GET", "/proxy/work/read", other);
+  EXPECT_EQ(served.status, 200) << served.raw;
+}
+
 // A provider entry (from the CLI or the admin API) names the environment variable its client
 // secret comes from, and its token endpoint receives the value: the master key must not be
 // one of them, nor any variable the operator did not allow.
@@ -187,6 +210,8 @@ TEST_F(AdversaryTest, AProviderEntryCannotReadTheMasterKeyOrAnyVariableFromTheEn
   MustRun({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:LATCHKEY_SECRET_EXFIL\"\n");
   MustRun({"provider", "add", "--file", "-"},
           entry + "client_secret = \"env:LATCHKEY_EXFIL_CLIENT_SECRET\"\n");
+  MustRun({"provider", "add", "--file", "-"},
+          entry + "client_secret = \"env:EXFIL_CLIENT_SECRET\"\n");  // SPEC §9's form
   WriteFile(data_dir() + "/latchkey.toml", "env_secret_prefixes = [\"ACME_\"]\n");
   MustRun({"provider", "add", "--file", "-"}, entry + "client_secret = \"env:ACME_SECRET\"\n");
   RunResult master =
@@ -205,6 +230,54 @@ TEST_F(AdversaryTest, AProviderEntryCannotReadTheMasterKeyOrAnyVariableFromTheEn
                                       entry + "client_secret = \"env:LATCHKEY_MASTER_KEY\"\n"));
   EXPECT_EQ(refused.status, 400) << refused.raw;
   EXPECT_THAT(refused.body, HasSubstr("master key"));
+}
+
+// Whoever can add provider entries (the CLI's user, an admin-token holder) could repoint a
+// provider that has connections: the next refresh would post their refresh tokens, and
+// every call their access tokens, to a host of the changer's choosing. That now needs an
+// explicit flag, is audited, and raises provider.changed.
+TEST_F(AdversaryTest, RepointingAProviderThatHasConnectionsNeedsTheFlagAndIsAuditedAndAlerted) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string original = MustRun({"provider", "show", "acme", "--json"});
+  const std::string entry = "name = \"acme\"\nauth = \"oauth2\"\nauthorization_url = \"" + as_->base_url() +
+                            "/auth\"\nclient_id = \"agent-client\"\nclient_secret = \"agent-secret\"\n"
+                            "scopes = [\"openid\", \"offline_access\", \"api:read\"]\n";
+  const std::string repointed =
+      entry + "token_url = \"http://127.0.0.1:9/token\"\napi_base_url = \"http://127.0.0.1:9\"\n";
+
+  RunResult refused = Latchkey({"provider", "add", "--file", "-"}, repointed);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_THAT(refused.err, HasSubstr("is used by 1 connection(s) (work)"));
+  EXPECT_THAT(refused.err, HasSubstr("token_url, api_base_url"));
+  EXPECT_THAT(refused.err, HasSubstr("--change-endpoints"));
+  EXPECT_EQ(MustRun({"provider", "show", "acme", "--json"}), original) << "nothing was stored";
+
+  // A change that moves no endpoint needs no flag.
+  MustRun({"provider", "add", "--file", "-"}, entry + "display_name = \"Acme Inc\"\ntoken_url = \"" +
+                                                  as_->base_url() + "/token\"\napi_base_url = \"" +
+                                                  rs_->base_url() + "\"\n");
+  StartGateway();
+  RawReply through_api = RawExchange(
+      port_, BuildRequest("POST", "/v1/providers", {{"Authorization", "Bearer " + AdminToken()}}, repointed));
+  EXPECT_EQ(through_api.status, 409) << through_api.raw;
+  EXPECT_THAT(through_api.body, HasSubstr("change_endpoints=true"));
+
+  RawReply changed =
+      RawExchange(port_, BuildRequest("POST", "/v1/providers?change_endpoints=true",
+                                      {{"Authorization", "Bearer " + AdminToken()}}, repointed));
+  EXPECT_EQ(changed.status, 201) << changed.raw;
+  const json audit = json::parse(MustRun({"audit", "--json", "--limit", "10"}));
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit[0]["code"], "provider_changed") << audit.dump(1);
+  EXPECT_EQ(audit[0]["agent"], "admin-api");
+  EXPECT_THAT(audit[0]["path"].get<std::string>(), HasSubstr("token_url, api_base_url"));
+  gateway_->Stop(SIGTERM);
+  SqlitePeek db(data_dir() + "/latchkey.db");
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM alert_outbox WHERE type = 'provider.changed'"), 1);
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM alert_outbox WHERE type = 'provider.changed' AND payload LIKE "
+                   "'%\"connections\":\"work\"%'"),
+            1);
 }
 
 // The master key leaves the environment once read: no child process inherits it, and

@@ -42,7 +42,7 @@ class GatewayTest : public CliTest {
             "/token\"\nclient_id = \"agent-client\"\nclient_secret = \"agent-secret\"\n"
             "token_auth = \"client_secret_basic\"\nscopes = [\"openid\", \"offline_access\", \"api:read\"]\n"
             "api_base_url = \"" +
-            rs_->base_url() + "\"\n");
+            rs_->base_url() + "\"\n" + acme_extra_);
   }
 
   // A real grant (scopes openid offline_access api:read) for `user`, imported as `name`.
@@ -126,6 +126,7 @@ class GatewayTest : public CliTest {
 
   std::unique_ptr<NodeServer> as_;
   std::unique_ptr<NodeServer> rs_;
+  std::string acme_extra_;  // more lines for provider "acme"
   std::unique_ptr<Background> gateway_;
   std::vector<std::string> gateway_wrapper_;  // runs `latchkey serve` under it (e.g. prlimit ...)
   int port_ = 0;
