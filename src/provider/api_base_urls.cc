@@ -20,7 +20,8 @@ struct UrlParts {
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::ranges::transform(out, out.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -39,7 +40,8 @@ std::optional<UrlParts> Split(std::string_view url) {
 bool HostMatches(std::string_view pattern, std::string_view host) {
   if (!pattern.starts_with(kWildcard)) return pattern == host;
   const std::string_view domain = pattern.substr(1);  // ".my.salesforce.com"
-  return host.size() > domain.size() && host.ends_with(domain) && host[host.size() - domain.size() - 1] != '.';
+  return host.size() > domain.size() && host.ends_with(domain) &&
+         host[host.size() - domain.size() - 1] != '.';
 }
 
 // A base URL path the upstream could resolve to another place: dot segments, any
@@ -68,16 +70,17 @@ bool IsAllowedApiBaseUrl(const ProviderDefinition& provider, std::string_view ur
     // The default itself, or a URL below it.
     return true;
   }
-  return std::ranges::any_of(provider.extra_api_base_urls,
-                             [&](const std::string& pattern) { return MatchesApiBaseUrlPattern(pattern, url); });
+  return std::ranges::any_of(provider.extra_api_base_urls, [&](const std::string& pattern) {
+    return MatchesApiBaseUrlPattern(pattern, url);
+  });
 }
 
 namespace internal {
 
 std::string ApiBaseUrlPatternProblem(std::string_view pattern) {
   std::string concrete(pattern);
-  if (const size_t scheme = concrete.find("://"); scheme != std::string::npos &&
-                                                  std::string_view(concrete).substr(scheme + 3).starts_with(kWildcard)) {
+  if (const size_t scheme = concrete.find("://");
+      scheme != std::string::npos && std::string_view(concrete).substr(scheme + 3).starts_with(kWildcard)) {
     concrete[scheme + 3] = 'x';  // one label stands for what the wildcard matches
   }
   if (concrete.find('*') != std::string::npos) {
