@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/loopback_callback.h"
 #include "common/secret_string.h"
+#include "oauth/token_fields.h"
 #include "vault/consent_flow.h"
 #include "vault/json_views.h"
 
@@ -29,6 +30,7 @@ struct ConnectOptions {
   bool device = false;
   bool client_credentials = false;
   bool no_browser = false;
+  bool switch_account = false;
   int timeout_seconds = 300;
   int poll_interval_seconds = 0;  // hidden: poll faster than the server asks (tests)
 };
@@ -47,12 +49,6 @@ std::vector<std::string> SplitScopes(const std::vector<std::string>& raw) {
       }
     }
   }
-  return out;
-}
-
-std::string JoinScopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const auto& s : scopes) out += (out.empty() ? "" : " ") + s;
   return out;
 }
 
@@ -83,9 +79,11 @@ void OpenBrowser(const std::string& url) {
 StatusOr<store::ConnectionRecord> ConnectWithBrowser(vault::ConsentFlows& flows,
                                                      const ConnectOptions& options) {
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<LoopbackCallback> listener, LoopbackCallback::Start());
-  LATCHKEY_ASSIGN_OR_RETURN(
-      vault::AuthorizationStart start,
-      flows.BeginAuthorization(options.provider, options.name, options.scopes, listener->redirect_uri()));
+  vault::ConsentOptions consent;
+  consent.allow_account_switch = options.switch_account;
+  LATCHKEY_ASSIGN_OR_RETURN(vault::AuthorizationStart start,
+                            flows.BeginAuthorization(options.provider, options.name, options.scopes,
+                                                     listener->redirect_uri(), consent));
   std::cerr << "Open this URL to connect " << options.name << ": " << start.url << std::endl;
   if (!options.no_browser && HasGraphicalSession()) OpenBrowser(start.url);
 
@@ -107,6 +105,7 @@ StatusOr<store::ConnectionRecord> ConnectWithBrowser(vault::ConsentFlows& flows,
         .error = query.Get("error"),
         .error_description = query.Get("error_description"),
         .iss = query.Get("iss"),
+        .binding = start.binding,  // this process started the flow, and is still the one finishing it
     };
     for (auto& [key, value] : query.params) WipeString(value);
     StatusOr<store::ConnectionRecord> connected = flows.CompleteAuthorization(callback);
@@ -120,6 +119,7 @@ StatusOr<store::ConnectionRecord> ConnectWithBrowser(vault::ConsentFlows& flows,
 StatusOr<store::ConnectionRecord> ConnectWithDevice(vault::ConsentFlows& flows,
                                                     const ConnectOptions& options) {
   vault::DeviceFlowOptions device_options;
+  device_options.allow_account_switch = options.switch_account;
   if (options.poll_interval_seconds > 0)
     device_options.poll_interval = std::chrono::seconds(options.poll_interval_seconds);
   device_options.on_slow_down = [](Duration interval) {
@@ -158,7 +158,7 @@ int Connect(Context& context, ConnectOptions options) {
     PrintJson(vault::ConnectionJson(*connected));
   } else {
     std::cout << "connection '" << connected->name << "' connected (" << connected->provider
-              << ", scopes: " << JoinScopes(connected->scopes) << ")\n";
+              << ", scopes: " << oauth::JoinScopes(connected->scopes, " ") << ")\n";
   }
   return kExitOk;
 }
@@ -180,6 +180,9 @@ void AddConnectCommand(CLI::App& app, Context& context) {
   connect->add_flag("--client-credentials", options->client_credentials, "Use the client credentials grant")
       ->excludes(device);
   connect->add_flag("--no-browser", options->no_browser, "Print the URL but do not open a browser");
+  connect->add_flag("--switch-account", options->switch_account,
+                    "Reconnecting: accept a grant of another account than the connection's (raises "
+                    "connection.account_changed)");
   connect->add_option("--timeout", options->timeout_seconds,
                       "Seconds to wait for the browser callback (default 300)");
   connect

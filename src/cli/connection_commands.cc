@@ -6,6 +6,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "oauth/token_fields.h"
 #include "vault/json_views.h"
 #include "vault/revocation.h"
 
@@ -15,12 +16,6 @@ namespace {
 constexpr std::size_t kMaxTokenDocument = 1 << 20;
 
 std::string OptionalTime(const std::optional<TimePoint>& t) { return t ? FormatRfc3339(*t) : ""; }
-
-std::string JoinScopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const auto& s : scopes) out += (out.empty() ? "" : " ") + s;
-  return out;
-}
 
 }  // namespace
 
@@ -73,10 +68,11 @@ int List(Context& context) {
     PrintJson(out);
     return kExitOk;
   }
-  Table table({"NAME", "PROVIDER", "STATUS", "EXPIRES", "SCOPES"});
+  Table table({"NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES", "SCOPES"});
   for (const auto& c : *connections) {
-    table.AddRow({c.name, c.provider, std::string(store::ConnectionStatusName(c.status)),
-                  OptionalTime(c.expires_at), JoinScopes(c.scopes)});
+    table.AddRow({c.name, c.provider, vault::DescribeAccount(c.account_id, c.account),
+                  std::string(store::ConnectionStatusName(c.status)), OptionalTime(c.expires_at),
+                  oauth::JoinScopes(c.scopes, " ")});
   }
   table.Print(std::cout);
   return kExitOk;
@@ -94,7 +90,7 @@ int Show(Context& context, const std::string& name) {
   }
   for (const auto& [key, value] : j.items()) {
     std::string text = value.is_string() ? value.get<std::string>() : value.is_null() ? "" : value.dump();
-    if (key == "scopes") text = JoinScopes(c->scopes);
+    if (key == "scopes") text = oauth::JoinScopes(c->scopes, " ");
     std::cout << key << ": " << text << "\n";
   }
   return kExitOk;

@@ -94,8 +94,9 @@ StatusOr<std::vector<std::string>> StringList(const json& body, const char* key)
 
 }  // namespace
 
-AdminApi::AdminApi(Parts parts, std::string callback_url)
-    : parts_(std::move(parts)), callback_url_(std::move(callback_url)) {}
+Response AdminApi::ErrorResponse(const Status& status) { return Error(status); }
+
+AdminApi::AdminApi(Parts parts) : parts_(std::move(parts)) {}
 
 Response AdminApi::Handle(const Request& request) {
   Response response = Dispatch(request);
@@ -162,12 +163,14 @@ Response AdminApi::Dispatch(const Request& request) {
       if (!existing.ok()) return Error(InvalidArgumentError("name the provider: {\"provider\": \"...\"}"));
       provider = existing->provider;
     }
-    auto start = parts_.flows.BeginAuthorization(provider, s[1], *scopes, callback_url_);
-    if (!start.ok()) return Error(start.status());
+    // Not the provider's URL: a consent page where a signed-in human starts the flow in
+    // their own browser, which alone can then complete it (the consent cookie).
+    auto link = parts_.links.Connect(provider, s[1], *scopes);
+    if (!link.ok()) return Error(link.status());
     return JsonResponse(http::status::created, {{"connection", s[1]},
-                                                {"authorization_url", start->url},
-                                                {"redirect_uri", callback_url_},
-                                                {"expires_at", FormatRfc3339(start->expires_at)}});
+                                                {"consent_url", link->url},
+                                                {"redirect_uri", parts_.links.callback_url()},
+                                                {"expires_at", FormatRfc3339(link->expires_at)}});
   }
   if (s.size() == 3 && s[0] == "connections" && s[2] == "refresh" && method == http::verb::post) {
     auto grant = parts_.refresher.ForceRefresh(s[1]);

@@ -4,7 +4,8 @@
 // details. Routes:
 //   GET    /v1/providers                  GET /v1/providers/{name}     POST /v1/providers (TOML body)
 //   GET    /v1/connections                GET /v1/connections/{name}
-//   POST   /v1/connections/{name}/connect {"provider": "...", "scopes": [...]} -> {"authorization_url": ...}
+//   POST   /v1/connections/{name}/connect {"provider": "...", "scopes": [...]} -> {"consent_url": ...}
+//          (latchkey's consent page: a signed-in human opens it and starts the provider flow)
 //   POST   /v1/connections/{name}/refresh DELETE /v1/connections/{name} (revoke at the provider, wipe)
 //   GET    /v1/agents                     POST /v1/agents {"name", "allow": [...]} -> key shown once
 //   DELETE /v1/agents/{name}
@@ -16,8 +17,8 @@
 #include <functional>
 #include <string>
 
+#include "gateway/consent_links.h"
 #include "gateway/http_server.h"
-#include "vault/consent_flow.h"
 #include "vault/oauth_clients.h"
 #include "vault/refresh_coordinator.h"
 #include "vault/vault.h"
@@ -29,22 +30,24 @@ class AdminApi {
   struct Parts {
     vault::Vault& vault;
     vault::RefreshCoordinator& refresher;
-    vault::ConsentFlows& flows;
+    ConsentLinks& links;
     const vault::OAuthClients& clients;
     std::function<void()> on_change;  // after anything that changes agents or connections
     // Who may call: OK, or why not (kUnauthenticated → 401, kPermissionDenied → 403).
     // Required; the gateway passes Dashboard::AuthorizeAdmin.
     std::function<Status(const Request&)> authorize;
   };
-  AdminApi(Parts parts, std::string callback_url);
+  explicit AdminApi(Parts parts);
 
   Response Handle(const Request& request);
+
+  // The problem the API answers for `status` (kUnauthenticated → 401, ...).
+  static Response ErrorResponse(const Status& status);
 
  private:
   Response Dispatch(const Request& request);
 
   Parts parts_;
-  std::string callback_url_;
 };
 
 }  // namespace latchkey::gateway

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/random.h"
@@ -47,21 +49,6 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// The value of cookie `name` in a Cookie header ("a=1; b=2").
-std::string_view CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const size_t end = header.find(';');
-    std::string_view pair = header.substr(0, end);
-    while (pair.starts_with(' ')) pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
-      return pair.substr(name.size() + 1);
-    }
-    if (end == std::string_view::npos) break;
-    header.remove_prefix(end + 1);
-  }
-  return {};
-}
-
 Response Redirect(std::string_view location) {
   Response res(http::status::see_other, 11);
   res.set(http::field::location, location);
@@ -76,7 +63,46 @@ ProblemDetails Refused(http::status status, std::string code, std::string detail
   return problem;
 }
 
+// Where a sign-in may send the browser back to: a consent page of this server only.
+bool IsReturnPath(std::string_view next) {
+  constexpr std::string_view kConsent = "/consent/";
+  if (!next.starts_with(kConsent) || next.size() > 4096) return false;
+  return std::all_of(next.begin() + kConsent.size(), next.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+  });
+}
+
 }  // namespace
+
+std::string_view CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const size_t end = header.find(';');
+    std::string_view pair = header.substr(0, end);
+    while (pair.starts_with(' ')) pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+bool Dashboard::SignedIn(const Request& request) const { return SessionOf(request).has_value(); }
+
+std::string Dashboard::CsrfFor(const Request& request) const {
+  std::optional<Session> session = SessionOf(request);
+  return session ? CsrfToken(*session) : std::string();
+}
+
+Status Dashboard::AuthorizeForm(const Request& request, std::string_view csrf) const {
+  const std::optional<Session> session = SessionOf(request);
+  if (!session) return UnauthenticatedError("sign in to the dashboard first");
+  if (!ConstantTimeEquals(csrf, CsrfToken(*session)) || !SameOrigin(request)) {
+    return PermissionDeniedError("this form must be sent from latchkey's own page (CSRF check failed)");
+  }
+  return Status::Ok();
+}
 
 Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url)
     : vault_(vault),
@@ -222,22 +248,27 @@ Response Dashboard::Login(const Request& request) {
   }
   auto form = oauth::ParseFormEncoded(request.body());
   std::string token;
+  std::string next;
   if (form) {
     for (auto& [name, value] : *form) {
-      if (name == "token") token = std::move(value);
+      if (name == "token") {
+        token = std::move(value);
+      } else if (name == "next" && IsReturnPath(value)) {
+        next = value;
+      }
     }
   }
   const Status accepted =
       token.empty() ? UnauthenticatedError("no token") : vault_.admin_tokens().Authenticate(token);
   if (!accepted.ok()) {
     sodium_memzero(token.data(), token.size());
-    return Redirect("/?failed");
+    return Redirect(next.empty() ? "/?failed" : next + "?failed");
   }
   Session session{.id = SystemRandom::Instance().Hex(16),
                   .token_id = vault::AdminTokens::IdOf(token),
                   .expires_at = clock_.Now() + kSessionLifetime};
   sodium_memzero(token.data(), token.size());
-  Response response = Redirect("/#/connections");
+  Response response = Redirect(next.empty() ? "/#/connections" : next);
   response.set(http::field::set_cookie, Cookie(session));
   return response;
 }

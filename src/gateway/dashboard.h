@@ -1,12 +1,12 @@
 // Dashboard: the operator's web pages at `/` (SPEC §4), and the sign-in that lets them
 // use the admin API.
 //  - Files: src/web/ compiled into the binary (dashboard_assets.h); no CDN, offline.
-//  - Sign-in: POST /login with an admin token (a form field, never a URL) sets a session
-//    cookie: HttpOnly, SameSite=Strict, Path=/, Secure when public_url is https, 12 h.
-//    The cookie is signed (HMAC-SHA256) with a key derived from the master key, so every
-//    node that shares the store accepts it and nothing is stored; it holds an expiry, a
-//    random id and the public id of the admin token used, never the token itself, and
-//    ends when that token is revoked. POST /logout clears it.
+//  - Sign-in: POST /login with an admin token (a form field, never a URL; an optional
+//    `next` field may name a consent page to return to) sets a session cookie: HttpOnly, SameSite=Strict,
+//    Path=/, Secure when public_url is https, 12 h. The cookie is signed (HMAC-SHA256) with a key derived
+//    from the master key, so every node that shares the store accepts it and nothing is stored; it holds an
+//    expiry, a random id and the public id of the admin token used, never the token itself, and ends when
+//    that token is revoked. POST /logout clears it.
 //  - CSRF: a request that uses the cookie to change anything (not GET/HEAD) must carry
 //    the session's CSRF token (GET /ui/session) in X-CSRF-Token, and an Origin header,
 //    when sent, must be this server's. A bearer admin token needs neither.
@@ -25,6 +25,9 @@
 
 namespace latchkey::gateway {
 
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".
+std::string_view CookieValue(std::string_view header, std::string_view name);
+
 class Dashboard {
  public:
   Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url);
@@ -41,6 +44,15 @@ class Dashboard {
 
   // Security headers every dashboard and admin API answer carries.
   static void Harden(Response& response);
+
+  // For pages outside the dashboard that act for a signed-in human (consent pages).
+  // Blocking (reads the store).
+  bool SignedIn(const Request& request) const;
+  // The session's CSRF token, for a form's hidden field; "" without a session.
+  std::string CsrfFor(const Request& request) const;
+  // A form post made with the session: signed in, `csrf` is the session's token, and the
+  // Origin (when sent) is this server's. OK, or kUnauthenticated / kPermissionDenied.
+  Status AuthorizeForm(const Request& request, std::string_view csrf) const;
 
  private:
   struct Session {

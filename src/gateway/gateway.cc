@@ -1,13 +1,16 @@
 #include "gateway/gateway.h"
 
 #include <boost/asio/thread_pool.hpp>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
 #include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
 #include "gateway/consent_links.h"
+#include "gateway/consent_pages.h"
 #include "gateway/dashboard.h"
+#include "gateway/html_page.h"
 #include "gateway/mcp_endpoint.h"
 #include "gateway/mcp_tools.h"
 #include "gateway/oauth_callback.h"
@@ -32,21 +35,23 @@ class Gateway::Impl {
         blocking_(pipeline_->blocking()),
         metrics_(pipeline_->metrics()),
         dashboard_(parts.vault, parts.clock, pipeline_->public_url()),
+        consent_pages_(parts.vault, parts.flows, pipeline_->links(), dashboard_),
         admin_({.vault = parts.vault,
                 .refresher = parts.refresher,
-                .flows = parts.flows,
+                .links = pipeline_->links(),
                 .clients = parts.clients,
                 .on_change = [this] { pipeline_->cache().Clear(); },
-                .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }},
-               pipeline_->links().callback_url()),
+                .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }}),
         mcp_server_(MakeLatchkeyMcpServer(*pipeline_)),
         mcp_(mcp_server_, parts.random, McpOptions(options, pipeline_->public_url())) {}
 
   Status Serve() {
-    return server_->Serve([this](Request& request, int worker) {
-      return request.target().starts_with("/proxy/") ? pipeline_->proxy().Handle(request, worker)
-                                                     : Route(request);
-    });
+    return server_->Serve(
+        [this](Request& request, int worker) {
+          return request.target().starts_with("/proxy/") ? pipeline_->proxy().Handle(request, worker)
+                                                         : Route(request);
+        },
+        [this](const Request& header, int) { return Admit(header); });
   }
 
   void Stop() {
@@ -115,10 +120,79 @@ class Gateway::Impl {
     if (path == "/oauth/callback") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
       Response res;
-      co_await Offload(blocking_, [&] { res = FinishAuthorization(parts_.flows, target); });
+      co_await Offload(blocking_, [&] { res = FinishAuthorization(parts_.flows, request); });
+      // A new grant (perhaps of another account, on purpose) is used from the next call on.
+      if (res.result() == http::status::ok) pipeline_->cache().Clear();
+      co_return res;
+    }
+    if (ConsentPages::Serves(path)) {
+      Response res;
+      co_await Offload(blocking_, [&] { res = consent_pages_.Handle(request); });
       co_return res;
     }
     co_return NotFound(request.method_string(), target).ToResponse(request.version());
+  }
+
+  // Before any body is read (HttpServer's gate): whoever may not make the request cannot
+  // make the daemon read, buffer or wait for its body. The handler checks again with the
+  // body; this check is the same one, and its result is cached.
+  asio::awaitable<std::optional<Response>> Admit(const Request& header) {
+    const std::string_view target = header.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path.starts_with("/proxy/") || path == "/mcp") {
+      if (co_await AgentOf(Proxy::PresentedKey(header, nullptr))) co_return std::nullopt;
+      if (path == "/mcp") co_return AgentRefused(header.version());
+      co_return pipeline_->proxy().Refuse(header, AgentUnauthenticated());
+    }
+    if (path == "/v1" || path.starts_with("/v1/")) {
+      Status allowed;
+      co_await Offload(blocking_, [&] { allowed = dashboard_.AuthorizeAdmin(header); });
+      if (allowed.ok()) co_return std::nullopt;
+      co_return AdminApi::ErrorResponse(allowed);
+    }
+    if (ConsentPages::Serves(path)) {
+      bool signed_in = false;
+      co_await Offload(blocking_, [&] { signed_in = dashboard_.SignedIn(header); });
+      if (signed_in) co_return std::nullopt;
+      co_return ConsentPage(http::status::unauthorized,
+                            Page("Not started", "Sign in to the dashboard first."));
+    }
+    // The sign-in form (its body is the credential) and sign-out: small forms only.
+    constexpr uint64_t kMaxFormBytes = 4096;
+    if (path == "/login" || path == "/logout") {
+      const std::string_view length = header[http::field::content_length];
+      uint64_t bytes = 0;
+      const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), bytes);
+      if (!length.empty() && error == std::errc() && end == length.data() + length.size() &&
+          bytes <= kMaxFormBytes) {
+        co_return std::nullopt;
+      }
+    }
+    co_return PayloadTooLarge("a body on " + std::string(path).substr(0, 100) +
+                              " (no route here takes one larger than 4 KiB, or of unknown length)")
+        .ToResponse(header.version());
+  }
+
+  // The agent an agent key names, from the route cache or the store; nullopt when the key
+  // is missing, malformed, unknown or revoked.
+  asio::awaitable<std::optional<std::string>> AgentOf(std::string_view key) {
+    if (key.empty()) co_return std::nullopt;
+    const std::string digest = RouteCache::KeyDigest(key);
+    if (auto cached = pipeline_->cache().FindAgent(digest)) co_return cached->record.name;
+    std::optional<std::string> agent;
+    co_await Offload(blocking_, [&] {
+      auto found = parts_.vault.agents().Authenticate(key);
+      if (!found.ok()) return;
+      agent = found->record.name;
+      pipeline_->cache().PutAgent(digest, std::move(*found));
+    });
+    co_return agent;
+  }
+
+  static Response AgentRefused(unsigned version) {
+    Response refused = AgentUnauthenticated().ToResponse(version);
+    refused.set(http::field::www_authenticate, "Bearer realm=\"latchkey\", error=\"invalid_token\"");
+    return refused;
   }
 
   // /mcp: the agent key authenticates every request (401 with a Bearer challenge without
@@ -126,29 +200,15 @@ class Gateway::Impl {
   asio::awaitable<Response> Mcp(const Request& request) {
     std::string_view authorization = request[http::field::authorization];
     constexpr std::string_view kBearer = "Bearer ";
-    std::optional<std::string> agent;
     if (authorization.size() > kBearer.size() && authorization.starts_with(kBearer)) {
       const std::string_view key = authorization.substr(kBearer.size());
-      const std::string digest = RouteCache::KeyDigest(key);
-      if (auto cached = pipeline_->cache().FindAgent(digest)) {
-        agent = cached->record.name;
-      } else {
-        co_await Offload(blocking_, [&] {
-          auto found = parts_.vault.agents().Authenticate(key);
-          if (!found.ok()) return;
-          agent = found->record.name;
-          pipeline_->cache().PutAgent(digest, std::move(*found));
-        });
-      }
-      if (agent) {
+      if (std::optional<std::string> agent = co_await AgentOf(key)) {
         auto caller = std::make_shared<const Caller>(
             Caller{.agent_key = SecretString(std::string(key)), .agent_name = *agent});
         co_return co_await ServeMcp(mcp_, request, *agent, caller);
       }
     }
-    Response refused = AgentUnauthenticated().ToResponse(request.version());
-    refused.set(http::field::www_authenticate, "Bearer realm=\"latchkey\", error=\"invalid_token\"");
-    co_return refused;
+    co_return AgentRefused(request.version());
   }
 
   // Host and Origin names the MCP endpoint accepts: loopback, and the public URL's host.
@@ -196,6 +256,7 @@ class Gateway::Impl {
   asio::thread_pool& blocking_;  // the pipeline's
   Metrics& metrics_;             // the pipeline's
   Dashboard dashboard_;          // before admin_, which asks it who may use the API
+  ConsentPages consent_pages_;   // after dashboard_, which says who is signed in
   AdminApi admin_;
   std::shared_ptr<mcp::Server> mcp_server_;
   mcp::StreamableHttp mcp_;

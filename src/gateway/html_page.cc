@@ -23,9 +23,14 @@ std::string Page(std::string_view title, std::string_view message, std::string_v
   if (!link_href.empty()) {
     link = "<p><a id=\"next\" href=\"" + HtmlEscape(link_href) + "\">" + HtmlEscape(link_text) + "</a></p>";
   }
-  return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>latchkey</title></head>"
-         "<body style=\"font-family:sans-serif;margin:3em\"><h1>" +
-         HtmlEscape(title) + "</h1><p>" + HtmlEscape(message) + "</p>" + link + "</body></html>\n";
+  return Document(title, "<p>" + HtmlEscape(message) + "</p>" + link);
+}
+
+std::string Document(std::string_view title, std::string_view body_html, std::string_view head_html) {
+  return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>latchkey</title>" +
+         std::string(head_html) +
+         "</head><body style=\"font-family:sans-serif;margin:3em;max-width:50em\"><h1>" + HtmlEscape(title) +
+         "</h1>" + std::string(body_html) + "</body></html>\n";
 }
 
 }  // namespace latchkey::gateway

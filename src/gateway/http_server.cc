@@ -261,8 +261,9 @@ class HttpServer::Impl {
     return Status::Ok();
   }
 
-  Status Serve(RequestHandler handler) {
+  Status Serve(RequestHandler handler, RequestGate gate) {
     handler_ = std::move(handler);
+    gate_ = std::move(gate);
     {
       std::lock_guard lock(mu_);
       accepting_ = true;
@@ -447,6 +448,22 @@ class HttpServer::Impl {
         break;
       }
 
+      if (gate_ && !header_parser.is_done()) {
+        std::optional<Response> refused;
+        try {
+          refused =
+              co_await gate_(Request(Request::header_type(header_parser.get().base())), connection->worker);
+        } catch (const std::exception& e) {
+          spdlog::error("gateway: the request gate threw: {}", e.what());
+          refused =
+              InternalProblem("the request could not be checked").ToResponse(header_parser.get().version());
+        }
+        if (refused) {
+          co_await WriteRefusal(*connection, std::move(*refused));
+          break;
+        }
+      }
+
       // No body, or one of known, modest size, is read whole; anything else streams to the handler.
       boost::optional<uint64_t> length = header_parser.content_length();
       const bool whole = length && *length <= options_.max_buffered_body;
@@ -519,6 +536,18 @@ class HttpServer::Impl {
     stream.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Sends a gate's refusal; the body was never read, so the connection closes after it.
+  asio::awaitable<void> WriteRefusal(Connection& connection, Response res) {
+    res.keep_alive(false);
+    res.prepare_payload();
+    connection.out.clear();
+    AppendHeader(res.base(), connection.out);
+    connection.Arm(options_.write_timeout);
+    auto [write_error, bytes] =
+        co_await asio::async_write(connection.stream, WholeMessage(connection.out, res.body()), kAsTuple);
+    connection.Settle(write_error);
+  }
+
   // Answers a request that could not be read, when an answer makes sense.
   asio::awaitable<void> ReplyToBrokenRequest(const std::shared_ptr<Connection>& connection,
                                              const beast::error_code& ec, bool got_some) {
@@ -578,6 +607,7 @@ class HttpServer::Impl {
 
   const HttpServerOptions options_;
   RequestHandler handler_;
+  RequestGate gate_;  // may be empty
 
   // Declared before the io_contexts: destroying them destroys suspended coroutines,
   // whose guards still lock mu_ and edit these.
@@ -624,7 +654,9 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const HttpServerOptions
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-Status HttpServer::Serve(RequestHandler handler) { return impl_->Serve(std::move(handler)); }
+Status HttpServer::Serve(RequestHandler handler, RequestGate gate) {
+  return impl_->Serve(std::move(handler), std::move(gate));
+}
 
 uint16_t HttpServer::port() const { return impl_->port(); }
 int HttpServer::workers() const { return impl_->workers(); }

@@ -58,14 +58,23 @@ size_t DefaultMaxConnections();
 // Runs on the worker's thread. Must not block: hand blocking work to a thread pool.
 using RequestHandler = std::function<boost::asio::awaitable<Response>(Request& request, int worker)>;
 
+// Asked about every request that has a body, with its header only, before any of the
+// body is read (or a 100 Continue sent): an answer refuses the request (it is sent with
+// Connection: close, as the unread body leaves the connection unusable); nullopt lets
+// the body be read and the handler run. So a client that may not make a request cannot
+// make the server read, buffer or wait for its body. Same thread rules as the handler.
+using RequestGate =
+    std::function<boost::asio::awaitable<std::optional<Response>>(const Request& header, int worker)>;
+
 class HttpServer {
  public:
   // Binds and listens (kUnavailable naming the address if it cannot, e.g. the port is
   // taken; kInvalidArgument if the host does not resolve). Nothing is accepted yet.
   static StatusOr<std::unique_ptr<HttpServer>> Listen(const HttpServerOptions& options);
 
-  // Starts the worker threads and accepting; each request goes to `handler`. Once.
-  Status Serve(RequestHandler handler);
+  // Starts the worker threads and accepting; each request goes to `handler` (through
+  // `gate` first when it has a body and a gate is given). Once.
+  Status Serve(RequestHandler handler, RequestGate gate = {});
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

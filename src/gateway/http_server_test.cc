@@ -230,6 +230,61 @@ TEST(HttpServerTest, ARequestTrickledInPiecesIsReadWhole) {
   EXPECT_FALSE(client.RoundTrip(http::verb::get, "/healthz").error);  // the connection goes on
 }
 
+// The gate sees a request's header before any of its body is read: a refused request is
+// answered at once (no 100 Continue, no wait for the body it announced), the handler never
+// runs, and the connection closes; an admitted one is read and handled as usual.
+TEST(HttpServerTest, TheGateRefusesARequestBeforeItsBodyIsRead) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.workers = 1;
+  options.read_timeout = std::chrono::seconds(30);  // what a refused body would otherwise cost
+  auto listened = HttpServer::Listen(options);
+  ASSERT_TRUE(listened.ok());
+  std::unique_ptr<HttpServer> server = *std::move(listened);
+  std::atomic<int> handled{0};
+  std::atomic<int> gated{0};
+  ASSERT_TRUE(server
+                  ->Serve(
+                      [&](Request& req, int) -> asio::awaitable<Response> {
+                        ++handled;
+                        Response res(http::status::ok, req.version());
+                        res.body() = "got " + std::to_string(req.body().size());
+                        co_return res;
+                      },
+                      [&](const Request& header, int) -> asio::awaitable<std::optional<Response>> {
+                        ++gated;
+                        if (header[http::field::authorization] == "ok") co_return std::nullopt;
+                        co_return AgentUnauthenticated().ToResponse(header.version());
+                      })
+                  .ok());
+
+  TestClient refused(server->port());
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_FALSE(refused.SendRaw(
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 500000\r\nExpect: 100-continue\r\n\r\n"));
+  Reply reply = refused.Receive();
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::unauthorized);
+  EXPECT_FALSE(reply.response.keep_alive());
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, options.read_timeout) << "it did not wait for the body";
+  EXPECT_EQ(refused.Receive().error, http::error::end_of_stream);
+  EXPECT_EQ(handled.load(), 0);
+
+  TestClient admitted(server->port());
+  ASSERT_FALSE(
+      admitted.SendRaw("POST /x HTTP/1.1\r\nHost: a\r\nAuthorization: ok\r\nContent-Length: 5\r\n\r\nhello"
+                       "GET /y HTTP/1.1\r\nHost: a\r\n\r\n"));
+  Reply body = admitted.Receive();
+  ASSERT_FALSE(body.error) << body.error.message();
+  EXPECT_EQ(body.response.body(), "got 5");
+  Reply next = admitted.Receive();
+  ASSERT_FALSE(next.error) << next.error.message();
+  EXPECT_EQ(next.response.body(), "got 0");
+  EXPECT_EQ(handled.load(), 2);
+  EXPECT_EQ(gated.load(), 2) << "asked only about the two requests with a body";
+  server->Stop();
+}
+
 TEST(HttpServerTest, ConnectionCloseIsHonoured) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);

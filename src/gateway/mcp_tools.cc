@@ -413,9 +413,9 @@ class Tools {
       const bool reconnect = record->status == store::ConnectionStatus::kNeedsReauth;
       std::string url;
       if (reconnect) {
-        url = pipeline_.links().Reconnect(*record);
+        url = pipeline_.links().Reconnect(*record, agent->record.name);
       } else if (!missing.empty()) {
-        url = pipeline_.links().Reconsent(*record, missing);
+        url = pipeline_.links().Reconsent(*record, missing, agent->record.name);
       }
       structured = {{"connection", connection},
                     {"granted", !reconnect && missing.empty()},

@@ -2,6 +2,8 @@
 
 #include "common/log.h"
 #include "common/secret_string.h"
+#include "gateway/consent_pages.h"
+#include "gateway/dashboard.h"
 #include "gateway/html_page.h"
 #include "oauth/form_encoding.h"
 
@@ -9,28 +11,14 @@ namespace latchkey::gateway {
 
 namespace http = boost::beast::http;
 
-namespace {
-
-Response HtmlResponse(http::status status, std::string body) {
-  Response res(status, 11);
-  res.set(http::field::server, "latchkey");
-  res.set(http::field::content_type, "text/html; charset=utf-8");
-  res.set(http::field::cache_control, "no-store");
-  res.set("Referrer-Policy", "no-referrer");
-  res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-  res.body() = std::move(body);
-  return res;
-}
-
-}  // namespace
-
-Response FinishAuthorization(vault::ConsentFlows& flows, std::string_view target) {
-  size_t question = target.find('?');
+Response FinishAuthorization(vault::ConsentFlows& flows, const Request& request) {
+  const std::string_view target = request.target();
+  const size_t question = target.find('?');
   auto params =
       oauth::ParseFormEncoded(question == std::string_view::npos ? "" : target.substr(question + 1));
   if (!params) {
-    return HtmlResponse(http::status::bad_request,
-                        Page("Not connected", "The callback's query could not be parsed."));
+    return ConsentPage(http::status::bad_request,
+                       Page("Not connected", "The callback's query could not be parsed."));
   }
   vault::AuthorizationCallback callback;
   for (auto& [name, value] : *params) {
@@ -41,17 +29,30 @@ Response FinishAuthorization(vault::ConsentFlows& flows, std::string_view target
     if (name == "iss" && callback.iss.empty()) callback.iss = value;
     WipeString(value);
   }
+  const std::string cookie = callback.state.empty() ? "" : ConsentCookieName(callback.state);
+  if (!cookie.empty()) {
+    callback.binding = SecretString(std::string(CookieValue(request[http::field::cookie], cookie)));
+  }
   auto connected = flows.CompleteAuthorization(callback);
+  Response res;
   if (!connected.ok()) {
     spdlog::warn("oauth callback: {}", connected.status().message());
-    return HtmlResponse(http::status::bad_request, Page("Not connected", connected.status().message(),
-                                                        "Back to the dashboard", "/#/connections"));
+    res = ConsentPage(http::status::bad_request, Page("Not connected", connected.status().message(),
+                                                      "Back to the dashboard", "/#/connections"));
+  } else {
+    spdlog::info("oauth callback: connection '{}' is connected", connected->name);
+    res =
+        ConsentPage(http::status::ok,
+                    Page("Connected",
+                         "latchkey connected '" + connected->name + "' (account " +
+                             vault::DescribeAccount(connected->account_id, connected->account) +
+                             "). You can close this tab.",
+                         "Open the connection in the dashboard", "/#/connections?focus=" + connected->name));
   }
-  spdlog::info("oauth callback: connection '{}' is connected", connected->name);
-  return HtmlResponse(
-      http::status::ok,
-      Page("Connected", "latchkey connected '" + connected->name + "'. You can close this tab.",
-           "Open the connection in the dashboard", "/#/connections?focus=" + connected->name));
+  // The pending authorization is used up either way: its cookie is of no further use.
+  if (!cookie.empty())
+    res.set(http::field::set_cookie, cookie + "=; Path=/oauth/callback; HttpOnly; Max-Age=0");
+  return res;
 }
 
 }  // namespace latchkey::gateway

@@ -18,7 +18,7 @@ Pipeline::Pipeline(const PipelineOptions& options, PipelineParts parts,
       public_url_(options.public_url),
       blocking_(static_cast<size_t>(std::max(1, options.blocking_threads))),
       audit_(parts.vault.store()),
-      links_(parts.flows, parts.clock, public_url_),
+      links_(parts.vault.keys(), parts.clock, public_url_),
       workers_(workers) {
   std::vector<UpstreamClient*> clients;
   for (const asio::any_io_executor& worker : workers_) {

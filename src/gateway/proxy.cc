@@ -248,7 +248,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   }
   call.label = target.connection;
   if (connection->status == store::ConnectionStatus::kNeedsReauth) {
-    call.problem = ReauthProblem(*connection);
+    call.problem = ReauthProblem(*connection, call.agent);
     return;
   }
   RouteEntry route;
@@ -282,7 +282,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
     if (!grant.ok()) {
       auto now = parts_.vault.connections().Get(record.name);
       if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
-        call.problem = ReauthProblem(*now);
+        call.problem = ReauthProblem(*now, call.agent);
       } else {
         call.problem =
             UpstreamUnavailable(record.name, 0, "no valid access token: " + grant.status().message(), false);
@@ -321,8 +321,8 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   parts_.cache.PutRoute(std::move(shared), token_expires_at);
 }
 
-ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record) {
-  return ReauthRequired(record.name, parts_.links.Reconnect(record),
+ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record, std::string_view agent) {
+  return ReauthRequired(record.name, parts_.links.Reconnect(record, agent),
                         record.needs_reauth_since ? FormatRfc3339(*record.needs_reauth_since) : "",
                         record.last_error);
 }
@@ -411,11 +411,11 @@ void Proxy::RefusedFreshToken(Call& call) {
       spdlog::warn("proxy: connection '{}' is now needs_reauth: {}", record.name, reason);
       refusals_.Clear(record.name);
       parts_.cache.ForgetRoute(record.name);
-      call.problem = ReauthProblem(*marked);
+      call.problem = ReauthProblem(*marked, call.agent);
       return;
     }
   }
-  call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record), "",
+  call.problem = ReauthRequired(record.name, parts_.links.Reconnect(record, call.agent), "",
                                 "the API refused a freshly refreshed access token");
 }
 
@@ -491,7 +491,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
       auto now = parts_.vault.connections().Get(record.name);
       if (now.ok() && now->status == store::ConnectionStatus::kNeedsReauth) {
         parts_.metrics.CountRefresh("reauth_required");
-        call.problem = ReauthProblem(*now);
+        call.problem = ReauthProblem(*now, call.agent);
       } else {
         parts_.metrics.CountRefresh("failed");
         call.problem = UpstreamUnavailable(
@@ -602,10 +602,19 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
     if (auto scope = DecodeScopeError(provider.quirks.scope_error_format, refusal, record.scopes)) {
       co_await Offload(parts_.blocking, [&] {
         call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
-                                         parts_.links.Reconsent(record, scope->required));
+                                         parts_.links.Reconsent(record, scope->required, call.agent));
       });
     }
   }
+}
+
+Response Proxy::Refuse(const Request& header, ProblemDetails problem) {
+  Call call;
+  call.at = parts_.clock.Now();
+  call.method = std::string(header.method_string());
+  if (auto target = ParseProxyTarget(header.target()); target.ok()) call.target = std::move(*target);
+  call.problem = std::move(problem);
+  return Finish(call, header);
 }
 
 Response Proxy::Finish(Call& call, const Request& request) {

@@ -70,11 +70,16 @@ class Proxy {
   boost::asio::awaitable<Response> Handle(Request& request, int worker, const Caller* caller = nullptr,
                                           std::optional<ProblemDetails>* problem = nullptr);
 
+  // A call refused before its body was read (HttpServer's gate): answered with `problem`,
+  // audited and counted like any other call.
+  Response Refuse(const Request& header, ProblemDetails problem);
+
+  // The agent key the call presents (the caller's, else the Authorization bearer), or empty.
+  static std::string_view PresentedKey(const Request& request, const Caller* caller);
+
   struct Call;  // proxy.cc
 
  private:
-  // The agent key the call presents (the caller's, else the Authorization bearer), or empty.
-  static std::string_view PresentedKey(const Request& request, const Caller* caller);
   // The route cache's answer: true when it settled the call (ready to forward, or refused).
   bool PrepareFromCache(Call& call, std::string_view presented, const std::string& digest);
   void RefreshInBackground(const Call& call, std::string_view presented, const std::string& digest);
@@ -83,7 +88,7 @@ class Proxy {
                         const std::string& agent_name = {});
   static void Apply(Call& call, std::shared_ptr<const RouteEntry> route);
   static void CheckMethodOverride(Call& call, const Request& request);
-  ProblemDetails ReauthProblem(const store::ConnectionRecord& record);  // blocking (consent link)
+  ProblemDetails ReauthProblem(const store::ConnectionRecord& record, std::string_view agent);
   boost::asio::awaitable<void> Forward(Call& call, const Request& request, int worker);
   static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
   bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;

@@ -74,6 +74,10 @@ StatusOr<AuthorizationServerMetadata> ParseAuthorizationServerMetadata(std::stri
   out.code_challenge_methods_supported = StringList(document, "code_challenge_methods_supported");
   out.scopes_supported = StringList(document, "scopes_supported");
   out.grant_types_supported = StringList(document, "grant_types_supported");
+  if (auto iss = document.find("authorization_response_iss_parameter_supported");
+      iss != document.end() && iss->is_boolean()) {
+    out.authorization_response_iss_parameter_supported = iss->get<bool>();
+  }
   if (out.token_endpoint.empty()) {
     return InvalidArgumentError("the metadata for issuer '" + std::string(expected_issuer) +
                                 "' has no token_endpoint");

@@ -28,6 +28,8 @@ struct AuthorizationServerMetadata {
   std::vector<std::string> code_challenge_methods_supported;
   std::vector<std::string> scopes_supported;
   std::vector<std::string> grant_types_supported;
+  // RFC 9207 §3: every authorization response carries `iss`.
+  bool authorization_response_iss_parameter_supported = false;
   std::string document_url;  // where the metadata was found
 };
 

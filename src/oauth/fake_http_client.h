@@ -32,6 +32,11 @@ class FakeHttpClient final : public HttpClient {
     for (auto& header : extra_headers) response.headers.push_back(std::move(header));
     Respond(url, std::move(response));
   }
+  // Forgets what is queued for `url` (the last outcome repeats otherwise).
+  void Clear(const std::string& url) {
+    std::lock_guard lock(mu_);
+    script_.erase(url);
+  }
   void Fail(const std::string& url, Status error) {
     std::lock_guard lock(mu_);
     script_[url].push_back(StatusOr<HttpResponse>(std::move(error)));

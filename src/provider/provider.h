@@ -71,6 +71,15 @@ struct ProviderDefinition {
   std::string revocation_url;
   std::string device_authorization_url;
   std::string userinfo_url;
+  // The issuer's signing keys (JWKS), for ID tokens; discovery fills it from jwks_uri.
+  std::string jwks_url;
+  // Who a grant belongs to when there is no ID token to say it: a GET with the access
+  // token (identity_url, else userinfo_url) answers JSON, where identity_id_pointer (a
+  // JSON pointer, default "/sub") is the account's stable id and identity_label_pointer
+  // (default: the first of /email, /preferred_username, /login, /name) what to show.
+  std::string identity_url;
+  std::string identity_id_pointer;
+  std::string identity_label_pointer;
   ValueSource client_id;
   ValueSource client_secret;
   TokenAuthMethod token_auth = TokenAuthMethod::kClientSecretBasic;
@@ -104,6 +113,10 @@ struct ProviderDefinition {
   ProviderQuirks quirks;
 
   std::string source;  // where it came from: "built-in", a file path, or "store"
+
+  // Set by discovery, not written in TOML: the authorization server says it puts `iss`
+  // in every authorization response (RFC 9207), so a response without it is refused.
+  bool authorization_response_iss = false;
 };
 
 // Parses and validates one provider document. `source_name` names it in messages.

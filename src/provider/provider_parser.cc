@@ -14,7 +14,7 @@ namespace {
 using internal::FieldLocations;
 using internal::FieldReader;
 
-constexpr std::array<std::string_view, 25> kTopLevelFields = {
+constexpr std::array<std::string_view, 29> kTopLevelFields = {
     "name",
     "display_name",
     "auth",
@@ -24,6 +24,10 @@ constexpr std::array<std::string_view, 25> kTopLevelFields = {
     "revocation_url",
     "device_authorization_url",
     "userinfo_url",
+    "jwks_url",
+    "identity_url",
+    "identity_id_pointer",
+    "identity_label_pointer",
     "client_id",
     "client_secret",
     "token_auth",
@@ -146,6 +150,10 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("revocation_url", def.revocation_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("device_authorization_url", def.device_authorization_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("userinfo_url", def.userinfo_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("jwks_url", def.jwks_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("identity_url", def.identity_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("identity_id_pointer", def.identity_id_pointer));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("identity_label_pointer", def.identity_label_pointer));
   LATCHKEY_RETURN_IF_ERROR(ReadValueSource(reader, "client_id", def.client_id));
   LATCHKEY_RETURN_IF_ERROR(ReadValueSource(reader, "client_secret", def.client_secret));
   LATCHKEY_RETURN_IF_ERROR(ReadTokenAuth(reader, def.token_auth));

@@ -13,13 +13,17 @@ namespace {
 
 // Fields that only make sense for one auth kind; writing them elsewhere is a mistake
 // worth reporting (e.g. a token_url on an api_key provider would silently do nothing).
-constexpr std::array<std::string_view, 15> kOAuthOnlyFields = {
+constexpr std::array<std::string_view, 19> kOAuthOnlyFields = {
     "issuer",
     "authorization_url",
     "token_url",
     "revocation_url",
     "device_authorization_url",
     "userinfo_url",
+    "jwks_url",
+    "identity_url",
+    "identity_id_pointer",
+    "identity_label_pointer",
     "client_id",
     "client_secret",
     "token_auth",
@@ -83,6 +87,17 @@ bool IsHeaderName(std::string_view name) {
 
 bool HasLineBreak(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
 
+// RFC 6901: empty (the whole document) or '/'-separated tokens where '~' is only ~0 or ~1.
+bool IsJsonPointer(std::string_view pointer) {
+  if (pointer.empty()) return false;  // the whole document is never an account id
+  if (pointer.front() != '/' || pointer.size() > 200 || HasLineBreak(pointer)) return false;
+  for (size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '~' && (i + 1 == pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')))
+      return false;
+  }
+  return true;
+}
+
 // "a.b.c" with no empty segment.
 bool IsDottedPath(std::string_view path) {
   return !path.empty() && path.front() != '.' && path.back() != '.' &&
@@ -113,6 +128,15 @@ class Validator {
       return at_.FieldError(
           "test_path",
           ": '" + def_.test_path + "' must be a path below api_base_url, starting with '/' (e.g. \"/user\")");
+    }
+    for (std::string_view field : {"identity_id_pointer", "identity_label_pointer"}) {
+      const std::string& pointer =
+          field == "identity_id_pointer" ? def_.identity_id_pointer : def_.identity_label_pointer;
+      if (at_.Has(field) && !IsJsonPointer(pointer)) {
+        return at_.FieldError(field, ": '" + pointer +
+                                         "' is not a JSON pointer (RFC 6901: \"/id\", \"/user/login\"; '~' "
+                                         "only as ~0 or ~1)");
+      }
     }
     return CheckQuirks();
   }
@@ -164,6 +188,8 @@ class Validator {
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("revocation_url", def_.revocation_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("device_authorization_url", def_.device_authorization_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("userinfo_url", def_.userinfo_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("jwks_url", def_.jwks_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("identity_url", def_.identity_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("api_base_url", def_.api_base_url, {.allow_query = false}));
     for (const std::string& url : def_.extra_api_base_urls) {
       std::string problem = ApiBaseUrlPatternProblem(url);

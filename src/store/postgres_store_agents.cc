@@ -38,7 +38,7 @@ AdminTokenRecord ReadAdminToken(const PgRow& r) {
 
 constexpr const char* kPendingColumns =
     "id, connection_name, provider, scopes, redirect_uri, nonce, pkce_verifier, data_key_id, created_at, "
-    "expires_at, consumed_at";
+    "expires_at, consumed_at, binding_hash, allow_account_switch, asked_by, endpoints_digest";
 
 // The id is a hash of `state`; messages still leave it out and name the connection.
 std::string PendingName(std::string_view connection) {
@@ -168,9 +168,13 @@ Status PostgresStore::InsertPendingAuthorization(const PendingAuthorization& p) 
         .Add(p.data_key_id)
         .Add(p.created_at)
         .Add(p.expires_at)
-        .Add(p.consumed_at);
+        .Add(p.consumed_at)
+        .Add(p.binding_hash)
+        .Add(int64_t{p.allow_account_switch ? 1 : 0})
+        .Add(p.asked_by)
+        .Add(p.endpoints_digest);
     return NameRow(tx.Exec(std::string("INSERT INTO pending_authorizations (") + kPendingColumns +
-                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                            params)
                        .status(),
                    PendingName(p.connection_name));
@@ -198,6 +202,10 @@ StatusOr<PendingAuthorization> PostgresStore::ConsumePendingAuthorization(std::s
     p.created_at = r.Time(8);
     p.expires_at = r.Time(9);
     p.consumed_at = r.OptTime(10);
+    p.binding_hash = r.Text(11);
+    p.allow_account_switch = r.Int(12) != 0;
+    p.asked_by = r.Text(13);
+    p.endpoints_digest = r.Text(14);
     if (p.consumed_at) return FailedPreconditionError(PendingName(p.connection_name) + " was already used");
     if (p.expires_at <= now) {
       return FailedPreconditionError(PendingName(p.connection_name) + " expired at " +

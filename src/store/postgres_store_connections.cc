@@ -22,14 +22,14 @@ constexpr const char* kConnectionColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "access_token, refresh_token, api_key, password, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
 
 // kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
 constexpr const char* kSchedulingColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "NULL::bytea, NULL::bytea, NULL::bytea, NULL::bytea, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
 
 StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
   ConnectionRecord c;
@@ -63,6 +63,7 @@ StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
   c.refresh_failures = static_cast<int>(r.Int(23));
   c.next_refresh_attempt_at = r.OptTime(24);
   c.refresh_started_at = r.OptTime(25);
+  c.account_id = r.Text(26);
   return c;
 }
 
@@ -79,11 +80,13 @@ void AddMutable(PgParams& p, const ConnectionRecord& c) {
       .Add(c.data_key_id);
 }
 
-void AddRefreshState(PgParams& p, const ConnectionRecord& c) {
+// Binds the columns after updated_at, in kConnectionColumns order.
+void AddLaterColumns(PgParams& p, const ConnectionRecord& c) {
   p.Add(c.token_obtained_at)
       .Add(int64_t{c.refresh_failures})
       .Add(c.next_refresh_attempt_at)
-      .Add(c.refresh_started_at);
+      .Add(c.refresh_started_at)
+      .Add(c.account_id);
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(PgTx& tx, const std::string& where,
@@ -163,10 +166,10 @@ Status PostgresStore::InsertConnection(const ConnectionRecord& c) {
     AddMutable(params, c);
     params.Add(c.token_version).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     params.Add(c.created_at).Add(c.updated_at);
-    AddRefreshState(params, c);
+    AddLaterColumns(params, c);
     Status s = tx.Exec(std::string("INSERT INTO connections (") + kConnectionColumns +
                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                           "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+                           "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
                        params)
                    .status();
     if (s.code() == StatusCode::kAlreadyExists) {
@@ -234,7 +237,7 @@ Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expect
     AddMutable(params, c);
     params.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     params.Add(c.updated_at);
-    AddRefreshState(params, c);
+    AddLaterColumns(params, c);
     params.Add(c.id).Add(expected_token_version);
     StatusOr<int64_t> changed = tx.Exec(
         "UPDATE connections SET name = $1, provider = $2, kind = $3, status = $4, "
@@ -243,8 +246,8 @@ Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expect
         "password = $13, username = $14, data_key_id = $15, token_version = $16, "
         "last_refresh_at = $17, needs_reauth_since = $18, last_error = $19, "
         "updated_at = $20, token_obtained_at = $21, refresh_failures = $22, "
-        "next_refresh_attempt_at = $23, refresh_started_at = $24 "
-        "WHERE id = $25 AND token_version = $26",
+        "next_refresh_attempt_at = $23, refresh_started_at = $24, account_id = $25 "
+        "WHERE id = $26 AND token_version = $27",
         params);
     LATCHKEY_RETURN_IF_ERROR(NameRow(changed.status(), ConnectionName(c.name)));
     if (*changed == 1) {

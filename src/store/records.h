@@ -69,7 +69,11 @@ struct ConnectionRecord {
   std::string provider;  // provider name
   CredentialKind kind = CredentialKind::kOAuth2;
   ConnectionStatus status = ConnectionStatus::kActive;
-  std::string account;                  // display identity (email, login), may be empty
+  std::string account;  // display identity (email, login), may be empty
+  // The stable id of the account the grant belongs to (the ID token's `sub`, or the
+  // provider's identity endpoint's id); empty when unknown. Re-consent must come back
+  // with the same one unless a human chose to switch accounts.
+  std::string account_id;
   std::vector<std::string> scopes;      // granted scopes
   std::string api_base_url;             // per-connection override (e.g. Salesforce instance_url)
   std::string token_type;               // "Bearer" for most
@@ -170,6 +174,12 @@ struct PendingAuthorization {
   TimePoint created_at;
   TimePoint expires_at;
   std::optional<TimePoint> consumed_at;
+  // Hex SHA-256 of the secret the flow's starter keeps (the browser's consent cookie, or
+  // the CLI's memory); a callback that cannot show the secret stores nothing.
+  std::string binding_hash;
+  bool allow_account_switch = false;  // the human chose "switch account"
+  std::string asked_by;               // the agent whose request led here, or ""
+  std::string endpoints_digest;       // vault::EndpointsDigest of the provider at the start
 
   friend bool operator==(const PendingAuthorization&, const PendingAuthorization&) = default;
 };

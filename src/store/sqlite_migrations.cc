@@ -166,6 +166,15 @@ CREATE TABLE ended_sessions (
   expires_at INTEGER NOT NULL
 );
 )sql"},
+    // 7: account identity and consent a human completes: the account a connection's grant
+    // belongs to, and what binds a pending authorization to the browser (or CLI) that began it.
+    {7, R"sql(
+ALTER TABLE connections ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN binding_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN allow_account_switch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pending_authorizations ADD COLUMN asked_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN endpoints_digest TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

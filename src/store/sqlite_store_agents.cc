@@ -37,7 +37,7 @@ StatusOr<std::vector<AgentRecord>> SelectAgents(SqliteDb& db, const std::string&
 
 constexpr const char* kPendingColumns =
     "id, connection_name, provider, scopes, redirect_uri, nonce, pkce_verifier, data_key_id, created_at, "
-    "expires_at, consumed_at";
+    "expires_at, consumed_at, binding_hash, allow_account_switch, asked_by, endpoints_digest";
 
 // The id is a hash of `state`; messages still leave it out and name the connection.
 std::string PendingName(std::string_view connection) {
@@ -160,14 +160,18 @@ Status SqliteStore::InsertPendingAuthorization(const PendingAuthorization& p) {
     LATCHKEY_ASSIGN_OR_RETURN(
         auto stmt,
         SqliteStatement::Prepare(db, std::string("INSERT INTO pending_authorizations (") + kPendingColumns +
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     stmt.Add(p.id).Add(p.connection_name).Add(p.provider).Add(EncodeStringList(p.scopes)).Add(p.redirect_uri);
     stmt.Add(p.nonce)
         .Add(p.pkce_verifier)
         .Add(p.data_key_id)
         .Add(p.created_at)
         .Add(p.expires_at)
-        .Add(p.consumed_at);
+        .Add(p.consumed_at)
+        .Add(p.binding_hash)
+        .Add(int64_t{p.allow_account_switch ? 1 : 0})
+        .Add(p.asked_by)
+        .Add(p.endpoints_digest);
     return NameRow(stmt.Run(), PendingName(p.connection_name));
   });
 }
@@ -192,6 +196,10 @@ StatusOr<PendingAuthorization> SqliteStore::ConsumePendingAuthorization(std::str
     p.created_at = select.Time(8);
     p.expires_at = select.Time(9);
     p.consumed_at = select.OptTime(10);
+    p.binding_hash = select.Text(11);
+    p.allow_account_switch = select.Int(12) != 0;
+    p.asked_by = select.Text(13);
+    p.endpoints_digest = select.Text(14);
     if (p.consumed_at) return FailedPreconditionError(PendingName(p.connection_name) + " was already used");
     if (p.expires_at <= now) {
       return FailedPreconditionError(PendingName(p.connection_name) + " expired at " +

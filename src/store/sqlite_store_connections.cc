@@ -22,14 +22,14 @@ constexpr const char* kConnectionColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "access_token, refresh_token, api_key, password, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
 
 // kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
 constexpr const char* kSchedulingColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "NULL, NULL, NULL, NULL, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
 
 StatusOr<ConnectionRecord> ReadConnection(const SqliteStatement& s) {
   ConnectionRecord c;
@@ -63,6 +63,7 @@ StatusOr<ConnectionRecord> ReadConnection(const SqliteStatement& s) {
   c.refresh_failures = static_cast<int>(s.Int(23));
   c.next_refresh_attempt_at = s.OptTime(24);
   c.refresh_started_at = s.OptTime(25);
+  c.account_id = s.Text(26);
   return c;
 }
 
@@ -79,11 +80,13 @@ void BindMutable(SqliteStatement& s, const ConnectionRecord& c) {
       .Add(c.data_key_id);
 }
 
-void BindRefreshState(SqliteStatement& s, const ConnectionRecord& c) {
+// Binds the columns after updated_at, in kConnectionColumns order.
+void BindLaterColumns(SqliteStatement& s, const ConnectionRecord& c) {
   s.Add(c.token_obtained_at)
       .Add(int64_t{c.refresh_failures})
       .Add(c.next_refresh_attempt_at)
-      .Add(c.refresh_started_at);
+      .Add(c.refresh_started_at)
+      .Add(c.account_id);
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(SqliteDb& db, const std::string& where,
@@ -172,12 +175,12 @@ Status SqliteStore::InsertConnection(const ConnectionRecord& c) {
         auto insert,
         SqliteStatement::Prepare(db, std::string("INSERT INTO connections (") + kConnectionColumns +
                                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     insert.Add(c.id);
     BindMutable(insert, c);
     insert.Add(c.token_version).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     insert.Add(c.created_at).Add(c.updated_at);
-    BindRefreshState(insert, c);
+    BindLaterColumns(insert, c);
     Status s = insert.Run();
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExistsError("a connection with id '" + c.id + "' already exists");
@@ -247,12 +250,12 @@ Status SqliteStore::UpdateConnection(const ConnectionRecord& c, int64_t expected
                                  "password = ?, username = ?, data_key_id = ?, token_version = ?, "
                                  "last_refresh_at = ?, needs_reauth_since = ?, last_error = ?, "
                                  "updated_at = ?, token_obtained_at = ?, refresh_failures = ?, "
-                                 "next_refresh_attempt_at = ?, refresh_started_at = ? "
+                                 "next_refresh_attempt_at = ?, refresh_started_at = ?, account_id = ? "
                                  "WHERE id = ? AND token_version = ?"));
     BindMutable(update, c);
     update.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     update.Add(c.updated_at);
-    BindRefreshState(update, c);
+    BindLaterColumns(update, c);
     update.Add(c.id).Add(expected_token_version);
     LATCHKEY_RETURN_IF_ERROR(NameRow(update.Run(), ConnectionName(c.name)));
     if (db.Changes() == 1) {

@@ -119,6 +119,11 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
     INSERT INTO audit VALUES (2, 2000, 'claude', 'slack', 'POST', '/b', 401, 'reauth_required', 7, 1);
     INSERT INTO audit VALUES (9, 3000, 'other', 'gmail', 'GET', '/c', 403, 'scope_insufficient', 9, 0);
     DROP TABLE ended_sessions;
+    ALTER TABLE connections DROP COLUMN account_id;
+    ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
+    ALTER TABLE pending_authorizations DROP COLUMN allow_account_switch;
+    ALTER TABLE pending_authorizations DROP COLUMN asked_by;
+    ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
     DELETE FROM schema_migrations WHERE version > 3;
   )sql");
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 1);
@@ -158,6 +163,44 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   EXPECT_EQ((*after)[0].id, 10);
   EXPECT_EQ((*after)[1].id, 9);
   EXPECT_EQ((*after)[1].upstream_status, 403);
+}
+
+// Migration 7 adds the account id and the consent binding: a connection and a pending
+// authorization written by version 6 keep every field, and read as "account unknown" and
+// "bound to nothing" (which the consent flow refuses to complete).
+TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeven) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  ConnectionRecord connection = Connection("work", "c1", 1);
+  {
+    auto store = OpenSqliteStore({path}, SystemClock::Instance());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
+    ASSERT_TRUE((*store)->InsertConnection(connection).ok());
+    ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
+  }
+  ExecRaw(path, R"sql(
+    ALTER TABLE connections DROP COLUMN account_id;
+    ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
+    ALTER TABLE pending_authorizations DROP COLUMN allow_account_switch;
+    ALTER TABLE pending_authorizations DROP COLUMN asked_by;
+    ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
+    DELETE FROM schema_migrations WHERE version > 6;
+  )sql");
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  auto read = (*store)->GetConnection("work");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  connection.account_id = "";
+  EXPECT_EQ(*read, connection);
+  auto pending = (*store)->ConsumePendingAuthorization("p1", At(5000));
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  EXPECT_EQ(pending->binding_hash, "");
+  EXPECT_FALSE(pending->allow_account_switch);
+  EXPECT_EQ(pending->asked_by, "");
+  EXPECT_EQ(pending->endpoints_digest, "");
+  EXPECT_EQ(pending->connection_name, "work-gmail");
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {

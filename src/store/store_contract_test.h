@@ -73,6 +73,7 @@ inline ConnectionRecord Connection(std::string name, std::string id, int64_t dat
   c.kind = CredentialKind::kOAuth2;
   c.status = ConnectionStatus::kActive;
   c.account = "me@example.com";
+  c.account_id = "108234567890";
   c.scopes = {"openid", "https://mail.google.com/"};
   c.api_base_url = "https://gmail.googleapis.com";
   c.token_type = "Bearer";
@@ -91,8 +92,9 @@ inline AgentRecord Agent(std::string name, std::string id) {
 }
 
 inline PendingAuthorization Pending(std::string id, int64_t data_key_id, TimePoint expires_at) {
-  return {std::move(id),    "work-gmail", "google", {"openid"}, "http://127.0.0.1/cb", "nonce-1",
-          B("sealed-pkce"), data_key_id,  At(1000), expires_at, std::nullopt};
+  return {std::move(id), "work-gmail",     "google",    {"openid"}, "http://127.0.0.1/cb",
+          "nonce-1",     B("sealed-pkce"), data_key_id, At(1000),   expires_at,
+          std::nullopt,  "binding-hash",   true,        "claude",   "endpoints-digest"};
 }
 
 inline AlertEvent Alert(std::string event_id, TimePoint created_at) {

@@ -20,6 +20,16 @@ store::CredentialKind KindOf(provider::AuthKind auth) {
 
 std::string Quoted(std::string_view name) { return "connection '" + std::string(name) + "'"; }
 
+// Records who the grant belongs to; a label from the identity beats the token response's.
+void SetOwner(store::ConnectionRecord& record, const GrantOwner& owner) {
+  if (owner.account.id.empty()) {
+    if (owner.allow_switch) record.account_id.clear();
+    return;
+  }
+  record.account_id = owner.account.id;
+  if (!owner.account.label.empty()) record.account = owner.account.label;
+}
+
 }  // namespace
 
 bool IsValidSlug(std::string_view name) {
@@ -150,11 +160,9 @@ StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionR
   return record;
 }
 
-StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view name,
-                                                             const provider::ProviderDefinition& provider,
-                                                             const oauth::TokenResponse& tokens,
-                                                             const std::vector<std::string>& requested_scopes,
-                                                             store::CredentialKind kind) {
+StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
+    std::string_view name, const provider::ProviderDefinition& provider, const oauth::TokenResponse& tokens,
+    const std::vector<std::string>& requested_scopes, store::CredentialKind kind, const GrantOwner& owner) {
   if (!IsValidSlug(name)) {
     return InvalidArgumentError("'" + std::string(name) + "' is not a valid connection name");
   }
@@ -171,13 +179,35 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view na
                                   provider.name + "'");
     }
     const bool was_reauth = existing->status == store::ConnectionStatus::kNeedsReauth;
+    const bool switched = !existing->account_id.empty() && owner.account.id != existing->account_id;
+    const std::string before = DescribeAccount(existing->account_id, existing->account);
+    if (switched && !owner.allow_switch) {
+      if (owner.account.id.empty()) {
+        return PermissionDeniedError("the account of the new grant for " + Quoted(name) +
+                                     " could not be confirmed (" + owner.unknown_because +
+                                     "), so it cannot be compared with the connection's account, " + before +
+                                     "; nothing was stored");
+      }
+      return PermissionDeniedError(
+          "the consent for " + Quoted(name) + " came back as account " +
+          DescribeAccount(owner.account.id, owner.account.label) + ", but the connection belongs to " +
+          before +
+          "; nothing was stored. To move the connection to that account, open the consent link again and "
+          "choose \"switch account\"");
+    }
     store::ConnectionRecord record = *existing;
     record.kind = kind;
     record.status = store::ConnectionStatus::kActive;
     record.needs_reauth_since.reset();
     LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
+    if (switched) record.account = tokens.account;
+    SetOwner(record, owner);
     std::optional<store::AlertEvent> alert;
-    if (was_reauth) {
+    if (switched) {
+      alert = MakeAlert(
+          "connection.account_changed", record, existing->token_version + 1, clock_.Now(),
+          {{"previous_account", before}, {"account", DescribeAccount(record.account_id, record.account)}});
+    } else if (was_reauth) {
       alert = MakeAlert("connection.reconnected", record, existing->token_version + 1, clock_.Now());
     }
     LATCHKEY_RETURN_IF_ERROR(store_->UpdateConnection(record, existing->token_version, alert));
@@ -191,6 +221,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(std::string_view na
   record.status = store::ConnectionStatus::kActive;
   record.created_at = clock_.Now();
   LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
+  SetOwner(record, owner);
   LATCHKEY_RETURN_IF_ERROR(store_->InsertConnection(record));
   return Get(name);
 }

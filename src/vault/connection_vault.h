@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "oauth/token_result.h"
 #include "store/store.h"
+#include "vault/account_identity.h"
 #include "vault/import_document.h"
 #include "vault/key_manager.h"
 #include "vault/provider_registry.h"
@@ -28,6 +29,13 @@ struct ConnectionSecrets {
   SecretString refresh_token;
   SecretString api_key;
   SecretString password;
+};
+
+// Who a consent's grant belongs to (AccountIdentities), and what the human allowed.
+struct GrantOwner {
+  Account account;              // id "" = unknown
+  std::string unknown_because;  // why the account is unknown, when it is
+  bool allow_switch = false;    // the human chose "switch account"
 };
 
 struct ImportRequest {
@@ -71,11 +79,16 @@ class ConnectionVault {
   // credentials): creates connection `name`, or replaces the tokens of the existing one
   // and makes it active again (re-consent), enqueueing connection.reconnected when it
   // needed re-consent. `requested_scopes` stand in when the response names none.
+  // A re-consent must come back as the account the connection has (when it knows one):
+  // another account, or one that could not be confirmed, is kPermissionDenied and stores
+  // nothing, unless `owner.allow_switch`; then the connection moves to the new account and
+  // connection.account_changed is raised in the same write.
   StatusOr<store::ConnectionRecord> SaveGrant(std::string_view name,
                                               const provider::ProviderDefinition& provider,
                                               const oauth::TokenResponse& tokens,
                                               const std::vector<std::string>& requested_scopes,
-                                              store::CredentialKind kind = store::CredentialKind::kOAuth2);
+                                              store::CredentialKind kind = store::CredentialKind::kOAuth2,
+                                              const GrantOwner& owner = {});
 
   // Wipes the credentials and marks the connection disconnected. Revocation at the
   // provider (RFC 7009) is the OAuth engine's job and happens before this is called.

@@ -9,8 +9,11 @@
 #include <utility>
 
 #include "common/encoding.h"
+#include "common/log.h"
 #include "oauth/form_encoding.h"
 #include "oauth/pkce.h"
+#include "oauth/token_fields.h"
+#include "vault/revocation.h"
 
 namespace latchkey::vault {
 namespace {
@@ -22,15 +25,6 @@ constexpr std::size_t kMaxCallbackText = 300;
 constexpr std::chrono::seconds kSlowDownStep{5};
 
 std::string Quoted(std::string_view name) { return "connection '" + std::string(name) + "'"; }
-
-std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view separator) {
-  std::string out;
-  for (const auto& scope : scopes) {
-    if (!out.empty()) out += separator;
-    out += scope;
-  }
-  return out;
-}
 
 // Text from the callback's query is attacker-controlled: printable ASCII only, bounded.
 std::string Sanitized(std::string_view text) {
@@ -68,14 +62,16 @@ std::string PendingAuthorizationId(std::string_view state) {
   return HexEncode(digest);
 }
 
+std::string BindingHash(const SecretString& binding) { return PendingAuthorizationId(binding.reveal()); }
+
 ConsentFlows::ConsentFlows(Vault& vault, const OAuthClients& clients, const Clock& clock, Random& random)
-    : vault_(vault), clients_(clients), clock_(clock), random_(random) {}
+    : vault_(vault), clients_(clients), clock_(clock), random_(random), identities_(clients.http(), clock) {}
 
 StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view provider_name,
                                                               std::string_view connection_name,
                                                               const std::vector<std::string>& scopes,
                                                               std::string_view redirect_uri,
-                                                              bool incremental) {
+                                                              const ConsentOptions& options) {
   if (!IsValidSlug(connection_name)) {
     return InvalidArgumentError("'" + std::string(connection_name) + "' is not a valid connection name");
   }
@@ -89,6 +85,7 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
   const std::vector<std::string>& requested = scopes.empty() ? provider.scopes : scopes;
   oauth::PkcePair pkce = oauth::NewPkcePair(random_);
   std::string state = oauth::NewState(random_);
+  SecretString binding(random_.Base64Url(32));
   bool oidc = false;
   for (const auto& scope : requested) oidc = oidc || scope == "openid";
 
@@ -101,6 +98,10 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
   if (oidc) pending.nonce = oauth::NewNonce(random_);
   pending.created_at = clock_.Now();
   pending.expires_at = pending.created_at + kPendingAuthorizationLifetime;
+  pending.binding_hash = BindingHash(binding);
+  pending.allow_account_switch = options.allow_account_switch;
+  pending.asked_by = options.asked_by;
+  pending.endpoints_digest = EndpointsDigest(provider);
   LATCHKEY_ASSIGN_OR_RETURN(pending.data_key_id, vault_.keys().ActiveDataKeyId());
   LATCHKEY_ASSIGN_OR_RETURN(
       pending.pkce_verifier,
@@ -112,14 +113,14 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
       {"response_type", "code"},
       {"client_id", client_id},
       {"redirect_uri", std::string(redirect_uri)},
-      {"scope", JoinScopes(requested, provider.scope_separator)},
+      {"scope", oauth::JoinScopes(requested, provider.scope_separator)},
       {"state", state},
       {"code_challenge", pkce.challenge},
       {"code_challenge_method", pkce.method},
   };
   if (oidc) params.emplace_back("nonce", pending.nonce);
   std::map<std::string, std::string> extra = provider.authorization_params;
-  if (incremental) {
+  if (options.incremental) {
     for (const auto& [name, value] : provider.quirks.incremental_consent_params) extra[name] = value;
   }
   for (const auto& [name, value] : extra) {
@@ -131,6 +132,7 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
   return AuthorizationStart{
       .url = provider.authorization_url + joiner + oauth::FormEncodePairs(params),
       .state = std::move(state),
+      .binding = std::move(binding),
       .expires_at = pending.expires_at,
   };
 }
@@ -144,15 +146,38 @@ StatusOr<store::ConnectionRecord> ConsentFlows::CompleteAuthorization(const Auth
   LATCHKEY_ASSIGN_OR_RETURN(
       store::PendingAuthorization pending,
       vault_.store().ConsumePendingAuthorization(PendingAuthorizationId(callback.state), clock_.Now()));
+  // Before anything else, even an error: only the starter of the flow may end it.
+  const std::string shown = callback.binding.empty() ? std::string() : BindingHash(callback.binding);
+  if (pending.binding_hash.empty() || shown.size() != pending.binding_hash.size() ||
+      sodium_memcmp(shown.data(), pending.binding_hash.data(), shown.size()) != 0) {
+    return PermissionDeniedError(
+        "the authorization callback for " + Quoted(pending.connection_name) +
+        " did not come from the browser (or terminal) that started the consent: it lacks the consent "
+        "cookie; nothing was stored. Open the consent link again in the browser where you approve it");
+  }
   if (!callback.error.empty()) {
     return RefusedConsent(pending.connection_name, callback.error, callback.error_description);
   }
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition provider, clients_.Resolve(pending.provider));
-  // RFC 9207: a response naming another issuer is a mix-up attack (or a misconfiguration).
+  // The code, the verifier and the client secret go only where the consent began.
+  if (!pending.endpoints_digest.empty() && pending.endpoints_digest != EndpointsDigest(provider)) {
+    return PermissionDeniedError("provider '" + provider.name +
+                                 "' was changed (its endpoints) after the consent for " +
+                                 Quoted(pending.connection_name) +
+                                 " began; nothing was sent to its token endpoint and nothing was stored. "
+                                 "Start the consent again");
+  }
+  // RFC 9207: a response naming another issuer is a mix-up attack (or a misconfiguration);
+  // one without `iss` from a server that promises to send it may be one too.
   if (!callback.iss.empty() && !provider.issuer.empty() && callback.iss != provider.issuer) {
     return PermissionDeniedError("the authorization response for " + Quoted(pending.connection_name) +
                                  " came from issuer '" + Sanitized(callback.iss) + "', not '" +
                                  provider.issuer + "' (RFC 9207 mix-up check); nothing was stored");
+  }
+  if (callback.iss.empty() && provider.authorization_response_iss) {
+    return PermissionDeniedError("the authorization response for " + Quoted(pending.connection_name) +
+                                 " has no 'iss' parameter, though issuer '" + provider.issuer +
+                                 "' says it always sends one (RFC 9207); nothing was stored");
   }
   if (callback.code.empty()) {
     return InvalidArgumentError("the authorization callback for " + Quoted(pending.connection_name) +
@@ -167,7 +192,38 @@ StatusOr<store::ConnectionRecord> ConsentFlows::CompleteAuthorization(const Auth
     return TokenFailure(tokens.error(),
                         "exchanging the authorization code for " + Quoted(pending.connection_name));
   }
-  return vault_.connections().SaveGrant(pending.connection_name, provider, *tokens, pending.scopes);
+  return Store(pending.connection_name, provider, *tokens, pending.scopes, pending.nonce,
+               pending.allow_account_switch);
+}
+
+StatusOr<store::ConnectionRecord> ConsentFlows::Store(std::string_view connection_name,
+                                                      const provider::ProviderDefinition& provider,
+                                                      const oauth::TokenResponse& tokens,
+                                                      const std::vector<std::string>& scopes,
+                                                      std::string_view nonce, bool allow_account_switch) {
+  GrantOwner owner;
+  owner.allow_switch = allow_account_switch;
+  LATCHKEY_ASSIGN_OR_RETURN(std::string client_id, clients_.ClientId(provider));
+  StatusOr<Account> account = identities_.Identify(provider, tokens, client_id, nonce);
+  Status refused = Status::Ok();
+  if (account.ok()) {
+    owner.account = *account;
+  } else if (account.status().code() == StatusCode::kPermissionDenied ||
+             account.status().code() == StatusCode::kInvalidArgument) {
+    refused = account.status();  // an ID token that fails a check: never stored
+  } else {
+    owner.unknown_because = account.status().message();
+    spdlog::warn("the account of the new grant for {} is unknown: {}", Quoted(connection_name),
+                 owner.unknown_because);
+  }
+  if (refused.ok()) {
+    StatusOr<store::ConnectionRecord> saved = vault_.connections().SaveGrant(
+        connection_name, provider, tokens, scopes, store::CredentialKind::kOAuth2, owner);
+    if (saved.ok() || saved.status().code() != StatusCode::kPermissionDenied) return saved;
+    refused = saved.status();
+  }
+  const std::string revoked = RevokeGrant(clients_, provider, tokens);
+  return Status(refused.code(), refused.message() + "; " + revoked);
 }
 
 StatusOr<store::ConnectionRecord> ConsentFlows::RunDeviceFlow(
@@ -200,7 +256,9 @@ StatusOr<store::ConnectionRecord> ConsentFlows::RunDeviceFlow(
     if (clock_.Now() + interval > deadline) return expired;
     sleep(interval);
     oauth::TokenResult polled = client->PollDevice(device.device_code);
-    if (polled.ok()) return vault_.connections().SaveGrant(connection_name, provider, *polled, requested);
+    if (polled.ok()) {
+      return Store(connection_name, provider, *polled, requested, /*nonce=*/"", options.allow_account_switch);
+    }
     switch (polled.error().kind) {
       case oauth::TokenErrorKind::kDevicePending: break;
       case oauth::TokenErrorKind::kDeviceSlowDown:

@@ -5,6 +5,15 @@
 // verifier sealed, single use), so the half that receives the callback may run in
 // another process than the one that began it. The authorization code and the tokens are
 // never logged nor returned: they go straight into ConnectionVault::SaveGrant.
+// Two defences against a consent completed by the wrong party (issue 19 item 1, 2):
+//  - Binding: BeginAuthorization returns a secret whose hash the pending row keeps; the
+//    callback must show it (the daemon keeps it in a cookie of the browser that started
+//    the flow, the CLI in memory). A callback without it stores nothing, so a `state`
+//    that leaked to an agent is worth nothing.
+//  - Account: the grant's account (AccountIdentities: the ID token verified, or the
+//    provider's identity endpoint) must be the connection's, unless the human chose
+//    "switch account" (ConnectionVault::SaveGrant). A grant refused either way is revoked
+//    at the provider where it can be.
 // Thread-safe: every part it holds is; waiting (device polling) uses the injected sleep.
 //
 //   ConsentFlows flows(vault, oauth_clients, clock, random);
@@ -26,6 +35,7 @@
 #include "common/status.h"
 #include "oauth/token_result.h"
 #include "store/records.h"
+#include "vault/account_identity.h"
 #include "vault/oauth_clients.h"
 #include "vault/vault.h"
 
@@ -35,9 +45,21 @@ namespace latchkey::vault {
 inline constexpr std::chrono::minutes kPendingAuthorizationLifetime{10};
 
 struct AuthorizationStart {
-  std::string url;    // where to send the user's browser
-  std::string state;  // also inside `url`; the store keeps only its hash
+  std::string url;       // where to send the user's browser
+  std::string state;     // also inside `url`; the store keeps only its hash
+  SecretString binding;  // the callback must show it; the store keeps only its hash
   TimePoint expires_at;
+};
+
+// How a consent was asked for, beyond provider, connection and scopes.
+struct ConsentOptions {
+  // Adds the provider's incremental-consent parameters (Google include_granted_scopes),
+  // for a URL that asks only for missing scopes.
+  bool incremental = false;
+  // The human chose "switch account": the grant may belong to another account than the
+  // connection's (connection.account_changed is raised).
+  bool allow_account_switch = false;
+  std::string asked_by;  // the agent whose request led here, or ""
 };
 
 // The query parameters of the redirect back from the authorization server.
@@ -46,7 +68,8 @@ struct AuthorizationCallback {
   SecretString code;
   std::string error;  // RFC 6749 §4.1.2.1, e.g. "access_denied"
   std::string error_description;
-  std::string iss;  // RFC 9207, when the server sends it
+  std::string iss;       // RFC 9207, when the server sends it
+  SecretString binding;  // AuthorizationStart::binding, from wherever the starter kept it
 };
 
 // Options of the device flow that only tests and impatient operators change.
@@ -56,6 +79,8 @@ struct DeviceFlowOptions {
   std::optional<Duration> poll_interval;
   // Called when the server answers slow_down, with the new interval (for a progress line).
   std::function<void(Duration)> on_slow_down;
+  // The grant may belong to another account than the connection's (see ConsentOptions).
+  bool allow_account_switch = false;
 };
 
 class ConsentFlows {
@@ -64,17 +89,20 @@ class ConsentFlows {
   ConsentFlows(Vault& vault, const OAuthClients& clients, const Clock& clock, Random& random);
 
   // Starts an authorization code flow for connection `connection_name`: stores a pending
-  // authorization and returns the URL for the browser. `scopes` empty = the provider's.
-  // `incremental` adds the provider's incremental-consent parameters (Google
-  // include_granted_scopes), for a URL that asks only for missing scopes.
+  // authorization and returns the URL for the browser and the binding secret the
+  // callback must show. `scopes` empty = the provider's.
   StatusOr<AuthorizationStart> BeginAuthorization(std::string_view provider_name,
                                                   std::string_view connection_name,
                                                   const std::vector<std::string>& scopes,
-                                                  std::string_view redirect_uri, bool incremental = false);
+                                                  std::string_view redirect_uri,
+                                                  const ConsentOptions& options = {});
 
   // Finishes it with the callback's parameters: consumes the pending authorization (once),
-  // checks the callback, exchanges the code and stores the grant. kNeedsHuman when the
-  // user or the server refused consent.
+  // checks the callback (binding, RFC 9207 issuer), exchanges the code, learns the
+  // account and stores the grant. kNeedsHuman when the user or the server refused
+  // consent; kPermissionDenied when the callback is not bound to the flow's starter, the
+  // ID token fails a check, or the account differs (see SaveGrant); nothing is stored
+  // then, and a grant already issued is revoked.
   StatusOr<store::ConnectionRecord> CompleteAuthorization(const AuthorizationCallback& callback);
 
   // Device authorization grant: starts it, hands the user code to `show_user_code`, then
@@ -96,7 +124,19 @@ class ConsentFlows {
   const OAuthClients& clients_;
   const Clock& clock_;
   Random& random_;
+  AccountIdentities identities_;
+
+  // Learns the account of a new grant and stores it (SaveGrant); on refusal revokes the
+  // grant at the provider and says so in the error.
+  StatusOr<store::ConnectionRecord> Store(std::string_view connection_name,
+                                          const provider::ProviderDefinition& provider,
+                                          const oauth::TokenResponse& tokens,
+                                          const std::vector<std::string>& scopes, std::string_view nonce,
+                                          bool allow_account_switch);
 };
+
+// Hex SHA-256 of a binding secret, as PendingAuthorization::binding_hash keeps it.
+std::string BindingHash(const SecretString& binding);
 
 // The pending-authorization id for a `state`: hex SHA-256, so a leaked store row does not
 // reveal a state an attacker could replay.

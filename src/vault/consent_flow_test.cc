@@ -75,8 +75,11 @@ class ConsentFlowTest : public VaultTest {
     return start.ok() ? *start : AuthorizationStart{};
   }
 
+  // The browser (or CLI) that began the flow comes back: it holds the binding secret.
   static AuthorizationCallback Callback(const AuthorizationStart& start) {
-    return MakeCallback(start.state, "code-1", "https://id.acme.example");
+    AuthorizationCallback callback = MakeCallback(start.state, "code-1", "https://id.acme.example");
+    callback.binding = start.binding;
+    return callback;
   }
 
   std::size_t TokenRequests() const {
@@ -189,7 +192,8 @@ TEST_F(ConsentFlowTest, ConsentWrongIssuerIsRefused) {
   EXPECT_EQ(vault_->connections().Get("work").status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(ConsentFlowTest, ConsentMissingIssIsAccepted) {
+// The acme entry names its endpoints, so nothing says its server sends `iss` (RFC 9207).
+TEST_F(ConsentFlowTest, ConsentMissingIssIsAcceptedWhenTheServerDoesNotPromiseIt) {
   AuthorizationStart start = Begin();
   http_.Respond(kTokenUrl, 200, kTokens);
   AuthorizationCallback callback = Callback(start);
@@ -197,10 +201,48 @@ TEST_F(ConsentFlowTest, ConsentMissingIssIsAccepted) {
   EXPECT_TRUE(flows_->CompleteAuthorization(callback).ok());
 }
 
+TEST_F(ConsentFlowTest, ConsentMissingIssIsRefusedWhenTheServerPromisesIt) {
+  ASSERT_TRUE(vault_->providers()
+                  .Add("name = \"beta\"\nauth = \"oauth2\"\nissuer = \"https://id.beta.example\"\n"
+                       "client_id = \"beta-client\"\nclient_secret = \"s\"\nscopes = [\"api:read\"]\n"
+                       "api_base_url = \"https://api.beta.example\"\n",
+                       "beta.toml")
+                  .ok());
+  http_.Respond("https://id.beta.example/.well-known/oauth-authorization-server", 200,
+                R"({"issuer":"https://id.beta.example","authorization_endpoint":"https://id.beta.example/a",
+                    "token_endpoint":"https://id.beta.example/t",
+                    "authorization_response_iss_parameter_supported":true})");
+  auto start = flows_->BeginAuthorization("beta", "b", {}, kRedirect);
+  ASSERT_TRUE(start.ok()) << start.status().ToString();
+  AuthorizationCallback callback = MakeCallback(start->state, "code-1");
+  callback.binding = start->binding;
+  auto done = flows_->CompleteAuthorization(callback);
+  EXPECT_EQ(done.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(done.status().message(), HasSubstr("has no 'iss' parameter"));
+  EXPECT_EQ(vault_->connections().Get("b").status().code(), StatusCode::kNotFound);
+}
+
+// A `state` that reached someone else (an agent, a log) is worth nothing without the
+// secret the flow's starter kept: the callback stores nothing and asks no token.
+TEST_F(ConsentFlowTest, ConsentCallbackWithoutTheStartersBindingStoresNothing) {
+  for (const std::string binding : {"", "someone-elses-secret"}) {
+    AuthorizationStart start = Begin();
+    http_.Respond(kTokenUrl, 200, kTokens);
+    AuthorizationCallback callback = Callback(start);
+    callback.binding = SecretString(binding);
+    auto done = flows_->CompleteAuthorization(callback);
+    EXPECT_EQ(done.status().code(), StatusCode::kPermissionDenied) << binding;
+    EXPECT_THAT(done.status().message(), HasSubstr("did not come from the browser")) << binding;
+    EXPECT_EQ(TokenRequests(), 0U) << binding;
+    EXPECT_EQ(vault_->connections().Get("work").status().code(), StatusCode::kNotFound) << binding;
+  }
+}
+
 TEST_F(ConsentFlowTest, ConsentErrorCallbackIsRefusedWithASentence) {
   AuthorizationStart start = Begin();
-  auto done =
-      flows_->CompleteAuthorization(MakeCallback(start.state, "", "", "access_denied", "User said no\n"));
+  AuthorizationCallback refused = MakeCallback(start.state, "", "", "access_denied", "User said no\n");
+  refused.binding = start.binding;
+  auto done = flows_->CompleteAuthorization(refused);
   EXPECT_EQ(done.status().code(), StatusCode::kNeedsHuman);
   EXPECT_THAT(done.status().message(), HasSubstr("consent was denied for connection 'work' (User said no)"));
   EXPECT_EQ(TokenRequests(), 0U);
@@ -284,6 +326,142 @@ TEST_F(ConsentFlowTest, ConsentClientCredentialsStoresKind) {
   auto body = Query(std::string(http_.last_request().body.reveal()));
   EXPECT_EQ(body["grant_type"], "client_credentials");
   EXPECT_EQ(body["scope"], "api:read");
+}
+
+// An entry repointed while a consent is pending (it has no connection yet, so no flag is
+// needed to change it) never receives that consent's code, verifier or client secret.
+TEST_F(ConsentFlowTest, AProviderRepointedDuringAConsentNeverGetsItsCode) {
+  AuthorizationStart start = Begin();
+  std::string repointed = kProvider;
+  repointed.replace(repointed.find("https://id.acme.example/token"),
+                    std::string("https://id.acme.example/token").size(), "https://evil.example/token");
+  ASSERT_TRUE(vault_->providers().Add(repointed, "acme.toml").ok());
+  http_.Respond("https://evil.example/token", 200, kTokens);
+  auto done = flows_->CompleteAuthorization(Callback(start));
+  EXPECT_EQ(done.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(done.status().message(), HasSubstr("was changed (its endpoints) after the consent"));
+  EXPECT_EQ(http_.request_count(), 0U) << "nothing sent anywhere";
+  EXPECT_EQ(vault_->connections().Get("work").status().code(), StatusCode::kNotFound);
+}
+
+// A provider whose identity endpoint (userinfo_url) says which account a token is for.
+class AccountConsentTest : public ConsentFlowTest {
+ protected:
+  static constexpr char kUserinfo[] = "https://id.acme.example/userinfo";
+  static constexpr char kRevoke[] = "https://id.acme.example/revoke";
+
+  void SetUp() override {
+    ConsentFlowTest::SetUp();
+    std::string entry = kProvider;
+    entry.replace(
+        entry.find("client_id"), 0,
+        std::string("userinfo_url = \"") + kUserinfo + "\"\nrevocation_url = \"" + kRevoke + "\"\n");
+    ASSERT_TRUE(vault_->providers().Add(entry, "acme.toml").ok());
+    http_.Respond(kRevoke, 200, "");
+  }
+
+  // One consent as `account` (the identity endpoint's `sub`), the human having chosen
+  // "switch account" or not.
+  StatusOr<store::ConnectionRecord> ConsentAs(const std::string& account, bool allow_switch = false) {
+    ConsentOptions options;
+    options.allow_account_switch = allow_switch;
+    options.asked_by = "claude";
+    auto start = flows_->BeginAuthorization("acme", "work", {}, kRedirect, options);
+    EXPECT_TRUE(start.ok()) << start.status().ToString();
+    if (!start.ok()) return start.status();
+    http_.Clear(kTokenUrl);
+    http_.Clear(kUserinfo);
+    http_.Respond(kTokenUrl, 200,
+                  R"({"access_token":"at-)" + account + R"(","refresh_token":"rt-)" + account +
+                      R"(","expires_in":3600,"token_type":"Bearer"})");
+    http_.Respond(kUserinfo, 200, R"({"sub":")" + account + R"(","email":")" + account + R"(@example.com"})");
+    return flows_->CompleteAuthorization(Callback(*start));
+  }
+
+  std::size_t Revocations() const {
+    std::size_t n = 0;
+    for (const auto& r : http_.requests()) n += r.url == kRevoke ? 1 : 0;
+    return n;
+  }
+
+  std::size_t AlertsOfType(const std::string& type) {
+    auto alerts = vault_->store().ListAlerts(100);
+    EXPECT_TRUE(alerts.ok());
+    std::size_t n = 0;
+    for (const auto& alert : alerts.ok() ? *alerts : std::vector<store::AlertEvent>{})
+      n += alert.type == type;
+    return n;
+  }
+};
+
+TEST_F(AccountConsentTest, TheFirstConsentRecordsTheAccount) {
+  auto connection = ConsentAs("alice");
+  ASSERT_TRUE(connection.ok()) << connection.status().ToString();
+  EXPECT_EQ(connection->account_id, "alice");
+  EXPECT_EQ(connection->account, "alice@example.com");
+  // The identity endpoint was asked with the new access token.
+  bool asked = false;
+  for (const auto& r : http_.requests()) {
+    asked =
+        asked || (r.url == kUserinfo && r.method == "GET" && r.authorization.reveal() == "Bearer at-alice");
+  }
+  EXPECT_TRUE(asked);
+}
+
+TEST_F(AccountConsentTest, AReconsentAsAnotherAccountStoresNothingAndRevokesTheNewGrant) {
+  ASSERT_TRUE(ConsentAs("alice").ok());
+  auto taken = ConsentAs("mallory");
+  EXPECT_EQ(taken.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(taken.status().message(), HasSubstr("came back as account mallory@example.com (id mallory)"));
+  EXPECT_THAT(taken.status().message(), HasSubstr("belongs to alice@example.com (id alice)"));
+  EXPECT_THAT(taken.status().message(), HasSubstr("the grant was revoked at the provider"));
+  EXPECT_EQ(Revocations(), 1U);
+  EXPECT_THAT(std::string(http_.last_request().body.reveal()), HasSubstr("token=rt-mallory"));
+  auto kept = vault_->connections().Get("work");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->account_id, "alice");
+  auto secrets = vault_->connections().ReadSecrets(*kept);
+  ASSERT_TRUE(secrets.ok());
+  EXPECT_EQ(secrets->refresh_token.reveal(), "rt-alice");
+  EXPECT_EQ(AlertsOfType("connection.account_changed"), 0U);
+}
+
+TEST_F(AccountConsentTest, AReconsentAsTheSameAccountReplacesTheGrant) {
+  ASSERT_TRUE(ConsentAs("alice").ok());
+  auto again = ConsentAs("alice");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(Revocations(), 0U);
+  EXPECT_EQ(AlertsOfType("connection.account_changed"), 0U);
+}
+
+TEST_F(AccountConsentTest, SwitchingAccountsIsTheHumansChoiceAndRaisesAnAlert) {
+  ASSERT_TRUE(ConsentAs("alice").ok());
+  auto switched = ConsentAs("bob", /*allow_switch=*/true);
+  ASSERT_TRUE(switched.ok()) << switched.status().ToString();
+  EXPECT_EQ(switched->account_id, "bob");
+  EXPECT_EQ(switched->account, "bob@example.com");
+  EXPECT_EQ(Revocations(), 0U);
+  ASSERT_EQ(AlertsOfType("connection.account_changed"), 1U);
+  auto alerts = vault_->store().ListAlerts(1);
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_THAT(alerts->front().payload, HasSubstr("alice@example.com (id alice)"));
+  EXPECT_THAT(alerts->front().payload, HasSubstr("bob@example.com (id bob)"));
+}
+
+TEST_F(AccountConsentTest, AnAccountThatCannotBeConfirmedDoesNotReplaceAKnownOne) {
+  ASSERT_TRUE(ConsentAs("alice").ok());
+  auto start = flows_->BeginAuthorization("acme", "work", {}, kRedirect);
+  ASSERT_TRUE(start.ok());
+  http_.Clear(kTokenUrl);
+  http_.Clear(kUserinfo);
+  http_.Respond(kTokenUrl, 200, R"({"access_token":"at-x","refresh_token":"rt-x","expires_in":3600})");
+  http_.Respond(kUserinfo, 503, "busy");
+  auto done = flows_->CompleteAuthorization(Callback(*start));
+  EXPECT_EQ(done.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(done.status().message(), HasSubstr("could not be confirmed"));
+  EXPECT_THAT(done.status().message(), HasSubstr("answered HTTP 503"));
+  EXPECT_EQ(vault_->connections().Get("work")->account_id, "alice");
+  EXPECT_EQ(Revocations(), 1U);
 }
 
 TEST_F(ConsentFlowTest, ConsentPendingIdIsSha256Hex) {

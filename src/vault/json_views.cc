@@ -1,5 +1,7 @@
 #include "vault/json_views.h"
 
+#include "vault/account_identity.h"
+
 namespace latchkey::vault {
 
 nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
@@ -9,6 +11,8 @@ nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
       {"kind", store::CredentialKindName(c.kind)},
       {"status", store::ConnectionStatusName(c.status)},
       {"account", c.account},
+      {"account_id", c.account_id},  // "" when unknown
+      {"account_description", DescribeAccount(c.account_id, c.account)},
       {"scopes", c.scopes},
       {"api_base_url", c.api_base_url},
       {"token_type", c.token_type},

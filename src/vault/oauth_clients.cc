@@ -52,6 +52,8 @@ StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view pr
   FillIfEmpty(definition.revocation_url, metadata.revocation_endpoint);
   FillIfEmpty(definition.device_authorization_url, metadata.device_authorization_endpoint);
   FillIfEmpty(definition.userinfo_url, metadata.userinfo_endpoint);
+  FillIfEmpty(definition.jwks_url, metadata.jwks_uri);
+  definition.authorization_response_iss = metadata.authorization_response_iss_parameter_supported;
   return definition;
 }
 

@@ -1,9 +1,15 @@
 #include "vault/provider_registry.h"
 
+#include <sodium.h>
+
+#include <array>
 #include <cstdlib>
 #include <functional>
+#include <utility>
 
+#include "common/encoding.h"
 #include "common/log.h"
+#include "oauth/token_fields.h"
 #include "vault/alert_events.h"
 
 namespace latchkey::vault {
@@ -12,31 +18,43 @@ namespace {
 constexpr std::string_view kTable = "providers";
 constexpr std::string_view kClientSecret = "client_secret";
 
-std::string Joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
+std::string Joined(const std::vector<std::string>& items) { return oauth::JoinScopes(items, ", "); }
 
 // The fields that decide where a provider's tokens, credentials and calls go.
+std::vector<std::pair<const char*, std::string>> EndpointFields(const provider::ProviderDefinition& d) {
+  return {{"issuer", d.issuer},
+          {"authorization_url", d.authorization_url},
+          {"token_url", d.token_url},
+          {"revocation_url", d.revocation_url},
+          {"device_authorization_url", d.device_authorization_url},
+          {"userinfo_url", d.userinfo_url},
+          {"jwks_url", d.jwks_url},
+          {"identity_url", d.identity_url},
+          {"api_base_url", d.api_base_url},
+          {"extra_api_base_urls", oauth::JoinScopes(d.extra_api_base_urls, " ")}};
+}
+
 std::vector<std::string> ChangedEndpoints(const provider::ProviderDefinition& before,
                                           const provider::ProviderDefinition& after) {
+  const auto a = EndpointFields(before);
+  const auto b = EndpointFields(after);
   std::vector<std::string> changed;
-  auto check = [&](const char* field, const auto& a, const auto& b) {
-    if (a != b) changed.emplace_back(field);
-  };
-  check("issuer", before.issuer, after.issuer);
-  check("authorization_url", before.authorization_url, after.authorization_url);
-  check("token_url", before.token_url, after.token_url);
-  check("revocation_url", before.revocation_url, after.revocation_url);
-  check("device_authorization_url", before.device_authorization_url, after.device_authorization_url);
-  check("userinfo_url", before.userinfo_url, after.userinfo_url);
-  check("api_base_url", before.api_base_url, after.api_base_url);
-  check("extra_api_base_urls", before.extra_api_base_urls, after.extra_api_base_urls);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].second != b[i].second) changed.emplace_back(a[i].first);
+  }
   return changed;
 }
 
 }  // namespace
+
+std::string EndpointsDigest(const provider::ProviderDefinition& definition) {
+  std::string text;
+  for (const auto& [field, value] : EndpointFields(definition))
+    text += std::string(field) + "=" + value + "\n";
+  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return HexEncode(digest);
+}
 
 ProviderRegistry::ProviderRegistry(std::shared_ptr<store::Store> store, const KeyManager& keys,
                                    const Clock& clock)

@@ -23,6 +23,11 @@
 
 namespace latchkey::vault {
 
+// Hex SHA-256 of the fields that decide where a provider's codes, tokens, secrets and calls
+// go (the ones a change of which needs --change-endpoints). A consent compares it between
+// its start and its callback, so an entry repointed meanwhile never receives the code.
+std::string EndpointsDigest(const provider::ProviderDefinition& definition);
+
 class ProviderRegistry {
  public:
   ProviderRegistry(std::shared_ptr<store::Store> store, const KeyManager& keys, const Clock& clock);

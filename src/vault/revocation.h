@@ -18,4 +18,9 @@ namespace latchkey::vault {
 std::string RevokeAtProvider(Vault& vault, const OAuthClients& clients,
                              const store::ConnectionRecord& connection);
 
+// The same for a grant that was never stored (a consent refused after the code
+// exchange): `provider` as resolved.
+std::string RevokeGrant(const OAuthClients& clients, const provider::ProviderDefinition& provider,
+                        const oauth::TokenResponse& tokens);
+
 }  // namespace latchkey::vault

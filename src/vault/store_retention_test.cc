@@ -24,7 +24,11 @@ class StoreRetentionTest : public VaultTest {
                                         .data_key_id = *key,
                                         .created_at = clock_.Now(),
                                         .expires_at = expires_at,
-                                        .consumed_at = std::nullopt};
+                                        .consumed_at = std::nullopt,
+                                        .binding_hash = "b",
+                                        .allow_account_switch = false,
+                                        .asked_by = "",
+                                        .endpoints_digest = ""};
     auto sealed = vault_->keys().Seal("verifier", {"pending_authorizations", id, "pkce_verifier"});
     ASSERT_TRUE(sealed.ok());
     pending.pkce_verifier = *sealed;

@@ -62,11 +62,11 @@ function button(label, onclick, attrs = {}) {
   return el('button', { type: 'button', onclick, ...attrs }, label);
 }
 
-// Starts the provider's consent for `name` and sends the browser there; the daemon's
-// /oauth/callback links back here when it is done.
+// Asks for a consent link for `name` and opens its page, where the human reviews the
+// request and starts the provider's flow; the daemon's /oauth/callback links back here.
 async function beginConsent(name, provider, scopes) {
   const started = await api('POST', `/v1/connections/${encodeURIComponent(name)}/connect`, { provider, scopes });
-  location.assign(started.authorization_url);
+  location.assign(started.consent_url);
 }
 
 function notice(main, text, kind = 'error') {
@@ -106,7 +106,8 @@ async function connectionsPage(main) {
   const rows = list.map((c) => el('tr', { 'data-connection': c.name },
     el('td', {}, el('strong', {}, c.name)),
     el('td', {}, c.provider),
-    el('td', {}, c.account || '—'),
+    el('td', { title: c.account_id ? `account id ${c.account_id}` : 'the account is unknown' },
+      c.account_description),
     el('td', {}, badge(c)),
     el('td', {}, c.kind === 'oauth2' ? relative(c.expires_at) : '—'),
     el('td', {}, relative(c.last_refresh_at)),

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "e2e/gateway_fixture.h"
 #include "e2e/sqlite_peek.h"
@@ -60,6 +61,130 @@ class AdversaryTest : public GatewayTest {
 
 // Many APIs honour X-HTTP-Method-Override and its cousins: a POST that says DELETE deletes.
 // Forwarded, they let a rule allowing GET,POST send any method.
+// Consent takeover: an agent that holds a consent link must not be able to switch the
+// connection to an account it controls. Links point to latchkey's consent page (a
+// signed-in human, a click); the callback needs the cookie of the browser that clicked;
+// and a re-consent that comes back as another account stores nothing and revokes the new
+// grant, unless the human ticked "switch account", which raises an alert.
+TEST_F(AdversaryTest, AConsentLinkCannotSwitchTheConnectionToAnotherAccount) {
+  StartOAuthServers();
+  MustRun({"provider", "add", "--file", "-"},
+          "name = \"native\"\nauth = \"oauth2\"\nissuer = \"" + as_->base_url() +
+              "\"\nclient_id = \"agent-native\"\nclient_secret = \"native-secret\"\n"
+              "scopes = [\"openid\", \"offline_access\", \"api:read\"]\napi_base_url = \"" +
+              rs_->base_url() + "\"\n[authorization_params]\nprompt = \"consent\"\n");
+  StartGateway();
+  const std::string admin = AdminToken();
+  const std::string origin = "http://127.0.0.1:" + std::to_string(port_);
+  RawReply started = Admin("POST", "/v1/connections/team/connect", admin, R"({"provider":"native"})");
+  ASSERT_EQ(started.status, 201) << started.raw;
+  TempDir alice_browser;
+  HttpResponse connected = CompleteConsent(started.Json()["consent_url"], alice_browser, "alice");
+  ASSERT_EQ(connected.status, 200) << connected.body << GatewayLog();
+  EXPECT_THAT(connected.body, HasSubstr("(account id alice)"));
+  const std::string key = CreateAgent("bot", {"team"});
+  auto acting_as = [&] { return Call("GET", "/proxy/team/read", key).Json().value("sub", ""); };
+  ASSERT_EQ(acting_as(), "alice");
+
+  // The agent's link: latchkey's page, no provider URL, no state.
+  RawReply denied = Call("POST", "/proxy/team/write", key, "{}");
+  ASSERT_EQ(denied.status, 403) << denied.raw;
+  const std::string link = denied.Json()["reconsent_url"];
+  ASSERT_EQ(link.rfind(origin + "/consent/", 0), 0U) << link;
+  EXPECT_EQ(link.find("state"), std::string::npos);
+  // Opened by the agent itself (no session): never a provider URL, nothing started.
+  const std::string path = link.substr(origin.size());
+  for (const std::string& target : {path, path + "?again"}) {
+    RawReply page = Call("GET", target, "");
+    EXPECT_EQ(page.status, 200) << page.raw;
+    EXPECT_EQ(page.raw.find(as_->base_url()), std::string::npos) << page.raw;
+  }
+  RawReply forced =
+      Call("POST", path, "", "switch_account=1", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(forced.status, 401) << forced.raw;
+  EXPECT_EQ(forced.raw.find(as_->base_url()), std::string::npos) << forced.raw;
+  RawReply with_key = Call("POST", path, key, "");
+  EXPECT_EQ(with_key.status, 401) << "an agent key is not a dashboard session: " << with_key.raw;
+
+  // A human opens it, but the provider sign-in is someone else's account: nothing stored,
+  // the new grant revoked, every agent still acts as alice.
+  const int revocations = Stats(*as_)["revocations"].get<int>();
+  TempDir other_browser;
+  HttpResponse taken = CompleteConsent(link, other_browser, "mallory");
+  EXPECT_EQ(taken.status, 400) << taken.body;
+  EXPECT_THAT(taken.body,
+              HasSubstr("came back as account id mallory, but the connection belongs to id alice"));
+  EXPECT_THAT(taken.body, HasSubstr("the grant was revoked at the provider"));
+  EXPECT_EQ(Stats(*as_)["revocations"].get<int>(), revocations + 1);
+  EXPECT_EQ(acting_as(), "alice");
+
+  // The state of a started consent reaches the agent anyway (a log, a screen): completed
+  // in any browser but the one that started it, the callback stores nothing.
+  TempDir human;
+  HttpResponse start = StartConsent(link, human);
+  ASSERT_TRUE(start.headers.count("location")) << start.body;
+  const int codes_before = Stats(*as_)["token_requests"].value("authorization_code", 0);
+  TempDir attacker;
+  HttpResponse stolen = HttpGet(start.headers.at("location") + "&login_hint=mallory", Browser(attacker));
+  EXPECT_EQ(stolen.status, 400) << stolen.body;
+  EXPECT_THAT(stolen.body, HasSubstr("did not come from the browser"));
+  EXPECT_EQ(Stats(*as_)["token_requests"].value("authorization_code", 0), codes_before)
+      << "no code exchanged";
+  EXPECT_EQ(acting_as(), "alice");
+
+  // The human chooses to switch: the connection moves, and an alert says so.
+  TempDir switching;
+  HttpResponse switched = CompleteConsent(link, switching, "bob", /*switch_account=*/true);
+  EXPECT_EQ(switched.status, 200) << switched.body;
+  EXPECT_THAT(switched.body, HasSubstr("(account id bob)"));
+  EXPECT_EQ(acting_as(), "bob");
+  EXPECT_THAT(Admin("GET", "/v1/alerts", admin).raw, HasSubstr("connection.account_changed"));
+  EXPECT_EQ(Admin("GET", "/v1/connections/team", admin).Json()["account_id"], "bob");
+}
+
+// A caller without a valid credential cannot make the daemon read, buffer or wait for a
+// body: the request is refused on its header (no 100 Continue), audited, and the
+// connection closes. Each request below announces a body and sends none; the daemon would
+// otherwise wait 30 s for it (read_timeout_ms).
+TEST_F(AdversaryTest, ABodyIsNeverReadBeforeTheCallerIsAuthenticated) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  const std::string key = CreateAgent("bot", {"work"});
+  StartGateway();
+  auto announce = [&](const std::string& target, const std::string& credential) {
+    std::string request = "POST " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 900000\r\n"
+                          "Expect: 100-continue\r\nContent-Type: application/json\r\n";
+    if (!credential.empty()) request += "Authorization: Bearer " + credential + "\r\n";
+    return RawExchange(port_, request + "\r\n", std::chrono::seconds(10));
+  };
+  for (const auto& [target, credential, status] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"/proxy/work/write", "", 401},
+           {"/proxy/work/write", "lk_0000000000000000_forged-key-forged-key-forged-key-forged-ke", 401},
+           {"/mcp", "", 401},
+           {"/v1/agents", "lka_0000000000000000_forged", 401},
+           {"/consent/anything", "", 401},
+           {"/login", "", 413},
+           {"/healthz", "", 413}}) {
+    RawReply refused = announce(target, credential);
+    EXPECT_EQ(refused.status, status) << target << "\n" << refused.raw << refused.error;
+    EXPECT_EQ(refused.raw.find("100 Continue"), std::string::npos) << target;
+    EXPECT_EQ(refused.Header("connection"), "close") << target;
+  }
+  // The refused proxy calls are audited like any other.
+  json rows;
+  for (int attempt = 0; attempt < 100 && rows.size() < 2; ++attempt) {
+    rows = json::parse(MustRun({"audit", "--json", "--code", "agent_unauthenticated"}));
+    if (rows.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(rows.size(), 2U) << rows.dump(1);
+  // With the key, the body is read and the call goes through as before.
+  RawReply allowed =
+      Call("POST", "/proxy/work/__upload", key, R"({"a":1})", {{"Content-Type", "application/json"}});
+  EXPECT_EQ(allowed.status, 200) << allowed.raw;
+  EXPECT_EQ(allowed.Json()["bytes"], 7) << allowed.raw;
+}
+
 TEST_F(AdversaryTest, AMethodOverrideHeaderNeverSmugglesAForbiddenMethod) {
   StartOAuthServers();
   ImportGrant("work", "alice");

@@ -65,6 +65,23 @@ class ConnectTest : public CliTest {
   // Waits for the child to exit (signal 0 only checks it is there) and returns its code.
   static int WaitForExit(Background& child) { return child.Stop(0); }
 
+  // Runs `latchkey connect ARGS` with the browser signing in as `user` (as.js: login_hint);
+  // returns the exit code, and the child's stderr in `log`.
+  int ConnectAs(const std::vector<std::string>& args, const std::string& user, std::string* log) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"--no-browser", "--timeout", "60"});
+    auto child = StartConnect(argv);
+    std::string line = WaitForLine(child->stderr_path(), "Open this URL");
+    TempDir browser;  // a fresh one: the server's sign-in session would otherwise keep the last account
+    HttpOptions options;
+    options.cookie_jar = browser.path() + "/cookies";
+    options.follow_redirects = true;
+    HttpGet(line.substr(line.find(": http") + 2) + "&login_hint=" + UrlEncode(user), options);
+    const int code = WaitForExit(*child);
+    *log = ReadFile(child->stderr_path());
+    return code;
+  }
+
   nlohmann::json Stats() const { return Json(HttpGet(as_->base_url() + "/__stats").body); }
 
   HttpOptions Browser() const {
@@ -181,6 +198,62 @@ TEST_F(ConnectTest, ConnectUsageErrors) {
   EXPECT_EQ(Latchkey({"connect", "acme", "--device", "--client-credentials"}).exit_code, 2);
   RunResult bad_name = Latchkey({"connect", "acme", "--name", "Bad Name", "--client-credentials"});
   EXPECT_EQ(bad_name.exit_code, 2) << bad_name.err;
+}
+
+// Every connection made by consent records its account: for an OIDC provider, the `sub`
+// of the ID token, verified against the issuer's keys (here oidc-provider's). A re-consent
+// that comes back as another account stores nothing and revokes the new grant, unless the
+// operator says --switch-account.
+TEST_F(ConnectTest, ConnectRecordsTheAccountAndAReconsentAsAnotherAccountIsRefused) {
+  std::string log;
+  ASSERT_EQ(ConnectAs({"acme", "--name", "work"}, "alice", &log), 0) << log;
+  auto shown = Json(MustRun({"--json", "connection", "show", "work"}));
+  EXPECT_EQ(shown["account_id"], "alice");
+  EXPECT_EQ(shown["account_description"], "id alice");
+  EXPECT_THAT(MustRun({"connection", "list"}), HasSubstr("id alice"));
+  const std::string before = MustRun({"token", "work"});
+  const int revocations = Stats()["revocations"].get<int>();
+
+  EXPECT_NE(ConnectAs({"acme", "--name", "work"}, "mallory", &log), 0);
+  EXPECT_THAT(log, HasSubstr("came back as account id mallory, but the connection belongs to id alice"));
+  EXPECT_THAT(log, HasSubstr("the grant was revoked at the provider"));
+  EXPECT_EQ(Stats()["revocations"].get<int>(), revocations + 1);
+  EXPECT_EQ(Json(MustRun({"--json", "connection", "show", "work"}))["account_id"], "alice");
+  EXPECT_EQ(MustRun({"token", "work"}), before) << "the stored grant is untouched";
+
+  ASSERT_EQ(ConnectAs({"acme", "--name", "work", "--switch-account"}, "mallory", &log), 0) << log;
+  EXPECT_EQ(Json(MustRun({"--json", "connection", "show", "work"}))["account_id"], "mallory");
+}
+
+// The ID token checks against a real signer (oauth2-mock-server behind fault.js, which
+// alters the ID token of a code whose authorization request named a fault): each
+// forgery is refused with a message naming the check, and nothing is stored.
+TEST_F(ConnectTest, AnIdTokenThatFailsACheckIsRefusedAndNothingIsStored) {
+  auto fault = StartFaultServer();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", ""},
+      {"fault-id-sig", "signature does not verify"},
+      {"fault-id-aud", "does not include client id 'mock-client'"},
+      {"fault-id-iss", "issuer 'https://evil.example' is not '" + fault->base_url() + "'"},
+      {"fault-id-nonce", "nonce does not match"},
+  };
+  for (const auto& [word, expected] : cases) {
+    const std::string name = word.empty() ? "plain" : word;
+    MustRun({"provider", "add", "--file", "-"},
+            ProviderToml(name, fault->base_url(), "mock-client", "mock-secret",
+                         word.empty() ? R"(["openid"])" : R"(["openid", ")" + word + R"("])"));
+    std::string log;
+    const int code = ConnectAs({name, "--name", name}, "anyone", &log);
+    if (word.empty()) {
+      ASSERT_EQ(code, 0) << log;
+      EXPECT_EQ(Json(MustRun({"--json", "connection", "show", name}))["account_id"], "johndoe");
+      continue;
+    }
+    EXPECT_NE(code, 0) << word << "\n" << log;
+    EXPECT_THAT(log, HasSubstr(expected)) << word;
+    EXPECT_THAT(log, HasSubstr("nothing was stored")) << word;
+    EXPECT_EQ(Latchkey({"connection", "show", name}).exit_code, 1) << word;
+  }
 }
 
 }  // namespace

@@ -96,6 +96,14 @@ class GatewayTest : public CliTest {
     return reply;
   }
 
+  // A call to the admin API (/v1) with admin token `token` as bearer.
+  RawReply Admin(const std::string& method, const std::string& target, const std::string& token,
+                 const std::string& body = "") {
+    Headers headers = {{"Content-Type", "application/json"}};
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return RawExchange(port_, BuildRequest(method, target, headers, body));
+  }
+
   std::string GatewayLog() const { return gateway_ ? ReadFile(gateway_->stderr_path()) : ""; }
 
   // The admin token the first `serve` left in the data dir (empty if none).
@@ -108,6 +116,44 @@ class GatewayTest : public CliTest {
   }
 
   long long ResourceRequests() { return Stats(*rs_)["requests"].get<long long>(); }
+
+  // A human acts on a consent link in the browser profile `browser`: signs in to the
+  // dashboard with the admin token (the sign-in form with `next`), reads the review page
+  // (returned in `review` when given) and clicks "Continue", ticking "switch account"
+  // when asked to. Returns the daemon's answer: 303 to the provider. The link may name
+  // another public URL; it is opened on this gateway's port.
+  HttpResponse StartConsent(const std::string& consent_url, const TempDir& browser,
+                            bool switch_account = false, HttpResponse* review = nullptr) {
+    const size_t at = consent_url.find("/consent/");
+    EXPECT_NE(at, std::string::npos) << consent_url;
+    const std::string origin = "http://127.0.0.1:" + std::to_string(port_);
+    const std::string path = at == std::string::npos ? "/consent/" : consent_url.substr(at);
+    HttpResponse page =
+        HttpPostForm(origin + "/login", {{"token", AdminToken()}, {"next", path}}, Browser(browser));
+    EXPECT_EQ(page.status, 200) << page.body << page.error;
+    if (review != nullptr) *review = page;
+    std::smatch csrf;
+    if (!std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) {
+      ADD_FAILURE() << "no CSRF field on the review page:\n" << page.body;
+      return page;
+    }
+    std::vector<std::pair<std::string, std::string>> form = {{"csrf", csrf[1].str()}};
+    if (switch_account) form.emplace_back("switch_account", "1");
+    HttpOptions no_redirects = Browser(browser);
+    no_redirects.follow_redirects = false;
+    HttpResponse started = HttpPostForm(origin + path, form, no_redirects);
+    EXPECT_EQ(started.status, 303) << started.body;
+    return started;
+  }
+
+  // StartConsent, then the provider's redirects as the browser follows them, signing in
+  // there as `user` (as.js: login_hint). Returns the last page: the daemon's callback.
+  HttpResponse CompleteConsent(const std::string& consent_url, const TempDir& browser,
+                               const std::string& user, bool switch_account = false) {
+    HttpResponse started = StartConsent(consent_url, browser, switch_account);
+    if (!started.headers.count("location")) return started;
+    return HttpGet(started.headers.at("location") + "&login_hint=" + UrlEncode(user), Browser(browser));
+  }
 
   // Points this data dir's latchkey.toml at a fresh database on the test cluster; returns
   // its URL (StartGateway's toml must then say `store = "<url>"` too).

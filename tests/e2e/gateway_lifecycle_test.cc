@@ -210,7 +210,8 @@ TEST_F(GatewayTest, RevokedGrantSendsOneSignedWebhookThenFailsFastWithoutCalling
   EXPECT_EQ(first.Header("latchkey-error"), "reauth_required");
   json problem = first.Json();
   EXPECT_EQ(problem["connection"], "work");
-  EXPECT_THAT(problem["reconnect_url"].get<std::string>(), StartsWith(as_->base_url() + "/auth?"));
+  EXPECT_THAT(problem["reconnect_url"].get<std::string>(),
+              StartsWith("http://127.0.0.1:" + std::to_string(port_) + "/consent/"));
   EXPECT_FALSE(problem.value("since", "").empty());
   EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("NOT carried out"));
   const json after_first = Stats(*as_);

@@ -11,6 +11,7 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 TEST_F(GatewayTest, ProxiesWithTheConnectionsTokenAndStripsTheAgentsCredentials) {
@@ -77,15 +78,25 @@ TEST_F(GatewayTest, InsufficientScopeBecomesScopeInsufficientWithAConsentUrl) {
   EXPECT_EQ(problem["required_scopes"], json::array({"api:write"}));
   EXPECT_THAT(problem["granted_scopes"].dump(), HasSubstr("api:read"));
   EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("NOT carried out"));
+  // The link is latchkey's consent page (at the public URL), never the provider's: only a
+  // signed-in human's click there starts the authorization request.
   const std::string url = problem["reconsent_url"];
-  EXPECT_THAT(url, StartsWith(as_->base_url() + "/auth?"));
-  EXPECT_THAT(url, HasSubstr("api%3Awrite"));
-  EXPECT_THAT(url, HasSubstr("redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Foauth%2Fcallback"));
-  EXPECT_THAT(url, HasSubstr("code_challenge="));
+  EXPECT_THAT(url, StartsWith("http://127.0.0.1:8787/consent/"));
+  EXPECT_THAT(url, Not(HasSubstr("state")));
+  TempDir browser;
+  HttpResponse review;
+  HttpResponse started = StartConsent(url, browser, false, &review);
+  EXPECT_THAT(review.body, HasSubstr("Agent <b>bot</b> asks for more access on connection <b>work</b>"));
+  EXPECT_THAT(review.body, HasSubstr("New scopes: <b>api:write</b>"));
+  const std::string provider_url = started.Header("location");
+  EXPECT_THAT(provider_url, StartsWith(as_->base_url() + "/auth?"));
+  EXPECT_THAT(provider_url, HasSubstr("api%3Awrite"));
+  EXPECT_THAT(provider_url, HasSubstr("redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Foauth%2Fcallback"));
+  EXPECT_THAT(provider_url, HasSubstr("code_challenge="));
 
-  // The same error again reuses the link instead of starting a new authorization.
+  // The same error again gives a link too.
   RawReply again = Call("POST", "/proxy/work/write", key, "{}");
-  EXPECT_EQ(again.Json()["reconsent_url"], url);
+  EXPECT_THAT(again.Json()["reconsent_url"].get<std::string>(), StartsWith("http://127.0.0.1:8787/consent/"));
 
   // Any other 403 or 404 passes through untouched.
   RawReply missing = Call("GET", "/proxy/work/nope", key);

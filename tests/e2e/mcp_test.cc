@@ -140,7 +140,9 @@ TEST_P(McpTest, MissingScopeIsAnErrorWithTheScopeAndTheConsentUrl) {
   const json& problem = result["structuredContent"]["error"];
   EXPECT_EQ(problem["code"], "scope_insufficient");
   EXPECT_EQ(problem["required_scopes"], json::array({"api:write"}));
-  EXPECT_THAT(problem["reconsent_url"].get<std::string>(), StartsWith(as_->base_url() + "/auth?"));
+  // latchkey's consent page, where a signed-in human starts the consent; never the provider.
+  EXPECT_THAT(problem["reconsent_url"].get<std::string>(), HasSubstr("/consent/"));
+  EXPECT_THAT(problem["reconsent_url"].get<std::string>(), Not(HasSubstr(as_->base_url())));
   EXPECT_THAT(Text(result), StartsWith("latchkey error scope_insufficient"));
   EXPECT_THAT(Text(result), HasSubstr("NOT carried out"));
   EXPECT_THAT(Text(result), HasSubstr(problem["reconsent_url"].get<std::string>()));
@@ -150,7 +152,7 @@ TEST_P(McpTest, MissingScopeIsAnErrorWithTheScopeAndTheConsentUrl) {
   EXPECT_FALSE(access.value("isError", false)) << access;
   EXPECT_EQ(access["structuredContent"]["granted"], false);
   EXPECT_EQ(access["structuredContent"]["missing_scopes"], json::array({"api:write"}));
-  EXPECT_THAT(access["structuredContent"]["consent_url"].get<std::string>(), HasSubstr("api%3Awrite"));
+  EXPECT_THAT(access["structuredContent"]["consent_url"].get<std::string>(), HasSubstr("/consent/"));
   EXPECT_THAT(Text(access), StartsWith("Access is NOT granted"));
 }
 
@@ -187,7 +189,7 @@ TEST_P(McpTest, RevokedGrantIsReauthRequiredAndPolicyRefusesOthers) {
   EXPECT_TRUE(revoked.value("isError", false)) << revoked;
   EXPECT_EQ(revoked["structuredContent"]["error"]["code"], "reauth_required");
   EXPECT_THAT(revoked["structuredContent"]["error"]["reconnect_url"].get<std::string>(),
-              StartsWith(as_->base_url() + "/auth?"));
+              HasSubstr("/consent/"));
   EXPECT_THAT(Text(revoked), StartsWith("latchkey error reauth_required"));
   const json token_requests = Stats(*as_)["token_requests"];
   json again = CallTool("http_request", {{"connection", "gone"}, {"method", "GET"}, {"path", "/read"}});
