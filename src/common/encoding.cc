@@ -114,4 +114,29 @@ std::string ToValidUtf8(std::string_view text) {
   return out;
 }
 
+std::string ToDisplayText(std::string_view text, size_t max_bytes) {
+  const std::string valid = ToValidUtf8(text);
+  std::string out;
+  std::string_view rest = valid;
+  while (!rest.empty()) {
+    const size_t length = Utf8SequenceLength(rest);  // never 0: the text is valid
+    const auto b0 = static_cast<unsigned char>(rest[0]);
+    uint32_t code = b0;
+    if (length > 1) {
+      code = b0 & (0xFFU >> (length + 1));
+      for (size_t i = 1; i < length; ++i) code = (code << 6) | (static_cast<unsigned char>(rest[i]) & 0x3FU);
+    }
+    const bool control = code < 0x20 || (code >= 0x7F && code <= 0x9F);
+    const bool format = code == 0x061C || (code >= 0x200B && code <= 0x200F) ||
+                        (code >= 0x202A && code <= 0x202E) || (code >= 0x2060 && code <= 0x2069) ||
+                        code == 0xFEFF;
+    if (!control && !format) {
+      if (out.size() + length > max_bytes) break;
+      out.append(rest.substr(0, length));
+    }
+    rest.remove_prefix(length);
+  }
+  return out;
+}
+
 }  // namespace latchkey

@@ -27,6 +27,11 @@ std::optional<Bytes> Base64Decode(std::string_view text);
 bool IsValidUtf8(std::string_view text);
 // `text` with every byte that is not part of a well-formed sequence replaced by U+FFFD.
 std::string ToValidUtf8(std::string_view text);
+// Text from outside made fit to show people (a terminal, a page, an alert): valid UTF-8
+// without control characters (C0, DEL, C1) or the invisible format characters that
+// reorder or hide text (bidi controls, zero-width marks), cut to at most `max_bytes` on a
+// character boundary.
+std::string ToDisplayText(std::string_view text, size_t max_bytes);
 
 inline std::span<const std::uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

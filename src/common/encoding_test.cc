@@ -33,5 +33,25 @@ TEST(EncodingTest, EveryMalformedSequenceIsRefusedAndReplaced) {
   EXPECT_EQ(ToValidUtf8("x\xFFy\xC3\xA9"), "x" + replacement + "y\xC3\xA9");
 }
 
+TEST(EncodingTest, DisplayTextDropsControlsAndInvisibleFormatCharacters) {
+  EXPECT_EQ(ToDisplayText("ada@example.com", 100), "ada@example.com");
+  EXPECT_EQ(ToDisplayText("caf\xC3\xA9 \xE6\x97\xA5", 100), "caf\xC3\xA9 \xE6\x97\xA5");  // letters stay
+  EXPECT_EQ(ToDisplayText("a\nb\x07\x7F"
+                          "c",
+                          100),
+            "abc");
+  EXPECT_EQ(ToDisplayText("x\xC2\x9B"
+                          "31m",
+                          100),
+            "x31m");                                                        // C1 CSI
+  EXPECT_EQ(ToDisplayText("evil\xE2\x80\xAEtxt.exe", 100), "eviltxt.exe");  // U+202E RIGHT-TO-LEFT OVERRIDE
+  EXPECT_EQ(ToDisplayText("a\xE2\x80\x8B"
+                          "b\xEF\xBB\xBF",
+                          100),
+            "ab");                                        // zero-width space, BOM
+  EXPECT_EQ(ToDisplayText("\xFF", 100), "\xEF\xBF\xBD");  // not UTF-8: U+FFFD
+  EXPECT_EQ(ToDisplayText("ab\xC3\xA9", 3), "ab") << "cut on a character boundary";
+}
+
 }  // namespace
 }  // namespace latchkey

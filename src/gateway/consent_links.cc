@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "oauth/token_fields.h"
 #include "vault/connection_vault.h"
 
 namespace latchkey::gateway {
@@ -54,7 +55,11 @@ std::string ConsentLinks::Reconsent(const store::ConnectionRecord& connection,
   if (connection.kind != store::CredentialKind::kOAuth2) return "";
   ConsentRequest request =
       Asking(ConsentKind::kReconsent, connection.name, connection.provider, connection.scopes, asked_by);
+  // The missing scopes come from an agent (request_access) or an upstream's 403: only
+  // well-formed scope tokens, and not a flood of them, reach the human's review page.
+  constexpr size_t kMaxAdded = 50;
   for (const auto& scope : missing) {
+    if (!oauth::IsScopeToken(scope) || request.added.size() >= kMaxAdded) continue;
     if (std::find(request.scopes.begin(), request.scopes.end(), scope) == request.scopes.end()) {
       request.scopes.push_back(scope);
       request.added.push_back(scope);

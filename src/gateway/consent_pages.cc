@@ -146,16 +146,23 @@ Response ConsentPages::Review(const Request& request, std::string_view token, st
   body += "<form method=\"post\" action=\"" + HtmlEscape(self) +
           "\"><input type=\"hidden\" name=\"csrf\" value=\"" + HtmlEscape(dashboard_.CsrfFor(request)) +
           "\">";
-  if (exists && !current->account_id.empty()) {
+  if (exists) {
     body +=
-        Paragraph(
-            "Sign in at " + provider_name +
-            " as that same account. A grant of any other account is refused and revoked, unless you tick:") +
+        Paragraph(current->account_id.empty()
+                      ? "latchkey does not know which account this connection belongs to, so it cannot tell "
+                        "whether the account that signs in at " +
+                            provider_name + " is the same: nothing is stored unless you tick:"
+                      : "Sign in at " + provider_name +
+                            " as that same account. A grant of any other account is refused and revoked, "
+                            "unless you tick:") +
         "<p><label><input type=\"checkbox\" name=\"switch_account\" value=\"1\"> Switch account: move "
         "connection " +
         Bold(asked->connection) +
         " to whichever account signs in. Every agent using it will then act as that account.</label></p>";
   }
+  body += Paragraph("To approve, enter the admin token (a copy of this browser's session is not enough):") +
+          "<p><label>Admin token <input type=\"password\" name=\"admin_token\" autocomplete=\"off\" "
+          "required></label></p>";
   body += "<p><button type=\"submit\">Continue to " + HtmlEscape(provider_name) + "</button></p></form>";
   return ConsentPage(http::status::ok, Document("Review a consent request", body));
 }
@@ -163,14 +170,29 @@ Response ConsentPages::Review(const Request& request, std::string_view token, st
 Response ConsentPages::Start(const Request& request, std::string_view token) {
   auto form = oauth::ParseFormEncoded(request.body());
   std::string csrf;
+  std::string admin_token;
   bool switch_account = false;
   if (form) {
-    for (const auto& [name, value] : *form) {
-      if (name == "csrf") csrf = value;
-      if (name == "switch_account") switch_account = value == "1";
+    for (auto& [name, value] : *form) {
+      if (name == "csrf") {
+        csrf = value;
+      } else if (name == "admin_token") {
+        admin_token = std::move(value);
+      } else if (name == "switch_account") {
+        switch_account = value == "1";
+      }
     }
   }
-  if (Status allowed = dashboard_.AuthorizeForm(request, csrf); !allowed.ok()) {
+  Status allowed = dashboard_.AuthorizeForm(request, csrf);
+  // The admin token itself, typed on the page: a session cookie is sent to every port of
+  // this host, so a program that listens on another loopback port (an agent can) may hold
+  // a copy of it; it cannot hold the token.
+  if (allowed.ok()) {
+    allowed = admin_token.empty() ? UnauthenticatedError("the admin token is needed to approve a consent")
+                                  : vault_.admin_tokens().Authenticate(admin_token);
+  }
+  WipeString(admin_token);
+  if (!allowed.ok()) {
     return Refusal(
         allowed.code() == StatusCode::kUnauthenticated ? http::status::unauthorized : http::status::forbidden,
         "Not started", "The consent was NOT started: " + allowed.message() + ".");

@@ -56,6 +56,7 @@ class ConsentPagesTest : public vault::VaultTest {
   std::string SignIn() {
     auto token = vault_->admin_tokens().Create();
     EXPECT_TRUE(token.ok());
+    admin_token_ = std::string(token->reveal());
     Response answer =
         dashboard_->Handle(Make(http::verb::post, "/login", "", "token=" + std::string(token->reveal())));
     std::string cookie(answer[http::field::set_cookie]);
@@ -75,6 +76,7 @@ class ConsentPagesTest : public vault::VaultTest {
   std::unique_ptr<ConsentLinks> links_;
   std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<ConsentPages> pages_;
+  std::string admin_token_;  // the one SignIn used
 };
 
 TEST_F(ConsentPagesTest, ALinkIsOpaqueSealedAndExpires) {
@@ -151,6 +153,7 @@ TEST_F(ConsentPagesTest, TheHumansClickStartsTheFlowAndBindsItToThisBrowser) {
   EXPECT_THAT(review.body(), HasSubstr("New scopes: <b>api:read</b>"));
   const std::string csrf = Csrf(cookie);
   EXPECT_THAT(review.body(), HasSubstr("name=\"csrf\" value=\"" + csrf + "\""));
+  EXPECT_THAT(review.body(), HasSubstr("name=\"admin_token\""));
 
   EXPECT_EQ(pages_->Handle(Make(http::verb::post, path, cookie, "csrf=wrong")).result(),
             http::status::forbidden);
@@ -158,7 +161,16 @@ TEST_F(ConsentPagesTest, TheHumansClickStartsTheFlowAndBindsItToThisBrowser) {
   foreign.set(http::field::origin, "https://evil.example");
   EXPECT_EQ(pages_->Handle(foreign).result(), http::status::forbidden);
 
-  Response started = pages_->Handle(Make(http::verb::post, path, cookie, "csrf=" + csrf));
+  // The session and its CSRF token are not enough: approving needs the admin token itself
+  // (another program on a loopback port may hold a copy of the cookie).
+  EXPECT_EQ(pages_->Handle(Make(http::verb::post, path, cookie, "csrf=" + csrf)).result(),
+            http::status::unauthorized);
+  EXPECT_EQ(pages_->Handle(Make(http::verb::post, path, cookie, "csrf=" + csrf + "&admin_token=lka_wrong"))
+                .result(),
+            http::status::unauthorized);
+  EXPECT_EQ(http_.request_count(), 0U);
+  Response started =
+      pages_->Handle(Make(http::verb::post, path, cookie, "csrf=" + csrf + "&admin_token=" + admin_token_));
   ASSERT_EQ(started.result(), http::status::see_other) << started.body();
   const std::string location(started[http::field::location]);
   EXPECT_THAT(location, StartsWith("https://id.acme.example/authorize?"));

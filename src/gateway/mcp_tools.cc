@@ -9,6 +9,7 @@
 #include "gateway/problem.h"
 #include "mcp/session.h"
 #include "oauth/form_encoding.h"
+#include "oauth/token_fields.h"
 #include "vault/json_views.h"
 
 namespace latchkey::gateway {
@@ -381,11 +382,16 @@ class Tools {
       co_return InvalidArguments("\"connection\" must be a string");
     std::vector<std::string> scopes;
     if (auto given = arguments.find("scopes"); given != arguments.end() && !given->is_null()) {
-      if (!given->is_array()) co_return InvalidArguments("\"scopes\" must be a list of strings");
+      constexpr size_t kMaxScopes = 50;
+      if (!given->is_array() || given->size() > kMaxScopes) {
+        co_return InvalidArguments("\"scopes\" must be a list of at most 50 strings");
+      }
       for (const json& scope : *given) {
-        if (!scope.is_string() || scope.get<std::string>().empty() ||
-            scope.get<std::string>().find_first_of(" \"\\") != std::string::npos) {
-          co_return InvalidArguments("every scope must be a non-empty string without spaces or quotes");
+        if (!scope.is_string() || !oauth::IsScopeToken(scope.get<std::string>())) {
+          co_return InvalidArguments(
+              "every scope must be 1 to 200 printable ASCII characters without spaces, quotes, backslashes "
+              "or "
+              "commas (RFC 6749 scope-token)");
         }
         scopes.push_back(scope.get<std::string>());
       }

@@ -24,6 +24,15 @@ std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view s
   return out;
 }
 
+bool IsScopeToken(std::string_view scope) {
+  constexpr size_t kMaxScopeLength = 200;
+  if (scope.empty() || scope.size() > kMaxScopeLength) return false;
+  return std::all_of(scope.begin(), scope.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x21 && u <= 0x7e && c != '"' && c != '\\' && c != ',';
+  });
+}
+
 std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view separator) {
   std::string out;
   for (const std::string& scope : scopes) {

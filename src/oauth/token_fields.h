@@ -20,6 +20,10 @@ std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view s
 // Joins requested scopes with the provider's separator.
 std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view separator);
 
+// RFC 6749 §3.3 scope-token: 1 to 200 of %x21 / %x23-5B / %x5D-7E, and no ',' (the
+// separator of some providers, where one would smuggle in another scope).
+bool IsScopeToken(std::string_view scope);
+
 // Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
 // non-numeric and over ten years → nullopt (treated as unknown expiry).
 std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text);

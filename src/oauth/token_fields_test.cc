@@ -15,6 +15,17 @@ TEST(TokenFieldsTest, ExpiresInVariants) {
   EXPECT_EQ(ParseExpiresIn("999999999999"), std::nullopt) << "absurd lifetimes are treated as unknown";
 }
 
+TEST(TokenFieldsTest, AScopeTokenIsPrintableAsciiWithoutQuotesBackslashesOrCommas) {
+  for (const char* scope : {"api:read", "https://mail.google.com/", "read:user", "a!#[]~"}) {
+    EXPECT_TRUE(IsScopeToken(scope)) << scope;
+  }
+  for (const std::string& scope :
+       std::vector<std::string>{"", "a b", "a,b", "a\"b", "a\\b", "caf\xc3\xa9", "a\x7f",
+                                std::string(201, 'a'), std::string("\xe2\x80\xae") /* U+202E */}) {
+    EXPECT_FALSE(IsScopeToken(scope)) << scope;
+  }
+}
+
 TEST(TokenFieldsTest, ScopesSplitOnTheProviderSeparatorAndLeniently) {
   EXPECT_EQ(SplitScopes("chat:write,users:read", ","),
             (std::vector<std::string>{"chat:write", "users:read"}));

@@ -21,14 +21,9 @@ oauth::HttpLimits IdentityLimits() {
   return limits;
 }
 
-// What a hostile server put in a claim, made fit to store and print: valid UTF-8, no
-// control characters, bounded.
+// What a hostile server put in a claim, made fit to store and show.
 std::string Printable(std::string_view text, size_t max) {
-  std::string out;
-  for (char c : ToValidUtf8(text.substr(0, max))) {
-    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
-  }
-  return out;
+  return ToDisplayText(text.substr(0, 4 * max), max);
 }
 
 // A JSON scalar as text (GitHub's ids are numbers); "" for anything else.
@@ -183,7 +178,11 @@ StatusOr<std::shared_ptr<const oauth::Jwks>> AccountIdentities::KeySet(const std
                             std::to_string(response->status));
   }
   StatusOr<oauth::Jwks> parsed = oauth::Jwks::Parse(response->body);
-  if (!parsed.ok()) return parsed.status().WithContext("the signing keys (JWKS) from " + host);
+  if (!parsed.ok()) {
+    // The issuer's fault, not the token's: the account is then unknown, never "forged".
+    return UnavailableError("the signing keys (JWKS) from " + host +
+                            " cannot be used: " + parsed.status().message());
+  }
   auto keys = std::make_shared<const oauth::Jwks>(std::move(*parsed));
   std::lock_guard lock(mutex_);
   jwks_[url] = CachedKeys{keys, now};

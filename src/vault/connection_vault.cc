@@ -179,14 +179,27 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
                                   provider.name + "'");
     }
     const bool was_reauth = existing->status == store::ConnectionStatus::kNeedsReauth;
-    const bool switched = !existing->account_id.empty() && owner.account.id != existing->account_id;
+    // A user's grant must be shown to be the same account's, or the human must have chosen
+    // to accept another: an unknown account on either side proves nothing.
+    const bool user_grant = kind == store::CredentialKind::kOAuth2;
+    const bool same = !existing->account_id.empty() && owner.account.id == existing->account_id;
+    const bool switched = owner.account.id != existing->account_id;
     const std::string before = DescribeAccount(existing->account_id, existing->account);
-    if (switched && !owner.allow_switch) {
+    const std::string how =
+        "open the consent link again and tick \"switch account\" (at a terminal: latchkey connect "
+        "--switch-account)";
+    if (user_grant && !same && !owner.allow_switch) {
+      if (existing->account_id.empty()) {
+        return FailedPreconditionError("latchkey does not know which account " + Quoted(name) +
+                                       " belongs to, so it cannot tell whether the new grant (account " +
+                                       DescribeAccount(owner.account.id, owner.account.label) +
+                                       ") is the same one; nothing was stored. To accept it, " + how);
+      }
       if (owner.account.id.empty()) {
-        return PermissionDeniedError("the account of the new grant for " + Quoted(name) +
-                                     " could not be confirmed (" + owner.unknown_because +
-                                     "), so it cannot be compared with the connection's account, " + before +
-                                     "; nothing was stored");
+        return FailedPreconditionError("the account of the new grant for " + Quoted(name) +
+                                       " could not be confirmed (" + owner.unknown_because +
+                                       "), so it cannot be compared with the connection's account, " +
+                                       before + "; nothing was stored. To accept it anyway, " + how);
       }
       return PermissionDeniedError(
           "the consent for " + Quoted(name) + " came back as account " +
@@ -200,10 +213,10 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
     record.status = store::ConnectionStatus::kActive;
     record.needs_reauth_since.reset();
     LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
-    if (switched) record.account = tokens.account;
+    if (user_grant && switched) record.account = tokens.account;
     SetOwner(record, owner);
     std::optional<store::AlertEvent> alert;
-    if (switched) {
+    if (user_grant && switched) {
       alert = MakeAlert(
           "connection.account_changed", record, existing->token_version + 1, clock_.Now(),
           {{"previous_account", before}, {"account", DescribeAccount(record.account_id, record.account)}});

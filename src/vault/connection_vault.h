@@ -79,10 +79,11 @@ class ConnectionVault {
   // credentials): creates connection `name`, or replaces the tokens of the existing one
   // and makes it active again (re-consent), enqueueing connection.reconnected when it
   // needed re-consent. `requested_scopes` stand in when the response names none.
-  // A re-consent must come back as the account the connection has (when it knows one):
-  // another account, or one that could not be confirmed, is kPermissionDenied and stores
-  // nothing, unless `owner.allow_switch`; then the connection moves to the new account and
-  // connection.account_changed is raised in the same write.
+  // A user's re-consent must come back as the account the connection has: another account
+  // is kPermissionDenied, and an account not known on either side (so not shown to be the
+  // same) kFailedPrecondition; both store nothing, unless `owner.allow_switch`. Then the
+  // connection moves to the new account, and connection.account_changed is raised in the
+  // same write when its id changes.
   StatusOr<store::ConnectionRecord> SaveGrant(std::string_view name,
                                               const provider::ProviderDefinition& provider,
                                               const oauth::TokenResponse& tokens,

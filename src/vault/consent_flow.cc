@@ -219,11 +219,33 @@ StatusOr<store::ConnectionRecord> ConsentFlows::Store(std::string_view connectio
   if (refused.ok()) {
     StatusOr<store::ConnectionRecord> saved = vault_.connections().SaveGrant(
         connection_name, provider, tokens, scopes, store::CredentialKind::kOAuth2, owner);
-    if (saved.ok() || saved.status().code() != StatusCode::kPermissionDenied) return saved;
+    if (saved.ok()) return saved;
+    // An account that could not be confirmed may be the connection's own: revoking its new
+    // grant would end the stored one too at providers that revoke per user and client
+    // (Google). Only a grant known to be another account's, or a forged ID token's, goes.
+    if (saved.status().code() != StatusCode::kPermissionDenied) {
+      if (saved.status().code() != StatusCode::kFailedPrecondition) return saved;
+      return Status(saved.status().code(), saved.status().message() + " (the new grant was not revoked)");
+    }
     refused = saved.status();
+  }
+  if (SharesAToken(connection_name, tokens)) {
+    return Status(refused.code(),
+                  refused.message() + "; the new grant was not revoked: it holds the connection's own token");
   }
   const std::string revoked = RevokeGrant(clients_, provider, tokens);
   return Status(refused.code(), refused.message() + "; " + revoked);
+}
+
+bool ConsentFlows::SharesAToken(std::string_view connection_name, const oauth::TokenResponse& tokens) const {
+  StatusOr<store::ConnectionRecord> existing = vault_.connections().Get(connection_name);
+  if (!existing.ok()) return false;
+  StatusOr<ConnectionSecrets> stored = vault_.connections().ReadSecrets(*existing);
+  if (!stored.ok()) return true;  // cannot tell: revoking might end the stored grant
+  auto same = [](const SecretString& a, const SecretString& b) {
+    return !a.empty() && a.reveal() == b.reveal();
+  };
+  return same(tokens.refresh_token, stored->refresh_token) || same(tokens.access_token, stored->access_token);
 }
 
 StatusOr<store::ConnectionRecord> ConsentFlows::RunDeviceFlow(

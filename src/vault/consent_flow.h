@@ -101,8 +101,10 @@ class ConsentFlows {
   // checks the callback (binding, RFC 9207 issuer), exchanges the code, learns the
   // account and stores the grant. kNeedsHuman when the user or the server refused
   // consent; kPermissionDenied when the callback is not bound to the flow's starter, the
-  // ID token fails a check, or the account differs (see SaveGrant); nothing is stored
-  // then, and a grant already issued is revoked.
+  // ID token fails a check, or the account differs (see SaveGrant): nothing is stored,
+  // and a grant already issued is revoked (unless it holds the connection's own token);
+  // kFailedPrecondition when the account cannot be shown to be the connection's: nothing
+  // is stored and nothing revoked (it may be the same account's grant).
   StatusOr<store::ConnectionRecord> CompleteAuthorization(const AuthorizationCallback& callback);
 
   // Device authorization grant: starts it, hands the user code to `show_user_code`, then
@@ -133,6 +135,9 @@ class ConsentFlows {
                                           const oauth::TokenResponse& tokens,
                                           const std::vector<std::string>& scopes, std::string_view nonce,
                                           bool allow_account_switch);
+  // Whether the new grant holds a token connection `connection_name` has stored (Slack
+  // answers a re-install with the same bot token): revoking it would end that connection.
+  bool SharesAToken(std::string_view connection_name, const oauth::TokenResponse& tokens) const;
 };
 
 // Hex SHA-256 of a binding secret, as PendingAuthorization::binding_hash keeps it.

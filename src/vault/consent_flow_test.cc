@@ -362,7 +362,8 @@ class AccountConsentTest : public ConsentFlowTest {
 
   // One consent as `account` (the identity endpoint's `sub`), the human having chosen
   // "switch account" or not.
-  StatusOr<store::ConnectionRecord> ConsentAs(const std::string& account, bool allow_switch = false) {
+  StatusOr<store::ConnectionRecord> ConsentAs(const std::string& account, bool allow_switch = false,
+                                              const std::string& refresh_token = "") {
     ConsentOptions options;
     options.allow_account_switch = allow_switch;
     options.asked_by = "claude";
@@ -372,9 +373,15 @@ class AccountConsentTest : public ConsentFlowTest {
     http_.Clear(kTokenUrl);
     http_.Clear(kUserinfo);
     http_.Respond(kTokenUrl, 200,
-                  R"({"access_token":"at-)" + account + R"(","refresh_token":"rt-)" + account +
+                  R"({"access_token":"at-)" + account + R"(","refresh_token":")" +
+                      (refresh_token.empty() ? "rt-" + account : refresh_token) +
                       R"(","expires_in":3600,"token_type":"Bearer"})");
-    http_.Respond(kUserinfo, 200, R"({"sub":")" + account + R"(","email":")" + account + R"(@example.com"})");
+    if (account.empty()) {
+      http_.Respond(kUserinfo, 503, "busy");
+    } else {
+      http_.Respond(kUserinfo, 200,
+                    R"({"sub":")" + account + R"(","email":")" + account + R"(@example.com"})");
+    }
     return flows_->CompleteAuthorization(Callback(*start));
   }
 
@@ -457,11 +464,39 @@ TEST_F(AccountConsentTest, AnAccountThatCannotBeConfirmedDoesNotReplaceAKnownOne
   http_.Respond(kTokenUrl, 200, R"({"access_token":"at-x","refresh_token":"rt-x","expires_in":3600})");
   http_.Respond(kUserinfo, 503, "busy");
   auto done = flows_->CompleteAuthorization(Callback(*start));
-  EXPECT_EQ(done.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(done.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(done.status().message(), HasSubstr("could not be confirmed"));
   EXPECT_THAT(done.status().message(), HasSubstr("answered HTTP 503"));
+  EXPECT_THAT(done.status().message(), HasSubstr("the new grant was not revoked"));
   EXPECT_EQ(vault_->connections().Get("work")->account_id, "alice");
-  EXPECT_EQ(Revocations(), 1U);
+  EXPECT_EQ(Revocations(), 0U) << "it may be alice's own grant: revoking it could end the stored one";
+}
+
+// A connection whose account latchkey never learned (an identity endpoint that was down,
+// a connection from an earlier version) cannot be taken over silently either: any new
+// grant needs the human's "switch account", and learning the account raises the alert.
+TEST_F(AccountConsentTest, AConnectionOfUnknownAccountTakesANewGrantOnlyWithTheSwitch) {
+  ASSERT_TRUE(ConsentAs("").ok());  // the first consent: the identity endpoint was down
+  ASSERT_EQ(vault_->connections().Get("work")->account_id, "");
+  auto refused = ConsentAs("mallory");
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("does not know which account connection 'work' belongs to"));
+  EXPECT_EQ(Revocations(), 0U);
+  auto accepted = ConsentAs("alice", /*allow_switch=*/true);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(accepted->account_id, "alice");
+  EXPECT_EQ(AlertsOfType("connection.account_changed"), 1U);
+}
+
+// Slack answers a re-install with the bot token it already gave: revoking the refused
+// grant would end the connection's own.
+TEST_F(AccountConsentTest, ARefusedGrantHoldingTheStoredTokenIsNotRevoked) {
+  ASSERT_TRUE(ConsentAs("alice").ok());
+  auto taken = ConsentAs("mallory", false, "rt-alice");
+  EXPECT_EQ(taken.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(taken.status().message(), HasSubstr("not revoked: it holds the connection's own token"));
+  EXPECT_EQ(Revocations(), 0U);
 }
 
 TEST_F(ConsentFlowTest, ConsentPendingIdIsSha256Hex) {

@@ -30,6 +30,8 @@ std::vector<std::pair<const char*, std::string>> EndpointFields(const provider::
           {"userinfo_url", d.userinfo_url},
           {"jwks_url", d.jwks_url},
           {"identity_url", d.identity_url},
+          {"identity_id_pointer", d.identity_id_pointer},
+          {"identity_label_pointer", d.identity_label_pointer},
           {"api_base_url", d.api_base_url},
           {"extra_api_base_urls", oauth::JoinScopes(d.extra_api_base_urls, " ")}};
 }
@@ -43,6 +45,19 @@ std::vector<std::string> ChangedEndpoints(const provider::ProviderDefinition& be
     if (a[i].second != b[i].second) changed.emplace_back(a[i].first);
   }
   return changed;
+}
+
+// The built-in entry `name` (kNotFound when there is none).
+StatusOr<provider::ProviderDefinition> Builtin(std::string_view name) {
+  static const StatusOr<provider::Catalog> builtins = []() -> StatusOr<provider::Catalog> {
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<provider::ProviderDefinition> all,
+                              provider::LoadBuiltinProviders());
+    provider::Catalog catalog;
+    for (auto& definition : all) catalog.Add(std::move(definition));
+    return catalog;
+  }();
+  if (!builtins.ok()) return builtins.status();
+  return builtins->Get(name);
 }
 
 }  // namespace
@@ -90,15 +105,7 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Get(std::string_view na
     return definition;
   }
   if (record.status().code() != StatusCode::kNotFound) return record.status();
-  static const StatusOr<provider::Catalog> builtins = []() -> StatusOr<provider::Catalog> {
-    LATCHKEY_ASSIGN_OR_RETURN(std::vector<provider::ProviderDefinition> all,
-                              provider::LoadBuiltinProviders());
-    provider::Catalog catalog;
-    for (auto& definition : all) catalog.Add(std::move(definition));
-    return catalog;
-  }();
-  if (!builtins.ok()) return builtins.status();
-  return builtins->Get(name);
+  return Builtin(name);
 }
 
 StatusOr<bool> ProviderRegistry::HasStoredClientSecret(std::string_view name) const {
@@ -116,6 +123,21 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition,
                             provider::ParseProvider(toml_text, source_name));
   LATCHKEY_RETURN_IF_ERROR(CheckEnvReferences(env_policy_, definition));
+  // The operator set a built-in's own secret variable (LATCHKEY_GITHUB_CLIENT_SECRET) for
+  // that provider's real endpoints: an entry that overrides the built-in and moves them
+  // would post the secret to its own host, so it must name another variable.
+  if (!definition.client_secret.env_var.empty()) {
+    StatusOr<provider::ProviderDefinition> builtin = Builtin(definition.name);
+    if (builtin.ok() && builtin->client_secret.env_var == definition.client_secret.env_var) {
+      if (std::vector<std::string> moved = ChangedEndpoints(*builtin, definition); !moved.empty()) {
+        return InvalidArgumentError(
+            "provider '" + definition.name + "' changes the built-in entry's " + Joined(moved) +
+            ", so it may not read the built-in's secret from env:" + definition.client_secret.env_var +
+            " (set for the real provider): name another variable (env:LATCHKEY_SECRET_...) "
+            "or give the secret itself");
+      }
+    }
+  }
   std::vector<std::string> changed;
   std::vector<std::string> users;
   if (StatusOr<provider::ProviderDefinition> before = Get(definition.name); before.ok()) {

@@ -119,7 +119,7 @@ class GatewayTest : public CliTest {
 
   // A human acts on a consent link in the browser profile `browser`: signs in to the
   // dashboard with the admin token (the sign-in form with `next`), reads the review page
-  // (returned in `review` when given) and clicks "Continue", ticking "switch account"
+  // (returned in `review` when given), enters the admin token and clicks "Continue", ticking "switch account"
   // when asked to. Returns the daemon's answer: 303 to the provider. The link may name
   // another public URL; it is opened on this gateway's port.
   HttpResponse StartConsent(const std::string& consent_url, const TempDir& browser,
@@ -137,7 +137,8 @@ class GatewayTest : public CliTest {
       ADD_FAILURE() << "no CSRF field on the review page:\n" << page.body;
       return page;
     }
-    std::vector<std::pair<std::string, std::string>> form = {{"csrf", csrf[1].str()}};
+    std::vector<std::pair<std::string, std::string>> form = {{"csrf", csrf[1].str()},
+                                                             {"admin_token", AdminToken()}};
     if (switch_account) form.emplace_back("switch_account", "1");
     HttpOptions no_redirects = Browser(browser);
     no_redirects.follow_redirects = false;
