@@ -256,5 +256,38 @@ TEST_F(ConnectTest, AnIdTokenThatFailsACheckIsRefusedAndNothingIsStored) {
   }
 }
 
+// RFC 9207: oidc-provider says in its metadata that every authorization response names
+// its issuer. A response that comes back without `iss` (a mix-up attacker's, which strips
+// it) is refused: no code is exchanged and nothing is stored.
+TEST_F(ConnectTest, ACallbackWithoutIssIsRefusedWhereTheServerPromisesIt) {
+  const HttpResponse metadata = HttpGet(as_->base_url() + "/.well-known/openid-configuration");
+  ASSERT_EQ(Json(metadata.body).value("authorization_response_iss_parameter_supported", false), true);
+  auto child = StartConnect({"acme", "--name", "work", "--no-browser", "--timeout", "60"});
+  std::string line = WaitForLine(child->stderr_path(), "Open this URL");
+  std::string url = line.substr(line.find(": http") + 2);
+  std::smatch port;
+  ASSERT_TRUE(std::regex_search(url, port, std::regex("127\\.0\\.0\\.1%3A([0-9]+)%2Fcallback")));
+  const std::string loopback = "http://127.0.0.1:" + port[1].str() + "/callback";
+  // The browser's way through the server, one redirect at a time, up to the callback.
+  TempDir browser;
+  HttpOptions step;
+  step.cookie_jar = browser.path() + "/cookies";
+  for (int hop = 0; hop < 10 && url.rfind(loopback, 0) != 0; ++hop) {
+    HttpResponse answer = HttpGet(url, step);
+    ASSERT_TRUE(answer.headers.count("location")) << answer.status << answer.body;
+    url = answer.headers.at("location");
+    if (url.rfind("/", 0) == 0) url = as_->base_url() + url;
+  }
+  ASSERT_EQ(url.rfind(loopback, 0), 0U) << url;
+  ASSERT_NE(url.find("iss="), std::string::npos) << "the server does send it: " << url;
+  const std::string stripped = std::regex_replace(url, std::regex("&iss=[^&]*|iss=[^&]*&"), "");
+  HttpResponse page = HttpGet(stripped, step);
+  EXPECT_EQ(page.status, 400) << page.body;
+  EXPECT_NE(WaitForExit(*child), 0);
+  EXPECT_THAT(ReadFile(child->stderr_path()), HasSubstr("has no 'iss' parameter"));
+  EXPECT_EQ(Stats()["token_requests"].value("authorization_code", 0), 0);
+  EXPECT_EQ(Latchkey({"connection", "show", "work"}).exit_code, 1);
+}
+
 }  // namespace
 }  // namespace latchkey::testing
