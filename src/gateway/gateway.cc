@@ -198,15 +198,11 @@ class Gateway::Impl {
   // /mcp: the agent key authenticates every request (401 with a Bearer challenge without
   // one); the MCP session belongs to that agent and its tools act with that key.
   asio::awaitable<Response> Mcp(const Request& request) {
-    std::string_view authorization = request[http::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    if (authorization.size() > kBearer.size() && authorization.starts_with(kBearer)) {
-      const std::string_view key = authorization.substr(kBearer.size());
-      if (std::optional<std::string> agent = co_await AgentOf(key)) {
-        auto caller = std::make_shared<const Caller>(
-            Caller{.agent_key = SecretString(std::string(key)), .agent_name = *agent});
-        co_return co_await ServeMcp(mcp_, request, *agent, caller);
-      }
+    const std::string_view key = Proxy::PresentedKey(request, nullptr);
+    if (std::optional<std::string> agent = co_await AgentOf(key)) {
+      auto caller = std::make_shared<const Caller>(
+          Caller{.agent_key = SecretString(std::string(key)), .agent_name = *agent});
+      co_return co_await ServeMcp(mcp_, request, *agent, caller);
     }
     co_return AgentRefused(request.version());
   }
