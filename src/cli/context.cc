@@ -168,12 +168,20 @@ StatusOr<Config> Context::LoadConfig() {
 
 StatusOr<Config> Context::LoadConfigFile() {
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
-  Config config;
   const std::filesystem::path file = dir / "latchkey.toml";
-  if (!std::filesystem::exists(file)) return config;
+  if (!std::filesystem::exists(file)) return Config{};
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return InvalidArgumentError(file.string() + ": cannot be read");
+  return ParseConfig(text.str(), file);
+}
+
+StatusOr<Config> ParseConfig(std::string_view text, const std::filesystem::path& file) {
+  Config config;
   toml::table table;
   try {
-    table = toml::parse_file(file.string());
+    table = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     return InvalidArgumentError(file.string() + ":" + std::to_string(e.source().begin.line) + ":" +
                                 std::to_string(e.source().begin.column) + ": " +

@@ -47,6 +47,11 @@ struct Config {
   int64_t audit_retention_days = 90;
 };
 
+// Reads latchkey.toml's text; `file` names it in messages. kInvalidArgument with one
+// sentence naming the file, line and setting for a syntax error or an unknown or invalid
+// setting.
+StatusOr<Config> ParseConfig(std::string_view text, const std::filesystem::path& file);
+
 class Context {
  public:
   // Global options, filled by CLI11.

@@ -147,6 +147,9 @@ std::optional<ScopeError> DecodeScopeError(std::string_view format, const Upstre
   if (!found && format == "github") found = FromGithub(refusal, granted);
   if (!found && format == "microsoft_graph") found = FromGraph(refusal);
   if (found) {
+    // An upstream's text becomes a consent link's scopes and the agent's problem: only
+    // scope tokens (RFC 6749 §3.3) go on; a quote or control character is the upstream's.
+    std::erase_if(found->required, [](const std::string& scope) { return !oauth::IsScopeToken(scope); });
     // Ask only for what is missing (a server may list scopes the token already has).
     std::vector<std::string> missing = Missing(found->required, granted);
     if (!missing.empty()) found->required = std::move(missing);

@@ -26,6 +26,15 @@ TEST(ScopeErrorDecoderTest, Rfc6750InsufficientScopeNamesTheMissingScopes) {
   EXPECT_EQ(found->required, Scopes{"api:write"});
 }
 
+// Found by scope_error_fuzz (tests/fuzz/corpus/scope_error_fuzz/quoted_and_controls): a
+// scope with a quote or a control character went on into the consent link.
+TEST(ScopeErrorDecoderTest, OnlyScopeTokensOfTheUpstreamsTextGoOn) {
+  auto found = DecodeScopeError(
+      "rfc6750", Refusal(403, "", "Bearer error=\"insufficient_scope\", scope=\"a\\\"b ok c\x01d\""), {});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->required, (std::vector<std::string>{"ok"}));
+}
+
 TEST(ScopeErrorDecoderTest, OtherBearerErrorsAndPlain403sAreNotScopeErrors) {
   EXPECT_FALSE(DecodeScopeError("rfc6750", Refusal(403, R"({"error":"forbidden"})"), {}));
   EXPECT_FALSE(DecodeScopeError("rfc6750", Refusal(403, "", R"(Bearer error="invalid_token")"), {}));

@@ -21,7 +21,7 @@ namespace latchkey::oauth {
 struct Jwks::Key {
   enum class Type { kRsa, kEc, kOkp };
   struct PkeyFree {
-    void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
+    void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
   };
 
   std::optional<std::string> kid;

@@ -65,6 +65,9 @@ std::optional<TimePoint> ParseHttpDate(std::string_view text) {
       second < 0 || year < 1970 || year > 9999) {
     return std::nullopt;
   }
+  // The clock counts nanoseconds, which end in 2262: a later date is simply "far away"
+  // (ParseRetryAfter clamps it to kLongestRetryAfter).
+  if (year > 2200) return TimePoint::max();
   std::chrono::year_month_day date{std::chrono::year(static_cast<int>(year)),
                                    std::chrono::month(static_cast<unsigned>(month)),
                                    std::chrono::day(static_cast<unsigned>(day))};

@@ -22,6 +22,13 @@ TEST(RetryAfterTest, AllThreeHttpDateForms) {
   EXPECT_EQ(ParseRetryAfter("Sun Nov  6 08:49:37 1994", kNow), seconds(37));
 }
 
+// Found by retry_after_fuzz (tests/fuzz/corpus/retry_after_fuzz/far_future): a date past
+// 2262 overflowed the nanosecond clock (undefined behaviour).
+TEST(RetryAfterTest, ADateBeyondTheClocksRangeIsTheLongestWait) {
+  EXPECT_EQ(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", kNow), kLongestRetryAfter);
+  EXPECT_EQ(ParseRetryAfter("Thu, 01 Jan 2201 00:00:00 GMT", kNow), kLongestRetryAfter);
+}
+
 TEST(RetryAfterTest, PastDateIsZeroAndGarbageIsNullopt) {
   EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", kNow), seconds(0));
   EXPECT_EQ(ParseRetryAfter("", kNow), std::nullopt);

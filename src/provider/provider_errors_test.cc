@@ -141,6 +141,17 @@ INSTANTIATE_TEST_SUITE_P(AllBadDocuments, BadDocumentTest, ::testing::ValuesIn(k
                            return name;
                          });
 
+// Found by provider_toml_fuzz (tests/fuzz/corpus/provider_toml_fuzz/crlf_header).
+TEST(BadDocumentMessageTest, AValueWithLineBreaksCannotForgeALineOfTheMessage) {
+  auto parsed = ParseProvider(
+      "name = \"k\"\nauth = \"api_key\"\napi_key_header = \"X-Key\\r\\nHost: evil\"\n"
+      "api_base_url = \"https://api.example\"\n",
+      "k.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message().find_first_of("\r\n"), std::string::npos) << parsed.status().message();
+  EXPECT_TRUE(parsed.status().message().starts_with("k.toml:3:")) << parsed.status().message();
+}
+
 TEST(BadDocumentMessageTest, HttpRefusalIsOneExactSentence) {
   auto parsed = ParseProvider(
       "name = \"acme\"\nauth = \"oauth2\"\n\n\n\n\ntoken_url = \"http://id.acme.example/token\"\n"

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/encoding.h"
 #include "provider/provider.h"
 #include "provider/provider_fields.h"
 #include "provider/provider_validation.h"
@@ -176,7 +177,9 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
 
 }  // namespace
 
-StatusOr<ProviderDefinition> ParseProvider(std::string_view toml_text, std::string_view source_name) {
+namespace {
+
+StatusOr<ProviderDefinition> ParseProviderDocument(std::string_view toml_text, std::string_view source_name) {
   LATCHKEY_ASSIGN_OR_RETURN(toml::table table, internal::ParseTomlDocument(toml_text, source_name));
   FieldLocations locations{std::string(source_name)};
   ProviderDefinition definition;
@@ -184,6 +187,16 @@ StatusOr<ProviderDefinition> ParseProvider(std::string_view toml_text, std::stri
   LATCHKEY_RETURN_IF_ERROR(internal::ValidateProvider(definition, locations));
   definition.source = std::string(source_name);
   return definition;
+}
+
+}  // namespace
+
+StatusOr<ProviderDefinition> ParseProvider(std::string_view toml_text, std::string_view source_name) {
+  StatusOr<ProviderDefinition> parsed = ParseProviderDocument(toml_text, source_name);
+  // Messages quote the entry's values: one line, without control characters, whatever
+  // they hold (found by provider_toml_fuzz: a header name with CR LF went into logs as is).
+  if (!parsed.ok()) return InvalidArgumentError(ToDisplayText(parsed.status().message(), 2048));
+  return parsed;
 }
 
 }  // namespace latchkey::provider

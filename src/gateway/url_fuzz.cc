@@ -1,0 +1,53 @@
+// Fuzzes the URLs a hostile or mixed-up authorization server can hand latchkey as a
+// connection's API base URL (Salesforce instance_url, an imported document's), and that
+// an operator writes in provider entries. Properties: what the allow-list check accepts
+// for a pattern is what the proxy then connects to: https, the pattern's port, a host
+// under the pattern's domain, the pattern's path as a segment prefix; the proxy's URL
+// split holds no user info and gives a Host header without spaces or controls; the
+// provider and OAuth URL rules agree.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "gateway/proxy_target.h"
+#include "oauth/url_policy.h"
+#include "provider/api_base_urls.h"
+#include "provider/endpoint_url.h"
+#include "support/fuzz_check.h"
+#include "support/fuzz_input.h"
+
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace latchkey;
+  const std::string_view url = fuzz::AsText(data, size);
+
+  auto base = gateway::ParseBaseUrl(url);
+  if (base.ok()) {
+    FUZZ_CHECK(!base->host.empty() && base->host.find('@') == std::string::npos);
+    for (char c : base->host_header) FUZZ_CHECK(c > 0x20 && c != 0x7f);
+    FUZZ_CHECK(base->origin.starts_with(base->tls ? "https://" : "http://"));
+    FUZZ_CHECK(base->path.empty() || base->path.front() == '/');
+  }
+
+  if (provider::MatchesApiBaseUrlPattern("https://*.my.salesforce.com", url)) {
+    FUZZ_CHECK(base.ok() && base->tls && base->port == "443");
+    FUZZ_CHECK(Lower(base->host).ends_with(".my.salesforce.com"));
+  }
+  if (provider::MatchesApiBaseUrlPattern("https://api.example.com:8443/v2", url)) {
+    FUZZ_CHECK(base.ok() && base->tls && base->port == "8443");
+    FUZZ_CHECK(Lower(base->host) == "api.example.com");
+    FUZZ_CHECK(base->path == "/v2" || base->path.starts_with("/v2/"));
+  }
+  if (provider::internal::EndpointUrlProblem(url).empty()) FUZZ_CHECK(oauth::IsAllowedEndpointUrl(url));
+  (void)provider::internal::ApiBaseUrlPatternProblem(url);
+  return 0;
+}
