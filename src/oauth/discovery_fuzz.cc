@@ -21,11 +21,8 @@ std::string_view WithoutSlash(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace latchkey;
-  const std::string_view input = fuzz::AsText(data, size);
-  const size_t newline = input.find('\n');
-  const std::string_view issuer = input.substr(0, newline);
-  const std::string_view body =
-      newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
+  std::string_view body = fuzz::AsText(data, size);
+  const std::string_view issuer = fuzz::NextLine(body);
 
   if (auto urls = oauth::DiscoveryUrls(issuer); urls.ok()) {
     FUZZ_CHECK(!urls->empty());

@@ -13,11 +13,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace latchkey;
-  const std::string_view input = fuzz::AsText(data, size);
-  const size_t newline = input.find('\n');
-  const std::string_view jwks_text = input.substr(0, newline);
-  const std::string_view token =
-      newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
+  std::string_view token = fuzz::AsText(data, size);
+  const std::string_view jwks_text = fuzz::NextLine(token);
 
   auto keys = oauth::Jwks::Parse(jwks_text);
   if (keys.ok()) {

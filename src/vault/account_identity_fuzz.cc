@@ -14,26 +14,15 @@
 #include "support/fuzz_input.h"
 #include "vault/account_identity.h"
 
-namespace {
-
-std::string_view NextLine(std::string_view& text) {
-  const size_t newline = text.find('\n');
-  std::string_view line = text.substr(0, newline);
-  text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
-  return line;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace latchkey;
   std::string_view input = fuzz::AsText(data, size);
   provider::ProviderDefinition provider;
   provider.name = "acme";
   provider.identity_url = "https://api.acme.example/me";
-  provider.identity_id_pointer = std::string(NextLine(input));
-  provider.identity_label_pointer = std::string(NextLine(input));
-  const std::string_view status_line = NextLine(input);
+  provider.identity_id_pointer = std::string(fuzz::NextLine(input));
+  provider.identity_label_pointer = std::string(fuzz::NextLine(input));
+  const std::string_view status_line = fuzz::NextLine(input);
   int status = 200;
   std::from_chars(status_line.data(), status_line.data() + status_line.size(), status);
 

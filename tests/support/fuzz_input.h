@@ -32,6 +32,14 @@ inline std::string_view AsText(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
 }
 
+// The text up to the first newline (all of it when there is none); `text` keeps the rest.
+inline std::string_view NextLine(std::string_view& text) {
+  const size_t newline = text.find('\n');
+  const std::string_view line = text.substr(0, newline);
+  text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+  return line;
+}
+
 // Splits "first line\nname: value\n...\n\nbody". Anything unlike that still yields a
 // message: a header line without ':' ends the headers and starts the body.
 inline Message SplitMessage(std::string_view text) {
