@@ -13,6 +13,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <map>
 #include <optional>
 
@@ -48,7 +50,10 @@ struct UpstreamClient::Connection final : Watched {
   std::unique_ptr<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
   std::string out;  // the serialized header of the request being sent (reused)
-  Clock::time_point idle_since;
+  // How long the connection may wait in the pool after its last answer (KeepFor), and the
+  // time it must be taken by, once it is there.
+  Clock::duration keep_for{};
+  Clock::time_point reuse_by;
 
   tcp::socket& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
@@ -92,9 +97,10 @@ struct UpstreamClient::Pool {
   // call may be another agent's): such a connection is closed instead.
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
     if (connection->buffer.size() != 0 || !connection->TlsDrained()) return;
+    if (connection->keep_for <= Clock::duration::zero()) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;
-    connection->idle_since = Clock::now();
+    connection->reuse_by = Clock::now() + connection->keep_for;
     list.push_back(std::move(connection));
   }
 };
@@ -103,6 +109,44 @@ namespace {
 
 using Connection = UpstreamClient::Connection;
 using Pool = UpstreamClient::Pool;
+
+// The seconds of `timeout=N` in a Keep-Alive field ("timeout=5, max=100"), if it has one.
+std::optional<std::chrono::seconds> KeepAliveTimeout(std::string_view value) {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    const size_t equals = item.find('=');
+    if (equals == std::string_view::npos) continue;
+    auto trim = [](std::string_view text) {
+      const size_t first = text.find_first_not_of(" \t");
+      if (first == std::string_view::npos) return std::string_view();
+      return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+    };
+    if (!beast::iequals(trim(item.substr(0, equals)), "timeout")) continue;
+    const std::string_view digits = trim(item.substr(equals + 1));
+    uint32_t seconds = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+    if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  return std::nullopt;
+}
+
+// How long a connection may wait in the pool after the answer `header`: our idle timeout,
+// or less when the upstream says when it closes idle connections (Keep-Alive: timeout=N,
+// as Node.js sends with its 5 s default). A second before then, so that a request is not
+// sent just as the upstream closes the connection under it: that race cost a call its
+// answer under load (a request on a connection the upstream was closing is sent again,
+// but the next pooled one had been closed by the same timer).
+template <typename Header>
+Clock::duration KeepFor(const Header& header, std::chrono::seconds idle_timeout) {
+  const auto field = header.find(http::field::keep_alive);
+  if (field == header.end()) return idle_timeout;
+  const std::optional<std::chrono::seconds> timeout = KeepAliveTimeout(field->value());
+  if (!timeout) return idle_timeout;
+  return std::min<Clock::duration>(idle_timeout, *timeout - std::chrono::seconds(1));
+}
 
 Status BodyReadError(const beast::error_code& ec, uint64_t limit) {
   if (TimedOut(ec)) return DeadlineExceededError("the upstream stalled while sending the body");
@@ -422,10 +466,12 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     std::unique_ptr<Connection> connection;
     bool reused = false;
     auto& idle = pool_->idle[key];
-    while (!body_stream && !idle.empty() && !connection) {
+    // The second round follows a pooled connection the upstream had closed: it goes on a
+    // new one, since the same idle timer may have closed every connection pooled with it.
+    while (round == 0 && !body_stream && !idle.empty() && !connection) {
       std::unique_ptr<Connection> candidate = std::move(idle.back());
       idle.pop_back();
-      if (Clock::now() - candidate->idle_since < options_.idle_timeout && candidate->QuietSinceIdle()) {
+      if (Clock::now() < candidate->reuse_by && candidate->QuietSinceIdle()) {
         connection = std::move(candidate);
         reused = true;
       }
@@ -463,6 +509,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     if (!attempt.ec) {
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
+      connection->keep_for = KeepFor(header_parser->get(), options_.idle_timeout);
       co_await TakeBody(std::move(connection), *header_parser, key, deadline, result);
       co_return result;
     }

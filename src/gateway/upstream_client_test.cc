@@ -26,6 +26,16 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// Wakes a thread blocked in acceptor.accept() with a connection of our own. (Closing the
+// acceptor from another thread does not wake it, and is a data race with the accept that
+// ThreadSanitizer reports.)
+void WakeAccept(const tcp::acceptor& acceptor) {
+  asio::io_context io;
+  tcp::socket poke(io);
+  boost::system::error_code ignored;
+  poke.connect(acceptor.local_endpoint(), ignored);
+}
+
 // Answers the i-th request it reads with `answers[i]`, written as the given segments with
 // a pause between them. When the client closes a connection, the next request is
 // awaited on the next connection.
@@ -36,16 +46,10 @@ class ScriptedUpstream {
     thread_ = std::thread([this] { Serve(); });
   }
   ~ScriptedUpstream() {
-    boost::system::error_code ignored;
-    // A server still blocked in accept() (no client ever came) is not woken by closing the
-    // acceptor from this thread: a connection of our own wakes it, and it stops.
+    // A server still blocked in accept() (no client ever came) stops once woken; the
+    // acceptor closes with this object.
     stopping_ = true;
-    {
-      asio::io_context io;
-      tcp::socket poke(io);
-      poke.connect(acceptor_.local_endpoint(), ignored);
-    }
-    acceptor_.close(ignored);
+    WakeAccept(acceptor_);
     thread_.join();
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -274,6 +278,90 @@ TEST(UpstreamClientTest, BytesPastTheAnswerCloseTheConnection) {
   ASSERT_TRUE(results[1].ok()) << results[1].error;
   EXPECT_EQ(results[1].response.body(), "yours");
   EXPECT_EQ(upstream.connections(), 2);
+}
+
+TEST(UpstreamClientTest, AConnectionTheUpstreamClosesWithinASecondOfIdlingIsNotPooled) {
+  // Keep-Alive: timeout=1 leaves no time to reuse the connection safely; timeout=5 leaves 4 s.
+  const std::string closes_soon = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 1\r\n\r\na";
+  const std::string stays = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 1\r\n\r\nb";
+  ScriptedUpstream upstream({{closes_soon}, {stays}, {stays}});
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {Get("/1"), Get("/2"), Get("/3")});
+  ASSERT_EQ(results.size(), 3U);
+  for (const UpstreamResult& result : results) EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(upstream.connections(), 2)
+      << "the first connection closes after its answer, the second serves two";
+}
+
+// An upstream that answers the first request on each connection and closes the connection
+// when a second one comes, as an upstream whose idle timer fired just as the request was
+// sent: every pooled connection is stale. A thread per connection.
+class ClosingUpstream {
+ public:
+  ClosingUpstream() : acceptor_(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        tcp::socket socket(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(socket, ec);
+        if (ec || stopping_) return;
+        const int index = connections_++;
+        connection_threads_.emplace_back([socket = std::move(socket), index]() mutable {
+          boost::system::error_code error;
+          std::string in;
+          asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", error);
+          if (error) return;
+          asio::write(socket, asio::buffer(Answer("connection " + std::to_string(index))), error);
+          in.clear();
+          asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", error);  // then closes
+        });
+      }
+    });
+  }
+  ~ClosingUpstream() {
+    stopping_ = true;
+    WakeAccept(acceptor_);
+    thread_.join();
+    for (std::thread& t : connection_threads_) t.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+
+ private:
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::vector<std::thread> connection_threads_;  // only the accepting thread adds to it
+  std::atomic<int> connections_ = 0;
+  std::atomic<bool> stopping_ = false;
+};
+
+TEST(UpstreamClientTest, ARequestOnAConnectionTheUpstreamHadClosedIsSentAgainOnANewOne) {
+  ClosingUpstream upstream;
+  asio::io_context io;
+  UpstreamClient client(io.get_executor(), nullptr);
+  auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(upstream.port()));
+  ASSERT_TRUE(base.ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<UpstreamResult> results(3);
+  int done = 0;
+  auto send = [&](size_t i) -> asio::awaitable<void> {
+    results[i] = co_await client.Send(*base, Get("/" + std::to_string(i)), nullptr, deadline);
+    if (++done == 2) {
+      // Both first calls ran at once, on two new connections, now pooled. The third call
+      // takes one, which the upstream closes: it must go again on a new connection, not
+      // on the other pooled one, which the upstream closes just the same.
+      EXPECT_EQ(client.idle_connections(), 2U);
+      results[2] = co_await client.Send(*base, Get("/2"), nullptr, deadline);
+      client.CloseIdle();
+      io.stop();
+    }
+  };
+  asio::co_spawn(io, send(0), asio::detached);
+  asio::co_spawn(io, send(1), asio::detached);
+  io.run();
+  for (const UpstreamResult& result : results) EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(results[2].response.body(), "connection 2");
+  EXPECT_EQ(upstream.connections(), 3);
 }
 
 }  // namespace

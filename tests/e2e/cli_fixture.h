@@ -18,7 +18,7 @@ class CliTest : public ::testing::Test {
   // Runs `latchkey --data-dir DIR args...`.
   RunResult Latchkey(std::vector<std::string> args, const std::string& stdin_data = "",
                      std::map<std::string, std::string> env = {}) const {
-    std::vector<std::string> argv = {LATCHKEY_BINARY, "--data-dir", dir_.path()};
+    std::vector<std::string> argv = {LatchkeyBinary(), "--data-dir", dir_.path()};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions options;
     options.stdin_data = stdin_data;

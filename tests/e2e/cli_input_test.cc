@@ -156,7 +156,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(CliTest, DataDirThatIsAFileIsRefused) {
   const std::string file = data_dir() + "/plain-file";
   WriteFile(file, "x");
-  RunResult r = ::latchkey::testing::Run({LATCHKEY_BINARY, "--data-dir", file, "connection", "list"});
+  RunResult r = ::latchkey::testing::Run({LatchkeyBinary(), "--data-dir", file, "connection", "list"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("is not a directory"));
 }

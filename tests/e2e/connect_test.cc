@@ -55,7 +55,7 @@ class ConnectTest : public CliTest {
   }
 
   std::unique_ptr<Background> StartConnect(std::vector<std::string> args) {
-    std::vector<std::string> argv = {LATCHKEY_BINARY, "--data-dir", data_dir(), "connect"};
+    std::vector<std::string> argv = {LatchkeyBinary(), "--data-dir", data_dir(), "connect"};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions options;
     options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR", "DISPLAY", "WAYLAND_DISPLAY"};

@@ -76,7 +76,7 @@ class GatewayTest : public CliTest {
     options.env = std::move(env);
     options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR"};
     std::vector<std::string> argv = gateway_wrapper_;
-    argv.insert(argv.end(), {LATCHKEY_BINARY, "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+    argv.insert(argv.end(), {LatchkeyBinary(), "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
     gateway_ = std::make_unique<Background>(argv, options);
     const std::regex serving(R"(serving on http://127\.0\.0\.1:(\d+))");
     for (int i = 0; i < 400 && port_ <= 0; ++i) {

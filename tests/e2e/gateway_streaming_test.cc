@@ -113,7 +113,9 @@ TEST_F(GatewayStreamingTest, LargeDownloadPassesWithoutTheDaemonHoldingIt) {
   const long after = PeakResidentKiB(gateway_->pid());
   std::printf("daemon peak RSS: %ld KiB before, %ld KiB after passing %zu MiB\n", before, after,
               kBytes / (1024 * 1024));
-  EXPECT_LT(after - before, 32 * 1024) << "the daemon's memory grew with the body";
+  if (RunsTheBuiltBinary()) {  // the ASan build's allocator pads and quarantines
+    EXPECT_LT(after - before, 32 * 1024) << "the daemon's memory grew with the body";
+  }
 }
 
 TEST_F(GatewayStreamingTest, ResponsePastTheCapIsRefusedOrCutShort) {

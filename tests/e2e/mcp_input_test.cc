@@ -184,7 +184,7 @@ TEST_F(McpInputTest, StdioAnswersBadLinesAndExitsCleanlyWhenInputEndsMidRequest)
   options.stdin_data = input;
   options.env = {{"LATCHKEY_AGENT_KEY", key_}};
   options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR"};
-  RunResult run = ::latchkey::testing::Run({LATCHKEY_BINARY, "--data-dir", data_dir(), "mcp"}, options);
+  RunResult run = ::latchkey::testing::Run({LatchkeyBinary(), "--data-dir", data_dir(), "mcp"}, options);
   EXPECT_EQ(run.exit_code, 0) << run.err;
 
   std::map<std::string, json> by_id;

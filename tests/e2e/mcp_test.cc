@@ -41,7 +41,7 @@ class McpTest : public GatewayTest, public ::testing::WithParamInterface<std::st
     config["steps"] = steps;
     if (stdio()) {
       config["transport"] = "stdio";
-      config["command"] = LATCHKEY_BINARY;
+      config["command"] = LatchkeyBinary();
       config["args"] = {"--data-dir", data_dir(), "mcp"};
       if (!config.contains("env")) config["env"] = {{"LATCHKEY_AGENT_KEY", key_}};
     } else {

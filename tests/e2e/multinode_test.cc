@@ -8,6 +8,7 @@
 #include <functional>
 #include <pqxx/pqxx>
 #include <random>
+#include <sstream>
 
 #include "e2e/gateway_fixture.h"
 #include "store/postgres_test_cluster.h"
@@ -29,7 +30,7 @@ class MultiNodeTest : public GatewayTest {
     RunOptions options;
     options.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_DATA_DIR"};
     nodes_.push_back(
-        std::make_unique<Background>(std::vector<std::string>{LATCHKEY_BINARY, "--data-dir", data_dir(),
+        std::make_unique<Background>(std::vector<std::string>{LatchkeyBinary(), "--data-dir", data_dir(),
                                                               "serve", "--listen", "127.0.0.1:0"},
                                      options));
     const std::regex serving(R"(serving on http://127\.0\.0\.1:(\d+))");
@@ -43,9 +44,23 @@ class MultiNodeTest : public GatewayTest {
     return 0;
   }
 
+  // Each node's warnings and errors, and the end of its log.
   std::string NodeLogs() const {
     std::string all;
-    for (const auto& node : nodes_) all += ReadFile(node->stderr_path()).substr(0, 3000) + "\n---\n";
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      const std::string log = ReadFile(nodes_[n]->stderr_path());
+      all += "--- node " + std::to_string(n) + ": warnings and errors\n";
+      std::istringstream lines(log);
+      int shown = 0;
+      for (std::string line; std::getline(lines, line) && shown < 40;) {
+        if (line.find("[warning]") != std::string::npos || line.find("[error]") != std::string::npos) {
+          all += line + "\n";
+          ++shown;
+        }
+      }
+      all += "--- node " + std::to_string(n) + ": the end of its log\n" +
+             log.substr(log.size() > 3000 ? log.size() - 3000 : 0) + "\n";
+    }
     return all;
   }
 
@@ -80,22 +95,31 @@ TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequest
   std::atomic<int> ok{0};
   std::mutex mu;
   std::map<int, int> statuses;
-  std::string first_failure;
+  std::string failures;  // the first few, with the node and the time
+  int failed = 0;
   std::vector<std::thread> agents;
   const auto started = std::chrono::steady_clock::now();
   for (int a = 0; a < kAgents; ++a) {
     agents.emplace_back([&, a] {
       for (int round = 0; round < kRounds; ++round) {
         std::this_thread::sleep_until(started + std::chrono::milliseconds(1500 * round + (a % 50) * 4));
-        const int port = ports[static_cast<size_t>((a + round) % 3)];
+        const int node = (a + round) % 3;
+        const auto sent = std::chrono::steady_clock::now();
         RawReply reply = RawExchange(
-            port, BuildRequest("GET", "/proxy/work/read", {{"Authorization", "Bearer " + key}}), kPatience);
+            ports[static_cast<size_t>(node)],
+            BuildRequest("GET", "/proxy/work/read", {{"Authorization", "Bearer " + key}}), kPatience);
         if (reply.status == 200) {
           ++ok;
         } else {
+          const auto at = [&](auto t) { return std::chrono::duration<double>(t - started).count(); };
           std::lock_guard lock(mu);
           ++statuses[reply.status];
-          if (first_failure.empty()) first_failure = reply.raw;
+          if (++failed < 10) {
+            failures += "node " + std::to_string(node) + ", round " + std::to_string(round) + ", sent at " +
+                        std::to_string(at(sent)) + " s, ended at " +
+                        std::to_string(at(std::chrono::steady_clock::now())) +
+                        " s: " + (reply.status == 0 ? reply.error : reply.raw.substr(0, 400)) + "\n";
+          }
         }
       }
     });
@@ -104,8 +128,8 @@ TEST_F(MultiNodeTest, ThreeNodesOnOnePostgresRefreshOncePerExpiryAndEveryRequest
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   EXPECT_EQ(ok.load(), kAgents * kRounds)
-      << "non-200 answers by status: " << ::testing::PrintToString(statuses) << "\nthe first:\n"
-      << first_failure << "\n"
+      << "non-200 answers by status: " << ::testing::PrintToString(statuses) << "\nthe first few:\n"
+      << failures << "\n"
       << NodeLogs();
   const json as_stats = Stats(*as_);
   EXPECT_EQ(as_stats["reused_refresh_tokens"], 0) << as_stats.dump();

@@ -222,7 +222,7 @@ TEST_F(RefreshTest, CrashMidRefreshLeavesEitherAWorkingOrAnHonestlyBrokenConnect
   for (int i = 0; i < kRuns; ++i) {
     const std::string name = "crash-" + std::to_string(i);
     const auto delay = std::chrono::microseconds(random() % static_cast<unsigned>(full.count() + 1));
-    Background child({LATCHKEY_BINARY, "--data-dir", data_dir(), "token", name});
+    Background child({LatchkeyBinary(), "--data-dir", data_dir(), "token", name});
     std::this_thread::sleep_for(delay);
     int killed = child.Stop(SIGKILL);
     if (killed == 0) ++finished_before_kill;
@@ -267,7 +267,7 @@ TEST_F(RefreshTest, ServeRefreshesTokensBeforeTheyExpire) {
   HttpRequest("POST", as_->base_url() + "/__reset", "", {});
   const std::string before = Show("work")["expires_at"];
 
-  Background server({LATCHKEY_BINARY, "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+  Background server({LatchkeyBinary(), "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
   // A 6 s token refreshes 3 s (half its lifetime, at most) before expiry, minus jitter.
   json stats;
   for (int i = 0; i < 100; ++i) {  // bounded: 10 s

@@ -29,7 +29,7 @@ int WaitForPort(const Background& server) {
 }
 
 TEST_F(CliTest, ServeAnswersHealthAndReadinessAndStopsOnSigterm) {
-  Background server({LATCHKEY_BINARY, "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+  Background server({LatchkeyBinary(), "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
   int port = WaitForPort(server);
   ASSERT_GT(port, 0) << ReadFile(server.stderr_path());
   std::string health = HttpGet(port, "/healthz");
@@ -45,7 +45,7 @@ TEST_F(CliTest, ServeAnswersHealthAndReadinessAndStopsOnSigterm) {
 }
 
 TEST_F(CliTest, ServeRefusesATakenPort) {
-  Background first({LATCHKEY_BINARY, "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+  Background first({LatchkeyBinary(), "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
   int port = WaitForPort(first);
   ASSERT_GT(port, 0);
   RunResult second = Latchkey({"serve", "--listen", "127.0.0.1:" + std::to_string(port)});

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <thread>
 
@@ -114,7 +116,7 @@ RawReply RawExchange(int port, const std::string& request, std::chrono::millisec
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int fd = ConnectLoopback(port);
   if (fd < 0) {
-    reply.error = "connect failed";
+    reply.error = std::string("connect failed: ") + std::strerror(errno);
     return reply;
   }
   if (pause_between_bytes.count() > 0) {
@@ -131,18 +133,28 @@ RawReply RawExchange(int port, const std::string& request, std::chrono::millisec
     }
   }
   char buffer[16384];
+  std::string ended;  // why the reading stopped, for a test's failure message
   for (;;) {
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    const int ready = left.count() <= 0 ? 0 : ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      ended = "no end of the answer within " + std::to_string(timeout.count()) + " ms";
+      break;
+    }
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
+    if (n <= 0) {
+      ended =
+          n == 0 ? "the server closed the connection" : std::string("recv failed: ") + std::strerror(errno);
+      break;
+    }
     reply.raw.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
   Parse(reply);
+  if (reply.status == 0) reply.error += ": " + ended;
   return reply;
 }
 

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 extern char** environ;
 
@@ -97,6 +99,16 @@ int Spawn(const std::vector<std::string>& argv_in, const std::vector<std::string
   }
   return pid;
 }
+
+const char* LatchkeyBinary() {
+  static const char* const binary = [] {
+    const char* chosen = std::getenv("LATCHKEY_TEST_BINARY");
+    return chosen != nullptr && *chosen != '\0' ? chosen : LATCHKEY_BUILT_BINARY;
+  }();
+  return binary;
+}
+
+bool RunsTheBuiltBinary() { return std::string_view(LatchkeyBinary()) == LATCHKEY_BUILT_BINARY; }
 
 RunResult Run(const std::vector<std::string>& argv_in, const RunOptions& options) {
   int in[2], out[2], err[2];

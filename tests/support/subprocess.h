@@ -25,6 +25,13 @@ struct RunOptions {
 
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// The `latchkey` binary the end-to-end tests run: $LATCHKEY_TEST_BINARY when set (scripts/test
+// points it at the ASan + UBSan build's daemon), else the one this build made.
+const char* LatchkeyBinary();
+// Whether that is the release binary this build made. The ASan build's allocator pads every
+// block and keeps freed memory in quarantine, so a test's memory bounds hold only for this.
+bool RunsTheBuiltBinary();
+
 // A child's standard input, output and error for Spawn: descriptors of this process,
 // duplicated into the child; -1 is /dev/null (for `err`: the same as `out`).
 struct ChildIo {
@@ -45,7 +52,8 @@ int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
 // options.unset_env, plus options.env.
 std::vector<std::string> ChildEnvironment(const RunOptions& options);
 
-// A background child (e.g. `latchkey serve`), killed with SIGTERM when destroyed.
+// A background child (e.g. `latchkey serve`), killed with SIGKILL when destroyed (Stop it
+// with SIGTERM first to see it shut down).
 class Background {
  public:
   Background(const std::vector<std::string>& argv, const RunOptions& options = {});
