@@ -90,8 +90,10 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
       LATCHKEY_ASSIGN_OR_RETURN(options.upstream_ca_file, ConfigString(file, node, key.str()));
       continue;
     }
-    std::optional<int64_t> value = node.value<int64_t>();
-    if (!node.is_integer() || !value || *value <= 0) {
+    // Only an integer node is read as one: toml++ 3 converts a float by casting it to
+    // int64_t before it checks the range, undefined for 8.9e96 (found by config_fuzz).
+    const std::optional<int64_t> value = node.is_integer() ? node.value<int64_t>() : std::nullopt;
+    if (!value || *value <= 0) {
       return ConfigError(file, node,
                          "setting 'gateway." + std::string(key.str()) + "' takes a positive integer");
     }

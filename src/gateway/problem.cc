@@ -190,9 +190,12 @@ ProblemDetails BadRequest(std::string_view why) {
 }
 
 ProblemDetails NotFound(std::string_view method, std::string_view target) {
+  // The path only: a query may hold a secret (a key, a session), which an answer, and the
+  // log lines and audit rows that quote it, must not repeat (found by web_pages_fuzz).
+  const std::string_view path = target.substr(0, target.find('?'));
   return Make(http::status::not_found, "not_found",
               "The request was NOT carried out: latchkey has no route for " + Shorten(method) + " " +
-                  Shorten(target) + " (proxied calls go to /proxy/{connection}/{path}).");
+                  Shorten(path) + " (proxied calls go to /proxy/{connection}/{path}).");
 }
 
 ProblemDetails MethodNotAllowed(std::string_view path, std::string_view allowed) {

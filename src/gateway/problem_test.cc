@@ -81,5 +81,13 @@ TEST(ProblemTest, RetryAfterAndTheBearerChallengeAreHeadersToo) {
   EXPECT_TRUE(limited[http::field::www_authenticate].empty());
 }
 
+TEST(ProblemTest, NotFoundQuotesThePathButNeverTheQuery) {
+  // found by web_pages_fuzz: /assets/a?session=… came back in the 404's detail
+  const ProblemDetails problem = NotFound("GET", "/assets/a?again=session-secret");
+  EXPECT_NE(problem.detail.find("GET /assets/a "), std::string::npos) << problem.detail;
+  EXPECT_EQ(problem.detail.find("session-secret"), std::string::npos) << problem.detail;
+  EXPECT_EQ(problem.detail.find('?'), std::string::npos) << problem.detail;
+}
+
 }  // namespace
 }  // namespace latchkey::gateway

@@ -49,8 +49,8 @@ std::variant<RpcMessage, RpcRefusal> Classify(const json& message) {
   out.id = id;
   const auto method = message.find("method");
   if (method != message.end()) {
-    if (!method->is_string()) {
-      return Refuse(id, rpc_code::kInvalidRequest, "Invalid Request: \"method\" must be a string");
+    if (!method->is_string() || method->get_ref<const std::string&>().empty()) {
+      return Refuse(id, rpc_code::kInvalidRequest, "Invalid Request: \"method\" must be a non-empty string");
     }
     out.kind = has_id ? RpcMessage::Kind::kRequest : RpcMessage::Kind::kNotification;
     out.method = method->get<std::string>();

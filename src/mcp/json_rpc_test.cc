@@ -58,6 +58,8 @@ TEST(JsonRpcTest, MalformedInputEarnsTheRightError) {
       {R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", rpc_code::kInvalidRequest, nullptr},
       {R"({"jsonrpc":"2.0","id":null,"method":"ping"})", rpc_code::kInvalidRequest, nullptr},
       {R"({"jsonrpc":"2.0","id":2,"method":42})", rpc_code::kInvalidRequest, 2},
+      {R"({"jsonrpc":"2.0","id":3,"method":""})", rpc_code::kInvalidRequest, 3},  // json_rpc_fuzz
+      {R"({"jsonrpc":"2.0","method":""})", rpc_code::kInvalidRequest, nullptr},
       {R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":[1,2]})", rpc_code::kInvalidParams, 3},
       {R"({"jsonrpc":"2.0","id":4})", rpc_code::kInvalidRequest, 4},
       {R"({"jsonrpc":"2.0","id":5,"result":{},"error":{"code":1}})", rpc_code::kInvalidRequest, 5},

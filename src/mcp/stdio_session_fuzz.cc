@@ -73,6 +73,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ++lines;
     auto message = mcp::Parse(input.substr(start, end - start));
     if (auto* m = std::get_if<mcp::RpcMessage>(&message); m && m->is_request()) ++sent_ids[mcp::IdKey(m->id)];
+    // A refused line is answered too, with the id it carried when it had a usable one.
+    if (auto* r = std::get_if<mcp::RpcRefusal>(&message); r && !r->response["id"].is_null())
+      ++sent_ids[mcp::IdKey(r->response["id"])];
     start = end + 1;
   }
 
