@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/json_text.h"
 #include "gateway/problem.h"
 
 namespace latchkey::gateway {

@@ -39,7 +39,9 @@ function(latchkey_module name)
 endfunction()
 
 # fuzz_{stem}: a libFuzzer binary. `ctest -L fuzz` runs every input of its corpus,
-# tests/fuzz/corpus/{stem}/, once (a crash found once stays fixed); scripts/fuzz fuzzes it.
+# tests/fuzz/corpus/{stem}/, once (a crash found once stays fixed), with the dictionary
+# tests/fuzz/dict/{stem}.dict if there is one (so a dictionary libFuzzer cannot parse fails
+# here, not only when scripts/fuzz runs); scripts/fuzz fuzzes it.
 function(latchkey_fuzz_target stem source library)
   add_executable(fuzz_${stem} ${source})
   target_include_directories(fuzz_${stem} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
@@ -49,7 +51,12 @@ function(latchkey_fuzz_target stem source library)
   if(NOT IS_DIRECTORY ${corpus})
     message(FATAL_ERROR "${source} has no seed corpus: add ${corpus}/")
   endif()
-  add_test(NAME fuzz.${stem} COMMAND fuzz_${stem} -runs=0 ${corpus})
+  set(dict ${PROJECT_SOURCE_DIR}/tests/fuzz/dict/${stem}.dict)
+  set(dict_flag)
+  if(EXISTS ${dict})
+    set(dict_flag -dict=${dict})
+  endif()
+  add_test(NAME fuzz.${stem} COMMAND fuzz_${stem} ${dict_flag} -runs=0 ${corpus})
   set_tests_properties(fuzz.${stem} PROPERTIES LABELS fuzz TIMEOUT 300)
   set_property(GLOBAL APPEND PROPERTY LATCHKEY_FUZZ_TARGETS fuzz_${stem})
 endfunction()

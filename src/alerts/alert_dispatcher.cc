@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "common/log.h"
 #include "crypto/hmac.h"
 
@@ -15,7 +16,7 @@ std::string WebhookBody(const store::AlertEvent& event) {
                          {"created_at", FormatRfc3339(event.created_at)}};
   nlohmann::json data = nlohmann::json::parse(event.payload, nullptr, /*allow_exceptions=*/false);
   body["data"] = data.is_discarded() ? nlohmann::json::object() : data;
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return DumpJson(body);
 }
 
 std::string WebhookSignature(const SecretString& secret, TimePoint now, std::string_view body) {

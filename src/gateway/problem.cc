@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json_text.h"
+
 namespace latchkey::gateway {
 namespace {
 
@@ -46,8 +48,6 @@ void AppendJsonString(std::string_view text, std::string& out) {
 }
 
 }  // namespace
-
-std::string DumpJson(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Response JsonResponse(http::status status, const json& body) {
   Response res(status, 11);

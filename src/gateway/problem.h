@@ -46,7 +46,4 @@ ProblemDetails InternalProblem(std::string_view what);
 // A JSON answer (application/json, no-store) made by latchkey itself.
 Response JsonResponse(boost::beast::http::status status, const nlohmann::json& body);
 
-// A JSON serialization that never throws on invalid UTF-8 (request targets may hold it).
-std::string DumpJson(const nlohmann::json& json);
-
 }  // namespace latchkey::gateway

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_text.h"
+
 namespace latchkey::gateway {
 namespace {
 

@@ -94,9 +94,11 @@ struct UpstreamClient::Pool {
 
   // Pools `connection`, whose last answer was read to its end with sound framing. Bytes
   // the upstream sent past that answer would be read as the next call's answer (that
-  // call may be another agent's): such a connection is closed instead.
+  // call may be another agent's): such a connection is closed instead, whether the bytes
+  // were read with the answer or wait in the socket (the read ended with the answer).
+  // (Bytes that come later are seen when the connection is taken: QuietSinceIdle.)
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
-    if (connection->buffer.size() != 0 || !connection->TlsDrained()) return;
+    if (connection->buffer.size() != 0 || !connection->QuietSinceIdle()) return;
     if (connection->keep_for <= Clock::duration::zero()) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;

@@ -1,8 +1,9 @@
 // Fuzzes the proxy's upstream client with raw answer bytes from a hostile upstream: status
 // lines, 1xx interim answers (103 Early Hints), Content-Length and chunked framing, bad
 // framing, bodies that run to the close, truncation. A scripted upstream on loopback
-// writes the input as its answer to the first request and closes its sending side; every
-// later connection gets a fixed, sound answer.
+// writes the input as its answer to the first request (and closes its sending side after
+// it unless an independent parser finds it reusable); every later request gets a fixed,
+// sound answer.
 // Properties: a connection goes back to the pool only after a soundly framed final answer
 // (an independent parser finds it complete, keep-alive, framed by its header, with no byte
 // after it); the next request then gets its own answer, never the rest of the previous
@@ -73,26 +74,46 @@ Expected Parse(std::string_view bytes) {
   }
 }
 
-asio::awaitable<void> Upstream(tcp::acceptor& acceptor, std::string_view first_answer) {
-  for (int connection = 0;; ++connection) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    std::string request;
+// The scripted upstream: answers the first request with `first_answer` and every later
+// one, on any connection, with kSoundAnswer. After an answer that may not be reused it
+// closes its sending side (a body that runs to the close needs that) and holds the
+// connection open, reading to the client's close, so the client sees only the
+// half-close; after a reusable one it reads the connection's next request.
+struct Script {
+  std::string_view first_answer;
+  bool reusable = false;
+  bool answered = false;
+};
+
+asio::awaitable<void> Serve(tcp::socket socket, Script& script) {
+  std::string request;
+  for (;;) {
     auto [read_ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(request), "\r\n\r\n",
                                                         asio::as_tuple(asio::use_awaitable));
-    if (read_ec) continue;
-    const std::string_view answer = connection == 0 ? first_answer : kSoundAnswer;
+    if (read_ec) co_return;
+    request.erase(0, n);
+    const bool first = !script.answered;
+    script.answered = true;
+    const std::string_view answer = first ? script.first_answer : kSoundAnswer;
     co_await asio::async_write(socket, asio::buffer(answer.data(), answer.size()),
                                asio::as_tuple(asio::use_awaitable));
+    if (!first || script.reusable) continue;
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
-    // Held open (reading to the client's close) so the client sees only our half-close.
     char sink[256];
     for (;;) {
       auto [sink_ec, ignored_bytes] =
           co_await socket.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
-      if (sink_ec) break;
+      if (sink_ec) co_return;
     }
+  }
+}
+
+asio::awaitable<void> Upstream(tcp::acceptor& acceptor, Script& script) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    asio::co_spawn(acceptor.get_executor(), Serve(std::move(socket), script), asio::detached);
   }
 }
 
@@ -125,7 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_response_body = 64 * 1024;
   options.max_response_header = 16 * 1024;
   UpstreamClient client(io.get_executor(), *tls, options);
-  asio::co_spawn(io, Upstream(acceptor, answer), asio::detached);
+  Script script{answer, expected.reusable};
+  asio::co_spawn(io, Upstream(acceptor, script), asio::detached);
 
   bool done = false;
   asio::co_spawn(

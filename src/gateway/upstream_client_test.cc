@@ -280,6 +280,37 @@ TEST(UpstreamClientTest, BytesPastTheAnswerCloseTheConnection) {
   EXPECT_EQ(upstream.connections(), 2);
 }
 
+TEST(UpstreamClientTest, AnAnswerWithAByteAfterItIsNotPooledWhereverTheReadStopped) {
+  // Found by upstream_client_fuzz: when the client's read ended exactly with the answer
+  // (the buffer was full), the byte after it stayed in the socket, and the connection was
+  // pooled. (Its next use would have seen the byte and opened a new connection.) Answers
+  // of each length around the first read's size (512 bytes in Beast 1.81), each followed
+  // by one byte.
+  for (size_t length = 490; length <= 530; ++length) {
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ";
+    const std::string tail = "\r\n\r\nok";
+    const std::string answer = head + std::string(length - head.size() - tail.size(), 'p') + tail;
+    ScriptedUpstream upstream({{answer + "X"}});
+    asio::io_context io;
+    UpstreamClient client(io.get_executor(), nullptr);
+    auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(upstream.port()));
+    ASSERT_TRUE(base.ok());
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          UpstreamResult result = co_await client.Send(
+              *base, Get("/"), nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+          EXPECT_TRUE(result.ok()) << result.error;
+          EXPECT_EQ(result.response.body(), "ok");
+          EXPECT_EQ(client.idle_connections(), 0U) << "an answer of " << length << " bytes";
+          client.CloseIdle();
+          io.stop();
+        },
+        asio::detached);
+    io.run();
+  }
+}
+
 TEST(UpstreamClientTest, AConnectionTheUpstreamClosesWithinASecondOfIdlingIsNotPooled) {
   // Keep-Alive: timeout=1 leaves no time to reuse the connection safely; timeout=5 leaves 4 s.
   const std::string closes_soon = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 1\r\n\r\na";

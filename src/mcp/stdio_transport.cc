@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/json_text.h"
 #include "common/log.h"
 
 namespace latchkey::mcp {
@@ -28,7 +29,7 @@ class LineWriter final : public Outlet {
   LineWriter& operator=(const LineWriter&) = delete;
 
   void Send(json message) override {
-    std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string line = DumpJson(message);
     line += '\n';
     std::lock_guard lock(mu_);
     if (broken_ || finishing_) return;

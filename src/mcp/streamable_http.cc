@@ -11,6 +11,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/json_text.h"
 #include "common/log.h"
 #include "mcp/session.h"
 
@@ -33,7 +34,7 @@ HttpAnswer Refuse(int status, int code, std::string message) {
   HttpAnswer answer;
   answer.status = status;
   answer.headers.emplace_back("Content-Type", "application/json");
-  answer.body = MakeError(nullptr, {.code = code, .message = std::move(message), .data = nullptr}).dump();
+  answer.body = DumpJson(MakeError(nullptr, {.code = code, .message = std::move(message), .data = nullptr}));
   return answer;
 }
 
@@ -61,8 +62,6 @@ bool Accepts(std::string_view accept, std::string_view type) {
   return Lower(accept).find(type) != std::string::npos || accept.find("*/*") != std::string_view::npos;
 }
 
-std::string Dump(const json& message) { return message.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 }  // namespace
 
 // One stream of events: the messages of one POSTed request (it ends with the request's
@@ -81,7 +80,7 @@ class EventLog final : public Outlet {
                       message["id"] == request_id_;
     std::lock_guard lock(mu_);
     if (closed_ || finished_) return;
-    events_.push_back({.seq = next_seq_++, .data = Dump(message)});
+    events_.push_back({.seq = next_seq_++, .data = DumpJson(message)});
     if (max_events_ != 0 && events_.size() > max_events_) events_.pop_front();
     finished_ = last;
     Ring();
@@ -367,7 +366,7 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
       HttpAnswer answer;
       answer.status = 400;
       answer.headers.emplace_back("Content-Type", "application/json");
-      answer.body = Dump(refusal->response);
+      answer.body = DumpJson(refusal->response);
       co_return answer;
     }
     RpcMessage message = std::get<RpcMessage>(std::move(parsed));

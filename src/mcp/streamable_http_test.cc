@@ -1,5 +1,6 @@
 #include "mcp/streamable_http.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@ namespace latchkey::mcp {
 namespace {
 
 namespace asio = boost::asio;
+using ::testing::HasSubstr;
 
 class FixedRandom final : public Random {
  public:
@@ -226,6 +228,18 @@ TEST_F(StreamableHttpTest, HostOriginAndVersionAreChecked) {
   EXPECT_EQ(Send("POST", ping, {{"MCP-Protocol-Version", "2024-01-01"}}).status, 400);
   EXPECT_EQ(Send("POST", ping, {{"Content-Type", "text/plain"}}).status, 415);
   EXPECT_EQ(Send("PATCH", ping).status, 405);
+}
+
+TEST_F(StreamableHttpTest, ARefusalQuotingBytesThatAreNotUtf8IsStillJson) {
+  // Found by streamable_http_fuzz: the refusal's dump() threw on the Host it quotes.
+  const std::string ping = R"({"jsonrpc":"2.0","id":0,"method":"ping"})";
+  for (const char* field : {"Host", "Origin"}) {
+    HttpAnswer answer = Send("POST", ping, {{field, "http://ev\xa8il.example\xff"}});
+    EXPECT_EQ(answer.status, 403) << field;
+    const json body = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(body.is_object()) << answer.body;
+    EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr("il.example\xef\xbf\xbd")) << field;
+  }
 }
 
 }  // namespace

@@ -297,6 +297,19 @@ TEST_F(TokenClientTest, SecretsEchoedByProviderAreRedactedAndDescriptionCapped) 
   EXPECT_EQ(TokenErrorToStatus(r.error()).message().find("my-refresh-token-value"), std::string::npos);
 }
 
+TEST_F(TokenClientTest, AnErrorDescriptionIsValidUtf8WhateverBytesTheEndpointSent) {
+  // Found by token_response_fuzz: a content type with bytes that are not UTF-8 went into
+  // the description as they were.
+  http_.Respond(kTokenUrl, 502, "<html>", std::string("text/html\xff\xfe; \xe2\x80\xae") + "charset=x");
+  TokenResult r = Client(Acme()).Refresh(SecretString("rt"));
+  ASSERT_FALSE(r.ok());
+  const std::string& d = r.error().description;
+  EXPECT_TRUE(IsValidUtf8(d)) << d;
+  EXPECT_EQ(d.find("\xe2\x80\xae"), std::string::npos) << "the right-to-left override is dropped";
+  EXPECT_NE(d.find("text/html"), std::string::npos) << d;
+  EXPECT_NE(d.find("charset=x"), std::string::npos) << d;
+}
+
 TEST_F(TokenClientTest, DeviceFlowStartAndPoll) {
   http_.Respond(kDeviceUrl, 200, R"({"device_code":"dev-123","user_code":"ABCD-EFGH",
       "verification_url":"https://example.com/device","expires_in":"900","interval":7})");

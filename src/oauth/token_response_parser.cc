@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/encoding.h"
 #include "common/json_secrets.h"
 #include "oauth/form_encoding.h"
 #include "oauth/retry_after.h"
@@ -303,15 +304,12 @@ std::string SanitizeDescription(std::string_view text, const std::vector<std::st
       at += 10;
     }
   }
+  // Line breaks and tabs read as spaces; what is left that is not fit to show (bytes that
+  // are not UTF-8, other controls, bidi overrides) goes with the cut to the length cap.
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
-  if (out.size() > kMaxDescriptionLength) {
-    std::size_t cut = kMaxDescriptionLength;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-  }
-  return out;
+  return ToDisplayText(out, kMaxDescriptionLength);
 }
 
 TokenError TransportError(const Status& status) {

@@ -42,8 +42,9 @@ RevokeResult ParseRevocationResponse(const HttpResponse& response, const Respons
 // an oversized response kProtocol, a malformed endpoint URL kMisconfigured.
 TokenError TransportError(const Status& status);
 
-// Removes control characters, replaces each (non-trivial) `redact` value, caps the
-// length at kMaxDescriptionLength bytes without splitting a UTF-8 sequence.
+// Replaces each (non-trivial) `redact` value, turns control characters into spaces, and
+// makes the rest display text (ToDisplayText: valid UTF-8, no bidi or zero-width marks)
+// of at most kMaxDescriptionLength bytes.
 std::string SanitizeDescription(std::string_view text, const std::vector<std::string_view>& redact);
 
 }  // namespace latchkey::oauth

@@ -40,7 +40,14 @@ const json* AtPointer(const json& document, const std::string& pointer) {
   } catch (const json::exception&) {
     return nullptr;  // the provider entry's validation makes this unreachable
   }
-  return document.contains(parsed) ? &document.at(parsed) : nullptr;
+  // contains() throws, rather than answering false, where the document has an array and
+  // the pointer's token there is empty or a number past size_t ("/accounts//id" against
+  // {"accounts": []}): the document is the upstream's, so that is a missing value.
+  try {
+    return document.contains(parsed) ? &document.at(parsed) : nullptr;
+  } catch (const json::exception&) {
+    return nullptr;
+  }
 }
 
 std::string Where(const provider::ProviderDefinition& provider) { return "provider '" + provider.name + "'"; }

@@ -88,6 +88,26 @@ TEST_F(AccountIdentityTest, AnIdentityAnswerWithoutTheIdIsAnError) {
   EXPECT_THAT(account.status().message(), HasSubstr("has no account id at /sub"));
 }
 
+TEST_F(AccountIdentityTest, APointerThroughAnArrayTheAnswerCannotIndexFindsNoId) {
+  // Found by account_identity_fuzz: nlohmann's contains() threw for these.
+  provider::ProviderDefinition p = Provider();
+  p.issuer.clear();
+  p.identity_url = kUserinfo;
+  http_.Respond(kUserinfo, 200, R"({"accounts": [{"id": "a-1"}], "login": "ada"})");
+  for (const char* pointer : {"/accounts//id", "/accounts/99999999999999999999999/id"}) {
+    p.identity_id_pointer = pointer;
+    auto account = identities_.Identify(p, Tokens(), "client", "");
+    EXPECT_EQ(account.status().code(), StatusCode::kUnavailable) << pointer;
+    EXPECT_THAT(account.status().message(), HasSubstr(std::string("has no account id at ") + pointer));
+  }
+  p.identity_id_pointer = "/accounts/0/id";
+  p.identity_label_pointer = "/accounts/";
+  auto account = identities_.Identify(p, Tokens(), "client", "");
+  ASSERT_TRUE(account.ok()) << account.status().ToString();
+  EXPECT_EQ(account->id, "a-1");
+  EXPECT_EQ(account->label, "");
+}
+
 TEST_F(AccountIdentityTest, NoIdTokenAndNoIdentityEndpointIsAnUnknownAccount) {
   auto account = identities_.Identify(Provider(), Tokens(), "client", "");
   ASSERT_TRUE(account.ok());

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace latchkey::vault {
 
 store::AlertEvent MakeAlert(std::string_view type, const store::ConnectionRecord& connection, int64_t version,
@@ -17,7 +19,7 @@ store::AlertEvent MakeAlert(std::string_view type, const store::ConnectionRecord
   event.event_id = std::string(type) + ":" + connection.id + ":" + std::to_string(version);
   event.type = std::string(type);
   event.connection = connection.name;
-  event.payload = payload.dump();
+  event.payload = DumpJson(payload);
   event.created_at = now;
   return event;
 }
@@ -32,7 +34,7 @@ store::AlertEvent MakeProviderAlert(std::string_view type, std::string_view prov
   event.event_id = std::string(type) + ":" + std::string(provider) + ":" + std::to_string(ToUnixMillis(now)) +
                    ":" + std::string(revision);
   event.type = std::string(type);
-  event.payload = payload.dump();
+  event.payload = DumpJson(payload);
   event.created_at = now;
   return event;
 }
