@@ -213,6 +213,7 @@ class HttpServer::Impl {
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
     }
     acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+    room_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
     // Deadlines fire up to a tick late: a quarter of the shortest timeout, within bounds.
     auto shortest = std::min({options.idle_timeout, options.read_timeout, options.write_timeout});
     auto tick = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
@@ -346,6 +347,7 @@ class HttpServer::Impl {
     } done{this};
     size_t next_worker = 0;
     for (;;) {
+      if (!co_await WaitForRoom()) co_return;
       int worker = static_cast<int>(next_worker++ % contexts_.size());
       auto [ec, socket] = co_await acceptor_->async_accept(*contexts_[worker], kAsTuple);
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
@@ -363,10 +365,6 @@ class HttpServer::Impl {
       {
         std::lock_guard lock(mu_);
         if (stopping_) co_return;
-        if (connections_.size() >= max_connections_ && !MakeRoom()) {
-          connection->stream.close(ignored);  // every connection is busy with a request
-          continue;
-        }
         id = next_id_++;
         connections_.emplace(id, connection);
       }
@@ -375,14 +373,56 @@ class HttpServer::Impl {
     }
   }
 
+  // Returns once there is room for one more connection (false when the server stops).
+  // At the cap, a new connection is not accepted (only to be closed unanswered: a burst of
+  // honest clients must be slow, never refused); it waits in the listen backlog. While one
+  // waits there, a connection that holds its slot without a request makes room (MakeRoom),
+  // or one that answers its request leaves; the loop looks again each 100 ms in case a
+  // chosen one began a request instead.
+  asio::awaitable<bool> WaitForRoom() {
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) co_return false;
+        if (connections_.size() < max_connections_) {
+          waiting_for_room_ = false;
+          co_return true;
+        }
+      }
+      // Nothing to make room for until a connection is waiting to be accepted.
+      auto [ec] = co_await acceptor_->async_wait(tcp::acceptor::wait_read, kAsTuple);
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return false;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) co_return false;
+        if (connections_.size() < max_connections_) continue;
+        MakeRoom();
+        waiting_for_room_ = true;  // Forget() wakes room_
+      }
+      // Runs on contexts_[0], as Forget()'s wake-up does: it cannot come between the
+      // unlock above and this wait.
+      room_->expires_after(std::chrono::milliseconds(100));
+      co_await room_->async_wait(kAsTuple);
+    }
+  }
+
+  // Whether a client's bytes wait on `connection`'s socket (its request has come but not
+  // been read yet: the server is slow, not the client).
+  static bool HasBytesWaiting(Connection& connection) {
+    beast::error_code ec;
+    return connection.stream.available(ec) > 0 || ec;
+  }
+
   // At the cap: has a connection that waits for a request closed (on its own worker, where
   // it lives) to make room for a new one: the oldest that never answered a request (a
-  // flood's), else the oldest of all. False when every one is busy. Called with mu_ held.
+  // flood's), else the oldest of all; never one whose request has arrived unread. False
+  // when there is none. Called with mu_ held.
   bool MakeRoom() {
     std::shared_ptr<Connection> victim;
     for (const bool spare_served : {true, false}) {
       for (auto& [id, connection] : connections_) {  // oldest first
         if (!connection->idle || (spare_served && connection->served) || connection->evicting) continue;
+        if (HasBytesWaiting(*connection)) continue;
         victim = connection;
         break;
       }
@@ -390,7 +430,7 @@ class HttpServer::Impl {
     }
     if (victim && !victim->evicting.exchange(true)) {
       asio::post(victim->stream.get_executor(), [victim] {
-        if (!victim->idle) {  // a request began meanwhile: it stays
+        if (!victim->idle || HasBytesWaiting(*victim)) {  // a request began meanwhile: it stays
           victim->evicting = false;
           return;
         }
@@ -407,8 +447,11 @@ class HttpServer::Impl {
       }
       return true;
     }
-    if (!warned_all_busy_) {  // once: a flood of refusals must not flood the log
-      spdlog::warn("gateway: refusing new connections: all {} are busy with a request", connections_.size());
+    if (!warned_all_busy_) {  // once: a flood must not flood the log
+      spdlog::warn(
+          "gateway: all {} client connections are busy with a request: new ones wait to be accepted "
+          "([gateway] max_connections)",
+          connections_.size());
       warned_all_busy_ = true;
     }
     return false;
@@ -418,6 +461,10 @@ class HttpServer::Impl {
     std::lock_guard lock(mu_);
     connections_.erase(id);
     if (connections_.empty()) drained_.notify_all();
+    if (waiting_for_room_ && !stopping_) {  // (once stopping, contexts_[0] may be gone)
+      waiting_for_room_ = false;
+      asio::post(*contexts_[0], [this] { room_->cancel(); });
+    }
   }
 
   asio::awaitable<void> ServeConnection(std::shared_ptr<Connection> connection, uint64_t id) {
@@ -620,13 +667,15 @@ class HttpServer::Impl {
   size_t max_connections_ = kMaxConnectionsDefault;              // set by Listen()
   bool warned_at_cap_ = false;                                   // guarded by mu_
   bool warned_all_busy_ = false;                                 // guarded by mu_
+  bool waiting_for_room_ = false;  // guarded by mu_: the accept loop waits on room_ for a slot
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   // One per worker; destroyed before the io_contexts, which may still hold connections
   // (a Watchdog lets go of its entries when it goes).
   std::vector<std::unique_ptr<Watchdog>> watchdogs_;
-  std::unique_ptr<tcp::acceptor> acceptor_;  // on worker 0
+  std::unique_ptr<tcp::acceptor> acceptor_;   // on worker 0
+  std::unique_ptr<asio::steady_timer> room_;  // on worker 0: the accept loop's wait for a slot
   uint16_t port_ = 0;
 
   std::mutex stop_mu_;  // serializes Stop()

@@ -397,6 +397,35 @@ TEST(HttpServerTest, StopLetsAnInFlightRequestFinish) {
   EXPECT_EQ(answer.response.result(), http::status::ok);
 }
 
+TEST(HttpServerTest, AtTheCapNewConnectionsWaitForRoomInsteadOfBeingDropped) {
+  // MultiNodeTest (issue 20 item 7) lost requests when more clients came at once than a
+  // node's cap: the server accepted each one and closed it unanswered, as every slot was
+  // busy with a request (or evicted one whose request it had not read yet).
+  HttpServerOptions options;
+  options.max_connections = 2;
+  auto server = StartServer(AlwaysReady, options);
+  ASSERT_TRUE(server);
+  const std::string header =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1\r\n\r\n";
+  // Two requests hold both slots: their headers are in, their one-byte bodies are not.
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.push_back(std::make_unique<TestClient>(server->port()));
+    ASSERT_FALSE(clients.back()->SendRaw(header));
+  }
+  // Four more send whole requests meanwhile; the kernel completes their connections.
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<TestClient>(server->port()));
+    ASSERT_FALSE(clients.back()->SendRaw(header + "b"));
+  }
+  for (int i = 0; i < 2; ++i) ASSERT_FALSE(clients[static_cast<size_t>(i)]->SendRaw("b"));
+  for (size_t i = 0; i < clients.size(); ++i) {
+    Reply reply = clients[i]->Receive();
+    ASSERT_FALSE(reply.error) << "client " << i << ": " << reply.error.message();
+    EXPECT_EQ(reply.response.result(), http::status::ok) << "client " << i;
+  }
+}
+
 TEST(HttpServerTest, StopRefusesNewConnections) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/encoding.h"
 #include "vault/connection_vault.h"
 
 namespace latchkey::gateway {
@@ -162,9 +163,17 @@ StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
     out.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
   }
-  if (out.host.empty() || out.port.empty() ||
+  // A host is a DNS name or an IPv4 address (letters, digits, '-', '.', '_', '~'; RFC 3986
+  // unreserved) or an IPv6 literal (hex digits, ':', '.'): a byte outside those (a NUL, a
+  // space, '%') would reach the Host header and the resolver.
+  const bool v6_literal = authority.front() == '[';
+  const std::string_view host_chars =
+      v6_literal ? "0123456789abcdefABCDEF:."
+                 : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
+  if (out.host.empty() || out.port.empty() || out.host.find_first_not_of(host_chars) != std::string::npos ||
       !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgumentError("the API base URL '" + std::string(url) + "' has no usable host or port");
+    return InvalidArgumentError("the API base URL '" + ToDisplayText(url, 256) +
+                                "' has no usable host or port");
   }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.path = std::string(path);

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/encoding.h"
+
 namespace latchkey::gateway {
 namespace {
 
@@ -97,6 +99,21 @@ TEST(BaseUrlTest, ParsesSchemeHostPortAndPath) {
   EXPECT_FALSE(ParseBaseUrl("https://user@host/").ok());
   EXPECT_FALSE(ParseBaseUrl("https://host:port/").ok());
   EXPECT_FALSE(ParseBaseUrl("https://host/?q=1").ok());
+}
+
+TEST(BaseUrlTest, AHostWithABytePastTheHostCharactersIsRefused) {
+  // Found by url_fuzz: NULs inside the host reached host_header.
+  for (const std::string& url :
+       {std::string("https://ACME.My.Sal") + std::string(2, '\0') + "esforce.com/x",
+        std::string("https://a b.com"), std::string("https://a%2eb.com"), std::string("https://a\x7f.com"),
+        std::string("https://[::1%eth0]:80"), std::string("https://[::g]/")}) {
+    auto parsed = ParseBaseUrl(url);
+    EXPECT_FALSE(parsed.ok()) << url;
+    if (!parsed.ok()) {
+      EXPECT_TRUE(IsValidUtf8(parsed.status().message()));
+    }
+  }
+  EXPECT_TRUE(ParseBaseUrl("https://my-org_1.example.com").ok());
 }
 
 }  // namespace
