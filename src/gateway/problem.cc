@@ -161,7 +161,7 @@ ProblemDetails UpstreamUnavailable(std::string_view connection, int attempts, st
                                    bool maybe_acted) {
   std::string detail =
       maybe_acted
-          ? "The request may NOT have been carried out: the API behind " + Connection(connection) +
+          ? "The request may or may not have been carried out: the API behind " + Connection(connection) +
                 " failed (" + Shorten(what) +
                 ") and latchkey did not retry it because the method is not idempotent. Check whether it took "
                 "effect before sending it again."
@@ -174,11 +174,12 @@ ProblemDetails UpstreamUnavailable(std::string_view connection, int attempts, st
 
 ProblemDetails UpstreamTimeout(std::string_view connection, bool maybe_acted) {
   std::string detail =
-      maybe_acted ? "The request may NOT have been carried out: the API behind " + Connection(connection) +
-                        " did not answer before the deadline. Check whether it took effect before sending it "
-                        "again."
-                  : "The request was NOT carried out: the API behind " + Connection(connection) +
-                        " did not answer before the deadline. Try again later.";
+      maybe_acted
+          ? "The request may or may not have been carried out: the API behind " + Connection(connection) +
+                " did not answer before the deadline. Check whether it took effect before sending it "
+                "again."
+          : "The request was NOT carried out: the API behind " + Connection(connection) +
+                " did not answer before the deadline. Try again later.";
   return Make(http::status::gateway_timeout, "upstream_timeout", std::move(detail),
               {{"connection", connection}});
 }

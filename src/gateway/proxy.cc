@@ -457,7 +457,8 @@ bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
   return grant.expires_at && *grant.expires_at - kWholeSecond <= parts_.clock.Now();
 }
 
-// 401 → one shared refresh and one retry; 403 → scope decoding; failures → problems.
+// 401 → the newest token (one shared refresh) and the call again; 403 → scope decoding;
+// failures → problems.
 // The coordinator may answer a 401 with a token that someone else (another request,
 // another node) obtained before ours was refused, without refreshing. If the API refuses
 // that one too, it was simply older than it looked, and it is refused in turn: the call

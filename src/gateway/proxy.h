@@ -2,7 +2,8 @@
 // Handle() reads:
 //   target safety → agent auth → policy → connection state → credential
 //   → upstream (pooled, deadline; retries for idempotent methods honoring Retry-After)
-//   → 401 with the current token? one shared refresh, one retry → 403? scope decoding
+//   → 401 with the current token? the newest token (one shared refresh), sent again, at
+//     most 3 rounds (AfterUpstream) → 403? scope decoding
 //   → response back → audit row and metrics.
 // Blocking stages (store, refresh) run on the blocking pool; the upstream exchange runs on
 // the worker's own UpstreamClient. Thread-safe; one instance serves every worker.
