@@ -1,6 +1,7 @@
 #include "gateway/proxy_target.h"
 
 #include <algorithm>
+#include <boost/algorithm/string/predicate.hpp>
 #include <cctype>
 #include <optional>
 #include <vector>
@@ -131,9 +132,13 @@ std::string RedactQuery(std::string_view query) {
 StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
   BaseUrl out;
   std::string_view rest;
-  if (url.starts_with("https://")) {
+  // The scheme in any case (RFC 3986 §3.1), as the provider's URL patterns take it.
+  auto scheme_is = [url](std::string_view scheme) {
+    return boost::algorithm::istarts_with(url, std::string(scheme) + "://");
+  };
+  if (scheme_is("https")) {
     rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
+  } else if (scheme_is("http")) {
     out.tls = false;
     rest = url.substr(7);
   } else {

@@ -116,5 +116,17 @@ TEST(BaseUrlTest, AHostWithABytePastTheHostCharactersIsRefused) {
   EXPECT_TRUE(ParseBaseUrl("https://my-org_1.example.com").ok());
 }
 
+TEST(BaseUrlTest, TheSchemeIsTakenInAnyCaseAsTheUrlPatternsTakeIt) {
+  // Found by url_fuzz: "httpS://api.example.com:8443/v2" matched the provider's pattern
+  // but the proxy refused it.
+  auto url = ParseBaseUrl("httpS://api.example.com:8443/v2/users");
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->origin, "https://api.example.com:8443");
+  auto plain = ParseBaseUrl("HTTP://127.0.0.1:8080");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls);
+}
+
 }  // namespace
 }  // namespace latchkey::gateway

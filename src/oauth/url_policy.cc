@@ -1,5 +1,6 @@
 #include "oauth/url_policy.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <string>
 
 #include "oauth/http_client.h"
@@ -22,8 +23,9 @@ bool IsAllowedEndpointUrl(std::string_view url) {
   }
   std::string host = WithoutPort(UrlHostForMessages(url));
   if (host.empty()) return false;
-  if (url.starts_with("https://")) return true;
-  return url.starts_with("http://") && provider::IsLoopbackHost(host);
+  // The scheme in any case (RFC 3986 §3.1), as the provider entry's checks take it.
+  if (boost::algorithm::istarts_with(url, "https://")) return true;
+  return boost::algorithm::istarts_with(url, "http://") && provider::IsLoopbackHost(host);
 }
 
 }  // namespace latchkey::oauth
