@@ -32,17 +32,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   expect.now = TimePoint{} + std::chrono::seconds(1'700'000'000);
   auto claims = oauth::VerifyIdToken(token, *keys, expect);
   if (!claims.ok()) {
-    // Only a signature of 32 or more base64url characters, as every real one is, counts as
-    // quoted: shorter or other text may be our own wording (the fuzzer once ended a token
-    // with ".er is not a JSON obje").
+    // Only text that looks like what it stands for counts as quoted: a signature or a
+    // token of 32 or more base64url characters (and dots), as every real one is. Shorter
+    // or other text may be our own wording: the fuzzer once ended a token with ".er is
+    // not a JSON obje", and once sent "en has 1 part; a signed JWT has " as the token.
     const std::string message = claims.status().message();
+    auto looks_like = [](std::string_view text, std::string_view alphabet) {
+      return text.size() >= 32 && text.find_first_not_of(alphabet) == std::string_view::npos;
+    };
+    constexpr std::string_view kBase64Url =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const std::string_view signature = token.substr(token.rfind('.') + 1);
-    const bool looks_like_a_signature =
-        signature.size() >= 32 &&
-        signature.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-            std::string_view::npos;
-    if (looks_like_a_signature) FUZZ_CHECK(message.find(signature) == std::string::npos);
-    if (token.size() >= 32) FUZZ_CHECK(message.find(token) == std::string::npos);
+    if (looks_like(signature, kBase64Url)) FUZZ_CHECK(message.find(signature) == std::string::npos);
+    if (looks_like(token, std::string(kBase64Url) + "."))
+      FUZZ_CHECK(message.find(token) == std::string::npos);
     return 0;
   }
   FUZZ_CHECK(keys->size() > 0);
