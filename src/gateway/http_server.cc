@@ -407,7 +407,7 @@ class HttpServer::Impl {
   }
 
   // Whether a client's bytes wait on `connection`'s socket (its request has come but not
-  // been read yet: the server is slow, not the client).
+  // been read yet: the server is slow, not the client). Only on the connection's worker.
   static bool HasBytesWaiting(Connection& connection) {
     beast::error_code ec;
     return connection.stream.available(ec) > 0 || ec;
@@ -415,14 +415,13 @@ class HttpServer::Impl {
 
   // At the cap: has a connection that waits for a request closed (on its own worker, where
   // it lives) to make room for a new one: the oldest that never answered a request (a
-  // flood's), else the oldest of all; never one whose request has arrived unread. False
-  // when there is none. Called with mu_ held.
+  // flood's), else the oldest of all; never one whose request has arrived unread (checked
+  // there, as the socket is the worker's). False when there is none. Called with mu_ held.
   bool MakeRoom() {
     std::shared_ptr<Connection> victim;
     for (const bool spare_served : {true, false}) {
       for (auto& [id, connection] : connections_) {  // oldest first
         if (!connection->idle || (spare_served && connection->served) || connection->evicting) continue;
-        if (HasBytesWaiting(*connection)) continue;
         victim = connection;
         break;
       }
