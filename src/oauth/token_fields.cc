@@ -51,4 +51,19 @@ std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text) {
   return value;
 }
 
+std::optional<std::chrono::seconds> ExpiresInFromJson(const nlohmann::json& value) {
+  if (value.is_number_integer() || value.is_number_unsigned()) {
+    return ParseExpiresIn(value.dump());
+  }
+  if (value.is_number_float()) {
+    double seconds = value.get<double>();
+    if (!(seconds >= 1 && seconds <= static_cast<double>(kLongestPlausibleLifetime.count()))) {
+      return std::nullopt;
+    }
+    return std::chrono::seconds(static_cast<long long>(seconds));
+  }
+  if (value.is_string()) return ParseExpiresIn(value.get<std::string>());
+  return std::nullopt;
+}
+
 }  // namespace latchkey::oauth

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,5 +28,9 @@ bool IsScopeToken(std::string_view scope);
 // Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
 // non-numeric and over ten years → nullopt (treated as unknown expiry).
 std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text);
+// The same for an expires_in member as JSON gives it: an integer, a number with a
+// fraction (cut to whole seconds; 0 < seconds <= kLongestPlausibleLifetime, so no value
+// such as 1e308 is converted out of range), or text.
+std::optional<std::chrono::seconds> ExpiresInFromJson(const nlohmann::json& value);
 
 }  // namespace latchkey::oauth

@@ -85,21 +85,6 @@ std::string ScalarAsString(const json& value) {
   return "";
 }
 
-std::optional<std::chrono::seconds> Lifetime(const json& value) {
-  if (value.is_number_integer() || value.is_number_unsigned()) {
-    return ParseExpiresIn(value.dump());
-  }
-  if (value.is_number_float()) {
-    double seconds = value.get<double>();
-    if (!(seconds >= 1 && seconds <= static_cast<double>(kLongestPlausibleLifetime.count()))) {
-      return std::nullopt;
-    }
-    return std::chrono::seconds(static_cast<long long>(seconds));
-  }
-  if (value.is_string()) return ParseExpiresIn(value.get<std::string>());
-  return std::nullopt;
-}
-
 std::string SanitizeCode(std::string_view code) {
   std::string out;
   for (char c : code) {
@@ -247,7 +232,8 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
     }
   }
 
-  if (auto expires = tokens.find("expires_in"); expires != tokens.end()) out.expires_in = Lifetime(*expires);
+  if (auto expires = tokens.find("expires_in"); expires != tokens.end())
+    out.expires_in = ExpiresInFromJson(*expires);
   if (!out.expires_in) {
     out.expires_in_defaulted = true;
     std::optional<std::chrono::seconds> fallback;
@@ -385,10 +371,10 @@ DeviceStartResult ParseDeviceAuthorizationResponse(const HttpResponse& response,
                           "the verification_uri from " + context.endpoint_host + " is not an https URL");
   }
   std::optional<std::chrono::seconds> expires;
-  if (auto it = document->find("expires_in"); it != document->end()) expires = Lifetime(*it);
+  if (auto it = document->find("expires_in"); it != document->end()) expires = ExpiresInFromJson(*it);
   out.expires_in = expires.value_or(std::chrono::minutes(10));
   if (auto it = document->find("interval"); it != document->end()) {
-    if (auto interval = Lifetime(*it)) out.interval = std::min(*interval, std::chrono::seconds(60));
+    if (auto interval = ExpiresInFromJson(*it)) out.interval = std::min(*interval, std::chrono::seconds(60));
   }
   return out;
 }

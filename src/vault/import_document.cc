@@ -10,7 +10,7 @@ namespace latchkey::vault {
 namespace {
 
 using nlohmann::json;
-using oauth::ParseExpiresIn;
+using oauth::ExpiresInFromJson;
 using oauth::SplitScopes;
 
 StatusOr<std::string> OptionalString(const json& object, const char* field, std::string_view source) {
@@ -28,17 +28,6 @@ StatusOr<std::string> RequiredString(const json& object, const char* field, std:
     return InvalidArgumentError(std::string(source) + " has no '" + field + "' (" + std::string(why) + ")");
   }
   return value;
-}
-
-std::optional<std::chrono::seconds> ExpiresIn(const json& value) {
-  if (value.is_number_integer() || value.is_number_unsigned()) {
-    return ParseExpiresIn(std::to_string(value.get<long long>()));
-  }
-  if (value.is_number_float()) {
-    return ParseExpiresIn(std::to_string(static_cast<long long>(value.get<double>())));
-  }
-  if (value.is_string()) return ParseExpiresIn(value.get<std::string>());
-  return std::nullopt;
 }
 
 StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view source,
@@ -61,7 +50,7 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
   if (out.token_type.empty() || out.token_type == "bearer") out.token_type = "Bearer";
   LATCHKEY_ASSIGN_OR_RETURN(std::string scope, OptionalString(*tokens, "scope", source));
   out.scopes = SplitScopes(scope, provider.scope_separator);
-  if (tokens->contains("expires_in")) out.expires_in = ExpiresIn((*tokens)["expires_in"]);
+  if (tokens->contains("expires_in")) out.expires_in = ExpiresInFromJson((*tokens)["expires_in"]);
   if (!provider.quirks.account_field.empty()) {
     if (const json* account = FindJsonPath(document, provider.quirks.account_field);
         account && account->is_string()) {

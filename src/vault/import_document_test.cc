@@ -34,6 +34,19 @@ TEST(ImportDocumentTest, ExpiresInVariants) {
   EXPECT_EQ(missing->expires_in, std::nullopt);
 }
 
+TEST(ImportDocumentTest, AnExpiresInPastEveryIntegerIsUnknownNotConverted) {
+  // Found by import_document_fuzz: 1e308 was converted to long long (undefined behaviour).
+  for (const char* value : {"1e308", "-1e308", "9.3e18", "18446744073709551616", "0.5"}) {
+    auto c =
+        ParseImportDocument(std::string(R"({"access_token":"a","expires_in":)") + value + "}", "t", OAuth());
+    ASSERT_TRUE(c.ok()) << value << ": " << c.status().ToString();
+    EXPECT_EQ(c->expires_in, std::nullopt) << value;
+  }
+  auto fraction = ParseImportDocument(R"({"access_token":"a","expires_in":3599.9})", "t", OAuth());
+  ASSERT_TRUE(fraction.ok());
+  EXPECT_EQ(fraction->expires_in, std::chrono::seconds(3599));
+}
+
 TEST(ImportDocumentTest, NestedTokensAndAccountAndInstanceUrlAreQuirks) {
   provider::ProviderDefinition slack = OAuth(",");
   slack.quirks.token_path = "authed_user";
