@@ -114,7 +114,10 @@ struct Site {
   std::string link_token, admin_token, session, csrf;
 };
 
-void CheckAnswer(const Site& site, const Response& answer) {
+// `asked`: the request's target and body. A page may quote what it was asked (a 404 names
+// the path), so a secret the request itself holds there is not a leak: the fuzzer once
+// put the session value into the path of a 404.
+void CheckAnswer(const Site& site, const Response& answer, const std::string& asked) {
   FUZZ_CHECK(answer.result_int() < 500);
   FUZZ_CHECK(answer.result() != http::status::see_other ||
              !std::string_view(answer[http::field::location]).starts_with("https://id.acme.example"));
@@ -125,8 +128,10 @@ void CheckAnswer(const Site& site, const Response& answer) {
                  field.value().starts_with("latchkey_session=;"));
   }
   const std::string session_value = site.session.substr(site.session.find('=') + 1);
-  FUZZ_CHECK(answer.body().find(session_value) == std::string::npos);
-  FUZZ_CHECK(answer.body().find(site.admin_token) == std::string::npos);
+  for (const std::string* secret : {&session_value, &site.admin_token}) {
+    if (asked.find(*secret) == std::string::npos)
+      FUZZ_CHECK(answer.body().find(*secret) == std::string::npos);
+  }
 }
 
 }  // namespace
@@ -152,8 +157,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.prepare_payload();
 
   const std::string_view path = std::string_view(target).substr(0, target.find('?'));
-  if (Dashboard::Serves(path)) CheckAnswer(site, site.dashboard->Handle(request));
-  if (ConsentPages::Serves(path)) CheckAnswer(site, site.pages->Handle(request));
+  const std::string asked = target + request.body();
+  if (Dashboard::Serves(path)) CheckAnswer(site, site.dashboard->Handle(request), asked);
+  if (ConsentPages::Serves(path)) CheckAnswer(site, site.pages->Handle(request), asked);
   if (site.dashboard->AuthorizeAdmin(request).ok()) {
     FUZZ_CHECK(std::string_view(request[http::field::cookie]).find(site.session) != std::string_view::npos);
     if (verb != http::verb::get && verb != http::verb::head) FUZZ_CHECK(request["X-CSRF-Token"] == site.csrf);
