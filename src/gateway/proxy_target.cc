@@ -130,6 +130,8 @@ std::string RedactQuery(std::string_view query) {
 }
 
 StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
+  // For messages (only then: this runs on every proxied call): the URL may hold any byte.
+  auto shown = [url] { return ToDisplayText(url, 256); };
   BaseUrl out;
   std::string_view rest;
   // The scheme in any case (RFC 3986 §3.1), as the provider's URL patterns take it.
@@ -142,25 +144,24 @@ StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
     out.tls = false;
     rest = url.substr(7);
   } else {
-    return InvalidArgumentError("the API base URL '" + std::string(url) + "' is not http(s)");
+    return InvalidArgumentError("the API base URL '" + shown() + "' is not http(s)");
   }
   size_t path_at = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_at);
   std::string_view path = path_at == std::string_view::npos ? "" : rest.substr(path_at);
   if (path.find_first_of("?#") != std::string_view::npos) {
-    return InvalidArgumentError("the API base URL '" + std::string(url) + "' has a query or fragment");
+    return InvalidArgumentError("the API base URL '" + shown() + "' has a query or fragment");
   }
   if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return InvalidArgumentError("the API base URL '" + std::string(url) + "' has no usable host");
+    return InvalidArgumentError("the API base URL '" + shown() + "' has no usable host");
   }
   out.port = out.tls ? "443" : "80";
   if (authority.front() == '[') {
     size_t close = authority.find(']');
-    if (close == std::string_view::npos)
-      return InvalidArgumentError("bad IPv6 host in '" + std::string(url) + "'");
+    if (close == std::string_view::npos) return InvalidArgumentError("bad IPv6 host in '" + shown() + "'");
     out.host = std::string(authority.substr(1, close - 1));
     if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return InvalidArgumentError("bad port in '" + std::string(url) + "'");
+      if (authority[close + 1] != ':') return InvalidArgumentError("bad port in '" + shown() + "'");
       out.port = std::string(authority.substr(close + 2));
     }
   } else {
@@ -177,8 +178,7 @@ StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
                  : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
   if (out.host.empty() || out.port.empty() || out.host.find_first_not_of(host_chars) != std::string::npos ||
       !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgumentError("the API base URL '" + ToDisplayText(url, 256) +
-                                "' has no usable host or port");
+    return InvalidArgumentError("the API base URL '" + shown() + "' has no usable host or port");
   }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.path = std::string(path);
