@@ -185,21 +185,21 @@ TEST(CurlHttpClientTest, OversizedStreamedBodyIsCutOff) {
 }
 
 TEST(CurlHttpClientTest, ConnectionRefusedIsUnavailable) {
-  int port = 0;
-  {
-    // Bind an ephemeral port, then release it: nothing listens there afterwards.
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-    close(fd);
-  }
+  // A port bound but not listening refuses connections, and stays ours for the whole
+  // test. (Binding, closing and then connecting raced with tests running beside this
+  // one: one of them could take the freed port and answer.)
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
   StatusOr<HttpResponse> response =
       CurlHttpClient().Send(Post("http://127.0.0.1:" + std::to_string(port) + "/token"), SmallLimits());
+  close(fd);
   EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
 }
 
