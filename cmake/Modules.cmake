@@ -1,13 +1,21 @@
-# latchkey_module(NAME DEPS ... [TEST_PROPERTIES ...]): one static library per folder
-# under src/. TEST_PROPERTIES are ctest properties for every test of the module.
-# Every *.cc beside the CMakeLists.txt is a source, except *_test.cc, which goes into
+# latchkey_module(NAME DEPS ... [SUBDIRS ...] [TEST_PROPERTIES ...]): one static library
+# per folder under src/. SUBDIRS are folders inside it whose files belong to the same
+# module (store/sql/). TEST_PROPERTIES are ctest properties for every test of the module.
+# Every *.cc beside the CMakeLists.txt or in a SUBDIR is a source, except *_test.cc, which goes into
 # the module's own unit-test binary, {name}_tests, and *_fuzz.cc, each a libFuzzer target
 # (LATCHKEY_FUZZ builds only) whose corpus under tests/fuzz/ ctest replays (label fuzz).
 function(latchkey_module name)
-  cmake_parse_arguments(ARG "" "" "DEPS;EXTRA;TEST_PROPERTIES" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
-  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
-  file(GLOB fuzzers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_fuzz.cc)
+  cmake_parse_arguments(ARG "" "" "DEPS;EXTRA;SUBDIRS;TEST_PROPERTIES" ${ARGN})
+  set(folders ${CMAKE_CURRENT_SOURCE_DIR})
+  foreach(subdir ${ARG_SUBDIRS})
+    list(APPEND folders ${CMAKE_CURRENT_SOURCE_DIR}/${subdir})
+  endforeach()
+  list(TRANSFORM folders APPEND /*.cc OUTPUT_VARIABLE source_globs)
+  list(TRANSFORM folders APPEND /*_test.cc OUTPUT_VARIABLE test_globs)
+  list(TRANSFORM folders APPEND /*_fuzz.cc OUTPUT_VARIABLE fuzz_globs)
+  file(GLOB sources CONFIGURE_DEPENDS ${source_globs})
+  file(GLOB tests CONFIGURE_DEPENDS ${test_globs})
+  file(GLOB fuzzers CONFIGURE_DEPENDS ${fuzz_globs})
   if(tests OR fuzzers)
     list(REMOVE_ITEM sources ${tests} ${fuzzers})
   endif()

@@ -34,14 +34,6 @@ class AdvisoryLock final : public ConnectionLock {
   int64_t key_;
 };
 
-// The same ids the SQLite backend accepts (it names files after them), so callers see
-// one contract whichever backend they have.
-bool IsValidId(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
-
 // Takes the lock on `connection`, waiting at most `wait` inside the server (lock_timeout
 // applies to advisory locks too); a session-level lock outlives the transaction.
 Status TakeLock(pqxx::connection& connection, int64_t key, std::chrono::milliseconds wait, bool& taken) {
@@ -70,12 +62,8 @@ Status TakeLock(pqxx::connection& connection, int64_t key, std::chrono::millisec
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ConnectionLock>> PostgresStore::LockConnection(std::string_view connection_id,
-                                                                        std::chrono::milliseconds wait) {
-  if (!IsValidId(connection_id)) {
-    return InvalidArgumentError("connection id '" + std::string(connection_id) +
-                                "' is not a valid connection id");
-  }
+StatusOr<std::unique_ptr<ConnectionLock>> PostgresStore::TryLockConnection(std::string_view connection_id,
+                                                                           std::chrono::milliseconds wait) {
   const int64_t key = AdvisoryLockKey("latchkey:connection:" + std::string(connection_id));
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> connection, pool_->Acquire());
   bool taken = false;
@@ -83,9 +71,7 @@ StatusOr<std::unique_ptr<ConnectionLock>> PostgresStore::LockConnection(std::str
   if (!status.ok()) return status;  // the connection is closed: its state is unknown
   if (!taken) {
     pool_->Release(std::move(connection));
-    return DeadlineExceededError("another session held the refresh lock of connection id " +
-                                 std::string(connection_id) + " for longer than " +
-                                 std::to_string(wait.count()) + " ms");
+    return nullptr;
   }
   return std::unique_ptr<ConnectionLock>(new AdvisoryLock(pool_, std::move(connection), key));
 }

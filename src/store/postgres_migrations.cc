@@ -163,7 +163,7 @@ Status Migrate(PostgresPool& pool, const Clock& clock) {
     // Held until this transaction ends; a second process waits here, then sees the
     // tables the first one committed (READ COMMITTED reads afresh per statement).
     LATCHKEY_RETURN_IF_ERROR(
-        tx.Exec("SELECT pg_advisory_xact_lock($1)", PgParams().Add(AdvisoryLockKey("latchkey:schema"))));
+        tx.Exec("SELECT pg_advisory_xact_lock(?)", sql::Params().Add(AdvisoryLockKey("latchkey:schema"))));
     LATCHKEY_RETURN_IF_ERROR(
         tx.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"));
@@ -178,8 +178,8 @@ Status Migrate(PostgresPool& pool, const Clock& clock) {
       if (migration.version <= current) continue;
       Status applied = tx.Exec(migration.sql).status();
       if (!applied.ok()) return applied.WithContext("schema migration " + std::to_string(migration.version));
-      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                                       PgParams().Add(int64_t{migration.version}).Add(clock.Now())));
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                                       sql::Params().Add(int64_t{migration.version}).Add(clock.Now())));
     }
     return Status::Ok();
   });

@@ -2,6 +2,7 @@
 #include "store/postgres_query.h"
 
 #include <string>
+#include <variant>
 
 namespace latchkey::store::postgres {
 namespace {
@@ -80,101 +81,115 @@ int64_t AdvisoryLockKey(std::string_view name) {
   return static_cast<int64_t>(hash);
 }
 
-PgParams& PgParams::Add(int64_t value) {
-  values_.emplace_back(std::to_string(value));
-  return *this;
-}
-
-PgParams& PgParams::Add(std::string_view value) {
-  // libpq sends text parameters as C strings: a NUL would silently cut the value short.
-  if (value.find('\0') != std::string_view::npos && error_.ok()) {
-    error_ = InvalidArgumentError("a text value contains a NUL byte, which PostgreSQL cannot store");
+std::string NumberPlaceholders(std::string_view sql, size_t& count) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  count = 0;
+  char quote = 0;  // inside '...' or "..." (a doubled quote closes and reopens: same result)
+  for (char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '?') {
+      out += '$' + std::to_string(++count);
+      continue;
+    }
+    out += c;
   }
-  values_.emplace_back(std::string(value));
-  return *this;
-}
-
-PgParams& PgParams::Add(const Bytes& value) {
-  values_.emplace_back("\\x" + HexEncode(value));
-  return *this;
-}
-
-PgParams& PgParams::Add(TimePoint value) { return Add(ToUnixMillis(value)); }
-
-PgParams& PgParams::Add(const std::optional<int64_t>& value) { return value ? Add(*value) : AddNull(); }
-
-PgParams& PgParams::Add(const std::optional<Bytes>& value) { return value ? Add(*value) : AddNull(); }
-
-PgParams& PgParams::Add(const std::optional<TimePoint>& value) { return value ? Add(*value) : AddNull(); }
-
-PgParams& PgParams::AddBool(bool value) {
-  values_.emplace_back(value ? "true" : "false");
-  return *this;
-}
-
-PgParams& PgParams::AddNull() {
-  values_.emplace_back(std::nullopt);
-  return *this;
-}
-
-std::vector<const char*> PgParams::Pointers() const {
-  std::vector<const char*> out;
-  out.reserve(values_.size());
-  for (const auto& value : values_) out.push_back(value ? value->c_str() : nullptr);
   return out;
 }
 
-bool PgRow::IsNull(int col) const { return row_[col].is_null(); }
+namespace {
 
-int64_t PgRow::Int(int col) const { return IsNull(col) ? 0 : row_[col].as<int64_t>(); }
-
-bool PgRow::Bool(int col) const { return !IsNull(col) && row_[col].as<bool>(); }
-
-std::string PgRow::Text(int col) const { return std::string(row_[col].c_str(), row_[col].size()); }
-
-Bytes PgRow::Blob(int col) const {
-  if (IsNull(col)) return {};
-  pqxx::binarystring raw(row_[col]);
-  return Bytes(raw.data(), raw.data() + raw.size());
+// Parameters go as text: integers in decimal, times as unix milliseconds, bytes in bytea
+// hex format ("\x0a1b"), so the server parses each into the column's type.
+StatusOr<std::vector<std::optional<std::string>>> TextValues(const sql::Params& params) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(params.values().size());
+  for (const sql::Params::Value& value : params.values()) {
+    std::string_view text;
+    if (std::holds_alternative<std::monostate>(value)) {
+      out.emplace_back(std::nullopt);
+      continue;
+    } else if (const auto* number = std::get_if<int64_t>(&value)) {
+      out.emplace_back(std::to_string(*number));
+      continue;
+    } else if (const auto* flag = std::get_if<bool>(&value)) {
+      out.emplace_back(*flag ? "true" : "false");
+      continue;
+    } else if (const auto* bytes = std::get_if<Bytes>(&value)) {
+      out.emplace_back("\\x" + HexEncode(*bytes));
+      continue;
+    } else if (const auto* owned = std::get_if<std::string>(&value)) {
+      text = *owned;
+    } else {
+      text = std::get<sql::Params::Unowned>(value).text;
+    }
+    // libpq sends text parameters as C strings: a NUL would silently cut the value short.
+    if (text.find('\0') != std::string_view::npos) {
+      return InvalidArgumentError("a text value contains a NUL byte, which PostgreSQL cannot store");
+    }
+    out.emplace_back(std::string(text));
+  }
+  return out;
 }
 
-std::optional<int64_t> PgRow::OptInt(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Int(col);
+// Type OIDs from PostgreSQL's pg_type.dat.
+constexpr pqxx::oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23;
+
+sql::Row::Cell ReadCell(const pqxx::field& field) {
+  if (field.is_null()) return std::monostate{};
+  switch (field.type()) {
+    case kBoolOid: return int64_t{field.as<bool>() ? 1 : 0};
+    case kInt8Oid:
+    case kInt2Oid:
+    case kInt4Oid: return field.as<int64_t>();
+    case kByteaOid: {
+      pqxx::binarystring raw(field);
+      return Bytes(raw.data(), raw.data() + raw.size());
+    }
+    default: return std::string(field.c_str(), field.size());
+  }
 }
 
-std::optional<Bytes> PgRow::OptBlob(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Blob(col);
-}
+}  // namespace
 
-std::optional<TimePoint> PgRow::OptTime(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Time(col);
-}
-
-StatusOr<pqxx::result> PgTx::Run(std::string_view sql, const PgParams& params) {
+StatusOr<pqxx::result> PgTx::Run(std::string_view sql, const sql::Params& params) {
   fault_ = {};
-  if (!params.error().ok()) return params.error();
+  LATCHKEY_ASSIGN_OR_RETURN(auto values, TextValues(params));
+  size_t placeholders = 0;
+  const std::string query = params.empty() ? std::string(sql) : NumberPlaceholders(sql, placeholders);
+  if (placeholders != values.size()) {
+    return InternalError("the statement '" + std::string(sql.substr(0, 60)) + "' has " +
+                         std::to_string(placeholders) + " placeholders, given " +
+                         std::to_string(values.size()) + " values");
+  }
   try {
-    const std::string query(sql);
-    if (params.empty()) return tx_.exec(query);
-    const std::vector<const char*> values = params.Pointers();
-    return tx_.exec_params(query, pqxx::prepare::make_dynamic_params(values));
+    if (values.empty()) return tx_.exec(query);
+    std::vector<const char*> pointers;
+    pointers.reserve(values.size());
+    for (const auto& value : values) pointers.push_back(value ? value->c_str() : nullptr);
+    return tx_.exec_params(query, pqxx::prepare::make_dynamic_params(pointers));
   } catch (...) {
     return TranslateCurrentException(sql, fault_);
   }
 }
 
-StatusOr<std::vector<PgRow>> PgTx::Query(std::string_view sql, const PgParams& params) {
+StatusOr<std::vector<sql::Row>> PgTx::Query(std::string_view sql, const sql::Params& params) {
   LATCHKEY_ASSIGN_OR_RETURN(pqxx::result result, Run(sql, params));
-  std::vector<PgRow> rows;
+  std::vector<sql::Row> rows;
   rows.reserve(result.size());
-  for (const pqxx::row& row : result) rows.emplace_back(row);
+  for (const pqxx::row& row : result) {
+    std::vector<sql::Row::Cell> cells;
+    cells.reserve(row.size());
+    for (const pqxx::field& field : row) cells.push_back(ReadCell(field));
+    rows.emplace_back(std::move(cells));
+  }
   return rows;
 }
 
-StatusOr<int64_t> PgTx::Exec(std::string_view sql, const PgParams& params) {
+StatusOr<int64_t> PgTx::Exec(std::string_view sql, const sql::Params& params) {
   LATCHKEY_ASSIGN_OR_RETURN(pqxx::result result, Run(sql, params));
   return static_cast<int64_t>(result.affected_rows());
 }

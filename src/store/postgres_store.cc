@@ -1,4 +1,3 @@
-// OpenPostgresStore, Ping, and the row helpers the postgres_store_*.cc files share.
 #include "store/postgres_store.h"
 
 #include "store/postgres_migrations.h"
@@ -14,11 +13,4 @@ StatusOr<std::shared_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& o
   return std::shared_ptr<Store>(std::make_shared<postgres::PostgresStore>(std::move(pool)));
 }
 
-namespace postgres {
-
-Status PostgresStore::Ping() {
-  return Read([](PgTx& tx) -> Status { return tx.Query("SELECT 1").status(); });
-}
-
-}  // namespace postgres
 }  // namespace latchkey::store

@@ -31,19 +31,10 @@ class FlockLock final : public ConnectionLock {
   int fd_;
 };
 
-bool IsSafeFileName(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
-
 }  // namespace
 
-StatusOr<std::unique_ptr<ConnectionLock>> SqliteStore::LockConnection(std::string_view connection_id,
-                                                                      std::chrono::milliseconds wait) {
-  if (!IsSafeFileName(connection_id)) {
-    return InvalidArgumentError("connection id '" + std::string(connection_id) + "' cannot name a lock file");
-  }
+StatusOr<std::unique_ptr<ConnectionLock>> SqliteStore::TryLockConnection(std::string_view connection_id,
+                                                                         std::chrono::milliseconds wait) {
   ::mkdir(lock_dir_.c_str(), 0700);  // EEXIST is fine; open() below reports real problems
   const std::string path = lock_dir_ + "/" + std::string(connection_id) + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -65,9 +56,7 @@ StatusOr<std::unique_ptr<ConnectionLock>> SqliteStore::LockConnection(std::strin
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd);
-      return DeadlineExceededError("another process held the refresh lock of connection id " +
-                                   std::string(connection_id) + " for longer than " +
-                                   std::to_string(wait.count()) + " ms");
+      return nullptr;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2 + jitter() % 8));
   }

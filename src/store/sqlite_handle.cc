@@ -2,7 +2,9 @@
 
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace latchkey::store::sqlite {
 
@@ -34,7 +36,10 @@ StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   return std::unique_ptr<SqliteDb>(new SqliteDb(raw));
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  for (auto& [text, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteDb::Exec(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
@@ -69,129 +74,127 @@ Status SqliteDb::ErrorStatus(int rc, std::string_view doing) {
                        std::string(doing.substr(0, 60)) + "': " + detail);
 }
 
-StatusOr<SqliteStatement> SqliteStatement::Prepare(SqliteDb& db, std::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db.raw(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return db.ErrorStatus(rc, sql);
-  }
-  return SqliteStatement(db, stmt);
-}
-
-SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : db_(other.db_),
-      stmt_(std::exchange(other.stmt_, nullptr)),
-      next_param_(other.next_param_),
-      bind_error_(std::move(other.bind_error_)) {}
-
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
-
 namespace {
-// Keeps the first bind failure; Step() reports it.
-void NoteBind(SqliteDb& db, Status& error, int rc) {
-  if (rc != SQLITE_OK && error.ok()) error = db.ErrorStatus(rc, "bind");
+
+// Statements kept per handle; past this many (dynamic SQL) the cache starts over.
+constexpr size_t kCachedStatements = 128;
+
+// Makes a cached statement ready for its next use, whatever happened in this one.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ResetOnExit() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+sql::Row::Cell ReadCell(sqlite3_stmt* stmt, int col) {
+  switch (sqlite3_column_type(stmt, col)) {
+    case SQLITE_NULL: return std::monostate{};
+    case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(stmt, col));
+    case SQLITE_BLOB: {
+      const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt, col));
+      if (data == nullptr) return Bytes{};
+      return Bytes(data, data + sqlite3_column_bytes(stmt, col));
+    }
+    default: {  // TEXT (and FLOAT, which no column holds, as its text)
+      const unsigned char* text = sqlite3_column_text(stmt, col);
+      if (text == nullptr) return std::string();
+      return std::string(reinterpret_cast<const char*>(text),
+                         static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
+    }
+  }
 }
+
 }  // namespace
 
-SqliteStatement& SqliteStatement::Add(int64_t value) {
-  NoteBind(*db_, bind_error_, sqlite3_bind_int64(stmt_, next_param_++, value));
-  return *this;
+StatusOr<sqlite3_stmt*> SqliteDb::Prepared(std::string_view sql) {
+  if (auto found = statements_.find(sql); found != statements_.end()) return found->second;
+  if (statements_.size() >= kCachedStatements) {
+    // Nothing is running: Run() resets its statement before it returns.
+    for (auto& [text, stmt] : statements_) sqlite3_finalize(stmt);
+    statements_.clear();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return ErrorStatus(rc, sql);
+  }
+  statements_.emplace(std::string(sql), stmt);
+  return stmt;
 }
 
-SqliteStatement& SqliteStatement::Add(std::string_view value) {
-  NoteBind(
-      *db_, bind_error_,
-      sqlite3_bind_text64(stmt_, next_param_++, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::AddUnowned(std::string_view value) {
-  NoteBind(*db_, bind_error_,
-           sqlite3_bind_text64(stmt_, next_param_++, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::Add(const Bytes& value) {
+Status SqliteDb::Bind(sqlite3_stmt* stmt, const sql::Params& params) {
+  const auto& values = params.values();
+  if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(values.size())) {
+    return InternalError("the statement '" + std::string(std::string_view(sqlite3_sql(stmt)).substr(0, 60)) +
+                         "' has " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
+                         " placeholders, given " + std::to_string(values.size()) + " values");
+  }
   // A zero-length blob must stay a blob, not NULL: give SQLite a valid pointer.
   static const std::uint8_t kEmpty = 0;
-  const void* data = value.empty() ? &kEmpty : value.data();
-  NoteBind(*db_, bind_error_,
-           sqlite3_bind_blob64(stmt_, next_param_++, data, value.size(), SQLITE_TRANSIENT));
-  return *this;
+  for (int i = 0; i < static_cast<int>(values.size()); ++i) {
+    const int index = i + 1;
+    int rc = std::visit(
+        [&](const auto& value) -> int {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return sqlite3_bind_null(stmt, index);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            return sqlite3_bind_int64(stmt, index, value);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return sqlite3_bind_int64(stmt, index, value ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return sqlite3_bind_text64(stmt, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                                       SQLITE_UTF8);
+          } else if constexpr (std::is_same_v<T, sql::Params::Unowned>) {
+            return sqlite3_bind_text64(stmt, index, value.text.data(), value.text.size(), SQLITE_STATIC,
+                                       SQLITE_UTF8);
+          } else {
+            static_assert(std::is_same_v<T, Bytes>);
+            return sqlite3_bind_blob64(stmt, index, value.empty() ? &kEmpty : value.data(), value.size(),
+                                       SQLITE_TRANSIENT);
+          }
+        },
+        values[static_cast<size_t>(i)]);
+    if (rc != SQLITE_OK) return ErrorStatus(rc, "bind");
+  }
+  return Status::Ok();
 }
 
-SqliteStatement& SqliteStatement::Add(TimePoint value) { return Add(ToUnixMillis(value)); }
-
-SqliteStatement& SqliteStatement::Add(const std::optional<int64_t>& value) {
-  return value ? Add(*value) : AddNull();
-}
-
-SqliteStatement& SqliteStatement::Add(const std::optional<Bytes>& value) {
-  return value ? Add(*value) : AddNull();
-}
-
-SqliteStatement& SqliteStatement::Add(const std::optional<TimePoint>& value) {
-  return value ? Add(*value) : AddNull();
-}
-
-SqliteStatement& SqliteStatement::AddNull() {
-  NoteBind(*db_, bind_error_, sqlite3_bind_null(stmt_, next_param_++));
-  return *this;
-}
-
-void SqliteStatement::Reset() {
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-  next_param_ = 1;
-  bind_error_ = Status::Ok();
-}
-
-StatusOr<bool> SqliteStatement::Step() {
-  if (!bind_error_.ok()) return bind_error_;
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return db_->ErrorStatus(rc, sqlite3_sql(stmt_));
-}
-
-Status SqliteStatement::Run() {
+Status SqliteDb::Run(std::string_view sql, const sql::Params& params,
+                     const std::function<void(sql::Row)>& on_row) {
+  LATCHKEY_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepared(sql));
+  ResetOnExit reset(stmt);
+  LATCHKEY_RETURN_IF_ERROR(Bind(stmt, params));
   for (;;) {
-    LATCHKEY_ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return ErrorStatus(rc, sql);
+    const int columns = sqlite3_column_count(stmt);
+    std::vector<sql::Row::Cell> cells;
+    cells.reserve(static_cast<size_t>(columns));
+    for (int col = 0; col < columns; ++col) cells.push_back(ReadCell(stmt, col));
+    on_row(sql::Row(std::move(cells)));
   }
 }
 
-bool SqliteStatement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
-int64_t SqliteStatement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-
-std::string SqliteStatement::Text(int col) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, col);
-  if (text == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(text),
-                     static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+StatusOr<std::vector<sql::Row>> SqliteTx::Query(std::string_view sql, const sql::Params& params) {
+  std::vector<sql::Row> rows;
+  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [&](sql::Row row) { rows.push_back(std::move(row)); }));
+  return rows;
 }
 
-Bytes SqliteStatement::Blob(int col) const {
-  const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
-  if (data == nullptr) return {};
-  return Bytes(data, data + sqlite3_column_bytes(stmt_, col));
-}
-
-std::optional<int64_t> SqliteStatement::OptInt(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Int(col);
-}
-
-std::optional<Bytes> SqliteStatement::OptBlob(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Blob(col);
-}
-
-std::optional<TimePoint> SqliteStatement::OptTime(int col) const {
-  if (IsNull(col)) return std::nullopt;
-  return Time(col);
+StatusOr<int64_t> SqliteTx::Exec(std::string_view sql, const sql::Params& params) {
+  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [](sql::Row) {}));
+  return db_.Changes();
 }
 
 }  // namespace latchkey::store::sqlite

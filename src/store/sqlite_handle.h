@@ -1,19 +1,21 @@
-// RAII wrappers over the raw SQLite C API, internal to store/: SqliteDb owns one
-// sqlite3* and SqliteStatement one prepared statement. Neither is thread-safe: a
-// handle is used by one thread at a time (SqlitePool hands them out).
+// RAII wrappers over the raw SQLite C API, internal to store/: SqliteDb owns one sqlite3*
+// and the statements prepared on it, and SqliteTx runs the SQL store's statements on it.
+// Neither is thread-safe: a handle is used by one thread at a time (SqlitePool hands
+// them out).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "common/clock.h"
-#include "common/encoding.h"
 #include "common/status.h"
+#include "store/sql/tx.h"
 
 namespace latchkey::store::sqlite {
 
@@ -28,10 +30,15 @@ class SqliteDb {
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
-  // Runs one or more statements without results (DDL, BEGIN, PRAGMA ... = x).
+  // Runs one or more statements without parameters or results (DDL, BEGIN, PRAGMA).
   Status Exec(const char* sql);
   // Rolls back if a transaction is open; errors are ignored (nothing else to do).
   void RollbackIfOpen();
+
+  // Runs one statement with `params` bound to its `?` placeholders; calls on_row for
+  // each result row. The prepared statement is kept for the next call with the same
+  // SQL (the store runs a few dozen distinct statements over and over).
+  Status Run(std::string_view sql, const sql::Params& params, const std::function<void(sql::Row)>& on_row);
   int64_t Changes() const;
 
   // Converts a failed result code into a Status and remembers whether it was
@@ -44,54 +51,23 @@ class SqliteDb {
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
+  StatusOr<sqlite3_stmt*> Prepared(std::string_view sql);
+  Status Bind(sqlite3_stmt* stmt, const sql::Params& params);
+
   sqlite3* db_;
   bool busy_ = false;
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;  // reset between uses
 };
 
-// A prepared statement. Parameters are bound in order with Add(); columns are read
-// by index after Step() returned true.
-class SqliteStatement {
+// The SQL store's transaction on one handle (SqlitePool::Run opened it).
+class SqliteTx final : public sql::Tx {
  public:
-  static StatusOr<SqliteStatement> Prepare(SqliteDb& db, std::string_view sql);
-  SqliteStatement(SqliteStatement&& other) noexcept;
-  SqliteStatement& operator=(SqliteStatement&&) = delete;
-  SqliteStatement(const SqliteStatement&) = delete;
-  ~SqliteStatement();
-
-  SqliteStatement& Add(int64_t value);
-  SqliteStatement& Add(std::string_view value);
-  SqliteStatement& Add(const Bytes& value);
-  SqliteStatement& Add(TimePoint value);
-  SqliteStatement& Add(const std::optional<int64_t>& value);
-  SqliteStatement& Add(const std::optional<Bytes>& value);
-  SqliteStatement& Add(const std::optional<TimePoint>& value);
-  SqliteStatement& AddNull();
-  // Binds `value` without copying it: the caller keeps the text alive until the
-  // statement has run (Reset or destruction).
-  SqliteStatement& AddUnowned(std::string_view value);
-
-  // Advances: true when a row is available, false when done.
-  StatusOr<bool> Step();
-  // Steps to completion (for statements without result rows).
-  Status Run();
-  // Makes the statement ready to bind and run again (batches of the same insert).
-  void Reset();
-
-  bool IsNull(int col) const;
-  int64_t Int(int col) const;
-  std::string Text(int col) const;
-  Bytes Blob(int col) const;
-  TimePoint Time(int col) const { return FromUnixMillis(Int(col)); }
-  std::optional<int64_t> OptInt(int col) const;
-  std::optional<Bytes> OptBlob(int col) const;
-  std::optional<TimePoint> OptTime(int col) const;
+  explicit SqliteTx(SqliteDb& db) : db_(db) {}
+  StatusOr<std::vector<sql::Row>> Query(std::string_view sql, const sql::Params& params = {}) override;
+  StatusOr<int64_t> Exec(std::string_view sql, const sql::Params& params = {}) override;
 
  private:
-  SqliteStatement(SqliteDb& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
-  SqliteDb* db_;
-  sqlite3_stmt* stmt_;
-  int next_param_ = 1;
-  Status bind_error_;
+  SqliteDb& db_;
 };
 
 }  // namespace latchkey::store::sqlite

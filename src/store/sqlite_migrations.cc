@@ -186,16 +186,9 @@ Status Migrate(SqlitePool& pool, const Clock& clock) {
     LATCHKEY_RETURN_IF_ERROR(
         db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
-    int64_t current = 0;
-    {
-      // Finalized before any migration runs: a statement still open on this connection
-      // makes DROP TABLE fail as "locked".
-      LATCHKEY_ASSIGN_OR_RETURN(
-          auto select,
-          SqliteStatement::Prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-      LATCHKEY_ASSIGN_OR_RETURN(bool row, select.Step());
-      if (row) current = select.Int(0);
-    }
+    SqliteTx tx(db);  // its statements are reset after each call: none is open while a migration runs
+    LATCHKEY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    const int64_t current = rows.empty() ? 0 : rows.front().Int(0);
     if (current > LatestSchemaVersion()) {
       return FailedPreconditionError("the store has schema version " + std::to_string(current) +
                                      ", newer than this latchkey understands (" +
@@ -207,10 +200,8 @@ Status Migrate(SqlitePool& pool, const Clock& clock) {
       if (!applied.ok()) {
         return applied.WithContext("schema migration " + std::to_string(migration.version));
       }
-      LATCHKEY_ASSIGN_OR_RETURN(
-          auto record,
-          SqliteStatement::Prepare(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
-      LATCHKEY_RETURN_IF_ERROR(record.Add(int64_t{migration.version}).Add(clock.Now()).Run());
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                                       sql::Params().Add(int64_t{migration.version}).Add(clock.Now())));
     }
     return Status::Ok();
   });

@@ -51,16 +51,15 @@ Status EnableWal(SqliteDb& db, std::chrono::milliseconds busy_wait) {
   auto deadline = SteadyClock::now() + busy_wait;
   for (int attempt = 0;; ++attempt) {
     db.ClearBusy();
-    auto stmt = SqliteStatement::Prepare(db, "PRAGMA journal_mode=WAL");
-    StatusOr<bool> row = stmt.ok() ? stmt->Step() : StatusOr<bool>(stmt.status());
-    if (row.ok() && *row) {
-      std::string mode = stmt->Text(0);
+    StatusOr<std::vector<sql::Row>> rows = SqliteTx(db).Query("PRAGMA journal_mode=WAL");
+    if (rows.ok() && !rows->empty()) {
+      std::string mode = rows->front().Text(0);
       if (mode == "wal") return Status::Ok();
       return FailedPreconditionError("the store cannot use write-ahead logging (journal mode stays '" + mode +
                                      "'); is the data dir on a network file system?");
     }
-    if (row.ok()) return InternalError("PRAGMA journal_mode returned no row");
-    if (!db.busy()) return row.status();
+    if (rows.ok()) return InternalError("PRAGMA journal_mode returned no row");
+    if (!db.busy()) return rows.status();
     if (SteadyClock::now() >= deadline) return BusyError(busy_wait);
     Backoff(attempt);
   }

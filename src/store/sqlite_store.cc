@@ -14,14 +14,4 @@ StatusOr<std::shared_ptr<Store>> OpenSqliteStore(const SqliteOptions& options, c
       std::make_shared<sqlite::SqliteStore>(std::move(pool), options.path + ".locks"));
 }
 
-namespace sqlite {
-
-Status SqliteStore::Ping() {
-  return Read([](SqliteDb& db) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(auto stmt, SqliteStatement::Prepare(db, "SELECT 1"));
-    return stmt.Run();
-  });
-}
-
-}  // namespace sqlite
 }  // namespace latchkey::store

@@ -2,9 +2,10 @@
 #include <optional>
 #include <string>
 
-#include "store/postgres_store_impl.h"
+#include "store/sql/row_codec.h"
+#include "store/sql/sql_store.h"
 
-namespace latchkey::store::postgres {
+namespace latchkey::store::sql {
 namespace {
 
 std::string ProviderName(std::string_view name) { return "provider '" + std::string(name) + "'"; }
@@ -13,7 +14,7 @@ std::string ConnectionName(std::string_view name) { return "connection '" + std:
 constexpr const char* kProviderColumns =
     "name, definition, client_secret, data_key_id, created_at, updated_at";
 
-ProviderRecord ReadProvider(const PgRow& r) {
+ProviderRecord ReadProvider(const Row& r) {
   return {r.Text(0), r.Text(1), r.OptBlob(2), r.OptInt(3), r.Time(4), r.Time(5)};
 }
 
@@ -27,11 +28,11 @@ constexpr const char* kConnectionColumns =
 // kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
 constexpr const char* kSchedulingColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
-    "NULL::bytea, NULL::bytea, NULL::bytea, NULL::bytea, username, data_key_id, token_version, "
+    "NULL, NULL, NULL, NULL, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
     "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
 
-StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
+StatusOr<ConnectionRecord> ReadConnection(const Row& r) {
   ConnectionRecord c;
   c.id = r.Text(0);
   c.name = r.Text(1);
@@ -69,7 +70,7 @@ StatusOr<ConnectionRecord> ReadConnection(const PgRow& r) {
 
 // Adds every column after id in kConnectionColumns order except token_version,
 // created_at and updated_at, which the callers add themselves.
-void AddMutable(PgParams& p, const ConnectionRecord& c) {
+void AddMutable(Params& p, const ConnectionRecord& c) {
   p.Add(c.name).Add(c.provider).Add(CredentialKindName(c.kind)).Add(ConnectionStatusName(c.status));
   p.Add(c.account).Add(EncodeStringList(c.scopes)).Add(c.api_base_url).Add(c.token_type).Add(c.expires_at);
   p.Add(c.access_token)
@@ -81,7 +82,7 @@ void AddMutable(PgParams& p, const ConnectionRecord& c) {
 }
 
 // Binds the columns after updated_at, in kConnectionColumns order.
-void AddLaterColumns(PgParams& p, const ConnectionRecord& c) {
+void AddLaterColumns(Params& p, const ConnectionRecord& c) {
   p.Add(c.token_obtained_at)
       .Add(int64_t{c.refresh_failures})
       .Add(c.next_refresh_attempt_at)
@@ -89,24 +90,17 @@ void AddLaterColumns(PgParams& p, const ConnectionRecord& c) {
       .Add(c.account_id);
 }
 
-StatusOr<std::vector<ConnectionRecord>> SelectConnections(PgTx& tx, const std::string& where,
-                                                          const PgParams& params,
+StatusOr<std::vector<ConnectionRecord>> SelectConnections(Tx& tx, const std::string& where,
+                                                          const Params& params,
                                                           const char* columns = kConnectionColumns) {
-  LATCHKEY_ASSIGN_OR_RETURN(
-      auto rows, tx.Query(std::string("SELECT ") + columns + " FROM connections " + where, params));
-  std::vector<ConnectionRecord> out;
-  for (const PgRow& row : rows) {
-    LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord c, ReadConnection(row));
-    out.push_back(std::move(c));
-  }
-  return out;
+  return Select(tx, std::string("SELECT ") + columns + " FROM connections " + where, params, ReadConnection);
 }
 
 }  // namespace
 
-Status PostgresStore::UpsertProvider(const ProviderRecord& p) {
-  return Write([&](PgTx& tx) -> Status {
-    PgParams params;
+Status SqlStore::UpsertProvider(const ProviderRecord& p) {
+  return Write([&](Tx& tx) -> Status {
+    Params params;
     params.Add(p.name)
         .Add(p.definition)
         .Add(p.client_secret)
@@ -114,7 +108,7 @@ Status PostgresStore::UpsertProvider(const ProviderRecord& p) {
         .Add(p.created_at)
         .Add(p.updated_at);
     return NameRow(tx.Exec(std::string("INSERT INTO providers (") + kProviderColumns +
-                               ") VALUES ($1, $2, $3, $4, $5, $6) "
+                               ") VALUES (?, ?, ?, ?, ?, ?) "
                                "ON CONFLICT (name) DO UPDATE SET "
                                "definition = excluded.definition, "
                                "client_secret = excluded.client_secret, "
@@ -126,50 +120,40 @@ Status PostgresStore::UpsertProvider(const ProviderRecord& p) {
   });
 }
 
-StatusOr<ProviderRecord> PostgresStore::GetProvider(std::string_view name) {
-  std::optional<ProviderRecord> out;
-  Status done = Read([&](PgTx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        auto rows, tx.Query(std::string("SELECT ") + kProviderColumns + " FROM providers WHERE name = $1",
-                            PgParams().Add(name)));
-    if (!rows.empty()) out = ReadProvider(rows.front());
-    return Status::Ok();
-  });
-  if (!done.ok()) return done;
-  if (!out) return NotFoundError(ProviderName(name) + " does not exist");
-  return std::move(*out);
+StatusOr<ProviderRecord> SqlStore::GetProvider(std::string_view name) {
+  LATCHKEY_ASSIGN_OR_RETURN(
+      std::vector<ProviderRecord> found, Read<std::vector<ProviderRecord>>([&](Tx& tx) {
+        return Select(tx, std::string("SELECT ") + kProviderColumns + " FROM providers WHERE name = ?",
+                      Params().Add(name), ReadProvider);
+      }));
+  if (found.empty()) return NotFoundError(ProviderName(name) + " does not exist");
+  return std::move(found.front());
 }
 
-StatusOr<std::vector<ProviderRecord>> PostgresStore::ListProviders() {
-  std::vector<ProviderRecord> out;
-  Status done = Read([&](PgTx& tx) -> Status {
-    out.clear();
-    LATCHKEY_ASSIGN_OR_RETURN(
-        auto rows, tx.Query(std::string("SELECT ") + kProviderColumns + " FROM providers ORDER BY name"));
-    for (const PgRow& row : rows) out.push_back(ReadProvider(row));
-    return Status::Ok();
+StatusOr<std::vector<ProviderRecord>> SqlStore::ListProviders() {
+  return Read<std::vector<ProviderRecord>>([](Tx& tx) {
+    return Select(tx, std::string("SELECT ") + kProviderColumns + " FROM providers ORDER BY name", {},
+                  ReadProvider);
   });
-  if (!done.ok()) return done;
-  return out;
 }
 
-Status PostgresStore::InsertConnection(const ConnectionRecord& c) {
-  return Write([&](PgTx& tx) -> Status {
+Status SqlStore::InsertConnection(const ConnectionRecord& c) {
+  return Write([&](Tx& tx) -> Status {
     LATCHKEY_ASSIGN_OR_RETURN(
-        auto live, tx.Query("SELECT 1 FROM connections WHERE name = $1 AND status <> 'disconnected'",
-                            PgParams().Add(c.name)));
+        auto live, tx.Query("SELECT 1 FROM connections WHERE name = ? AND status <> 'disconnected'",
+                            Params().Add(c.name)));
     if (!live.empty()) return AlreadyExistsError(ConnectionName(c.name) + " already exists");
-    LATCHKEY_RETURN_IF_ERROR(tx.Exec("DELETE FROM connections WHERE name = $1 AND status = 'disconnected'",
-                                     PgParams().Add(c.name)));
-    PgParams params;
+    LATCHKEY_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM connections WHERE name = ? AND status = 'disconnected'", Params().Add(c.name)));
+    Params params;
     params.Add(c.id);
     AddMutable(params, c);
     params.Add(c.token_version).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     params.Add(c.created_at).Add(c.updated_at);
     AddLaterColumns(params, c);
     Status s = tx.Exec(std::string("INSERT INTO connections (") + kConnectionColumns +
-                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                           "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        params)
                    .status();
     if (s.code() == StatusCode::kAlreadyExists) {
@@ -179,75 +163,60 @@ Status PostgresStore::InsertConnection(const ConnectionRecord& c) {
   });
 }
 
-StatusOr<ConnectionRecord> PostgresStore::GetConnection(std::string_view name) {
-  std::vector<ConnectionRecord> found;
-  Status done = Read([&](PgTx& tx) -> Status {
-    // The live row wins over a disconnected one of the same name.
-    LATCHKEY_ASSIGN_OR_RETURN(found, SelectConnections(tx,
-                                                       "WHERE name = $1 ORDER BY (status = 'disconnected'), "
-                                                       "updated_at DESC LIMIT 1",
-                                                       PgParams().Add(name)));
-    return Status::Ok();
-  });
-  if (!done.ok()) return done;
+StatusOr<ConnectionRecord> SqlStore::GetConnection(std::string_view name) {
+  // The live row wins over a disconnected one of the same name.
+  LATCHKEY_ASSIGN_OR_RETURN(
+      std::vector<ConnectionRecord> found, Read<std::vector<ConnectionRecord>>([&](Tx& tx) {
+        return SelectConnections(tx,
+                                 "WHERE name = ? ORDER BY (status = 'disconnected'), updated_at DESC LIMIT 1",
+                                 Params().Add(name));
+      }));
   if (found.empty()) return NotFoundError(ConnectionName(name) + " does not exist");
   return std::move(found.front());
 }
 
-StatusOr<ConnectionRecord> PostgresStore::GetConnectionById(std::string_view id) {
-  std::vector<ConnectionRecord> found;
-  Status done = Read([&](PgTx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(found, SelectConnections(tx, "WHERE id = $1", PgParams().Add(id)));
-    return Status::Ok();
-  });
-  if (!done.ok()) return done;
+StatusOr<ConnectionRecord> SqlStore::GetConnectionById(std::string_view id) {
+  LATCHKEY_ASSIGN_OR_RETURN(std::vector<ConnectionRecord> found,
+                            Read<std::vector<ConnectionRecord>>([&](Tx& tx) {
+                              return SelectConnections(tx, "WHERE id = ?", Params().Add(id));
+                            }));
   if (found.empty()) return NotFoundError("no connection has id '" + std::string(id) + "'");
   return std::move(found.front());
 }
 
-StatusOr<std::vector<ConnectionRecord>> PostgresStore::ListConnectionsForScheduling(
+StatusOr<std::vector<ConnectionRecord>> SqlStore::ListConnectionsForScheduling(
     std::optional<TimePoint> updated_since) {
-  std::vector<ConnectionRecord> out;
-  Status done = Read([&](PgTx& tx) -> Status {
-    PgParams params;
-    if (updated_since) params.Add(updated_since);
-    LATCHKEY_ASSIGN_OR_RETURN(out, SelectConnections(tx, updated_since ? "WHERE updated_at >= $1" : "",
-                                                     params, kSchedulingColumns));
-    return Status::Ok();
+  Params params;
+  if (updated_since) params.Add(updated_since);
+  return Read<std::vector<ConnectionRecord>>([&](Tx& tx) {
+    return SelectConnections(tx, updated_since ? "WHERE updated_at >= ?" : "", params, kSchedulingColumns);
   });
-  if (!done.ok()) return done;
-  return out;
 }
 
-StatusOr<std::vector<ConnectionRecord>> PostgresStore::ListConnections() {
-  std::vector<ConnectionRecord> out;
-  Status done = Read([&](PgTx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        out, SelectConnections(tx, "ORDER BY name, (status = 'disconnected'), id", PgParams()));
-    return Status::Ok();
+StatusOr<std::vector<ConnectionRecord>> SqlStore::ListConnections() {
+  return Read<std::vector<ConnectionRecord>>([&](Tx& tx) {
+    return SelectConnections(tx, "ORDER BY name, (status = 'disconnected'), id", Params());
   });
-  if (!done.ok()) return done;
-  return out;
 }
 
-Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version,
-                                       const std::optional<AlertEvent>& alert) {
-  return Write([&](PgTx& tx) -> Status {
-    PgParams params;
+Status SqlStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version,
+                                  const std::optional<AlertEvent>& alert) {
+  return Write([&](Tx& tx) -> Status {
+    Params params;
     AddMutable(params, c);
     params.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);
     params.Add(c.updated_at);
     AddLaterColumns(params, c);
     params.Add(c.id).Add(expected_token_version);
     StatusOr<int64_t> changed = tx.Exec(
-        "UPDATE connections SET name = $1, provider = $2, kind = $3, status = $4, "
-        "account = $5, scopes = $6, api_base_url = $7, token_type = $8, "
-        "expires_at = $9, access_token = $10, refresh_token = $11, api_key = $12, "
-        "password = $13, username = $14, data_key_id = $15, token_version = $16, "
-        "last_refresh_at = $17, needs_reauth_since = $18, last_error = $19, "
-        "updated_at = $20, token_obtained_at = $21, refresh_failures = $22, "
-        "next_refresh_attempt_at = $23, refresh_started_at = $24, account_id = $25 "
-        "WHERE id = $26 AND token_version = $27",
+        "UPDATE connections SET name = ?, provider = ?, kind = ?, status = ?, "
+        "account = ?, scopes = ?, api_base_url = ?, token_type = ?, "
+        "expires_at = ?, access_token = ?, refresh_token = ?, api_key = ?, "
+        "password = ?, username = ?, data_key_id = ?, token_version = ?, "
+        "last_refresh_at = ?, needs_reauth_since = ?, last_error = ?, "
+        "updated_at = ?, token_obtained_at = ?, refresh_failures = ?, "
+        "next_refresh_attempt_at = ?, refresh_started_at = ?, account_id = ? "
+        "WHERE id = ? AND token_version = ?",
         params);
     LATCHKEY_RETURN_IF_ERROR(NameRow(changed.status(), ConnectionName(c.name)));
     if (*changed == 1) {
@@ -256,7 +225,7 @@ Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expect
     }
 
     LATCHKEY_ASSIGN_OR_RETURN(
-        auto current, tx.Query("SELECT token_version FROM connections WHERE id = $1", PgParams().Add(c.id)));
+        auto current, tx.Query("SELECT token_version FROM connections WHERE id = ?", Params().Add(c.id)));
     if (current.empty()) return NotFoundError(ConnectionName(c.name) + " does not exist");
     return AbortedError(ConnectionName(c.name) + " was changed by another writer (token_version is " +
                         std::to_string(current.front().Int(0)) + ", expected " +
@@ -264,4 +233,4 @@ Status PostgresStore::UpdateConnection(const ConnectionRecord& c, int64_t expect
   });
 }
 
-}  // namespace latchkey::store::postgres
+}  // namespace latchkey::store::sql

@@ -1,4 +1,4 @@
-#include "store/row_codec.h"
+#include "store/sql/row_codec.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,0 +1,190 @@
+// The audit log and the alert outbox.
+#include <algorithm>
+#include <string>
+
+#include "store/sql/row_codec.h"
+#include "store/sql/sql_store.h"
+
+namespace latchkey::store::sql {
+namespace {
+
+// Undelivered events whose next attempt is due (or never set), oldest first: what
+// DueAlerts reads and ClaimDueAlerts claims.
+constexpr const char* kDueAlerts =
+    "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, "
+    "seq LIMIT ?";
+
+std::string AlertName(std::string_view event_id) { return "alert event '" + std::string(event_id) + "'"; }
+
+constexpr const char* kAlertColumns =
+    "event_id, type, connection, payload, created_at, attempts, next_attempt_at, delivered_at, last_error";
+
+std::string AuditInsert(size_t rows) {
+  std::string sql =
+      "INSERT INTO audit (at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed) "
+      "VALUES ";
+  for (size_t i = 0; i < rows; ++i)
+    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  return sql;
+}
+
+StatusOr<std::vector<AlertEvent>> SelectAlerts(Tx& tx, const std::string& tail, const Params& params) {
+  return Select(tx, std::string("SELECT ") + kAlertColumns + " FROM alert_outbox " + tail, params,
+                [](const Row& r) {
+                  return AlertEvent{r.Text(0),    r.Text(1),    r.Text(2),
+                                    r.Text(3),    r.Time(4),    static_cast<int>(r.Int(5)),
+                                    r.OptTime(6), r.OptTime(7), r.Text(8)};
+                });
+}
+
+// Succeeds when event_id names an outbox row (the update before changed none).
+Status CheckAlertExists(Tx& tx, std::string_view event_id) {
+  LATCHKEY_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT 1 FROM alert_outbox WHERE event_id = ?", Params().Add(event_id)));
+  return rows.empty() ? NotFoundError(AlertName(event_id) + " does not exist") : Status::Ok();
+}
+
+}  // namespace
+
+// Audit rows go in as multi-row INSERTs of dialect_.audit_rows_per_insert rows (one
+// statement per group instead of per row), their text bound without copies where the
+// backend can: the gateway appends one row per proxied call.
+Status SqlStore::AppendAudit(const std::vector<AuditRecord>& records) {
+  if (records.empty()) return Status::Ok();
+  const size_t group = std::max<size_t>(1, dialect_.audit_rows_per_insert);
+  return Write([&](Tx& tx) -> Status {
+    if (!dialect_.before_audit_append.empty()) {
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec(dialect_.before_audit_append));
+    }
+    const std::string full = AuditInsert(std::min(group, records.size()));
+    for (size_t first = 0; first < records.size(); first += group) {
+      const size_t end = std::min(records.size(), first + group);
+      Params params;
+      for (size_t i = first; i < end; ++i) {
+        const AuditRecord& r = records[i];
+        params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.connection).AddUnowned(r.method).AddUnowned(r.path);
+        params.Add(int64_t{r.upstream_status}).AddUnowned(r.code).Add(r.latency_ms).AddBool(r.refreshed);
+      }
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec(end - first == group ? full : AuditInsert(end - first), params));
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<int64_t> SqlStore::DeleteAuditBefore(TimePoint before) {
+  return Write<int64_t>([&](Tx& tx) {
+    return tx.Exec("DELETE FROM audit WHERE at < ? AND id < (SELECT MAX(id) FROM audit)",
+                   Params().Add(before));
+  });
+}
+
+StatusOr<std::vector<AuditRecord>> SqlStore::QueryAudit(const AuditFilter& filter) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(filter.limit));
+  std::string sql =
+      "SELECT id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed "
+      "FROM audit WHERE 1 = 1";
+  Params params;
+  if (filter.agent) {
+    sql += " AND agent = ?";
+    params.Add(*filter.agent);
+  }
+  if (filter.connection) {
+    sql += " AND connection = ?";
+    params.Add(*filter.connection);
+  }
+  if (filter.code) {
+    sql += " AND code = ?";
+    params.Add(*filter.code);
+  }
+  if (filter.after_id) {
+    sql += " AND id > ?";
+    params.Add(*filter.after_id);
+  }
+  sql += " ORDER BY id DESC LIMIT ?";
+  params.Add(int64_t{filter.limit});
+  return Read<std::vector<AuditRecord>>([&](Tx& tx) {
+    return Select(tx, sql, params, [](const Row& r) {
+      return AuditRecord{
+          r.Int(0),  r.Time(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), static_cast<int>(r.Int(6)),
+          r.Text(7), r.Int(8),  r.Bool(9)};
+    });
+  });
+}
+
+Status InsertAlert(Tx& tx, const AlertEvent& e) {
+  Params params;
+  params.Add(e.event_id).Add(e.type).Add(e.connection).Add(e.payload).Add(e.created_at);
+  params.Add(int64_t{e.attempts}).Add(e.next_attempt_at).Add(e.delivered_at).Add(e.last_error);
+  Status s = tx.Exec(std::string("INSERT INTO alert_outbox (") + kAlertColumns +
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     params)
+                 .status();
+  if (s.code() == StatusCode::kAlreadyExists)
+    return AlreadyExistsError(AlertName(e.event_id) + " is already queued");
+  return s;
+}
+
+Status SqlStore::EnqueueAlert(const AlertEvent& e) {
+  return Write([&](Tx& tx) -> Status { return InsertAlert(tx, e); });
+}
+
+StatusOr<std::vector<AlertEvent>> SqlStore::DueAlerts(TimePoint now, int limit) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
+  return Read<std::vector<AlertEvent>>(
+      [&](Tx& tx) { return SelectAlerts(tx, kDueAlerts, Params().Add(now).Add(int64_t{limit})); });
+}
+
+StatusOr<std::vector<AlertEvent>> SqlStore::ClaimDueAlerts(TimePoint now, int limit, TimePoint lease_until) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
+  // Writers behave as if they ran one at a time (SQLite: one writer at a time;
+  // PostgreSQL: SERIALIZABLE, the loser retried inside the store), so two claimants
+  // racing for one event cannot both claim it: the second no longer finds it due.
+  return Write<std::vector<AlertEvent>>([&](Tx& tx) -> StatusOr<std::vector<AlertEvent>> {
+    LATCHKEY_ASSIGN_OR_RETURN(auto due, SelectAlerts(tx, kDueAlerts, Params().Add(now).Add(int64_t{limit})));
+    for (AlertEvent& event : due) {
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("UPDATE alert_outbox SET next_attempt_at = ? WHERE event_id = ?",
+                                       Params().Add(lease_until).Add(event.event_id)));
+      event.next_attempt_at = lease_until;
+    }
+    return due;
+  });
+}
+
+StatusOr<std::vector<AlertEvent>> SqlStore::ListAlerts(int limit) {
+  LATCHKEY_RETURN_IF_ERROR(CheckLimit(limit));
+  return Read<std::vector<AlertEvent>>([&](Tx& tx) {
+    return SelectAlerts(tx, "ORDER BY created_at DESC, seq DESC LIMIT ?", Params().Add(int64_t{limit}));
+  });
+}
+
+StatusOr<int64_t> SqlStore::CountUndeliveredAlerts() {
+  return Read<int64_t>([](Tx& tx) -> StatusOr<int64_t> {
+    LATCHKEY_ASSIGN_OR_RETURN(auto rows,
+                              tx.Query("SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL"));
+    return rows.empty() ? 0 : rows.front().Int(0);
+  });
+}
+
+Status SqlStore::MarkAlertDelivered(std::string_view event_id, TimePoint at) {
+  return Write([&](Tx& tx) -> Status {
+    // Marking twice keeps the first delivery time.
+    LATCHKEY_ASSIGN_OR_RETURN(int64_t changed, tx.Exec("UPDATE alert_outbox SET attempts = attempts + 1, "
+                                                       "delivered_at = ?, next_attempt_at = NULL "
+                                                       "WHERE event_id = ? AND delivered_at IS NULL",
+                                                       Params().Add(at).Add(event_id)));
+    return changed == 1 ? Status::Ok() : CheckAlertExists(tx, event_id);
+  });
+}
+
+Status SqlStore::MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) {
+  return Write([&](Tx& tx) -> Status {
+    // A failure reported after another deliverer succeeded leaves the row delivered.
+    LATCHKEY_ASSIGN_OR_RETURN(int64_t changed,
+                              tx.Exec("UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, "
+                                      "next_attempt_at = ? WHERE event_id = ? AND delivered_at IS NULL",
+                                      Params().Add(error).Add(next_attempt).Add(event_id)));
+    return changed == 1 ? Status::Ok() : CheckAlertExists(tx, event_id);
+  });
+}
+
+}  // namespace latchkey::store::sql
