@@ -1,4 +1,4 @@
-// Bearer keys that latchkey issues (agent keys now, the admin token later):
+// Bearer keys that latchkey issues (agent keys "lk_…" and admin tokens "lka_…"):
 //   "{prefix}_{id}_{secret}"   e.g. "lk_3f9c0a1b2c3d4e5f_Vq3...43 chars"
 // `id` (16 hex chars) is public and finds the row; `secret` (32 random bytes,
 // base64url) is only ever stored as a keyed BLAKE2b-256 hash and compared in constant

@@ -6,10 +6,12 @@
 // Stop() (and the destructor) must not be called from the callback.
 //
 //   RefreshRunner runner(clock, {.workers = 4}, [&](const std::string& id) {
-//     auto r = vault.Refresh(id);   // reports back by rescheduling:
-//     runner.Schedule(id, r.ok() ? ProactiveRefreshAt(...) : now + Backoff(...));
+//     bool ok = RefreshOne(id);   // reports back by rescheduling:
+//     runner.Schedule(id, ok ? ProactiveRefreshAt(obtained, expires, random) : now + Backoff(...));
 //   });
 //   runner.Start();
+// (vault/proactive_refresher.cc is the real caller: its callback refreshes through the
+// RefreshCoordinator.)
 #pragma once
 
 #include <condition_variable>

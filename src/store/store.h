@@ -1,5 +1,6 @@
-// Store: everything latchkey persists, behind one interface with two backends
-// (SQLite here; PostgreSQL later, same behaviour, same tests). Callers hold a
+// Store: everything latchkey persists, behind one interface with two backends, SQLite
+// (sqlite_store.h) and PostgreSQL (postgres_store.h). Both run the one implementation in
+// sql/sql_store.h and pass the one contract suite (store_contract_test.h). Callers hold a
 // std::shared_ptr<Store> and never learn which backend they have.
 //
 // Contract shared by every backend:

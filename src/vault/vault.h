@@ -1,6 +1,6 @@
 // Vault: the product's rules about credentials, in one object the edges (CLI, gateway,
 // MCP) hold: keys, providers, connections, agents. It owns its parts; the wiring code
-// (cli/data_dir.h) chooses the store backend and where the master key comes from.
+// (cli/context.cc) chooses the store backend and where the master key comes from.
 // Thread-safe: every part is.
 #pragma once
 
