@@ -478,7 +478,6 @@ class HttpServer::Impl {
 
     while (!connection->closing) {
       http::request_parser<http::empty_body> header_parser;
-      header_parser.header_limit(options_.max_header_bytes);
       header_parser.body_limit(options_.max_body_bytes);
       connection->idle = true;
       // The header must arrive within the idle timeout, the body within the read timeout;
@@ -486,7 +485,7 @@ class HttpServer::Impl {
       // leave no way to answer, so the watchdog cancels the read instead.)
       connection->Arm(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
       auto [header_error, header_bytes] =
-          co_await ReadParsed(stream, buffer, header_parser, ReadUntil::kHeader);
+          co_await ReadParsed(stream, buffer, header_parser, ReadUntil::kHeader, options_.max_header_bytes);
       beast::error_code read_error = connection->Settle(header_error);
       connection->idle = false;
       if (read_error) {
@@ -527,7 +526,8 @@ class HttpServer::Impl {
           read_error = co_await SendContinue(*connection, options_.write_timeout);
         if (!read_error) {
           connection->Arm(options_.read_timeout);
-          auto [body_error, body_bytes] = co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage);
+          auto [body_error, body_bytes] =
+              co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage, options_.max_header_bytes);
           read_error = connection->Settle(body_error);
         }
         if (read_error) {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <tuple>
 
 namespace latchkey::gateway {
@@ -30,10 +31,15 @@ enum class ReadUntil {
 // occurs. The second value is the number of bytes the parser consumed. A clean close
 // before any byte of the message is http::error::end_of_stream; one in the middle is
 // the parser's own verdict (partial_message, or done for a body that runs to the close).
+// The header, start line included, may be at most `header_limit` bytes
+// (http::error::header_limit). Beast 1.81 checks its own header limit only against the
+// bytes one put() is given, so fields taken by earlier calls escape it and a peer that
+// sends its header a few whole lines at a time could send one of any size; each put()
+// here is given what is left of the limit instead (as later Beast versions do).
 template <typename Stream, bool isRequest>
 boost::asio::awaitable<std::tuple<boost::beast::error_code, size_t>> ReadParsed(
     Stream& stream, boost::beast::flat_buffer& buffer, boost::beast::http::basic_parser<isRequest>& parser,
-    ReadUntil until) {
+    ReadUntil until, std::uint32_t header_limit) {
   namespace http = boost::beast::http;
   parser.eager(until == ReadUntil::kMessage);
   auto done = [&] { return until == ReadUntil::kHeader ? parser.is_header_done() : parser.is_done(); };
@@ -41,6 +47,11 @@ boost::asio::awaitable<std::tuple<boost::beast::error_code, size_t>> ReadParsed(
   size_t consumed = 0;
   while (!done()) {
     if (buffer.size() > 0) {
+      if (!parser.is_header_done()) {
+        if (consumed >= header_limit)
+          co_return std::tuple{boost::beast::error_code(http::error::header_limit), consumed};
+        parser.header_limit(static_cast<std::uint32_t>(header_limit - consumed));
+      }
       const size_t used = parser.put(buffer.data(), ec);
       consumed += used;
       buffer.consume(used);

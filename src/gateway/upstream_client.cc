@@ -338,7 +338,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
                                   const UpstreamRequest& request, std::string_view host,
                                   BodySource* body_stream, std::optional<HeaderParser>& parser,
                                   const NewParser& new_parser, Clock::time_point deadline,
-                                  std::chrono::milliseconds stall_timeout) {
+                                  std::chrono::milliseconds stall_timeout, std::uint32_t header_limit) {
   Attempt attempt;
   if (body_stream) {
     attempt = co_await SendStreamed(stream, connection, request, host, *body_stream, stall_timeout);
@@ -362,7 +362,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
   const size_t before = buffer.size();
   for (int interim = 0;; ++interim) {
     new_parser(parser);
-    auto [read_ec, read] = co_await ReadParsed(stream, buffer, *parser, ReadUntil::kHeader);
+    auto [read_ec, read] = co_await ReadParsed(stream, buffer, *parser, ReadUntil::kHeader, header_limit);
     attempt.any_response_bytes =
         attempt.any_response_bytes || read > 0 || buffer.size() != before || parser->got_some();
     if (read_ec) {
@@ -486,20 +486,19 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     std::optional<HeaderParser> header_parser;
     auto new_parser = [&](std::optional<HeaderParser>& parser) {
       parser.emplace();
-      parser->header_limit(options_.max_response_header);
       parser->body_limit(options_.max_response_body);
       if (request.method == http::verb::head) parser->skip(true);
     };
     // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
     Attempt attempt;
     if (connection->secure) {
-      attempt =
-          co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout);
+      attempt = co_await Exchange(*connection->secure, *connection, connection->buffer, request,
+                                  base.host_header, body_stream, header_parser, new_parser, deadline,
+                                  options_.body_stall_timeout, options_.max_response_header);
     } else {
-      attempt =
-          co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout);
+      attempt = co_await Exchange(*connection->plain, *connection, connection->buffer, request,
+                                  base.host_header, body_stream, header_parser, new_parser, deadline,
+                                  options_.body_stall_timeout, options_.max_response_header);
     }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
@@ -548,8 +547,10 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
   if (length && *length <= options_.max_whole_body) {
     http::response_parser<http::string_body> parser(std::move(header_parser));
     connection->ArmUntil(deadline);
-    auto [read_ec, bytes] = co_await connection->With(
-        [&](auto& stream) { return ReadParsed(stream, connection->buffer, parser, ReadUntil::kMessage); });
+    auto [read_ec, bytes] = co_await connection->With([&](auto& stream) {
+      return ReadParsed(stream, connection->buffer, parser, ReadUntil::kMessage,
+                        options_.max_response_header);
+    });
     beast::error_code ec = connection->Settle(read_ec);
     if (ec) {
       result.outcome = TimedOut(ec) ? UpstreamResult::Outcome::kTimeout : UpstreamResult::Outcome::kFailed;
