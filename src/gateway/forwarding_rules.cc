@@ -5,6 +5,8 @@
 #include <boost/beast/core/string.hpp>
 #include <cctype>
 
+#include "common/ascii.h"
+
 namespace latchkey::gateway {
 
 namespace http = boost::beast::http;
@@ -78,9 +80,8 @@ std::vector<std::string> ConnectionListed(const Request& request) {
     while (start < value.size()) {
       size_t end = value.find(',', start);
       if (end == std::string::npos) end = value.size();
-      std::string token = value.substr(start, end - start);
+      std::string token = AsciiLower(value.substr(start, end - start));
       std::erase(token, ' ');
-      for (char& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (!token.empty()) names.push_back(token);
       start = end + 1;
     }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
@@ -210,8 +211,8 @@ class Gateway::Impl {
   // Host and Origin names the MCP endpoint accepts: loopback, and the public URL's host.
   static mcp::StreamableHttpOptions McpOptions(const GatewayOptions& options, const std::string& public_url) {
     mcp::StreamableHttpOptions mcp;
-    auto add = [&mcp](std::string host) {
-      for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto add = [&mcp](std::string_view raw) {
+      std::string host = AsciiLower(raw);
       if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
       if (!host.empty() && std::ranges::find(mcp.allowed_hosts, host) == mcp.allowed_hosts.end()) {
         mcp.allowed_hosts.push_back(std::move(host));

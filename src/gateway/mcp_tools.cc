@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/asio/this_coro.hpp>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "gateway/offload.h"
@@ -168,8 +169,7 @@ asio::awaitable<json> AnswerResult(Response& response, size_t max_body) {
   }
   json headers = json::object();
   for (const auto& field : response.base()) {
-    std::string name = field.name_string();
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = AsciiLower(field.name_string());
     if (std::ranges::find(kKeptHeaders, name) != kKeptHeaders.end())
       headers[name] = std::string(field.value());
   }

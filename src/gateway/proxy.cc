@@ -10,6 +10,7 @@
 #include <cctype>
 #include <optional>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "gateway/forwarding_rules.h"
@@ -195,9 +196,8 @@ void Proxy::CheckMethodOverride(Call& call, const Request& request) {
   const ProxyTarget& target = *call.target;
   for (const auto& field : request.base()) {
     if (!boost::beast::iequals(field.name_string(), header)) continue;
-    std::string method(field.value());
+    std::string method = AsciiUpper(field.value());
     std::erase_if(method, [](char c) { return c == ' ' || c == '\t'; });
-    for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (!call.agent_entry->policy.Allows(target.connection, method, target.decoded_path)) {
       call.problem = PolicyDenied(target.connection, method, target.decoded_path);
       return;

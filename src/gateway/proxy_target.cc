@@ -1,11 +1,11 @@
 #include "gateway/proxy_target.h"
 
 #include <algorithm>
-#include <boost/algorithm/string/predicate.hpp>
 #include <cctype>
 #include <optional>
 #include <vector>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "vault/connection_vault.h"
 
@@ -18,7 +18,7 @@ bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  return (std::tolower(static_cast<unsigned char>(c)) - 'a') + 10;
+  return (AsciiLower(c) - 'a') + 10;
 }
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -136,7 +136,7 @@ StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
   std::string_view rest;
   // The scheme in any case (RFC 3986 §3.1), as the provider's URL patterns take it.
   auto scheme_is = [url](std::string_view scheme) {
-    return boost::algorithm::istarts_with(url, std::string(scheme) + "://");
+    return AsciiStartsWithIgnoreCase(url, std::string(scheme) + "://");
   };
   if (scheme_is("https")) {
     rest = url.substr(8);

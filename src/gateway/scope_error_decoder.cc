@@ -4,18 +4,13 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "oauth/token_fields.h"
 
 namespace latchkey::gateway {
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 void SkipSpaces(std::string_view text, size_t& i) {
   while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == ',')) ++i;
@@ -97,7 +92,7 @@ std::optional<ScopeError> FromGraph(const UpstreamRefusal& refusal) {
   auto doc = JsonBody(refusal);
   if (!doc || !doc->contains("error") || !(*doc)["error"].is_object()) return std::nullopt;
   std::string code = StringAt((*doc)["error"], "code");
-  std::string message = Lower(StringAt((*doc)["error"], "message"));
+  std::string message = AsciiLower(StringAt((*doc)["error"], "message"));
   if (code == "Authorization_RequestDenied" || code == "ErrorAccessDenied" ||
       message.find("insufficient privileges") != std::string::npos ||
       message.find("scp or roles claim") != std::string::npos) {
@@ -112,13 +107,13 @@ std::vector<std::pair<std::string, std::string>> ParseBearerChallenge(std::strin
   std::vector<std::pair<std::string, std::string>> params;
   size_t i = 0;
   SkipSpaces(header, i);
-  if (Lower(header.substr(i, 7)) != "bearer " && Lower(header.substr(i)) != "bearer") return params;
+  if (AsciiLower(header.substr(i, 7)) != "bearer " && AsciiLower(header.substr(i)) != "bearer") return params;
   i += 6;
   while (i < header.size()) {
     SkipSpaces(header, i);
     size_t eq = header.find('=', i);
     if (eq == std::string_view::npos) break;
-    std::string name = Lower(header.substr(i, eq - i));
+    std::string name = AsciiLower(header.substr(i, eq - i));
     while (!name.empty() && name.back() == ' ') name.pop_back();
     i = eq + 1;
     while (i < header.size() && header[i] == ' ') ++i;

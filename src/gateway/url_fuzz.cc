@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/ascii.h"
 #include "gateway/proxy_target.h"
 #include "oauth/url_policy.h"
 #include "provider/api_base_urls.h"
@@ -16,15 +17,7 @@
 #include "support/fuzz_check.h"
 #include "support/fuzz_input.h"
 
-namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace latchkey;
@@ -40,11 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (provider::MatchesApiBaseUrlPattern("https://*.my.salesforce.com", url)) {
     FUZZ_CHECK(base.ok() && base->tls && base->port == "443");
-    FUZZ_CHECK(Lower(base->host).ends_with(".my.salesforce.com"));
+    FUZZ_CHECK(AsciiLower(base->host).ends_with(".my.salesforce.com"));
   }
   if (provider::MatchesApiBaseUrlPattern("https://api.example.com:8443/v2", url)) {
     FUZZ_CHECK(base.ok() && base->tls && base->port == "8443");
-    FUZZ_CHECK(Lower(base->host) == "api.example.com");
+    FUZZ_CHECK(AsciiLower(base->host) == "api.example.com");
     FUZZ_CHECK(base->path == "/v2" || base->path.starts_with("/v2/"));
   }
   if (provider::internal::EndpointUrlProblem(url).empty()) FUZZ_CHECK(oauth::IsAllowedEndpointUrl(url));

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/ascii.h"
 #include "common/json_text.h"
 #include "common/log.h"
 #include "mcp/session.h"
@@ -38,16 +39,10 @@ HttpAnswer Refuse(int status, int code, std::string message) {
   return answer;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "example.com:8080" → "example.com"; "[::1]:80" → "[::1]".
 std::string HostName(std::string_view host) {
-  if (host.starts_with('[')) return Lower(host.substr(0, host.find(']') + 1));
-  return Lower(host.substr(0, host.find(':')));
+  if (host.starts_with('[')) return AsciiLower(host.substr(0, host.find(']') + 1));
+  return AsciiLower(host.substr(0, host.find(':')));
 }
 
 // "http://example.com:8080/x" → "example.com"; "" when it is not a URL.
@@ -59,7 +54,7 @@ std::string OriginHost(std::string_view origin) {
 }
 
 bool Accepts(std::string_view accept, std::string_view type) {
-  return Lower(accept).find(type) != std::string::npos || accept.find("*/*") != std::string_view::npos;
+  return AsciiLower(accept).find(type) != std::string::npos || accept.find("*/*") != std::string_view::npos;
 }
 
 }  // namespace
@@ -352,7 +347,7 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<HttpAnswer> Post(const HttpCall& call) {
-    const std::string content_type = Lower(call.header("Content-Type"));
+    const std::string content_type = AsciiLower(call.header("Content-Type"));
     if (!content_type.starts_with("application/json")) {
       co_return Refuse(415, kTransportError, "Unsupported Media Type: Content-Type must be application/json");
     }

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "common/ascii.h"
+
 namespace latchkey::oauth {
 namespace {
 
@@ -54,9 +56,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   }
   std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) return bytes;
-  std::string name = Trim(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string name = AsciiLower(Trim(line.substr(0, colon)));
   transfer->response.headers.emplace_back(std::move(name), Trim(line.substr(colon + 1)));
   return bytes;
 }

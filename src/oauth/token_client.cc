@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "oauth/form_encoding.h"
 #include "oauth/token_fields.h"
@@ -13,12 +14,6 @@ namespace latchkey::oauth {
 namespace {
 
 constexpr std::string_view kDeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code";
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 TokenError NoEndpoint(std::string_view what) {
   TokenError error;
@@ -74,8 +69,8 @@ HttpRequest TokenClient::BuildRequest(const std::string& url, Params params,
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   bool accept_overridden = false;
   for (const auto& [name, value] : provider_.quirks.token_request_headers) {
-    if (EqualsNoCase(name, "Authorization") || EqualsNoCase(name, "Content-Type")) continue;
-    if (EqualsNoCase(name, "Accept")) accept_overridden = true;
+    if (AsciiEqualsIgnoreCase(name, "Authorization") || AsciiEqualsIgnoreCase(name, "Content-Type")) continue;
+    if (AsciiEqualsIgnoreCase(name, "Accept")) accept_overridden = true;
     request.headers.emplace_back(name, value);
   }
   if (!accept_overridden) request.headers.emplace_back("Accept", "application/json");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/json_secrets.h"
 #include "oauth/form_encoding.h"
@@ -27,13 +28,6 @@ struct JsonWiper {
     if (document) WipeJson(*document);
   }
 };
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view TrimLeft(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) text.remove_prefix(1);
@@ -60,7 +54,7 @@ std::optional<json> ParseForm(std::string_view body) {
 // Decodes the body as the provider's token_response_format says; nullopt when it is
 // neither (HTML error pages, truncated JSON, empty bodies).
 std::optional<json> DecodeBody(const HttpResponse& response, std::string_view format) {
-  std::string content_type = Lower(response.Header("content-type"));
+  std::string content_type = AsciiLower(response.Header("content-type"));
   std::string_view body = TrimLeft(response.body);
   if (body.empty() || content_type.find("html") != std::string::npos) return std::nullopt;
   bool looks_like_json = body.front() == '{' || body.front() == '[';
@@ -216,7 +210,7 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
   if (id_token.empty()) id_token = StringField(document, "id_token");
   out.id_token = SecretString(std::move(id_token));
   out.token_type = StringField(tokens, "token_type");
-  if (out.token_type.empty() || Lower(out.token_type) == "bearer") out.token_type = "Bearer";
+  if (out.token_type.empty() || AsciiLower(out.token_type) == "bearer") out.token_type = "Bearer";
 
   if (auto scope = tokens.find("scope"); scope != tokens.end()) {
     if (scope->is_string()) {

@@ -1,8 +1,8 @@
 #include "oauth/url_policy.h"
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <string>
 
+#include "common/ascii.h"
 #include "oauth/http_client.h"
 #include "provider/provider.h"
 
@@ -24,8 +24,8 @@ bool IsAllowedEndpointUrl(std::string_view url) {
   std::string host = WithoutPort(UrlHostForMessages(url));
   if (host.empty()) return false;
   // The scheme in any case (RFC 3986 §3.1), as the provider entry's checks take it.
-  if (boost::algorithm::istarts_with(url, "https://")) return true;
-  return boost::algorithm::istarts_with(url, "http://") && provider::IsLoopbackHost(host);
+  if (AsciiStartsWithIgnoreCase(url, "https://")) return true;
+  return AsciiStartsWithIgnoreCase(url, "http://") && provider::IsLoopbackHost(host);
 }
 
 }  // namespace latchkey::oauth

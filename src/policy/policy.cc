@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/ascii.h"
+
 namespace latchkey::policy {
 namespace {
 
@@ -42,14 +44,6 @@ bool IsSlugChar(char c) { return IsSlugStart(c) || c == '.' || c == '_' || c == 
 
 bool IsSlug(std::string_view s) {
   return !s.empty() && IsSlugStart(s.front()) && std::all_of(s.begin() + 1, s.end(), IsSlugChar);
-}
-
-std::string ToUpper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
 }
 
 // Segments of a path, inline up to a depth no real API path reaches (no allocation).
@@ -102,7 +96,7 @@ StatusOr<std::vector<std::string>> ParseMethods(std::string_view rule, std::stri
     if (item.empty())
       return RuleError(rule, "the method list has an empty item " + std::string(kAllowedMethodsHint));
     if (item == "*") return RuleError(rule, "'*' must stand alone in place of the method list");
-    std::string upper = ToUpper(item);
+    std::string upper = AsciiUpper(item);
     if (std::find(kKnownMethods.begin(), kKnownMethods.end(), upper) == kKnownMethods.end()) {
       return RuleError(rule, "unknown method '" + Printable(item) + "' " + std::string(kAllowedMethodsHint));
     }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <optional>
 
+#include "common/ascii.h"
 #include "provider/endpoint_url.h"
 
 namespace latchkey::provider {
@@ -18,20 +19,13 @@ struct UrlParts {
   std::string path;       // without a trailing '/'
 };
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::ranges::transform(out, out.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::optional<UrlParts> Split(std::string_view url) {
   const size_t colon = url.find("://");
   if (colon == std::string_view::npos) return std::nullopt;
-  UrlParts parts{.scheme = Lower(url.substr(0, colon)), .authority = {}, .path = {}};
+  UrlParts parts{.scheme = AsciiLower(url.substr(0, colon)), .authority = {}, .path = {}};
   std::string_view rest = url.substr(colon + 3);
   const size_t slash = rest.find('/');
-  parts.authority = Lower(rest.substr(0, slash));
+  parts.authority = AsciiLower(rest.substr(0, slash));
   if (slash != std::string_view::npos) parts.path = std::string(rest.substr(slash));
   while (!parts.path.empty() && parts.path.back() == '/') parts.path.pop_back();
   return parts;

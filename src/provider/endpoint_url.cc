@@ -7,21 +7,11 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/ascii.h"
 #include "provider/provider.h"
 
 namespace latchkey::provider {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && Lower(text.substr(0, prefix.size())) == prefix;
-}
 
 // Characters RFC 3986 allows in a host name or an IPv6 literal (percent-encoding is
 // refused: a provider's host has no reason to need it and it hides what is meant).
@@ -32,7 +22,7 @@ bool IsHostChar(char c) {
 }  // namespace
 
 bool IsLoopbackHost(std::string_view host) {
-  std::string lowered = Lower(host);
+  std::string lowered = AsciiLower(host);
   if (lowered == "localhost") return true;
   if (lowered.size() >= 2 && lowered.front() == '[' && lowered.back() == ']') {
     lowered = lowered.substr(1, lowered.size() - 2);
@@ -59,8 +49,8 @@ std::string EndpointUrlProblem(std::string_view url, UrlRules rules) {
       return "must be a URL without spaces or control characters";
     }
   }
-  bool is_http = StartsWithNoCase(url, "http://");
-  if (!is_http && !StartsWithNoCase(url, "https://")) {
+  bool is_http = AsciiStartsWithIgnoreCase(url, "http://");
+  if (!is_http && !AsciiStartsWithIgnoreCase(url, "https://")) {
     return "must be an absolute https:// URL (got '" + std::string(url) + "')";
   }
   if (url.find('#') != std::string_view::npos) return "must not contain a fragment ('#...')";

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/ascii.h"
 #include "provider/api_base_urls.h"
 #include "provider/endpoint_url.h"
 
@@ -62,12 +63,6 @@ template <std::size_t N>
 std::string Join(const std::array<std::string_view, N>& list) {
   std::string out;
   for (std::string_view item : list) out += (out.empty() ? "" : ", ") + std::string(item);
-  return out;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -277,7 +272,7 @@ class Validator {
                                                              "' (allowed: " + Join(kScopeErrorFormats) + ")");
     }
     for (const auto& [name, value] : q.token_request_headers) {
-      if (!IsHeaderName(name) || Contains(kReservedHeaders, Lower(name)) || HasLineBreak(value)) {
+      if (!IsHeaderName(name) || Contains(kReservedHeaders, AsciiLower(name)) || HasLineBreak(value)) {
         return at_.FieldError("quirks.token_request_headers",
                               ": '" + name +
                                   "' is not a header an entry may set (invalid name, line break "
