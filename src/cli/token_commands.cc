@@ -10,15 +10,11 @@
 namespace latchkey::cli {
 namespace {
 
-bool IsOAuth(const store::ConnectionRecord& c) {
-  return c.kind == store::CredentialKind::kOAuth2 || c.kind == store::CredentialKind::kClientCredentials;
-}
-
 // The credential for `token`: an OAuth access token (refreshed first when needed) or an API key.
 StatusOr<SecretString> CurrentCredential(Context& context, const std::string& name) {
   LATCHKEY_ASSIGN_OR_RETURN(vault::Vault * vault, context.Vault());
   LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord connection, vault->connections().Get(name));
-  if (!IsOAuth(connection)) return vault->connections().CurrentCredential(name);
+  if (!store::IsOAuth(connection.kind)) return vault->connections().CurrentCredential(name);
   LATCHKEY_ASSIGN_OR_RETURN(vault::RefreshCoordinator * refresher, context.Refresher());
   LATCHKEY_ASSIGN_OR_RETURN(vault::AccessGrant grant, refresher->Current(name));
   return std::move(grant.access_token);
@@ -51,7 +47,7 @@ int Test(Context& context, const std::string& name) {
   auto credential = CurrentCredential(context, name);
   if (!credential.ok()) return Fail(credential.status());
   std::string report = "connection '" + name + "' has a usable credential";
-  if (IsOAuth(*connection)) {
+  if (store::IsOAuth(connection->kind)) {
     auto oauth = context.OAuth();
     auto provider = oauth.ok() ? (*oauth)->Resolve(connection->provider) : oauth.status();
     if (provider.ok() && !provider->userinfo_url.empty()) {
@@ -99,8 +95,8 @@ int Doctor(Context& context) {
       findings.push_back(
           {c.name, "warning",
            "degraded: " + std::to_string(c.refresh_failures) + " failed refresh(es): " + c.last_error});
-    } else if (c.expires_at && IsOAuth(c) && !c.refresh_token &&
-               *c.expires_at <= SystemClock::Instance().Now() && c.kind == store::CredentialKind::kOAuth2) {
+    } else if (c.expires_at && store::HasUserGrant(c.kind) && !c.refresh_token &&
+               *c.expires_at <= SystemClock::Instance().Now()) {
       findings.push_back({c.name, "needs_human", "the access token expired and there is no refresh token"});
     } else {
       findings.push_back({c.name, "ok", std::string(store::ConnectionStatusName(c.status))});

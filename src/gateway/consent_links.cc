@@ -52,7 +52,7 @@ ConsentLinks::ConsentLinks(const vault::KeyManager& keys, const Clock& clock, st
 
 std::string ConsentLinks::Reconsent(const store::ConnectionRecord& connection,
                                     const std::vector<std::string>& missing, std::string_view asked_by) {
-  if (connection.kind != store::CredentialKind::kOAuth2) return "";
+  if (!store::HasUserGrant(connection.kind)) return "";
   ConsentRequest request =
       Asking(ConsentKind::kReconsent, connection.name, connection.provider, connection.scopes, asked_by);
   // The missing scopes come from an agent (request_access) or an upstream's 403: only
@@ -69,7 +69,7 @@ std::string ConsentLinks::Reconsent(const store::ConnectionRecord& connection,
 }
 
 std::string ConsentLinks::Reconnect(const store::ConnectionRecord& connection, std::string_view asked_by) {
-  if (connection.kind != store::CredentialKind::kOAuth2) return "";
+  if (!store::HasUserGrant(connection.kind)) return "";
   return Make(Asking(ConsentKind::kReconnect, connection.name, connection.provider, connection.scopes,
                      asked_by))
       .url;

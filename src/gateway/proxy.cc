@@ -35,10 +35,6 @@ bool IsIdempotent(http::verb method) {
          method == http::verb::put || method == http::verb::delete_;
 }
 
-bool IsOAuth(store::CredentialKind kind) {
-  return kind == store::CredentialKind::kOAuth2 || kind == store::CredentialKind::kClientCredentials;
-}
-
 // Joins parts into a secret without leaving an unwiped copy behind.
 SecretString Concat(std::initializer_list<std::string_view> parts) {
   size_t size = 0;
@@ -277,7 +273,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
   route.base = std::move(*base);
 
   std::optional<TimePoint> token_expires_at;
-  if (IsOAuth(record.kind)) {
+  if (store::IsOAuth(record.kind)) {
     auto grant = parts_.refresher.Current(record.name);
     if (!grant.ok()) {
       auto now = parts_.vault.connections().Get(record.name);
@@ -473,12 +469,12 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   constexpr int kMaxRounds = 3;  // bounds a token chase if the API's clock runs ahead
   // A token the test endpoint took after this connection's API refused it: the refusal is
   // that endpoint's own answer, passed on without another refresh.
-  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && IsOAuth(record.kind) &&
+  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && store::IsOAuth(record.kind) &&
       probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now())) {
     co_return;
   }
   for (int round = 0; round < kMaxRounds && call.upstream.ok() &&
-                      call.upstream.response.result_int() == 401 && IsOAuth(record.kind);
+                      call.upstream.response.result_int() == 401 && store::IsOAuth(record.kind);
        ++round) {
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);

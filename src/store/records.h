@@ -62,6 +62,13 @@ enum class CredentialKind { kOAuth2, kClientCredentials, kApiKey, kBasic };
 std::string_view CredentialKindName(
     CredentialKind kind);  // "oauth2" | "client_credentials" | "api_key" | "basic"
 std::optional<CredentialKind> ParseCredentialKind(std::string_view name);
+// Holds OAuth tokens: refreshed at the token endpoint, retried after a 401, revocable.
+constexpr bool IsOAuth(CredentialKind kind) {
+  return kind == CredentialKind::kOAuth2 || kind == CredentialKind::kClientCredentials;
+}
+// A grant a person gave (kOAuth2): it has an account, a consent link and reconnect
+// link, and needs a person again when it dies. A client-credentials grant has none.
+constexpr bool HasUserGrant(CredentialKind kind) { return kind == CredentialKind::kOAuth2; }
 
 struct ConnectionRecord {
   std::string id;        // random, immutable; bound into every ciphertext of the row

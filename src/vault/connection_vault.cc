@@ -181,7 +181,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
     const bool was_reauth = existing->status == store::ConnectionStatus::kNeedsReauth;
     // A user's grant must be shown to be the same account's, or the human must have chosen
     // to accept another: an unknown account on either side proves nothing.
-    const bool user_grant = kind == store::CredentialKind::kOAuth2;
+    const bool user_grant = store::HasUserGrant(kind);
     const bool same = !existing->account_id.empty() && owner.account.id == existing->account_id;
     const bool switched = owner.account.id != existing->account_id;
     const std::string before = DescribeAccount(existing->account_id, existing->account);

@@ -19,9 +19,8 @@ ProactiveRefresher::~ProactiveRefresher() { Stop(); }
 
 std::optional<TimePoint> ProactiveRefresher::NextRefreshAt(const store::ConnectionRecord& row,
                                                            Random& random) {
-  const bool oauth =
-      row.kind == store::CredentialKind::kOAuth2 || row.kind == store::CredentialKind::kClientCredentials;
-  if (!oauth || row.status != store::ConnectionStatus::kActive || !row.expires_at) return std::nullopt;
+  if (!store::IsOAuth(row.kind) || row.status != store::ConnectionStatus::kActive || !row.expires_at)
+    return std::nullopt;
   TimePoint obtained = row.token_obtained_at.value_or(*row.expires_at - std::chrono::hours(1));
   TimePoint due = scheduler::ProactiveRefreshAt(obtained, *row.expires_at, random);
   if (row.next_refresh_attempt_at && *row.next_refresh_attempt_at > due) due = *row.next_refresh_attempt_at;

@@ -161,7 +161,7 @@ StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id,
       return FailedPreconditionError(Quoted(row.name) + " has not finished connecting");
     case ConnectionStatus::kActive: break;
   }
-  if (row.kind != store::CredentialKind::kOAuth2 && row.kind != store::CredentialKind::kClientCredentials) {
+  if (!store::IsOAuth(row.kind)) {
     return FailedPreconditionError(Quoted(row.name) + " holds an API key or password, not an OAuth token");
   }
 

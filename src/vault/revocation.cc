@@ -22,8 +22,7 @@ std::string Revoke(const OAuthClients& clients, const provider::ProviderDefiniti
 
 std::string RevokeAtProvider(Vault& vault, const OAuthClients& clients,
                              const store::ConnectionRecord& connection) {
-  if (connection.kind != store::CredentialKind::kOAuth2 &&
-      connection.kind != store::CredentialKind::kClientCredentials) {
+  if (!store::IsOAuth(connection.kind)) {
     return "nothing to revoke at the provider (not an OAuth connection)";
   }
   StatusOr<provider::ProviderDefinition> provider = clients.Resolve(connection.provider);

@@ -109,7 +109,7 @@ async function connectionsPage(main) {
     el('td', { title: c.account_id ? `account id ${c.account_id}` : 'the account is unknown' },
       c.account_description),
     el('td', {}, badge(c)),
-    el('td', {}, c.kind === 'oauth2' ? relative(c.expires_at) : '—'),
+    el('td', {}, relative(c.expires_at)),  // only token-bearing kinds have one
     el('td', {}, relative(c.last_refresh_at)),
     el('td', { class: 'scopes' }, ...(c.scopes || []).map((s) => el('code', {}, s))),
     el('td', { class: 'error' }, c.last_error || ''),

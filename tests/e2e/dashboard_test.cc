@@ -53,6 +53,8 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
   provider("native", "agent-native", "native-secret",
            "display_name = \"Native test provider\"\n[authorization_params]\nprompt = \"consent\"\n");
   ImportGrant("legacy", "legacy-user");
+  // A connection without a person: its token expires too, and the page says when.
+  MustRun({"connect", "acme", "--name", "robot", "--client-credentials", "--scope", "api:read"});
   const std::string key = CreateAgent("bot", {"work"});
   StartGateway();
   const std::string admin = AdminToken();
@@ -78,6 +80,8 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
   EXPECT_EQ(steps["wrong_token_refused"], true);
   EXPECT_EQ(steps["active_after_sign_in"], true);
   EXPECT_EQ(steps["cookie"], json({{"httpOnly", true}, {"sameSite", "Strict"}}));
+  EXPECT_THAT(steps["robot_expires"].dump(), ::testing::ContainsRegex("[0-9]+ (s|min)"))
+      << "a client-credentials token's expiry is shown, not a dash";
   EXPECT_EQ(steps["request_failed"], json({{"status", 401}, {"code", "reauth_required"}}));
   EXPECT_EQ(steps["needs_reauth_without_reload"], true);
   EXPECT_EQ(steps["connect_callback"], "Connected");
