@@ -45,24 +45,31 @@ Status BusyError(std::chrono::milliseconds busy_wait) {
                           std::to_string(busy_wait.count()) + " ms); retry later");
 }
 
-// Switches to WAL. The switch needs a moment of exclusive access and may itself be
-// refused with SQLITE_BUSY while another process opens the same file: retry.
-Status EnableWal(SqliteDb& db, std::chrono::milliseconds busy_wait) {
+// Runs `step` until it gets past SQLITE_BUSY, for the statements that run outside a
+// transaction of Run(): opening a handle may have to read the schema, and switching to
+// WAL needs a moment of exclusive access; either is refused while another process holds
+// the file (creating or migrating it, say) for longer than SQLite's own busy handler waits.
+Status RetryWhileBusy(SqliteDb& db, std::chrono::milliseconds busy_wait,
+                      const std::function<Status()>& step) {
   auto deadline = SteadyClock::now() + busy_wait;
   for (int attempt = 0;; ++attempt) {
     db.ClearBusy();
-    StatusOr<std::vector<sql::Row>> rows = SqliteTx(db).Query("PRAGMA journal_mode=WAL");
-    if (rows.ok() && !rows->empty()) {
-      std::string mode = rows->front().Text(0);
-      if (mode == "wal") return Status::Ok();
-      return FailedPreconditionError("the store cannot use write-ahead logging (journal mode stays '" + mode +
-                                     "'); is the data dir on a network file system?");
-    }
-    if (rows.ok()) return InternalError("PRAGMA journal_mode returned no row");
-    if (!db.busy()) return rows.status();
+    Status result = step();
+    if (result.ok() || !db.busy()) return result;
     if (SteadyClock::now() >= deadline) return BusyError(busy_wait);
     Backoff(attempt);
   }
+}
+
+Status EnableWal(SqliteDb& db, std::chrono::milliseconds busy_wait) {
+  return RetryWhileBusy(db, busy_wait, [&db]() -> Status {
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<sql::Row> rows, SqliteTx(db).Query("PRAGMA journal_mode=WAL"));
+    if (rows.empty()) return InternalError("PRAGMA journal_mode returned no row");
+    std::string mode = rows.front().Text(0);
+    if (mode == "wal") return Status::Ok();
+    return FailedPreconditionError("the store cannot use write-ahead logging (journal mode stays '" + mode +
+                                   "'); is the data dir on a network file system?");
+  });
 }
 
 }  // namespace
@@ -89,7 +96,8 @@ StatusOr<std::unique_ptr<SqliteDb>> SqlitePool::OpenHandle() {
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path_));
   sqlite3_busy_timeout(db->raw(), static_cast<int>(std::min(busy_wait_, kHandlerWait).count()));
   // synchronous=FULL: a committed token set survives power loss, not only a crash.
-  LATCHKEY_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
+  LATCHKEY_RETURN_IF_ERROR(RetryWhileBusy(
+      *db, busy_wait_, [&db] { return db->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"); }));
   return db;
 }
 

@@ -212,6 +212,25 @@ TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition) << store.status().ToString();
 }
 
+TEST(SqliteStoreTest, OpeningAFileAnotherProcessHoldsWaitsTheWholeBusyWait) {
+  // A new handle reads the schema before its first transaction; that read used to fail
+  // after SQLite's own 100 ms busy handler instead of being retried until busy_wait (seen
+  // as ProcessesOpeningABrandNewFileAtOnceAllSucceed failing on a loaded machine).
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "CREATE TABLE held (x); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);  // a rollback-journal file, locked against readers too
+  auto store = OpenSqliteStore({path, std::chrono::milliseconds(300)}, SystemClock::Instance());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+  EXPECT_THAT(store.status().message(), ::testing::HasSubstr("for more than 300 ms"));
+  sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(holder);
+  EXPECT_TRUE(OpenSqliteStore({path, std::chrono::milliseconds(300)}, SystemClock::Instance()).ok());
+}
+
 TEST(SqliteStoreTest, BusyBeyondTheWaitIsUnavailable) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
@@ -249,9 +268,16 @@ TEST(SqliteStoreTest, ProcessesOpeningABrandNewFileAtOnceAllSucceed) {
         char byte;
         if (read(go[0], &byte, 1) != 0) _exit(90);  // wait until the parent closes the pipe
         auto store = OpenSqliteStore({path}, SystemClock::Instance());
-        if (!store.ok()) _exit(1);
-        if (!(*store)->InsertAgent(Agent("agent-" + std::to_string(p), "id-" + std::to_string(p))).ok())
+        if (!store.ok()) {
+          fprintf(stderr, "child %d: %s\n", p, store.status().ToString().c_str());
+          _exit(1);
+        }
+        if (Status added =
+                (*store)->InsertAgent(Agent("agent-" + std::to_string(p), "id-" + std::to_string(p)));
+            !added.ok()) {
+          fprintf(stderr, "child %d: %s\n", p, added.ToString().c_str());
           _exit(2);
+        }
         _exit(0);
       }
       children.push_back(pid);
