@@ -5,6 +5,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "oauth/token_fields.h"
 #include "vault/json_views.h"
 
 namespace latchkey::cli {
@@ -54,7 +55,7 @@ int Test(Context& context, const std::string& name) {
       oauth::HttpRequest request;
       request.method = "GET";
       request.url = provider->userinfo_url;
-      request.authorization = SecretString("Bearer " + std::string(credential->reveal()));
+      request.authorization = oauth::AuthorizationValue(connection->token_type, *credential);
       auto response = context.Http().Send(request, {});
       if (!response.ok()) return Fail(response.status().WithContext("calling " + provider->userinfo_url));
       if (response->status == 401) {

@@ -17,4 +17,13 @@ bool SecretString::Equals(const SecretString& other) const {
   return sodium_memcmp(value_.data(), other.value_.data(), value_.size()) == 0;
 }
 
+SecretString SecretString::Join(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (auto part : parts) size += part.size();
+  std::string joined;
+  joined.reserve(size);  // one allocation: no reallocation leaves a partial copy behind
+  for (auto part : parts) joined += part;
+  return SecretString(std::move(joined));
+}
+
 }  // namespace latchkey

@@ -5,6 +5,7 @@
 // Not synchronized: one owner at a time, like std::string.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,6 +49,9 @@ class SecretString {
 
   // Constant-time comparison (length is not hidden).
   bool Equals(const SecretString& other) const;
+
+  // The parts joined into one secret, without an unwiped copy left behind.
+  static SecretString Join(std::initializer_list<std::string_view> parts);
 
   // Streaming or formatting a secret is a compile error.
   template <typename Stream>

@@ -165,10 +165,8 @@ Response Dashboard::Handle(const Request& request) {
 }
 
 Status Dashboard::AuthorizeAdmin(const Request& request) const {
-  std::string_view authorization = request[http::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.starts_with(kBearer)) {
-    return vault_.admin_tokens().Authenticate(authorization.substr(kBearer.size()));
+  if (auto token = BearerCredential(FirstField(request.base(), http::field::authorization))) {
+    return vault_.admin_tokens().Authenticate(*token);
   }
   const auto session = SessionOf(request);
   if (!session) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "common/status.h"
 
 namespace latchkey::gateway {
@@ -52,6 +53,19 @@ inline std::string_view FirstField(const boost::beast::http::fields& fields, boo
   auto field = FindField(fields, name);
   if (field == fields.end()) return {};
   return field->value();
+}
+
+// The credential of an "Authorization: Bearer <token>" value, or nullopt when the value
+// is of another scheme (or none). The scheme is case-insensitive (RFC 9110 §11.1), and
+// one or more spaces follow it (RFC 6750 §2.1). "Bearer" with nothing after it gives "".
+// The one reader of agent keys (/proxy/, /mcp) and admin tokens (/v1/).
+inline std::optional<std::string_view> BearerCredential(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (!AsciiStartsWithIgnoreCase(authorization, kScheme)) return std::nullopt;
+  std::string_view rest = authorization.substr(kScheme.size());
+  if (!rest.empty() && rest.front() != ' ') return std::nullopt;  // "Bearerx": another scheme
+  while (rest.starts_with(' ')) rest.remove_prefix(1);
+  return rest;
 }
 
 // A request as a handler sees it: the header, and the body either whole in body() or,

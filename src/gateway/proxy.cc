@@ -20,6 +20,7 @@
 #include "gateway/scope_error_decoder.h"
 #include "oauth/form_encoding.h"
 #include "oauth/retry_after.h"
+#include "oauth/token_fields.h"
 #include "provider/api_base_urls.h"
 
 namespace latchkey::gateway {
@@ -33,16 +34,6 @@ namespace {
 bool IsIdempotent(http::verb method) {
   return method == http::verb::get || method == http::verb::head || method == http::verb::options ||
          method == http::verb::put || method == http::verb::delete_;
-}
-
-// Joins parts into a secret without leaving an unwiped copy behind.
-SecretString Concat(std::initializer_list<std::string_view> parts) {
-  size_t size = 0;
-  for (auto part : parts) size += part.size();
-  std::string joined;
-  joined.reserve(size);
-  for (auto part : parts) joined += part;
-  return SecretString(std::move(joined));
 }
 
 // Up to `limit` bytes from the front of the answer's body, leaving the body whole for
@@ -145,10 +136,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
 
 std::string_view Proxy::PresentedKey(const Request& request, const Caller* caller) {
   if (caller != nullptr) return caller->agent_key.reveal();
-  std::string_view authorization = FirstField(request.base(), http::field::authorization);
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) return {};
-  return authorization.substr(kBearer.size());
+  return BearerCredential(FirstField(request.base(), http::field::authorization)).value_or("");
 }
 
 bool Proxy::PrepareFromCache(Call& call, std::string_view presented, const std::string& digest) {
@@ -288,9 +276,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
     call.refreshed = grant->refreshed;
     token_expires_at = grant->expires_at;
     route.credential_header = "Authorization";
-    std::string type =
-        grant->token_type.empty() || grant->token_type == "bearer" ? "Bearer" : grant->token_type;
-    route.credential = Concat({type, " ", grant->access_token.reveal()});
+    route.credential = oauth::AuthorizationValue(grant->token_type, grant->access_token);
     route.oauth_token = std::move(grant->access_token);
   } else {
     auto secrets = parts_.vault.connections().ReadSecrets(record);
@@ -300,16 +286,16 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
     }
     if (record.kind == store::CredentialKind::kBasic) {
       route.credential_header = "Authorization";
-      SecretString joined = Concat({record.username, ":", secrets->password.reveal()});
+      SecretString joined = SecretString::Join({record.username, ":", secrets->password.reveal()});
       std::string encoded = Base64Encode(joined.reveal());
-      route.credential = Concat({"Basic ", encoded});
+      route.credential = SecretString::Join({"Basic ", encoded});
       WipeString(encoded);
     } else if (!route.provider.api_key_query.empty()) {
       route.credential_query = route.provider.api_key_query;
-      route.credential = Concat({route.provider.api_key_prefix, secrets->api_key.reveal()});
+      route.credential = SecretString::Join({route.provider.api_key_prefix, secrets->api_key.reveal()});
     } else {
       route.credential_header = route.provider.api_key_header;
-      route.credential = Concat({route.provider.api_key_prefix, secrets->api_key.reveal()});
+      route.credential = SecretString::Join({route.provider.api_key_prefix, secrets->api_key.reveal()});
     }
   }
   auto shared = std::make_shared<const RouteEntry>(std::move(route));
@@ -506,9 +492,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
                               false);
       co_return;
     }
-    std::string type =
-        fresh->token_type.empty() || fresh->token_type == "bearer" ? "Bearer" : fresh->token_type;
-    call.credential = Concat({type, " ", fresh->access_token.reveal()});
+    call.credential = oauth::AuthorizationValue(fresh->token_type, fresh->access_token);
     call.oauth_token = std::move(fresh->access_token);
     co_await Forward(call, request, worker);
     if (!call.upstream.ok() || call.upstream.response.result_int() != 401) break;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/ascii.h"
+
 namespace latchkey::oauth {
 
 std::vector<std::string> SplitScopes(std::string_view scopes, std::string_view separator) {
@@ -64,6 +66,15 @@ std::optional<std::chrono::seconds> ExpiresInFromJson(const nlohmann::json& valu
   }
   if (value.is_string()) return ParseExpiresIn(value.get<std::string>());
   return std::nullopt;
+}
+
+std::string NormalizeTokenType(std::string_view token_type) {
+  if (token_type.empty() || AsciiEqualsIgnoreCase(token_type, "bearer")) return "Bearer";
+  return std::string(token_type);
+}
+
+SecretString AuthorizationValue(std::string_view token_type, const SecretString& access_token) {
+  return SecretString::Join({NormalizeTokenType(token_type), " ", access_token.reveal()});
 }
 
 }  // namespace latchkey::oauth

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/secret_string.h"
+
 namespace latchkey::oauth {
 
 // Lifetimes above this are treated as unknown (a provider bug, or "never" in disguise).
@@ -24,6 +26,15 @@ std::string JoinScopes(const std::vector<std::string>& scopes, std::string_view 
 // RFC 6749 §3.3 scope-token: 1 to 200 of %x21 / %x23-5B / %x5D-7E, and no ',' (the
 // separator of some providers, where one would smuggle in another scope).
 bool IsScopeToken(std::string_view scope);
+
+// The token_type as latchkey stores and sends it: "Bearer" for a bearer token in any
+// case (RFC 6750 §4 registers the type case-insensitively, and servers send "bearer")
+// and when the server named none; any other type (DPoP, say) as given.
+std::string NormalizeTokenType(std::string_view token_type);
+// The Authorization value that presents an access token: "<type> <token>", the type
+// normalized as above. The one place the proxy, `latchkey connection test` and the
+// identity lookup build it.
+SecretString AuthorizationValue(std::string_view token_type, const SecretString& access_token);
 
 // Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
 // non-numeric and over ten years → nullopt (treated as unknown expiry).

@@ -34,5 +34,20 @@ TEST(TokenFieldsTest, ScopesSplitOnTheProviderSeparatorAndLeniently) {
   EXPECT_EQ(JoinScopes({"a", "b"}, ","), "a,b");
 }
 
+TEST(TokenFieldsTest, TokenTypesNormalizeToOneBearerSpelling) {
+  EXPECT_EQ(NormalizeTokenType(""), "Bearer");  // most servers that leave it out mean Bearer
+  EXPECT_EQ(NormalizeTokenType("bearer"), "Bearer");
+  EXPECT_EQ(NormalizeTokenType("BEARER"), "Bearer");
+  EXPECT_EQ(NormalizeTokenType("Bearer"), "Bearer");
+  EXPECT_EQ(NormalizeTokenType("DPoP"), "DPoP");
+  EXPECT_EQ(NormalizeTokenType("bearerx"), "bearerx");
+}
+
+TEST(TokenFieldsTest, TheAuthorizationValueCarriesTheNormalizedType) {
+  EXPECT_EQ(AuthorizationValue("bearer", SecretString("tok")).reveal(), "Bearer tok");
+  EXPECT_EQ(AuthorizationValue("", SecretString("tok")).reveal(), "Bearer tok");
+  EXPECT_EQ(AuthorizationValue("DPoP", SecretString("tok")).reveal(), "DPoP tok");
+}
+
 }  // namespace
 }  // namespace latchkey::oauth

@@ -209,8 +209,7 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
   std::string id_token = StringField(tokens, "id_token");
   if (id_token.empty()) id_token = StringField(document, "id_token");
   out.id_token = SecretString(std::move(id_token));
-  out.token_type = StringField(tokens, "token_type");
-  if (out.token_type.empty() || AsciiLower(out.token_type) == "bearer") out.token_type = "Bearer";
+  out.token_type = NormalizeTokenType(StringField(tokens, "token_type"));
 
   if (auto scope = tokens.find("scope"); scope != tokens.end()) {
     if (scope->is_string()) {

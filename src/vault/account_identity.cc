@@ -4,6 +4,7 @@
 
 #include "common/encoding.h"
 #include "oauth/discovery.h"
+#include "oauth/token_fields.h"
 
 namespace latchkey::vault {
 namespace {
@@ -72,7 +73,7 @@ StatusOr<Account> AccountIdentities::Identify(const provider::ProviderDefinition
     return FromIdToken(provider, tokens.id_token, client_id, nonce);
   }
   if (!provider.identity_url.empty() || !provider.userinfo_url.empty()) {
-    return FromIdentityEndpoint(provider, tokens.access_token);
+    return FromIdentityEndpoint(provider, tokens.token_type, tokens.access_token);
   }
   return Account{};
 }
@@ -122,13 +123,14 @@ StatusOr<Account> AccountIdentities::FromIdToken(const provider::ProviderDefinit
 }
 
 StatusOr<Account> AccountIdentities::FromIdentityEndpoint(const provider::ProviderDefinition& provider,
+                                                          std::string_view token_type,
                                                           const SecretString& access_token) const {
   const std::string& url = provider.identity_url.empty() ? provider.userinfo_url : provider.identity_url;
   oauth::HttpRequest request;
   request.method = "GET";
   request.url = url;
   request.headers = {{"Accept", "application/json"}};
-  request.authorization = SecretString("Bearer " + std::string(access_token.reveal()));
+  request.authorization = oauth::AuthorizationValue(token_type, access_token);
   const std::string host = oauth::UrlHostForMessages(url);
   StatusOr<oauth::HttpResponse> response = http_.Send(request, IdentityLimits());
   if (!response.ok()) return response.status().WithContext("asking " + host + " which account this is");

@@ -58,7 +58,7 @@ class AccountIdentities {
   StatusOr<Account> FromIdToken(const provider::ProviderDefinition& provider, const SecretString& id_token,
                                 std::string_view client_id, std::string_view nonce) const;
   StatusOr<Account> FromIdentityEndpoint(const provider::ProviderDefinition& provider,
-                                         const SecretString& access_token) const;
+                                         std::string_view token_type, const SecretString& access_token) const;
   // The key set at `url`, from the cache unless `refresh` (and the last fetch is a
   // minute old).
   StatusOr<std::shared_ptr<const oauth::Jwks>> KeySet(const std::string& url, bool refresh) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "oauth/token_fields.h"
 #include "vault/alert_events.h"
 
 namespace latchkey::vault {
@@ -142,7 +143,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionR
   ImportedCredentials credentials;
   credentials.access_token = tokens.access_token;
   credentials.refresh_token = tokens.refresh_token.empty() ? previous_refresh_token : tokens.refresh_token;
-  credentials.token_type = tokens.token_type.empty() ? "Bearer" : tokens.token_type;
+  credentials.token_type = oauth::NormalizeTokenType(tokens.token_type);
   credentials.scopes = tokens.scopes_in_response ? tokens.scopes : record.scopes;
   credentials.expires_in = tokens.expires_in;
   credentials.account = tokens.account;

@@ -46,8 +46,8 @@ StatusOr<ImportedCredentials> ParseOAuth(const json& document, std::string_view 
   out.access_token = SecretString(std::move(access));
   LATCHKEY_ASSIGN_OR_RETURN(std::string refresh, OptionalString(*tokens, "refresh_token", source));
   out.refresh_token = SecretString(std::move(refresh));
-  LATCHKEY_ASSIGN_OR_RETURN(out.token_type, OptionalString(*tokens, "token_type", source));
-  if (out.token_type.empty() || out.token_type == "bearer") out.token_type = "Bearer";
+  LATCHKEY_ASSIGN_OR_RETURN(std::string token_type, OptionalString(*tokens, "token_type", source));
+  out.token_type = oauth::NormalizeTokenType(token_type);
   LATCHKEY_ASSIGN_OR_RETURN(std::string scope, OptionalString(*tokens, "scope", source));
   out.scopes = SplitScopes(scope, provider.scope_separator);
   if (tokens->contains("expires_in")) out.expires_in = ExpiresInFromJson((*tokens)["expires_in"]);

@@ -25,6 +25,19 @@ TEST(ImportDocumentTest, ReadsAnRfc6749TokenResponse) {
   EXPECT_EQ(c->scopes, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(ImportDocumentTest, ABearerTokenTypeInAnyCaseIsStoredAsBearer) {
+  // "BEARER" was kept as is, and the proxy then sent "Authorization: BEARER ...".
+  for (const char* type : {"BEARER", "bearer", "Bearer", "bEaReR", ""}) {
+    auto c = ParseImportDocument(std::string(R"({"access_token":"a","token_type":")") + type + R"("})", "t",
+                                 OAuth());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->token_type, "Bearer") << type;
+  }
+  auto dpop = ParseImportDocument(R"({"access_token":"a","token_type":"DPoP"})", "t", OAuth());
+  ASSERT_TRUE(dpop.ok());
+  EXPECT_EQ(dpop->token_type, "DPoP");
+}
+
 TEST(ImportDocumentTest, ExpiresInVariants) {
   auto as_string = ParseImportDocument(R"({"access_token":"a","expires_in":"60"})", "t", OAuth());
   ASSERT_TRUE(as_string.ok());

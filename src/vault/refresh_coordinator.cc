@@ -1,5 +1,6 @@
 #include "vault/refresh_coordinator.h"
 
+#include "oauth/token_fields.h"
 #include "oauth/token_result.h"
 #include "scheduler/refresh_timing.h"
 #include "vault/alert_events.h"
@@ -97,7 +98,7 @@ bool RefreshCoordinator::IsStale(const ConnectionRecord& row, double fraction) c
 StatusOr<AccessGrant> RefreshCoordinator::StoredGrant(const ConnectionRecord& row) const {
   LATCHKEY_ASSIGN_OR_RETURN(ConnectionSecrets secrets, vault_.connections().ReadSecrets(row));
   return AccessGrant{.access_token = std::move(secrets.access_token),
-                     .token_type = row.token_type.empty() ? "Bearer" : row.token_type,
+                     .token_type = oauth::NormalizeTokenType(row.token_type),
                      .expires_at = row.expires_at,
                      .obtained_at = row.token_obtained_at,
                      .refreshed = false};
@@ -284,7 +285,7 @@ StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row
       !secrets.access_token.empty() && !IsExpired(row)) {
     // Degraded, not down: the current token still works until it expires.
     return AccessGrant{.access_token = std::move(secrets.access_token),
-                       .token_type = row.token_type,
+                       .token_type = oauth::NormalizeTokenType(row.token_type),
                        .expires_at = row.expires_at,
                        .obtained_at = row.token_obtained_at,
                        .refreshed = false};
