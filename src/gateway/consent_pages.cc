@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/url.h"
 #include "gateway/html_page.h"
 #include "oauth/form_encoding.h"
 #include "oauth/token_fields.h"
@@ -60,7 +61,7 @@ ConsentPages::ConsentPages(vault::Vault& vault, vault::ConsentFlows& flows, Cons
       flows_(flows),
       links_(links),
       dashboard_(dashboard),
-      secure_(links.public_url().starts_with("https://")) {}
+      secure_(IsHttpsUrl(links.public_url())) {}
 
 Response ConsentPages::Handle(const Request& request) {
   const std::string_view target = request.target();

@@ -7,7 +7,9 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "common/random.h"
+#include "common/url.h"
 #include "gateway/dashboard_assets.h"
 #include "gateway/problem.h"
 #include "oauth/form_encoding.h"
@@ -108,7 +110,7 @@ Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, std::string public
     : vault_(vault),
       clock_(clock),
       public_url_(std::move(public_url)),
-      secure_(public_url_.starts_with("https://")),
+      secure_(IsHttpsUrl(public_url_)),
       key_(vault.keys().DeriveKey("latchkey dashboard session v1")) {}
 
 bool Dashboard::Serves(std::string_view path) {
@@ -227,15 +229,16 @@ std::string Dashboard::Cookie(const Session& session) const {
 std::string Dashboard::CsrfToken(const Session& session) const { return Mac(key_, "csrf|" + session.id); }
 
 bool Dashboard::SameOrigin(const Request& request) const {
-  const std::string_view origin = request[http::field::origin];
-  if (origin.empty()) return true;  // not a browser's cross-site request (they send Origin on POST)
-  const std::string_view host = request[http::field::host];
-  if (!host.empty() &&
-      (origin == "http://" + std::string(host) || origin == "https://" + std::string(host))) {
-    return true;
-  }
-  const std::string_view configured = std::string_view(public_url_).substr(0, public_url_.find('/', 8));
-  return !configured.empty() && origin == configured;
+  const std::string_view origin_field = FirstField(request.base(), http::field::origin);
+  if (origin_field.empty()) return true;  // not a browser's cross-site request (they send Origin on POST)
+  StatusOr<Url> origin = ParseOrigin(origin_field);
+  if (!origin.ok()) return false;  // "null" (a sandboxed frame, a file) among others
+  // The page's own address, as the browser reached it (either scheme: a TLS proxy may
+  // stand in front), or the configured public URL; both compared normalized.
+  const std::string_view host = FirstField(request.base(), http::field::host);
+  if (!host.empty() && origin->Authority() == AsciiLower(host)) return true;
+  StatusOr<Url> configured = ParseHttpUrl(public_url_);
+  return configured.ok() && configured->Origin() == origin->Origin();
 }
 
 Response Dashboard::Login(const Request& request) {

@@ -61,6 +61,38 @@ TEST_F(DashboardSessionTest, ASignedInSessionMayChangeThingsOnlyWithItsCsrfToken
   EXPECT_EQ(Change(dashboard, "", csrf).code(), StatusCode::kUnauthenticated);
 }
 
+// The Origin a browser sends is compared with the page's address and the configured
+// public URL as origins (scheme, host and port, normalized), not as text: the old text
+// comparison refused "https://gw.example" for public_url "https://GW.example:443/".
+TEST_F(DashboardSessionTest, OriginsCompareNormalizedAndOddOnesAreRefused) {
+  Dashboard dashboard(*vault_, clock_, "https://GW.example:443/");
+  const std::string cookie = SignIn(dashboard);
+  const std::string csrf = Csrf(dashboard, cookie);
+  EXPECT_TRUE(Change(dashboard, cookie, csrf, "https://gw.example").ok());
+  EXPECT_TRUE(Change(dashboard, cookie, csrf, "HTTPS://gw.EXAMPLE:443").ok());
+  EXPECT_TRUE(Change(dashboard, cookie, csrf, "http://127.0.0.1:8787").ok()) << "the Host it was reached by";
+  for (std::string_view foreign :
+       {"http://gw.example", "https://gw.example:8443", "https://gw.example.evil.example", "null",
+        "https://user@gw.example", "https://gw.example/path", "not a url"}) {
+    EXPECT_EQ(Change(dashboard, cookie, csrf, foreign).code(), StatusCode::kPermissionDenied) << foreign;
+  }
+}
+
+TEST_F(DashboardSessionTest, TheSessionCookieIsSecureWhenThePublicUrlIsHttpsInAnyCase) {
+  for (const char* public_url : {"https://gw.example", "HTTPS://gw.example"}) {
+    Dashboard dashboard(*vault_, clock_, public_url);
+    auto token = vault_->admin_tokens().Create();
+    ASSERT_TRUE(token.ok());
+    Response answer = dashboard.Handle(Post("/login", "token=" + std::string(token->reveal())));
+    EXPECT_NE(std::string(answer[http::field::set_cookie]).find("; Secure"), std::string::npos) << public_url;
+  }
+  Dashboard plain(*vault_, clock_, "http://127.0.0.1:8787");
+  auto token = vault_->admin_tokens().Create();
+  ASSERT_TRUE(token.ok());
+  Response answer = plain.Handle(Post("/login", "token=" + std::string(token->reveal())));
+  EXPECT_EQ(std::string(answer[http::field::set_cookie]).find("; Secure"), std::string::npos);
+}
+
 // Signing out ends the session on every node (each a Dashboard over the one store): a copy
 // of the cookie, kept by someone else, stops working everywhere.
 TEST_F(DashboardSessionTest, SigningOutEndsTheSessionOnEveryNode) {

@@ -6,6 +6,7 @@
 
 #include "common/ascii.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "gateway/admin_api.h"
 #include "gateway/audit_log.h"
 #include "gateway/consent_links.h"
@@ -219,16 +220,7 @@ class Gateway::Impl {
       }
     };
     if (options.http.host != "0.0.0.0" && options.http.host != "::") add(options.http.host);
-    const size_t scheme = public_url.find("://");
-    if (scheme != std::string::npos) {
-      std::string_view rest = std::string_view(public_url).substr(scheme + 3);
-      rest = rest.substr(0, rest.find('/'));
-      if (rest.starts_with('[')) {
-        add(std::string(rest.substr(0, rest.find(']') + 1)));
-      } else {
-        add(std::string(rest.substr(0, rest.find(':'))));
-      }
-    }
+    if (StatusOr<Url> url = ParseHttpUrl(public_url); url.ok()) add(url->HostForUrl());
     return mcp;
   }
 
@@ -264,6 +256,13 @@ Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() { Stop(); }
 
 StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options, Parts parts) {
+  // Consent links, the OAuth callback, cookies and the dashboard's CSRF check are built
+  // from public_url: a value that is not a plain http(s) URL is refused before anything listens.
+  if (!options.public_url.empty()) {
+    if (StatusOr<Url> url = ParseHttpUrl(options.public_url); !url.ok()) {
+      return url.status().WithContext("public_url");
+    }
+  }
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server, HttpServer::Listen(options.http));
   std::vector<asio::any_io_executor> workers;
   workers.reserve(static_cast<size_t>(server->workers()));
@@ -272,7 +271,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
       .proxy = options.proxy,
       .upstream = options.upstream,
       .public_url = options.public_url.empty()
-                        ? "http://" + options.http.host + ":" + std::to_string(server->port())
+                        ? "http://" + HostForUrl(options.http.host) + ":" + std::to_string(server->port())
                         : options.public_url,
       .blocking_threads = options.blocking_threads,
       .upstream_ca_file = options.upstream_ca_file};
