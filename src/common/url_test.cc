@@ -62,6 +62,16 @@ TEST(UrlTest, HostileFormsAreRefusedWithTheUrlQuoted) {
            "https://h/\r\nX-Injected: 1",  // a line break
            "https://h /",                  // a space
            "http://\xC3\xA9xample.com/",   // non-ASCII host
+           "i:}",
+           "http:{",
+           "i:<",
+           "i:^",
+           "i:|",
+           "i:\"",
+           "i:`",  // Boost.URL 1.81 asserted on these
+           "https://h/a}b",
+           "https://h/?q=<x>",
+           "https://h/\\",
        }) {
     StatusOr<Url> url = ParseHttpUrl(text);
     EXPECT_FALSE(url.ok()) << "'" << text << "' parsed";

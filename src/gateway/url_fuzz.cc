@@ -4,12 +4,14 @@
 // for a pattern is what the proxy then connects to: https, the pattern's port, a host
 // under the pattern's domain, the pattern's path as a segment prefix; the proxy's URL
 // split holds no user info and gives a Host header without spaces or controls; the
-// provider and OAuth URL rules agree.
+// provider and OAuth URL rules agree; common/url's ParseHttpUrl gives a lowercase host
+// without user info, and its Origin() parses back to the same origin.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "common/ascii.h"
+#include "common/url.h"
 #include "gateway/proxy_target.h"
 #include "oauth/url_policy.h"
 #include "provider/api_base_urls.h"
@@ -41,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(base->path == "/v2" || base->path.starts_with("/v2/"));
   }
   if (provider::internal::EndpointUrlProblem(url).empty()) FUZZ_CHECK(oauth::IsAllowedEndpointUrl(url));
+
+  if (StatusOr<Url> parsed = ParseHttpUrl(url); parsed.ok()) {
+    FUZZ_CHECK(parsed->https() || parsed->scheme == "http");
+    FUZZ_CHECK(!parsed->host.empty() && AsciiLower(parsed->host) == parsed->host);
+    FUZZ_CHECK(parsed->host.find('@') == std::string::npos && parsed->port != 0);
+    StatusOr<Url> origin = ParseOrigin(parsed->Origin());
+    FUZZ_CHECK(origin.ok() && origin->Origin() == parsed->Origin());
+  }
   (void)provider::internal::ApiBaseUrlPatternProblem(url);
   return 0;
 }
