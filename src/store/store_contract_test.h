@@ -1,6 +1,6 @@
 // The backend-independent Store test suite's fixture: every TEST_P on
 // StoreContractTest runs against each backend instantiated with
-// INSTANTIATE_TEST_SUITE_P (SQLite in sqlite_store_test.cc; PostgreSQL later).
+// INSTANTIATE_TEST_SUITE_P (SQLite in sqlite_store_test.cc, PostgreSQL in postgres_store_test.cc).
 // Test-only; each test owns its environment (a fresh database).
 #pragma once
 
