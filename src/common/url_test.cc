@@ -71,6 +71,8 @@ TEST(UrlTest, HostileFormsAreRefusedWithTheUrlQuoted) {
            "i:`",  // Boost.URL 1.81 asserted on these
            "https://h/a}b",
            "https://h/?q=<x>",
+           "hhttttps:[",  // Boost.URL 1.81 asserted on this too (url_fuzz)
+           "https:/h",
            "https://h/\\",
        }) {
     StatusOr<Url> url = ParseHttpUrl(text);

@@ -15,9 +15,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/http_server.h"
@@ -118,6 +120,19 @@ std::vector<std::string> ExpectedAnswers(std::string_view bytes) {
   return out;
 }
 
+// libFuzzer's -timeout watchdog is a SIGALRM installed without SA_RESTART: a blocking call
+// that it interrupts returns EINTR (or a partial count), which is neither an answer nor
+// the server closing. (Seen as a random property failure on a loaded machine.)
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;  // closed on us
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
 std::string Exchange(std::string_view bytes, size_t piece) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   FUZZ_CHECK(fd >= 0);
@@ -131,14 +146,14 @@ std::string Exchange(std::string_view bytes, size_t piece) {
   timeval timeout{.tv_sec = 100, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   for (size_t at = 0; at < bytes.size(); at += piece) {
-    const size_t n = std::min(piece, bytes.size() - at);
-    if (::send(fd, bytes.data() + at, n, MSG_NOSIGNAL) != static_cast<ssize_t>(n)) break;  // closed on us
+    if (!SendAll(fd, bytes.substr(at, piece))) break;
   }
   ::shutdown(fd, SHUT_WR);
   std::string answer;
   char buffer[4096];
   for (;;) {
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
     FUZZ_CHECK(n >= 0 || errno == ECONNRESET);  // a timeout means the server never closed
     if (n <= 0) break;
     answer.append(buffer, static_cast<size_t>(n));
