@@ -193,7 +193,7 @@ StatusOr<std::vector<sql::Row>> SqliteTx::Query(std::string_view sql, const sql:
 }
 
 StatusOr<int64_t> SqliteTx::Exec(std::string_view sql, const sql::Params& params) {
-  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [](sql::Row) {}));
+  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [](const sql::Row&) {}));
   return db_.Changes();
 }
 
