@@ -213,8 +213,7 @@ class Gateway::Impl {
   static mcp::StreamableHttpOptions McpOptions(const GatewayOptions& options, const std::string& public_url) {
     mcp::StreamableHttpOptions mcp;
     auto add = [&mcp](std::string_view raw) {
-      std::string host = AsciiLower(raw);
-      if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
+      std::string host = AsciiLower(raw.starts_with('[') ? std::string(raw) : HostForUrl(raw));
       if (!host.empty() && std::ranges::find(mcp.allowed_hosts, host) == mcp.allowed_hosts.end()) {
         mcp.allowed_hosts.push_back(std::move(host));
       }
