@@ -5,7 +5,7 @@
 
 #include "cli/context.h"
 #include "cli/table.h"
-#include "oauth/token_fields.h"
+#include "vault/credential.h"
 #include "vault/json_views.h"
 
 namespace latchkey::cli {
@@ -55,7 +55,7 @@ int Test(Context& context, const std::string& name) {
       oauth::HttpRequest request;
       request.method = "GET";
       request.url = provider->userinfo_url;
-      request.authorization = oauth::AuthorizationValue(connection->token_type, *credential);
+      request.authorization = vault::Credential::ForAccessToken(connection->token_type, *credential).value;
       auto response = context.Http().Send(request, {});
       if (!response.ok()) return Fail(response.status().WithContext("calling " + provider->userinfo_url));
       if (response->status == 401) {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,6 +42,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+// What a lingering close reads and drops at most (HttpServer's Close).
+constexpr size_t kMaxLingerBytes = size_t{1024} * 1024;
 
 // A reply for a request that could not be read, or nothing when the connection should
 // just close (peer gone, timeout, shutdown).
@@ -475,6 +478,7 @@ class HttpServer::Impl {
     watchdogs_[connection->worker]->Add(*connection);
     tcp::socket& stream = connection->stream;
     beast::flat_buffer buffer;
+    bool answered = false;  // the connection ends after an answer (not a silent close)
 
     while (!connection->closing) {
       http::request_parser<http::empty_body> header_parser;
@@ -489,7 +493,8 @@ class HttpServer::Impl {
       beast::error_code read_error = connection->Settle(header_error);
       connection->idle = false;
       if (read_error) {
-        co_await ReplyToBrokenRequest(connection, read_error, header_parser.got_some() || buffer.size() > 0);
+        answered = co_await ReplyToBrokenRequest(connection, read_error,
+                                                 header_parser.got_some() || buffer.size() > 0);
         break;
       }
 
@@ -505,6 +510,7 @@ class HttpServer::Impl {
         }
         if (refused) {
           co_await WriteRefusal(*connection, std::move(*refused));
+          answered = true;
           break;
         }
       }
@@ -531,7 +537,7 @@ class HttpServer::Impl {
           read_error = connection->Settle(body_error);
         }
         if (read_error) {
-          co_await ReplyToBrokenRequest(connection, read_error, true);
+          answered = co_await ReplyToBrokenRequest(connection, read_error, true);
           break;
         }
         client_keep_alive = parser.keep_alive();
@@ -575,11 +581,32 @@ class HttpServer::Impl {
             co_await asio::async_write(stream, WholeMessage(connection->out, payload), kAsTuple);
         written = !connection->Settle(write_error);
       }
+      answered = written;
       if (!written || !keep_alive) break;
       connection->served.store(true, std::memory_order_relaxed);
     }
+    co_await Close(*connection, /*linger=*/answered && !connection->closing);
+  }
+
+  // Ends the connection. After an answer the client may still be sending (the unread body
+  // of a refused or broken request, requests pipelined behind the last one): closing with
+  // those bytes unread makes the kernel reset the connection, which can destroy the answer
+  // before the client has read it. So, as RFC 9112 §9.6 advises, the write side is shut
+  // first, and what still comes is read and dropped until the client closes its side, for
+  // at most linger_timeout and kMaxLingerBytes.
+  asio::awaitable<void> Close(Connection& connection, bool linger) {
     beast::error_code ignored;
-    stream.shutdown(tcp::socket::shutdown_send, ignored);
+    connection.stream.shutdown(tcp::socket::shutdown_send, ignored);
+    if (!linger || options_.linger_timeout.count() <= 0) co_return;
+    connection.idle = true;  // nothing left to answer: Stop() and the connection cap may cut it short
+    connection.Arm(options_.linger_timeout);
+    std::array<char, 4096> sink{};
+    for (size_t dropped = 0; dropped < kMaxLingerBytes;) {
+      auto [read_error, read] = co_await connection.stream.async_read_some(asio::buffer(sink), kAsTuple);
+      if (read_error) break;
+      dropped += read;
+    }
+    connection.Disarm();
   }
 
   // Sends a gate's refusal; the body was never read, so the connection closes after it.
@@ -594,16 +621,16 @@ class HttpServer::Impl {
     connection.Settle(write_error);
   }
 
-  // Answers a request that could not be read, when an answer makes sense.
-  asio::awaitable<void> ReplyToBrokenRequest(const std::shared_ptr<Connection>& connection,
+  // Answers a request that could not be read, when an answer makes sense: true when it did.
+  asio::awaitable<bool> ReplyToBrokenRequest(const std::shared_ptr<Connection>& connection,
                                              const beast::error_code& ec, bool got_some) {
     std::optional<Response> reply = ReplyToReadError(ec, options_, got_some);
-    if (!reply) co_return;
+    if (!reply) co_return false;
     reply->keep_alive(false);
     reply->prepare_payload();
     connection->Arm(options_.write_timeout);
-    co_await http::async_write(connection->stream, *reply, kAsTuple);  // the connection closes anyway
-    connection->Disarm();
+    auto [write_error, bytes] = co_await http::async_write(connection->stream, *reply, kAsTuple);
+    co_return !connection->Settle(write_error);  // (the connection closes anyway)
   }
 
   // Writes the header at once, then body() and the rest piece by piece as the source yields it:

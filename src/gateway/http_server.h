@@ -40,6 +40,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{30000};    // for the body, once the header is in (each read)
   std::chrono::milliseconds body_deadline{300000};  // for the whole of a streamed body
   std::chrono::milliseconds write_timeout{60000};
+  // After its last answer on a connection, how long the server goes on reading and
+  // dropping what the client still sends, until the client closes (a lingering close, RFC
+  // 9112 §9.6): closing on unread bytes resets the connection, which can destroy the answer
+  // before the client reads it. 0 closes at once.
+  std::chrono::milliseconds linger_timeout{2000};
   // How long Stop() waits for requests already being answered before cutting them off.
   std::chrono::milliseconds shutdown_grace{10000};
   // Client connections open at once. At the cap, a new connection takes the place of the

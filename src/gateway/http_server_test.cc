@@ -213,6 +213,32 @@ TEST(HttpServerTest, PipelinedRequestsInOneSegmentAreAnsweredInOrder) {
   EXPECT_EQ(BodyJson(third)["status"], "ok");
 }
 
+// Many answers written in a row, then a request the server cannot read, with more bytes
+// behind it: every answer arrives, the 400 last. Closing at once on the unread bytes
+// would reset the connection and drop the answers still queued in the kernel (found by
+// http_server_fuzz); the server closes in stages instead (RFC 9112 §9.6).
+TEST(HttpServerTest, AnswersQueuedBeforeABrokenRequestAllArriveThoughUnreadBytesFollow) {
+  auto server = StartServer(AlwaysReady);
+  ASSERT_TRUE(server);
+  constexpr int kPipelined = 40;
+  std::string bytes;
+  for (int i = 0; i < kPipelined; ++i) bytes += "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+  bytes += "GET /healthz HTTP/9.9\r\n\r\n";
+  bytes += std::string(size_t{64} * 1024, 'x');
+  for (int round = 0; round < 50; ++round) {  // (closing at once lost answers in most runs of 20 rounds)
+    TestClient client(server->port());
+    ASSERT_FALSE(client.SendRaw(bytes));
+    for (int i = 0; i < kPipelined; ++i) {
+      Reply reply = client.Receive();
+      ASSERT_FALSE(reply.error) << "round " << round << ", answer " << i << ": " << reply.error.message();
+      EXPECT_EQ(reply.response.result(), http::status::ok);
+    }
+    Reply refusal = client.Receive();
+    ASSERT_FALSE(refusal.error) << "round " << round << ": " << refusal.error.message();
+    EXPECT_EQ(refusal.response.result(), http::status::bad_request);
+  }
+}
+
 // A request that arrives a few bytes at a time, header and body, is read whole.
 TEST(HttpServerTest, ARequestTrickledInPiecesIsReadWhole) {
   auto server = StartServer(AlwaysReady);
@@ -299,21 +325,21 @@ TEST(HttpServerTest, ConnectionCloseIsHonoured) {
 TEST(HttpServerTest, OversizedHeaderIsRefusedWithoutHarm) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);
-  {
+  // The server stops reading at its limit, with the rest of the header unread. Were it
+  // to close at once, the kernel's reset could destroy the 431 before the client read it
+  // (seen by http_server_fuzz, and here about once in a few tries): the lingering close
+  // makes it arrive every time.
+  for (int i = 0; i < 20; ++i) {
     TestClient client(server->port());
     http::request<http::string_body> request(http::verb::get, "/healthz", 11);
     request.set(http::field::host, "127.0.0.1");
     request.set("X-Padding", std::string(size_t{16} * 1024, 'a'));
-    beast::error_code sent = client.Send(request);
-    if (!sent) {
-      Reply reply = client.Receive();
-      // Either the 431 arrives, or the reset from closing with unread data beats it.
-      if (!reply.error) {
-        EXPECT_EQ(reply.response.result(), http::status::request_header_fields_too_large);
-        EXPECT_EQ(reply.response["Latchkey-Error"], "bad_request");
-        EXPECT_FALSE(reply.response.keep_alive());
-      }
-    }
+    ASSERT_FALSE(client.Send(request));
+    Reply reply = client.Receive();
+    ASSERT_FALSE(reply.error) << "try " << i << ": " << reply.error.message();
+    EXPECT_EQ(reply.response.result(), http::status::request_header_fields_too_large);
+    EXPECT_EQ(reply.response["Latchkey-Error"], "bad_request");
+    EXPECT_FALSE(reply.response.keep_alive());
   }
   TestClient fresh(server->port());
   Reply reply = fresh.RoundTrip(http::verb::get, "/healthz");
@@ -329,12 +355,10 @@ TEST(HttpServerTest, OversizedBodyIsRefused) {
   request.set(http::field::host, "127.0.0.1");
   request.set(http::field::content_length, std::to_string(2 * 1024 * 1024));
   // Only the header goes out: the declared length alone is over the limit.
-  beast::error_code sent = client.Send(http::request<http::string_body>(request.base()));
-  (void)sent;
+  ASSERT_FALSE(client.Send(http::request<http::string_body>(request.base())));
   Reply reply = client.Receive();
-  if (!reply.error) {
-    EXPECT_EQ(reply.response.result(), http::status::payload_too_large);
-  }
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.response.result(), http::status::payload_too_large);
   TestClient fresh(server->port());
   EXPECT_FALSE(fresh.RoundTrip(http::verb::get, "/healthz").error);
 }

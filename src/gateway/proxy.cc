@@ -72,11 +72,8 @@ struct Proxy::Call {
   std::string method_override;  // the method a declared override header names (the upstream runs it)
   std::string label = "-";      // metrics label: the connection once the policy allowed it
   std::shared_ptr<const RouteEntry> route;  // connection, provider, base URL (shared with the cache)
-  // The credential to inject: a header, or a query parameter.
-  std::string credential_header;
-  std::string credential_query;
-  SecretString credential;
-  SecretString oauth_token;  // the access token sent (to recognize a 401 for it)
+  vault::Credential credential;             // what to inject, and where
+  SecretString oauth_token;                 // the access token sent (to recognize a 401 for it)
   bool refreshed = false;
   int attempts = 0;
   std::optional<ProblemDetails> problem;
@@ -91,7 +88,8 @@ namespace {
 std::string ProbedEndpoint(const Proxy::Call& call) { return call.method + " " + call.target->decoded_path; }
 }  // namespace
 
-Proxy::Proxy(ProxyParts parts, ProxyOptions options) : parts_(std::move(parts)), options_(options) {}
+Proxy::Proxy(ProxyParts parts, ProxyOptions options)
+    : parts_(std::move(parts)), options_(options), retry_(options_.retry, parts_.random) {}
 
 asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Caller* caller,
                                         std::optional<ProblemDetails>* problem) {
@@ -126,7 +124,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   if (!call.problem) CheckMethodOverride(call, request);
   if (!call.problem) {
     co_await Forward(call, request, worker);
-    if (!Settled(call)) co_await AfterUpstream(call, request, worker);
+    if (ActionFor(call) != AnswerAction::kPassOn) co_await AfterUpstream(call, request, worker);
     if (call.upstream.ok() && call.upstream.response.result_int() != 401) {
       refusals_.Clear(call.route->connection.name);
     }
@@ -192,8 +190,6 @@ void Proxy::CheckMethodOverride(Call& call, const Request& request) {
 
 void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
   call.label = route->connection.name;
-  call.credential_header = route->credential_header;
-  call.credential_query = route->credential_query;
   call.credential = route->credential;
   call.oauth_token = route->oauth_token;
   call.route = std::move(route);
@@ -275,8 +271,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
     }
     call.refreshed = grant->refreshed;
     token_expires_at = grant->expires_at;
-    route.credential_header = "Authorization";
-    route.credential = oauth::AuthorizationValue(grant->token_type, grant->access_token);
+    route.credential = vault::Credential::ForAccessToken(grant->token_type, grant->access_token);
     route.oauth_token = std::move(grant->access_token);
   } else {
     auto secrets = parts_.vault.connections().ReadSecrets(record);
@@ -284,19 +279,7 @@ void Proxy::PrepareFromStore(Call& call, std::string_view presented, const std::
       call.problem = InternalProblem(secrets.status().message());
       return;
     }
-    if (record.kind == store::CredentialKind::kBasic) {
-      route.credential_header = "Authorization";
-      SecretString joined = SecretString::Join({record.username, ":", secrets->password.reveal()});
-      std::string encoded = Base64Encode(joined.reveal());
-      route.credential = SecretString::Join({"Basic ", encoded});
-      WipeString(encoded);
-    } else if (!route.provider.api_key_query.empty()) {
-      route.credential_query = route.provider.api_key_query;
-      route.credential = SecretString::Join({route.provider.api_key_prefix, secrets->api_key.reveal()});
-    } else {
-      route.credential_header = route.provider.api_key_header;
-      route.credential = SecretString::Join({route.provider.api_key_prefix, secrets->api_key.reveal()});
-    }
+    route.credential = vault::Credential::ForStaticSecret(record, route.provider, *secrets);
   }
   auto shared = std::make_shared<const RouteEntry>(std::move(route));
   Apply(call, shared);
@@ -324,10 +307,10 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   up.method = request.method();
   up.fields.reserve(8);  // one allocation for the usual few fields
   std::string query = target.raw_query;
-  if (!call.credential_query.empty()) {
-    query = WithoutQueryParam(query, call.credential_query);
-    query += (query.empty() ? "" : "&") + call.credential_query + "=" +
-             oauth::FormUrlEncode(call.credential.reveal());
+  if (!call.credential.query.empty()) {
+    query = WithoutQueryParam(query, call.credential.query);
+    query += (query.empty() ? "" : "&") + call.credential.query + "=" +
+             oauth::FormUrlEncode(call.credential.value.reveal());
   }
   up.target = call.route->base.path + target.raw_path;
   if (!query.empty()) up.target.append("?").append(query);
@@ -339,40 +322,26 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
          !boost::beast::iequals(field.name_string(), method_override))) {
       continue;
     }
-    if (!call.credential_header.empty() &&
-        boost::beast::iequals(field.name_string(), call.credential_header)) {
+    if (!call.credential.header.empty() &&
+        boost::beast::iequals(field.name_string(), call.credential.header)) {
       continue;
     }
     up.fields.push_back({field.name_string(), field.value()});
   }
-  if (!call.credential_header.empty())
-    up.fields.push_back({call.credential_header, call.credential.reveal()});
+  if (!call.credential.header.empty())
+    up.fields.push_back({call.credential.header, call.credential.value.reveal()});
   if (replayable) up.body = request.body();
 
-  UpstreamResult& result = call.upstream;
   for (int attempt = 1;; ++attempt) {
     const auto sent_at = SteadyClock::now();
-    result = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
+    call.upstream = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
     call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
     call.upstream_total_seconds += call.upstream_seconds;
-    call.attempts = attempt;
+    ++call.attempts;  // every send of the call, 401 rounds included
 
-    const int status = result.ok() ? result.response.result_int() : 0;
-    const bool transient_answer = result.ok() && (status == 429 || status >= 500);
-    const bool network_error = result.outcome == UpstreamResult::Outcome::kFailed ||
-                               result.outcome == UpstreamResult::Outcome::kConnectFailed;
-    const bool retryable = (replayable && idempotent && (transient_answer || network_error)) ||
-                           (result.outcome == UpstreamResult::Outcome::kConnectFailed && !result.sent);
-    if (!retryable || attempt >= options_.max_attempts) co_return;
-
-    std::chrono::milliseconds delay = options_.first_backoff * (1 << (attempt - 1));
-    delay += std::chrono::milliseconds(static_cast<int64_t>(parts_.random.Uniform(delay.count() / 2 + 1)));
-    if (transient_answer) {
-      std::string_view header = result.response[http::field::retry_after];
-      if (auto after = oauth::ParseRetryAfter(header, parts_.clock.Now())) delay = *after;
-    }
-    if (SteadyClock::now() + delay >= call.deadline) co_return;
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    auto delay = retry_.Backoff(call.upstream, attempt, replayable, idempotent, parts_.clock.Now());
+    if (!delay || SteadyClock::now() + *delay >= call.deadline) co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor, *delay);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
@@ -415,20 +384,15 @@ asio::awaitable<bool> Proxy::TestEndpointTakes(const Call& call, int worker) {
   } else {
     co_return false;
   }
-  probe.fields = {{"Accept", "application/json"}, {call.credential_header, call.credential.reveal()}};
+  probe.fields = {{"Accept", "application/json"}, {call.credential.header, call.credential.value.reveal()}};
   UpstreamResult answer = co_await parts_.upstreams.at(worker)->Send(base, probe, nullptr, call.deadline);
   const int status = answer.ok() ? answer.response.result_int() : 0;
   co_return status >= 200 && status < 300;
 }
 
-// An answer AfterUpstream would leave as it is: most answers, which then skip a coroutine.
-// (Keep in step with AfterUpstream's cases.)
-bool Proxy::Settled(const Call& call) {
-  if (!call.upstream.ok()) return false;
-  const int status = call.upstream.response.result_int();
-  const bool slack = call.route->provider.quirks.scope_error_format == "slack";
-  return status != 401 && status != 403 && status != 404 && status != 429 && status < 500 &&
-         !(status == 200 && slack);
+AnswerAction Proxy::ActionFor(const Call& call) {
+  return RetryPolicy::Classify(call.upstream, store::IsOAuth(call.route->connection.kind),
+                               call.route->provider.quirks.scope_error_format == "slack");
 }
 
 // Whether the API may have refused `grant` only because it checked it after its expiry.
@@ -439,8 +403,46 @@ bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
   return grant.expires_at && *grant.expires_at - kWholeSecond <= parts_.clock.Now();
 }
 
-// 401 → the newest token (one shared refresh) and the call again; 403 → scope decoding;
-// failures → problems.
+// What the answer asks for (ActionFor): 401 → the newest token and the call again
+// (RefreshRounds), then what the answer that stands asks for: 403 → scope decoding;
+// 429, 5xx and failures → problems.
+asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
+  AnswerAction action = ActionFor(call);
+  if (action == AnswerAction::kRefresh) {
+    if (co_await RefreshRounds(call, request, worker)) co_return;
+    action = ActionFor(call);
+  }
+  switch (action) {
+    case AnswerAction::kPassOn:
+    case AnswerAction::kRefresh:  // (RefreshRounds settles every 401)
+      co_return;
+    case AnswerAction::kRateLimited:
+    case AnswerAction::kUnavailable: FailureProblem(call, request); co_return;
+    case AnswerAction::kScopeCheck: break;
+  }
+
+  const store::ConnectionRecord& record = call.route->connection;
+  UpstreamRefusal refusal;
+  const UpstreamResponse& answer = call.upstream.response;
+  refusal.status = answer.result_int();
+  refusal.www_authenticate = std::string(answer[http::field::www_authenticate]);
+  refusal.accepted_oauth_scopes = std::string(answer["X-Accepted-OAuth-Scopes"]);
+  refusal.content_type = std::string(answer[http::field::content_type]);
+  StatusOr<std::string> body = co_await PeekBody(call.upstream, options_.max_scope_body);
+  if (!body.ok()) {
+    call.problem = UpstreamUnavailable(record.name, call.attempts, body.status().message(), false);
+    co_return;
+  }
+  refusal.body = *body;
+  const std::string& format = call.route->provider.quirks.scope_error_format;
+  if (auto scope = DecodeScopeError(format, refusal, record.scopes)) {
+    co_await Offload(parts_.blocking, [&] {
+      call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
+                                       parts_.links.Reconsent(record, scope->required, call.agent));
+    });
+  }
+}
+
 // The coordinator may answer a 401 with a token that someone else (another request,
 // another node) obtained before ours was refused, without refreshing. If the API refuses
 // that one too, it was simply older than it looked, and it is refused in turn: the call
@@ -448,19 +450,15 @@ bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
 // while it was surely still valid. A token the API may have checked after its expiry
 // (a slow API, a short-lived token) proves nothing about the grant: it is replaced too,
 // and if every round ends that way the call fails as unavailable, not as a dead grant.
-asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
+asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, int worker) {
   const store::ConnectionRecord& record = call.route->connection;
-  const provider::ProviderDefinition& provider = call.route->provider;
   const TimePoint first_refusal = parts_.clock.Now();
-  constexpr int kMaxRounds = 3;  // bounds a token chase if the API's clock runs ahead
   // A token the test endpoint took after this connection's API refused it: the refusal is
   // that endpoint's own answer, passed on without another refresh.
-  if (call.upstream.ok() && call.upstream.response.result_int() == 401 && store::IsOAuth(record.kind) &&
-      probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now())) {
-    co_return;
+  if (probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now())) {
+    co_return true;
   }
-  for (int round = 0; round < kMaxRounds && call.upstream.ok() &&
-                      call.upstream.response.result_int() == 401 && store::IsOAuth(record.kind);
+  for (int round = 0; round < RetryPolicy::kRefreshRounds && ActionFor(call) == AnswerAction::kRefresh;
        ++round) {
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);
@@ -482,7 +480,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
             "the API refused the access token and refreshing it failed: " + grant.status().message(), false);
       }
     });
-    if (call.problem) co_return;
+    if (call.problem) co_return true;
     call.refreshed = true;
     if (request.body_stream) {
       call.problem =
@@ -490,13 +488,13 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
                               "the API refused the access token; latchkey refreshed it, but this "
                               "request's body was streamed and cannot be sent twice, so send it again",
                               false);
-      co_return;
+      co_return true;
     }
-    call.credential = oauth::AuthorizationValue(fresh->token_type, fresh->access_token);
+    call.credential = vault::Credential::ForAccessToken(fresh->token_type, fresh->access_token);
     call.oauth_token = std::move(fresh->access_token);
     co_await Forward(call, request, worker);
-    if (!call.upstream.ok() || call.upstream.response.result_int() != 401) break;
-    const bool last_round = round + 1 == kMaxRounds;
+    if (ActionFor(call) != AnswerAction::kRefresh) co_return false;
+    const bool last_round = round + 1 == RetryPolicy::kRefreshRounds;
     if (MayHaveExpiredInFlight(*fresh)) {
       if (!last_round) continue;
       call.problem = UpstreamUnavailable(
@@ -504,7 +502,7 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
           "the API refused the access token, and the newest one latchkey obtained may have expired before "
           "the API checked it: the API answers too slowly for the tokens' lifetime",
           false);
-      co_return;
+      co_return true;
     }
     const bool obtained_after_refusal =
         fresh->refreshed || (fresh->obtained_at && *fresh->obtained_at >= first_refusal);
@@ -514,79 +512,58 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
       if (co_await TestEndpointTakes(call, worker)) {
         spdlog::info(
             "proxy: an endpoint of connection '{}' refused a token the provider's test endpoint takes: its "
-            "401 is "
-            "passed on as the endpoint's own answer",
+            "401 is passed on as the endpoint's own answer",
             record.name);
         probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now());
         refusals_.Clear(record.name);
-        co_return;
+        co_return true;
       }
       spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
                    record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
       co_await Offload(parts_.blocking, [&] { RefusedFreshToken(call); });
-      co_return;
+      co_return true;
     }
   }
+  co_return false;
+}
 
+void Proxy::FailureProblem(Call& call, const Request& request) const {
+  const std::string& connection = call.route->connection.name;
   const bool idempotent = IsIdempotent(request.method()) && call.method_override.empty();
-  UpstreamResult& result = call.upstream;
+  const UpstreamResult& result = call.upstream;
   switch (result.outcome) {
     case UpstreamResult::Outcome::kOk: break;
     case UpstreamResult::Outcome::kTimeout:
-      call.problem = UpstreamTimeout(record.name, result.sent && !idempotent);
-      co_return;
+      call.problem = UpstreamTimeout(connection, result.sent && !idempotent);
+      return;
     case UpstreamResult::Outcome::kRequestBodyFailed:
       call.problem = RequestBodyProblem(result.request_body_error);
-      co_return;
+      return;
     case UpstreamResult::Outcome::kUnsendable:
       call.problem =
-          InternalProblem("the request to connection '" + record.name + "' cannot be sent: " + result.error +
+          InternalProblem("the request to connection '" + connection + "' cannot be sent: " + result.error +
                           "; a stored credential must not hold one, so import it again");
-      co_return;
+      return;
     case UpstreamResult::Outcome::kTooLarge:
-      call.problem = UpstreamUnavailable(record.name, call.attempts,
+      call.problem = UpstreamUnavailable(connection, call.attempts,
                                          "the response exceeds latchkey's size limit", !idempotent);
-      co_return;
+      return;
     default:
-      call.problem =
-          UpstreamUnavailable(record.name, call.attempts, result.error, result.sent && !idempotent);
-      co_return;
+      call.problem = UpstreamUnavailable(connection, call.attempts, result.error, result.sent && !idempotent);
+      return;
   }
-
   const int status = result.response.result_int();
   if (status == 429) {
     long long retry_after = 1;
-    if (auto after = oauth::ParseRetryAfter(result.response[http::field::retry_after], parts_.clock.Now())) {
+    if (auto after = RetryPolicy::RetryAfter(result.response, parts_.clock.Now())) {
       retry_after = std::max<long long>(1, after->count());
     }
-    call.problem = RateLimited(record.name, retry_after, call.attempts);
-    co_return;
+    call.problem = RateLimited(connection, retry_after, call.attempts);
+    return;
   }
-  if (status >= 500) {
-    call.problem =
-        UpstreamUnavailable(record.name, call.attempts, "HTTP " + std::to_string(status), !idempotent);
-    call.problem->members["upstream_status"] = status;
-    co_return;
-  }
-  if (status == 403 || status == 404 || (status == 200 && provider.quirks.scope_error_format == "slack")) {
-    UpstreamRefusal refusal;
-    refusal.status = status;
-    refusal.www_authenticate = std::string(result.response[http::field::www_authenticate]);
-    refusal.accepted_oauth_scopes = std::string(result.response["X-Accepted-OAuth-Scopes"]);
-    refusal.content_type = std::string(result.response[http::field::content_type]);
-    StatusOr<std::string> body = co_await PeekBody(call.upstream, options_.max_scope_body);
-    if (!body.ok()) {
-      call.problem = UpstreamUnavailable(record.name, call.attempts, body.status().message(), false);
-      co_return;
-    }
-    refusal.body = *body;
-    if (auto scope = DecodeScopeError(provider.quirks.scope_error_format, refusal, record.scopes)) {
-      co_await Offload(parts_.blocking, [&] {
-        call.problem = ScopeInsufficient(record.name, record.scopes, scope->required,
-                                         parts_.links.Reconsent(record, scope->required, call.agent));
-      });
-    }
-  }
+  call.problem =
+      UpstreamUnavailable(connection, call.attempts, "HTTP " + std::to_string(status), !idempotent);
+  call.problem->members["upstream_status"] = status;
 }
 
 Response Proxy::Refuse(const Request& header, ProblemDetails problem) {

@@ -1,9 +1,10 @@
 // Proxy: ANY /proxy/{connection}/{path...} (SPEC §4). One stage per concern, in the order
 // Handle() reads:
 //   target safety → agent auth → policy → connection state → credential
-//   → upstream (pooled, deadline; retries for idempotent methods honoring Retry-After)
-//   → 401 with the current token? the newest token (one shared refresh), sent again, at
-//     most 3 rounds (AfterUpstream) → 403? scope decoding
+//   → upstream (pooled, deadline; sent again as RetryPolicy decides)
+//   → what the answer asks for (RetryPolicy::Classify): 401 with the current token? the
+//     newest token (one shared refresh), sent again, at most RetryPolicy::kRefreshRounds
+//     rounds; 403? scope decoding; 429 and 5xx? latchkey's problem
 //   → response back → audit row and metrics.
 // Blocking stages (store, refresh) run on the blocking pool; the upstream exchange runs on
 // the worker's own UpstreamClient. Thread-safe; one instance serves every worker.
@@ -24,6 +25,7 @@
 #include "gateway/metrics.h"
 #include "gateway/problem.h"
 #include "gateway/refusal_streaks.h"
+#include "gateway/retry_policy.h"
 #include "gateway/route_cache.h"
 #include "gateway/upstream_client.h"
 #include "vault/refresh_coordinator.h"
@@ -33,8 +35,7 @@ namespace latchkey::gateway {
 
 struct ProxyOptions {
   std::chrono::milliseconds deadline{30000};  // per proxied call, retries included
-  int max_attempts = 3;                       // for idempotent methods on 5xx, 429 and network errors
-  std::chrono::milliseconds first_backoff{200};
+  RetryOptions retry;                         // for idempotent methods on 5xx, 429 and network errors
   size_t max_scope_body = size_t{64} * 1024;  // how much of a 403 body the scope decoder reads
   // Calls in a row whose freshly refreshed token the API refused, before the connection
   // is marked needs_reauth (see refusal_streaks.h).
@@ -91,7 +92,13 @@ class Proxy {
   static void CheckMethodOverride(Call& call, const Request& request);
   ProblemDetails ReauthProblem(const store::ConnectionRecord& record, std::string_view agent);
   boost::asio::awaitable<void> Forward(Call& call, const Request& request, int worker);
-  static bool Settled(const Call& call);  // an answer AfterUpstream leaves as it is
+  // What the call's answer asks for (RetryPolicy::Classify).
+  static AnswerAction ActionFor(const Call& call);
+  // The 401 rounds: the newest token and the call again. True when the call is settled
+  // (a problem, or an answer passed on as it is).
+  boost::asio::awaitable<bool> RefreshRounds(Call& call, const Request& request, int worker);
+  // The call's problem for an answer that is a failure (no answer, 429, 5xx).
+  void FailureProblem(Call& call, const Request& request) const;
   bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;
   boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
   // Blocking. The API refused a token obtained after its first refusal: reauth_required,
@@ -104,6 +111,7 @@ class Proxy {
 
   ProxyParts parts_;
   ProxyOptions options_;
+  RetryPolicy retry_;
   RefusalStreaks refusals_;
   ProbedTokens probed_;
 };

@@ -20,6 +20,7 @@
 #include "provider/provider.h"
 #include "store/records.h"
 #include "vault/agent_registry.h"
+#include "vault/credential.h"
 
 namespace latchkey::gateway {
 
@@ -27,10 +28,8 @@ struct RouteEntry {
   store::ConnectionRecord connection;
   provider::ProviderDefinition provider;
   BaseUrl base;
-  std::string credential_header;  // or
-  std::string credential_query;
-  SecretString credential;   // the value to inject
-  SecretString oauth_token;  // the bare access token, for OAuth connections
+  vault::Credential credential;  // what to inject, and where
+  SecretString oauth_token;      // the bare access token, for OAuth connections
 };
 
 class RouteCache {

@@ -10,7 +10,7 @@ namespace {
 std::shared_ptr<const RouteEntry> Route(const std::string& name) {
   auto entry = std::make_shared<RouteEntry>();
   entry->connection.name = name;
-  entry->credential = SecretString(std::string("Bearer t-") + name);
+  entry->credential.value = SecretString(std::string("Bearer t-") + name);
   return entry;
 }
 
@@ -18,7 +18,7 @@ TEST(RouteCacheTest, EntriesLiveForTheTtlAndCanBeForgotten) {
   RouteCache cache(std::chrono::milliseconds(200));
   cache.PutRoute(Route("work"), std::nullopt);
   ASSERT_NE(cache.FindRoute("work"), nullptr);
-  EXPECT_EQ(cache.FindRoute("work")->credential.reveal(), "Bearer t-work");
+  EXPECT_EQ(cache.FindRoute("work")->credential.value.reveal(), "Bearer t-work");
   EXPECT_EQ(cache.FindRoute("other"), nullptr);
   cache.ForgetRoute("work");
   EXPECT_EQ(cache.FindRoute("work"), nullptr);

@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "gateway/read_message.h"
+#include "gateway/retry_policy.h"
 #include "gateway/watchdog.h"
 #include "gateway/wire.h"
 
@@ -516,7 +517,9 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     }
     // The upstream closed an idle keep-alive connection just as we reused it: nothing was
     // processed, so sending again on a fresh connection is safe for every method.
-    if (reused && !attempt.any_response_bytes && !TimedOut(attempt.ec) && round == 0) continue;
+    if (RetryPolicy::ResendOnNewConnection(reused, attempt.any_response_bytes, TimedOut(attempt.ec), round)) {
+      continue;
+    }
     result.sent = attempt.sent;
     if (TimedOut(attempt.ec)) {
       result.outcome = UpstreamResult::Outcome::kTimeout;

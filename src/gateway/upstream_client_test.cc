@@ -19,103 +19,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/scripted_upstream.h"
+
 namespace latchkey::gateway {
 namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-// Wakes a thread blocked in acceptor.accept() with a connection of our own. (Closing the
-// acceptor from another thread does not wake it, and is a data race with the accept that
-// ThreadSanitizer reports.)
-void WakeAccept(const tcp::acceptor& acceptor) {
-  asio::io_context io;
-  tcp::socket poke(io);
-  boost::system::error_code ignored;
-  poke.connect(acceptor.local_endpoint(), ignored);
-}
-
-// Answers the i-th request it reads with `answers[i]`, written as the given segments with
-// a pause between them. When the client closes a connection, the next request is
-// awaited on the next connection.
-class ScriptedUpstream {
- public:
-  explicit ScriptedUpstream(std::vector<std::vector<std::string>> answers)
-      : acceptor_(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)), answers_(std::move(answers)) {
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ScriptedUpstream() {
-    // A server still blocked in accept() (no client ever came) stops once woken; the
-    // acceptor closes with this object.
-    stopping_ = true;
-    WakeAccept(acceptor_);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int requests() const { return requests_; }
-  int connections() const { return connections_; }
-  // Each request as it arrived: its header, then as many bytes as its Content-Length said.
-  std::vector<std::string> received() const {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-
- private:
-  void Serve() {
-    size_t next = 0;
-    while (next < answers_.size() && !stopping_) {
-      tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stopping_) return;
-      ++connections_;
-      if (!ServeConnection(socket, next)) return;
-    }
-  }
-
-  // Answers requests on `socket` from answers_[next] on; false once every answer is given.
-  bool ServeConnection(tcp::socket& socket, size_t& next) {
-    boost::system::error_code ec;
-    std::string in;
-    for (; next < answers_.size(); ++next) {
-      const std::vector<std::string>& segments = answers_[next];
-      asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", ec);
-      if (ec) return true;
-      const size_t head = in.find("\r\n\r\n") + 4;
-      size_t length = 0;
-      if (size_t at = in.find("Content-Length: "); at < head) length = std::stoul(in.substr(at + 16));
-      if (in.size() < head + length)
-        asio::read(socket, asio::dynamic_buffer(in), asio::transfer_exactly(head + length - in.size()), ec);
-      if (ec) return true;
-      {
-        std::lock_guard lock(mu_);
-        received_.push_back(in.substr(0, head + length));
-      }
-      in.erase(0, head + length);
-      ++requests_;
-      for (const std::string& segment : segments) {
-        asio::write(socket, asio::buffer(segment), ec);
-        if (ec) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    // Wait for the client to hang up, so no answer is cut short.
-    char byte = 0;
-    socket.read_some(asio::buffer(&byte, 1), ec);
-    return false;
-  }
-
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::vector<std::vector<std::string>> answers_;
-  std::thread thread_;
-  std::atomic<int> requests_ = 0;
-  std::atomic<int> connections_ = 0;
-  std::atomic<bool> stopping_ = false;
-  mutable std::mutex mu_;
-  std::vector<std::string> received_;
-};
+using testing::ScriptedUpstream;
+using testing::WakeAccept;
 
 UpstreamRequest Get(std::string target) {
   UpstreamRequest request;

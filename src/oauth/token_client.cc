@@ -43,14 +43,8 @@ HttpRequest TokenClient::BuildRequest(const std::string& url, Params params,
   bool has_secret = !client_secret_.empty();
   if (has_secret && provider_.token_auth == provider::TokenAuthMethod::kClientSecretBasic) {
     // RFC 6749 §2.3.1: form-encode id and secret before joining them for Basic.
-    std::string joined = FormUrlEncode(client_id_) + ":";
-    std::string secret = FormUrlEncode(client_secret_.reveal());
-    joined += secret;
-    std::string encoded = Base64Encode(joined);
-    request.authorization = SecretString("Basic " + encoded);
-    WipeString(encoded);
-    WipeString(joined);
-    WipeString(secret);
+    request.authorization = BasicAuthorizationValue(FormUrlEncode(client_id_),
+                                                    SecretString(FormUrlEncode(client_secret_.reveal())));
   } else {
     params.emplace_back("client_id", client_id_);
     if (has_secret && provider_.token_auth == provider::TokenAuthMethod::kClientSecretPost) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/ascii.h"
+#include "common/encoding.h"
 
 namespace latchkey::oauth {
 
@@ -75,6 +76,14 @@ std::string NormalizeTokenType(std::string_view token_type) {
 
 SecretString AuthorizationValue(std::string_view token_type, const SecretString& access_token) {
   return SecretString::Join({NormalizeTokenType(token_type), " ", access_token.reveal()});
+}
+
+SecretString BasicAuthorizationValue(std::string_view user, const SecretString& password) {
+  const SecretString joined = SecretString::Join({user, ":", password.reveal()});
+  std::string encoded = Base64Encode(joined.reveal());
+  SecretString value = SecretString::Join({"Basic ", encoded});
+  WipeString(encoded);
+  return value;
 }
 
 }  // namespace latchkey::oauth

@@ -32,9 +32,12 @@ bool IsScopeToken(std::string_view scope);
 // and when the server named none; any other type (DPoP, say) as given.
 std::string NormalizeTokenType(std::string_view token_type);
 // The Authorization value that presents an access token: "<type> <token>", the type
-// normalized as above. The one place the proxy, `latchkey connection test` and the
-// identity lookup build it.
+// normalized as above (vault::Credential::ForAccessToken, for requests to an API).
 SecretString AuthorizationValue(std::string_view token_type, const SecretString& access_token);
+// The Authorization value of HTTP Basic (RFC 7617): "Basic " and base64 of "user:password".
+// The one place it is built: an API's Basic credential, and a client's id and secret at
+// a token endpoint (form-encoded first, RFC 6749 §2.3.1).
+SecretString BasicAuthorizationValue(std::string_view user, const SecretString& password);
 
 // Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
 // non-numeric and over ten years → nullopt (treated as unknown expiry).

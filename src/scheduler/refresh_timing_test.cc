@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "support/extreme_random.h"
+
 namespace latchkey::scheduler {
 namespace {
 
@@ -31,18 +33,7 @@ class SeededRandom final : public Random {
   std::uint64_t state_;
 };
 
-// Always the smallest or always the largest allowed draw, to hit the bounds exactly.
-class ExtremeRandom final : public Random {
- public:
-  explicit ExtremeRandom(bool max) : max_(max) {}
-  void Fill(std::span<std::uint8_t> out) override {
-    for (auto& b : out) b = max_ ? 0xff : 0;
-  }
-  std::uint64_t Uniform(std::uint64_t upper_bound) override { return max_ ? upper_bound - 1 : 0; }
-
- private:
-  bool max_;
-};
+using testing::ExtremeRandom;
 
 const TimePoint kT0 = FromUnixMillis(1'767'225'600'000);  // 2026-01-01T00:00:00Z
 

@@ -5,6 +5,7 @@
 #include "common/encoding.h"
 #include "oauth/discovery.h"
 #include "oauth/token_fields.h"
+#include "vault/credential.h"
 
 namespace latchkey::vault {
 namespace {
@@ -130,7 +131,7 @@ StatusOr<Account> AccountIdentities::FromIdentityEndpoint(const provider::Provid
   request.method = "GET";
   request.url = url;
   request.headers = {{"Accept", "application/json"}};
-  request.authorization = oauth::AuthorizationValue(token_type, access_token);
+  request.authorization = Credential::ForAccessToken(token_type, access_token).value;
   const std::string host = oauth::UrlHostForMessages(url);
   StatusOr<oauth::HttpResponse> response = http_.Send(request, IdentityLimits());
   if (!response.ok()) return response.status().WithContext("asking " + host + " which account this is");
