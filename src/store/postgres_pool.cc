@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "common/random.h"
+#include "store/sql/backoff.h"
 
 namespace latchkey::store::postgres {
 namespace {
@@ -21,13 +21,6 @@ using SteadyClock = std::chrono::steady_clock;
 // (three nodes, 4-second tokens that are never cached) calls queued for tens of seconds.
 // Three nodes keeping 32 each stay below PostgreSQL's default max_connections (100).
 constexpr size_t kMaxIdleConnections = 32;
-
-// Randomized exponential backoff: 1, 2, 4 ... 32 ms, each scaled into [0.5, 1.5).
-void Backoff(int attempt) {
-  int64_t base_us = int64_t{1000} << std::min(attempt, 5);
-  auto jitter = static_cast<int64_t>(SystemRandom::Instance().Uniform(static_cast<uint64_t>(base_us)));
-  std::this_thread::sleep_for(std::chrono::microseconds(base_us / 2 + jitter));
-}
 
 // How this process shows in pg_stat_activity and pg_locks (unless the URL names it):
 // which node of several holds a connection's refresh lock, or a long transaction.
@@ -140,7 +133,7 @@ Status PostgresPool::Run(TxnKind kind, const std::function<Status(PgTx&)>& body)
       return UnavailableError("the store is busy (other writers held it for more than " + waited +
                               "); retry later");
     }
-    Backoff(attempt);
+    sql::BackoffBeforeRetry(attempt);
   }
 }
 

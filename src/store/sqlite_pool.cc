@@ -10,7 +10,7 @@
 #include <system_error>
 #include <thread>
 
-#include "common/random.h"
+#include "store/sql/backoff.h"
 
 namespace latchkey::store::sqlite {
 namespace {
@@ -33,13 +33,6 @@ const char* BeginSql(TxnKind kind) {
   return "BEGIN IMMEDIATE";
 }
 
-// Randomized exponential backoff: 1, 2, 4 ... 32 ms, each scaled into [0.5, 1.5).
-void Backoff(int attempt) {
-  int64_t base_us = int64_t{1000} << std::min(attempt, 5);
-  auto jitter = static_cast<int64_t>(SystemRandom::Instance().Uniform(static_cast<uint64_t>(base_us)));
-  std::this_thread::sleep_for(std::chrono::microseconds(base_us / 2 + jitter));
-}
-
 Status BusyError(std::chrono::milliseconds busy_wait) {
   return UnavailableError("the store is busy (another writer held it for more than " +
                           std::to_string(busy_wait.count()) + " ms); retry later");
@@ -57,7 +50,7 @@ Status RetryWhileBusy(SqliteDb& db, std::chrono::milliseconds busy_wait,
     Status result = step();
     if (result.ok() || !db.busy()) return result;
     if (SteadyClock::now() >= deadline) return BusyError(busy_wait);
-    Backoff(attempt);
+    sql::BackoffBeforeRetry(attempt);
   }
 }
 
@@ -134,7 +127,7 @@ Status SqlitePool::Run(TxnKind kind, const std::function<Status(SqliteDb&)>& bod
       result = BusyError(busy_wait_);
       break;
     }
-    Backoff(attempt);
+    sql::BackoffBeforeRetry(attempt);
   }
   Release(std::move(db));
   return result;
