@@ -106,11 +106,20 @@ Status Dashboard::AuthorizeForm(const Request& request, std::string_view csrf) c
   return Status::Ok();
 }
 
+namespace {
+// The origin of the configured public URL, normalized once (Dashboard::SameOrigin), or
+// empty when it has none.
+std::string PublicOrigin(std::string_view public_url) {
+  StatusOr<Url> url = ParseHttpUrl(public_url);
+  return url.ok() ? url->Origin() : std::string();
+}
+}  // namespace
+
 Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url)
     : vault_(vault),
       clock_(clock),
-      public_url_(std::move(public_url)),
-      secure_(IsHttpsUrl(public_url_)),
+      public_origin_(PublicOrigin(public_url)),
+      secure_(IsHttpsUrl(public_url)),
       key_(vault.keys().DeriveKey("latchkey dashboard session v1")) {}
 
 bool Dashboard::Serves(std::string_view path) {
@@ -237,8 +246,7 @@ bool Dashboard::SameOrigin(const Request& request) const {
   // stand in front), or the configured public URL; both compared normalized.
   const std::string_view host = FirstField(request.base(), http::field::host);
   if (!host.empty() && origin->Authority() == AsciiLower(host)) return true;
-  StatusOr<Url> configured = ParseHttpUrl(public_url_);
-  return configured.ok() && configured->Origin() == origin->Origin();
+  return !public_origin_.empty() && public_origin_ == origin->Origin();
 }
 
 Response Dashboard::Login(const Request& request) {

@@ -74,7 +74,7 @@ class Dashboard {
 
   vault::Vault& vault_;
   const Clock& clock_;
-  std::string public_url_;
+  std::string public_origin_;  // of the configured public URL, normalized
   bool secure_;
   crypto::SymmetricKey key_;
 };
