@@ -115,7 +115,7 @@ std::string PublicOrigin(std::string_view public_url) {
 }
 }  // namespace
 
-Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url)
+Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, const std::string& public_url)
     : vault_(vault),
       clock_(clock),
       public_origin_(PublicOrigin(public_url)),

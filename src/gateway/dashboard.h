@@ -30,7 +30,7 @@ std::string_view CookieValue(std::string_view header, std::string_view name);
 
 class Dashboard {
  public:
-  Dashboard(vault::Vault& vault, const Clock& clock, std::string public_url);
+  Dashboard(vault::Vault& vault, const Clock& clock, const std::string& public_url);
 
   // True for the paths it answers: "/", "/assets/...", "/ui/session", "/login", "/logout".
   static bool Serves(std::string_view path);
