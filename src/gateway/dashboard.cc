@@ -119,7 +119,7 @@ Dashboard::Dashboard(vault::Vault& vault, const Clock& clock, const std::string&
     : vault_(vault),
       clock_(clock),
       public_origin_(PublicOrigin(public_url)),
-      secure_(IsHttpsUrl(public_url)),
+      secure_(public_origin_.starts_with("https://")),  // (the scheme is lowercased)
       key_(vault.keys().DeriveKey("latchkey dashboard session v1")) {}
 
 bool Dashboard::Serves(std::string_view path) {

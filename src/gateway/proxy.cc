@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "common/ascii.h"
-#include "common/encoding.h"
 #include "common/log.h"
 #include "gateway/forwarding_rules.h"
 #include "gateway/offload.h"
@@ -19,8 +18,6 @@
 #include "gateway/proxy_target.h"
 #include "gateway/scope_error_decoder.h"
 #include "oauth/form_encoding.h"
-#include "oauth/retry_after.h"
-#include "oauth/token_fields.h"
 #include "provider/api_base_urls.h"
 
 namespace latchkey::gateway {
@@ -31,9 +28,12 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-bool IsIdempotent(http::verb method) {
-  return method == http::verb::get || method == http::verb::head || method == http::verb::options ||
-         method == http::verb::put || method == http::verb::delete_;
+// Whether the request may run twice: an idempotent method with no override header naming
+// another (an overridden method is the upstream's to run).
+bool IsIdempotent(http::verb method, std::string_view method_override) {
+  return method_override.empty() &&
+         (method == http::verb::get || method == http::verb::head || method == http::verb::options ||
+          method == http::verb::put || method == http::verb::delete_);
 }
 
 // Up to `limit` bytes from the front of the answer's body, leaving the body whole for
@@ -124,7 +124,9 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   if (!call.problem) CheckMethodOverride(call, request);
   if (!call.problem) {
     co_await Forward(call, request, worker);
-    if (ActionFor(call) != AnswerAction::kPassOn) co_await AfterUpstream(call, request, worker);
+    if (const AnswerAction action = ActionFor(call); action != AnswerAction::kPassOn) {
+      co_await AfterUpstream(call, request, worker, action);
+    }
     if (call.upstream.ok() && call.upstream.response.result_int() != 401) {
       refusals_.Clear(call.route->connection.name);
     }
@@ -296,8 +298,7 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   const ProxyTarget& target = *call.target;
   // A streamed body is read once, so such a request is sent once.
   const bool replayable = request.body_stream == nullptr;
-  // An overridden method is the upstream's to run: only a plain idempotent request is retried.
-  const bool idempotent = IsIdempotent(request.method()) && call.method_override.empty();
+  const bool idempotent = IsIdempotent(request.method(), call.method_override);
   const std::vector<std::string> listed = ConnectionListed(request);
   UpstreamClient& client = *parts_.upstreams.at(worker);
 
@@ -406,8 +407,8 @@ bool Proxy::MayHaveExpiredInFlight(const vault::AccessGrant& grant) const {
 // What the answer asks for (ActionFor): 401 → the newest token and the call again
 // (RefreshRounds), then what the answer that stands asks for: 403 → scope decoding;
 // 429, 5xx and failures → problems.
-asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker) {
-  AnswerAction action = ActionFor(call);
+asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, int worker,
+                                           AnswerAction action) {
   if (action == AnswerAction::kRefresh) {
     if (co_await RefreshRounds(call, request, worker)) co_return;
     action = ActionFor(call);
@@ -529,7 +530,7 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
 
 void Proxy::FailureProblem(Call& call, const Request& request) const {
   const std::string& connection = call.route->connection.name;
-  const bool idempotent = IsIdempotent(request.method()) && call.method_override.empty();
+  const bool idempotent = IsIdempotent(request.method(), call.method_override);
   const UpstreamResult& result = call.upstream;
   switch (result.outcome) {
     case UpstreamResult::Outcome::kOk: break;

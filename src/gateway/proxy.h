@@ -100,7 +100,9 @@ class Proxy {
   // The call's problem for an answer that is a failure (no answer, 429, 5xx).
   void FailureProblem(Call& call, const Request& request) const;
   bool MayHaveExpiredInFlight(const vault::AccessGrant& grant) const;
-  boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker);
+  // `action`: ActionFor(call), which the caller has already asked.
+  boost::asio::awaitable<void> AfterUpstream(Call& call, const Request& request, int worker,
+                                             AnswerAction action);
   // Blocking. The API refused a token obtained after its first refusal: reauth_required,
   // and after a streak of such calls the connection is marked needs_reauth.
   void RefusedFreshToken(Call& call);

@@ -61,8 +61,6 @@ class RetryPolicy {
   // The answer's Retry-After, when it names a delay (seconds or an HTTP date).
   static std::optional<std::chrono::seconds> RetryAfter(const UpstreamResponse& response, TimePoint now);
 
-  const RetryOptions& options() const { return options_; }
-
  private:
   RetryOptions options_;
   Random& random_;

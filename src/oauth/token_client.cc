@@ -6,7 +6,6 @@
 #include <cctype>
 
 #include "common/ascii.h"
-#include "common/encoding.h"
 #include "oauth/form_encoding.h"
 #include "oauth/token_fields.h"
 
