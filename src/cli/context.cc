@@ -30,22 +30,6 @@ Status ConfigError(const std::filesystem::path& file, const toml::node& node, co
   return InvalidArgumentError(file.string() + ":" + std::to_string(node.source().begin.line) + ": " + what);
 }
 
-// A postgres:// URL with a password: in its user info (user:password@) or as a
-// `password=` parameter.
-bool HasPassword(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return false;
-  std::string_view rest = url.substr(scheme + 3);
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
-  const auto at = authority.rfind('@');
-  if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos)
-    return true;
-  const auto query = rest.find('?');
-  if (query == std::string_view::npos) return false;
-  const std::string params = "&" + std::string(rest.substr(query + 1));
-  return params.find("&password=") != std::string::npos;
-}
-
 StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml::node& node,
                                    std::string_view key) {
   if (!node.is_string()) return ConfigError(file, node, "'" + std::string(key) + "' must be a string");
@@ -157,7 +141,11 @@ StatusOr<Config> Context::LoadConfig() {
   LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfigFile());
   if (!store_option.empty()) {
     // argv is readable by every user of the machine (ps, /proc): no password there.
-    if (HasPassword(store_option)) {
+    StatusOr<bool> has_password = false;
+    if (store_option.find("://") != std::string::npos)
+      has_password = store::PostgresUrlHasPassword(store_option);
+    if (!has_password.ok()) return has_password.status().WithContext("--store");
+    if (*has_password) {
       return InvalidArgumentError(
           "--store must not carry a password (the command line is visible to every user of this "
           "machine): give the URL without it and put the password in PGPASSWORD or ~/.pgpass, or "

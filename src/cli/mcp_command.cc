@@ -17,6 +17,7 @@
 #include "common/environment.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/url.h"
 #include "gateway/mcp_tools.h"
 #include "gateway/pipeline.h"
 #include "mcp/stdio_transport.h"
@@ -76,15 +77,22 @@ int Mcp(Context& context, const McpOptions& options) {
   if (!clients.ok()) return Fail(clients.status());
   vault::ConsentFlows flows(**vault, **clients, SystemClock::Instance(), SystemRandom::Instance());
 
+  // Consent links point at the daemon `serve` runs at the configured address.
+  std::string public_url = config->public_url;
+  if (public_url.empty()) {
+    StatusOr<ListenAddress> listen = ParseListenAddress(config->listen);
+    if (!listen.ok()) return Fail(listen.status().WithContext("listen"));
+    public_url = listen->HttpUrl();
+  }
+
   asio::io_context io(1);
   auto work = asio::make_work_guard(io);
   std::thread worker([&io] { io.run(); });
-  gateway::PipelineOptions pipeline_options{
-      .proxy = config->gateway.proxy,
-      .upstream = config->gateway.upstream,
-      .public_url = config->public_url.empty() ? "http://" + config->listen : config->public_url,
-      .blocking_threads = 4,
-      .upstream_ca_file = config->gateway.upstream_ca_file};
+  gateway::PipelineOptions pipeline_options{.proxy = config->gateway.proxy,
+                                            .upstream = config->gateway.upstream,
+                                            .public_url = public_url,
+                                            .blocking_threads = 4,
+                                            .upstream_ca_file = config->gateway.upstream_ca_file};
   auto pipeline = gateway::Pipeline::Create(pipeline_options,
                                             {.vault = **vault,
                                              .refresher = **refresher,

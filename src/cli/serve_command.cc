@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <filesystem>
 #include <iostream>
 
@@ -13,6 +12,7 @@
 #include "common/environment.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/url.h"
 #include "crypto/private_file.h"
 #include "gateway/gateway.h"
 #include "vault/consent_flow.h"
@@ -25,24 +25,11 @@ namespace {
 // Where the first `serve` leaves the admin token it created, in the data dir.
 constexpr std::string_view kFirstAdminTokenFile = "admin-token";
 
-StatusOr<gateway::HttpServerOptions> ParseListen(const std::string& listen) {
-  std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgumentError("--listen '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8787");
-  }
+StatusOr<gateway::HttpServerOptions> ListenOptions(std::string_view listen) {
+  LATCHKEY_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(listen));
   gateway::HttpServerOptions options;
-  options.host = listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
-    options.host = options.host.substr(1, options.host.size() - 2);
-  }
-  std::string_view port = std::string_view(listen).substr(colon + 1);
-  unsigned value = 0;
-  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (error != std::errc() || end != port.data() + port.size() || value > 65535) {
-    return InvalidArgumentError("--listen '" + listen + "': '" + std::string(port) +
-                                "' is not a port number");
-  }
-  options.port = static_cast<uint16_t>(value);
+  options.host = std::move(address.host);
+  options.port = address.port;
   return options;
 }
 
@@ -84,7 +71,7 @@ int Serve(Context& context, const std::string& listen_option) {
   InitLogging(context.log_level.empty() ? "info" : context.log_level);
   auto config = context.LoadConfig();
   if (!config.ok()) return Fail(config.status());
-  auto options = ParseListen(listen_option.empty() ? config->listen : listen_option);
+  auto options = ListenOptions(listen_option.empty() ? config->listen : listen_option);
   if (!options.ok()) return Fail(options.status());
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());

@@ -44,6 +44,19 @@ StatusOr<Url> ParseHttpUrl(std::string_view text);
 // are refused), as its Url.
 StatusOr<Url> ParseOrigin(std::string_view text);
 
+// A listening address, "HOST:PORT" as --listen and latchkey.toml's `listen` take it:
+// "127.0.0.1:8787", "[::1]:0", "localhost:8787". The host as ParseHttpUrl gives it (an
+// IPv6 address without brackets); port 0 asks for any free port. A bare IPv6 address
+// ("::1:8787": which colon starts the port?) is refused.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+
+  // The plain-http URL clients reach it at: "http://[::1]:8787".
+  std::string HttpUrl() const;
+};
+StatusOr<ListenAddress> ParseListenAddress(std::string_view text);
+
 // True when `text` is an https URL (the scheme in any case): cookies set for it get Secure.
 bool IsHttpsUrl(std::string_view text);
 

@@ -25,6 +25,8 @@ TEST(UrlTest, PartsAreNormalizedOnce) {
       {"http://h:80", "http", "h", 80, "http://h", "h", ""},
       {"https://h:80", "https", "h", 80, "https://h:80", "h:80", ""},
       {"https://h/a%2Fb", "https", "h", 443, "https://h", "h", "/a%2Fb"},  // percent-encoding kept
+      {"https://My-Org_1.example~x", "https", "my-org_1.example~x", 443, "https://my-org_1.example~x",
+       "my-org_1.example~x", ""},  // every unreserved character a host may hold
   };
   for (const Case& c : cases) {
     StatusOr<Url> url = ParseHttpUrl(c.text);
@@ -74,6 +76,10 @@ TEST(UrlTest, HostileFormsAreRefusedWithTheUrlQuoted) {
            "hhttttps:[",  // Boost.URL 1.81 asserted on this too (url_fuzz)
            "https:/h",
            "https://h/\\",
+           "https://a,b.example/",    // a sub-delimiter in the host
+           "https://*.example.com/",  // a wildcard is a pattern, not a host
+           "https://a;b/",
+           "https://h:443x/",  // Boost.URL 1.81 reads port 443 and path "x/"
        }) {
     StatusOr<Url> url = ParseHttpUrl(text);
     EXPECT_FALSE(url.ok()) << "'" << text << "' parsed";
@@ -100,6 +106,33 @@ TEST(UrlTest, HostForUrlBracketsIpv6Only) {
   EXPECT_EQ(HostForUrl("::1"), "[::1]");
   EXPECT_EQ(HostForUrl("127.0.0.1"), "127.0.0.1");
   EXPECT_EQ(HostForUrl("localhost"), "localhost");
+}
+
+TEST(UrlTest, ListenAddressesAreHostAndPortOnly) {
+  struct Case {
+    std::string_view text, host;
+    uint16_t port;
+    std::string_view url;
+  };
+  for (const Case& c : {Case{"127.0.0.1:8787", "127.0.0.1", 8787, "http://127.0.0.1:8787"},
+                        Case{"[::1]:0", "::1", 0, "http://[::1]:0"},
+                        Case{"LocalHost:80", "localhost", 80, "http://localhost:80"},
+                        Case{"[0:0::1]:9", "::1", 9, "http://[::1]:9"}}) {
+    StatusOr<ListenAddress> address = ParseListenAddress(c.text);
+    ASSERT_TRUE(address.ok()) << c.text << ": " << address.status().ToString();
+    EXPECT_EQ(address->host, c.host) << c.text;
+    EXPECT_EQ(address->port, c.port) << c.text;
+    EXPECT_EQ(address->HttpUrl(), c.url) << c.text;
+  }
+  for (std::string_view text : {"", "nowhere", "::1:8787", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
+                                "u@127.0.0.1:80", "127.0.0.1:80/x", "[::1]", "a,b:80", "127.0.0.1:8o"}) {
+    StatusOr<ListenAddress> address = ParseListenAddress(text);
+    EXPECT_FALSE(address.ok()) << "'" << text << "' parsed";
+    if (!address.ok()) {
+      EXPECT_NE(address.status().message().find("listening address"), std::string::npos)
+          << address.status().message();
+    }
+  }
 }
 
 }  // namespace

@@ -270,7 +270,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
       .proxy = options.proxy,
       .upstream = options.upstream,
       .public_url = options.public_url.empty()
-                        ? "http://" + HostForUrl(options.http.host) + ":" + std::to_string(server->port())
+                        ? ListenAddress{.host = options.http.host, .port = server->port()}.HttpUrl()
                         : options.public_url,
       .blocking_threads = options.blocking_threads,
       .upstream_ca_file = options.upstream_ca_file};

@@ -7,6 +7,7 @@
 
 #include "common/ascii.h"
 #include "common/encoding.h"
+#include "common/url.h"
 #include "vault/connection_vault.h"
 
 namespace latchkey::gateway {
@@ -130,69 +131,20 @@ std::string RedactQuery(std::string_view query) {
 }
 
 StatusOr<BaseUrl> ParseBaseUrl(std::string_view url) {
-  // For messages (only then: this runs on every proxied call): the URL may hold any byte.
-  auto shown = [url] { return ToDisplayText(url, 256); };
-  BaseUrl out;
-  std::string_view rest;
-  // The scheme in any case (RFC 3986 §3.1), as the provider's URL patterns take it.
-  auto scheme_is = [url](std::string_view scheme) {
-    return AsciiStartsWithIgnoreCase(url, std::string(scheme) + "://");
-  };
-  if (scheme_is("https")) {
-    rest = url.substr(8);
-  } else if (scheme_is("http")) {
-    out.tls = false;
-    rest = url.substr(7);
-  } else {
-    return InvalidArgumentError("the API base URL '" + shown() + "' is not http(s)");
+  StatusOr<Url> parsed = ParseHttpUrl(url);
+  if (!parsed.ok()) return parsed.status().WithContext("the API base URL");
+  if (parsed->has_query) {
+    return InvalidArgumentError("the API base URL '" + ToDisplayText(url, 256) + "' has a query");
   }
-  size_t path_at = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, path_at);
-  std::string_view path = path_at == std::string_view::npos ? "" : rest.substr(path_at);
-  if (path.find_first_of("?#") != std::string_view::npos) {
-    return InvalidArgumentError("the API base URL '" + shown() + "' has a query or fragment");
-  }
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return InvalidArgumentError("the API base URL '" + shown() + "' has no usable host");
-  }
-  out.port = out.tls ? "443" : "80";
-  if (authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgumentError("bad IPv6 host in '" + shown() + "'");
-    out.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return InvalidArgumentError("bad port in '" + shown() + "'");
-      out.port = std::string(authority.substr(close + 2));
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
-  }
-  // A host is a DNS name or an IPv4 address (letters, digits, '-', '.', '_', '~'; RFC 3986
-  // unreserved) or an IPv6 literal (hex digits, ':', '.'): a byte outside those (a NUL, a
-  // space, '%') would reach the Host header and the resolver.
-  const bool v6_literal = authority.front() == '[';
-  const std::string_view host_chars =
-      v6_literal ? "0123456789abcdefABCDEF:."
-                 : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
-  if (out.host.empty() || out.port.empty() || out.host.find_first_not_of(host_chars) != std::string::npos ||
-      !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgumentError("the API base URL '" + shown() + "' has no usable host or port");
-  }
+  std::string_view path = parsed->path;
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  BaseUrl out;
+  out.tls = parsed->https();
+  out.host = parsed->host;
+  out.port = std::to_string(parsed->port);
   out.path = std::string(path);
-  // (Appended piece by piece: GCC 12 warns falsely about "[" + host + "]".)
-  std::string name;
-  const bool v6 = out.host.find(':') != std::string::npos;
-  if (v6) name += '[';
-  name += out.host;
-  if (v6) name += ']';
-  const bool default_port = (out.tls && out.port == "443") || (!out.tls && out.port == "80");
-  out.host_header = name;
-  if (!default_port) out.host_header.append(":").append(out.port);
-  out.origin = out.tls ? "https://" : "http://";
-  out.origin.append(name).append(":").append(out.port);
+  out.host_header = parsed->Authority();
+  out.origin = parsed->scheme + "://" + parsed->HostForUrl() + ":" + out.port;
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "common/ascii.h"
 #include "common/json_text.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "mcp/session.h"
 
 namespace latchkey::mcp {
@@ -39,18 +40,18 @@ HttpAnswer Refuse(int status, int code, std::string message) {
   return answer;
 }
 
-// "example.com:8080" → "example.com"; "[::1]:80" → "[::1]".
+// The host a Host header names, as allowed_hosts lists it ("example.com", "[::1]"; the
+// port dropped); "" when the header is not a host and port.
 std::string HostName(std::string_view host) {
-  if (host.starts_with('[')) return AsciiLower(host.substr(0, host.find(']') + 1));
-  return AsciiLower(host.substr(0, host.find(':')));
+  StatusOr<Url> url = ParseHttpUrl("http://" + std::string(host));
+  return url.ok() && url->path.empty() && !url->has_query ? url->HostForUrl() : std::string();
 }
 
-// "http://example.com:8080/x" → "example.com"; "" when it is not a URL.
+// The host an Origin header names ("http://example.com:8080" → "example.com"); "" when it
+// is not an origin ("null", a path).
 std::string OriginHost(std::string_view origin) {
-  const size_t scheme = origin.find("://");
-  if (scheme == std::string_view::npos) return {};
-  std::string_view rest = origin.substr(scheme + 3);
-  return HostName(rest.substr(0, rest.find('/')));
+  StatusOr<Url> url = ParseOrigin(origin);
+  return url.ok() ? url->HostForUrl() : std::string();
 }
 
 bool Accepts(std::string_view accept, std::string_view type) {

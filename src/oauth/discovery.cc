@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
+#include "common/url.h"
 #include "oauth/url_policy.h"
 
 namespace latchkey::oauth {
@@ -32,21 +34,19 @@ std::vector<std::string> StringList(const json& object, const char* name) {
 }  // namespace
 
 StatusOr<std::vector<std::string>> DiscoveryUrls(std::string_view issuer) {
-  if (!IsAllowedEndpointUrl(issuer)) {
-    return InvalidArgumentError("issuer '" + std::string(issuer) +
+  StatusOr<Url> url = ParseHttpUrl(issuer);
+  if (!url.ok() || !IsAllowedEndpointUrl(issuer)) {
+    return InvalidArgumentError("issuer '" + ToDisplayText(issuer, 256) +
                                 "' must be an https URL (plain http only on loopback)");
   }
-  if (issuer.find_first_of("?#") != std::string_view::npos) {
-    return InvalidArgumentError("issuer '" + std::string(issuer) + "' must not have a query or fragment");
+  if (url->has_query) {
+    return InvalidArgumentError("issuer '" + ToDisplayText(issuer, 256) + "' must not have a query");
   }
-  std::size_t authority_start = issuer.find("://") + 3;
-  std::size_t path_start = issuer.find('/', authority_start);
-  std::string authority(issuer.substr(0, path_start));
-  std::string path(path_start == std::string_view::npos ? std::string_view()
-                                                        : WithoutTrailingSlash(issuer.substr(path_start)));
-  std::vector<std::string> urls = {authority + "/.well-known/oauth-authorization-server" + path};
-  if (!path.empty()) urls.push_back(authority + "/.well-known/openid-configuration" + path);
-  urls.push_back(authority + path + "/.well-known/openid-configuration");
+  const std::string origin = url->Origin();
+  const std::string path(WithoutTrailingSlash(url->path));
+  std::vector<std::string> urls = {origin + "/.well-known/oauth-authorization-server" + path};
+  if (!path.empty()) urls.push_back(origin + "/.well-known/openid-configuration" + path);
+  urls.push_back(origin + path + "/.well-known/openid-configuration");
   return urls;
 }
 

@@ -41,6 +41,16 @@ TEST(DiscoveryUrlsTest, RefusesPlainHttpExceptLoopbackAndQueries) {
   EXPECT_EQ(DiscoveryUrls("ftp://id.example.com").status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(DiscoveryUrls("http://127.0.0.1:8080/realms/x").ok());
   EXPECT_TRUE(DiscoveryUrls("http://localhost:8080").ok());
+  EXPECT_EQ(DiscoveryUrls("https://u:p@id.example.com").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DiscoveryUrlsTest, TheIssuersOriginIsNormalizedAndItsPathKept) {
+  auto urls = DiscoveryUrls("HTTPS://ID.example.com:443/Tenant%201/");
+  ASSERT_TRUE(urls.ok()) << urls.status().ToString();
+  EXPECT_EQ(urls->front(), "https://id.example.com/.well-known/oauth-authorization-server/Tenant%201");
+  auto local = DiscoveryUrls("http://[::1]:8080/realms/x");
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_EQ(local->front(), "http://[::1]:8080/.well-known/oauth-authorization-server/realms/x");
 }
 
 TEST(MetadataDiscoveryTest, FindsRfc8414DocumentFirst) {
@@ -94,6 +104,14 @@ TEST(MetadataDiscoveryTest, PlainHttpEndpointIsRefused) {
   FakeHttpClient http;
   http.Respond("https://id.example.com/.well-known/oauth-authorization-server", 200,
                R"({"issuer":"https://id.example.com","token_endpoint":"http://id.example.com/token"})");
+  EXPECT_EQ(MetadataDiscovery(http).Discover("https://id.example.com").status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(MetadataDiscoveryTest, AnEndpointWithUserInfoIsRefused) {
+  FakeHttpClient http;
+  http.Respond("https://id.example.com/.well-known/oauth-authorization-server", 200,
+               R"({"issuer":"https://id.example.com","token_endpoint":"https://u:p@id.example.com/token"})");
   EXPECT_EQ(MetadataDiscovery(http).Discover("https://id.example.com").status().code(),
             StatusCode::kFailedPrecondition);
 }

@@ -1,5 +1,7 @@
 #include "oauth/http_client.h"
 
+#include "common/url.h"
+
 namespace latchkey::oauth {
 
 std::string_view HttpResponse::Header(std::string_view name) const {
@@ -10,12 +12,8 @@ std::string_view HttpResponse::Header(std::string_view name) const {
 }
 
 std::string UrlHostForMessages(std::string_view url) {
-  std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return "";
-  std::string_view rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (std::size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  return std::string(rest);
+  StatusOr<Url> parsed = ParseHttpUrl(url);
+  return parsed.ok() ? parsed->Authority() : "";
 }
 
 }  // namespace latchkey::oauth

@@ -53,8 +53,9 @@ class HttpClient {
   virtual StatusOr<HttpResponse> Send(const HttpRequest& request, const HttpLimits& limits) = 0;
 };
 
-// The host[:port] of an absolute URL, for messages ("id.acme.example"); "" if none.
-// Userinfo is dropped so credentials in a URL never reach a message.
+// The host[:port] of an http(s) URL, for messages ("id.acme.example", the port only when
+// not the scheme's default); "" when it is not a usable URL (ParseHttpUrl), so user info
+// (credentials) in a URL never reaches a message.
 std::string UrlHostForMessages(std::string_view url);
 
 }  // namespace latchkey::oauth

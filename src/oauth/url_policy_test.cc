@@ -22,5 +22,14 @@ TEST(UrlPolicyTest, TheSchemeIsTakenInAnyCaseAsTheProviderChecksTakeIt) {
   EXPECT_FALSE(IsAllowedEndpointUrl("HTTP://id.example.com/token"));
 }
 
+TEST(UrlPolicyTest, UserInfoIsRefusedAsLibcurlWouldSendItAsCredentials) {
+  // A discovery document or token response naming "https://u:p@as.example/token" passed
+  // (the host check dropped the user info) and libcurl then sent u:p as Basic credentials.
+  EXPECT_FALSE(IsAllowedEndpointUrl("https://u:p@id.example.com/token"));
+  EXPECT_FALSE(IsAllowedEndpointUrl("https://id.example.com@evil.example/token"));
+  EXPECT_FALSE(IsAllowedEndpointUrl("http://evil.example@127.0.0.1/token"));
+  EXPECT_FALSE(IsAllowedEndpointUrl("https://id.example.com/token#x"));
+}
+
 }  // namespace
 }  // namespace latchkey::oauth

@@ -1,10 +1,9 @@
 #include "provider/api_base_urls.h"
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
-#include "common/ascii.h"
+#include "common/url.h"
 #include "provider/endpoint_url.h"
 
 namespace latchkey::provider {
@@ -12,30 +11,40 @@ namespace {
 
 constexpr std::string_view kWildcard = "*.";
 
-// An absolute http(s) URL that passed EndpointUrlProblem, in the parts compared here.
-struct UrlParts {
-  std::string scheme;     // lower case
-  std::string authority;  // lower case: host[:port]
-  std::string path;       // without a trailing '/'
+// A pattern as a URL: "https://*.my.salesforce.com" parses with one label standing for
+// what the wildcard matches ("x.my.salesforce.com").
+struct Pattern {
+  Url url;
+  bool wildcard = false;
 };
 
-std::optional<UrlParts> Split(std::string_view url) {
-  const size_t colon = url.find("://");
-  if (colon == std::string_view::npos) return std::nullopt;
-  UrlParts parts{.scheme = AsciiLower(url.substr(0, colon)), .authority = {}, .path = {}};
-  std::string_view rest = url.substr(colon + 3);
-  const size_t slash = rest.find('/');
-  parts.authority = AsciiLower(rest.substr(0, slash));
-  if (slash != std::string_view::npos) parts.path = std::string(rest.substr(slash));
-  while (!parts.path.empty() && parts.path.back() == '/') parts.path.pop_back();
-  return parts;
+std::string WithWildcardFilledIn(std::string_view pattern, bool& wildcard) {
+  std::string concrete(pattern);
+  const size_t scheme = concrete.find("://");
+  wildcard =
+      scheme != std::string::npos && std::string_view(concrete).substr(scheme + 3).starts_with(kWildcard);
+  if (wildcard) concrete[scheme + 3] = 'x';
+  return concrete;
 }
 
-bool HostMatches(std::string_view pattern, std::string_view host) {
-  if (!pattern.starts_with(kWildcard)) return pattern == host;
-  const std::string_view domain = pattern.substr(1);  // ".my.salesforce.com"
+std::optional<Pattern> ParsePattern(std::string_view text) {
+  Pattern pattern;
+  StatusOr<Url> url = ParseHttpUrl(WithWildcardFilledIn(text, pattern.wildcard));
+  if (!url.ok()) return std::nullopt;
+  pattern.url = std::move(*url);
+  return pattern;
+}
+
+bool HostMatches(const Pattern& pattern, std::string_view host) {
+  if (!pattern.wildcard) return pattern.url.host == host;
+  const std::string_view domain = std::string_view(pattern.url.host).substr(1);  // ".my.salesforce.com"
   return host.size() > domain.size() && host.ends_with(domain) &&
          host[host.size() - domain.size() - 1] != '.';
+}
+
+std::string_view WithoutTrailingSlashes(std::string_view path) {
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return path;
 }
 
 // A base URL path the upstream could resolve to another place: dot segments, any
@@ -50,13 +59,16 @@ bool HasAmbiguousPath(std::string_view path) {
 
 bool MatchesApiBaseUrlPattern(std::string_view pattern, std::string_view url) {
   if (!internal::EndpointUrlProblem(url, {.allow_query = false}).empty()) return false;
-  std::optional<UrlParts> want = Split(pattern);
-  std::optional<UrlParts> got = Split(url);
-  if (!want || !got || want->scheme != got->scheme || !HostMatches(want->authority, got->authority) ||
-      HasAmbiguousPath(got->path)) {
+  std::optional<Pattern> want = ParsePattern(pattern);
+  StatusOr<Url> got = ParseHttpUrl(url);
+  if (!want || !got.ok() || want->url.scheme != got->scheme || want->url.port != got->port ||
+      !HostMatches(*want, got->host)) {
     return false;
   }
-  return got->path == want->path || got->path.starts_with(want->path + "/");
+  const std::string_view want_path = WithoutTrailingSlashes(want->url.path);
+  const std::string_view got_path = WithoutTrailingSlashes(got->path);
+  if (HasAmbiguousPath(got_path)) return false;
+  return got_path == want_path || (got_path.starts_with(want_path) && got_path[want_path.size()] == '/');
 }
 
 bool IsAllowedApiBaseUrl(const ProviderDefinition& provider, std::string_view url) {
@@ -72,11 +84,8 @@ bool IsAllowedApiBaseUrl(const ProviderDefinition& provider, std::string_view ur
 namespace internal {
 
 std::string ApiBaseUrlPatternProblem(std::string_view pattern) {
-  std::string concrete(pattern);
-  if (const size_t scheme = concrete.find("://");
-      scheme != std::string::npos && std::string_view(concrete).substr(scheme + 3).starts_with(kWildcard)) {
-    concrete[scheme + 3] = 'x';  // one label stands for what the wildcard matches
-  }
+  bool wildcard = false;
+  const std::string concrete = WithWildcardFilledIn(pattern, wildcard);
   if (concrete.find('*') != std::string::npos) {
     return "a '*' may only begin the host, as in \"https://*.example.com\"";
   }

@@ -36,6 +36,14 @@ TEST(ApiBaseUrlsTest, PatternsMatchTheirHostsAndPathsOnly) {
            {"https://api.example.com/v2", "https://api.example.com/v2/./x", false},
            {"https://api.example.com/v2", "https://api.example.com/v2//x", false},
            {"https://*.example.com", "https://a.example.com/..", false},
+           // Both sides parse into one form (common/url): the default port written out or
+           // not, the scheme and host in any case, one IPv6 spelling.
+           {"https://api.example.com/v2", "https://api.example.com:443/v2/x", true},
+           {"https://api.example.com:443", "https://api.example.com", true},
+           {"HTTPS://Api.Example.com", "https://api.example.com/x", true},
+           {"https://*.My.Salesforce.com", "https://acme.my.salesforce.com", true},
+           {"https://[::1]:8443", "https://[0:0::1]:8443/x", true},
+           {"https://[::1]:8443", "https://[::1]/x", false},
        }) {
     EXPECT_EQ(MatchesApiBaseUrlPattern(c.pattern, c.url), c.matches) << c.pattern << " vs " << c.url;
   }

@@ -57,7 +57,7 @@ const BadDocument kBadDocuments[] = {
      "name = \"acme\"\nauth = \"basic\"\napi_base_url = \"http://10.1.2.3:80\"\n",
      "bad.toml:3:", "'api_base_url'", "loopback"},
     {"userinfo in url", OAUTH_HEAD "revocation_url = \"https://me:pw@id.acme.example/revoke\"\n",
-     "bad.toml:5:", "'revocation_url'", "user information"},
+     "bad.toml:5:", "'revocation_url'", "user info"},
     {"fragment in url", OAUTH_HEAD "authorization_url = \"https://id.acme.example/auth#x\"\n",
      "bad.toml:5:", "'authorization_url'", "fragment"},
     {"relative url", OAUTH_HEAD "userinfo_url = \"/userinfo\"\n", "bad.toml:5:", "'userinfo_url'",

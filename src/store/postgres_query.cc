@@ -176,17 +176,15 @@ StatusOr<pqxx::result> PgTx::Run(std::string_view sql, const sql::Params& params
   }
 }
 
-StatusOr<std::vector<sql::Row>> PgTx::Query(std::string_view sql, const sql::Params& params) {
+Status PgTx::Each(std::string_view sql, const sql::Params& params, const RowReader& read) {
   LATCHKEY_ASSIGN_OR_RETURN(pqxx::result result, Run(sql, params));
-  std::vector<sql::Row> rows;
-  rows.reserve(result.size());
   for (const pqxx::row& row : result) {
     std::vector<sql::Row::Cell> cells;
     cells.reserve(row.size());
     for (const pqxx::field& field : row) cells.push_back(ReadCell(field));
-    rows.emplace_back(std::move(cells));
+    LATCHKEY_RETURN_IF_ERROR(read(sql::Row(std::move(cells))));
   }
-  return rows;
+  return Status::Ok();
 }
 
 StatusOr<int64_t> PgTx::Exec(std::string_view sql, const sql::Params& params) {

@@ -49,7 +49,7 @@ class PgTx final : public sql::Tx {
   explicit PgTx(pqxx::transaction_base& tx) : tx_(tx) {}
 
   // Without parameters the statement may be several, separated by semicolons (migrations).
-  StatusOr<std::vector<sql::Row>> Query(std::string_view sql, const sql::Params& params = {}) override;
+  Status Each(std::string_view sql, const sql::Params& params, const RowReader& read) override;
   StatusOr<int64_t> Exec(std::string_view sql, const sql::Params& params = {}) override;
 
   // Set by the last failed statement; PostgresPool reads it to decide on a retry.

@@ -22,6 +22,11 @@ struct PostgresStoreOptions {
   std::chrono::milliseconds busy_wait{10000};
 };
 
+// Whether `url` (a libpq connection URI) carries a password, in its user info
+// ("user:pw@") or as a `password` parameter, as libpq itself reads it (PQconninfoParse).
+// kInvalidArgument when libpq cannot read it; the message never quotes the URL.
+StatusOr<bool> PostgresUrlHasPassword(const std::string& url);
+
 // Connects and migrates the database to the newest schema version. Migrations run
 // under an advisory lock, so nodes starting at once are safe.
 StatusOr<std::shared_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options, const Clock& clock);

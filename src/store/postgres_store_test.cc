@@ -27,6 +27,28 @@ int64_t QueryInt(const std::string& url, const std::string& sql) {
   return result.empty() || result[0][0].is_null() ? -1 : result[0][0].as<int64_t>();
 }
 
+TEST(PostgresUrlTest, APasswordIsFoundWhereverLibpqWouldReadIt) {
+  for (const char* url : {"postgres://u:pw@db.example/latchkey", "postgresql://db.example/x?password=pw",
+                          "postgresql://db.example/x?sslmode=disable&password=pw",
+                          "postgresql://u:p%40ss@db.example/x",  // an encoded '@' in it
+                          "host=db.example password=pw dbname=x"}) {
+    StatusOr<bool> has = PostgresUrlHasPassword(url);
+    ASSERT_TRUE(has.ok()) << url << ": " << has.status().ToString();
+    EXPECT_TRUE(*has) << url;
+  }
+  for (const char* url : {"postgres://u@db.example/latchkey", "postgresql://db.example/x?sslmode=disable",
+                          "postgresql://u%3Apw@db.example/x",  // an encoded ':' is part of the user name
+                          "postgresql://u:@db.example/x"}) {
+    StatusOr<bool> has = PostgresUrlHasPassword(url);
+    ASSERT_TRUE(has.ok()) << url << ": " << has.status().ToString();
+    EXPECT_FALSE(*has) << url;
+  }
+  StatusOr<bool> unreadable = PostgresUrlHasPassword("postgresql://u:hunter2@db.example/x?nonsense=1");
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_EQ(unreadable.status().message().find("hunter2"), std::string::npos)
+      << unreadable.status().ToString();
+}
+
 TEST(PostgresStoreTest, ReopeningKeepsDataAndDoesNotRemigrate) {
   PostgresTestEnv env;
   {

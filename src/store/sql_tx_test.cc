@@ -205,6 +205,32 @@ TEST_P(SqlTxTest, ExecCountsTheRowsItChanged) {
   EXPECT_EQ(*none, 0);
 }
 
+TEST_P(SqlTxTest, EachStopsAtTheRowItsReaderRefusesAndTheStatementRunsAgainAfter) {
+  const std::string sql = "SELECT i FROM t WHERE i > ? ORDER BY i";
+  int read = 0;
+  Status refused = Status::Ok();
+  StatusOr<std::vector<int64_t>> again = std::vector<int64_t>();
+  ASSERT_TRUE(
+      backend_
+          ->Run([&](Tx& tx) -> Status {
+            LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO t (i) VALUES (1), (2), (3), (4), (5)").status());
+            refused = tx.Each(sql, Params().Add(int64_t{0}), [&](const Row& row) -> Status {
+              ++read;
+              if (row.Int(0) == 3) return InvalidArgumentError("row 3 is refused");
+              return Status::Ok();
+            });
+            // The same statement (SQLite's cached one, reset) runs whole afterwards.
+            again = sql::Select(tx, sql, Params().Add(int64_t{0}), [](const Row& row) { return row.Int(0); });
+            return Status::Ok();
+          })
+          .ok());
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << refused.ToString();
+  EXPECT_EQ(refused.message(), "row 3 is refused");
+  EXPECT_EQ(read, 3) << "no row is read after the refused one";
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, SqlTxTest,
     ::testing::Values(Backend{"sqlite", [] { return std::make_unique<SqliteBackend>(); }},

@@ -169,8 +169,7 @@ Status SqliteDb::Bind(sqlite3_stmt* stmt, const sql::Params& params) {
   return Status::Ok();
 }
 
-Status SqliteDb::Run(std::string_view sql, const sql::Params& params,
-                     const std::function<void(sql::Row)>& on_row) {
+Status SqliteDb::Run(std::string_view sql, const sql::Params& params, const sql::Tx::RowReader& read) {
   LATCHKEY_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepared(sql));
   ResetOnExit reset(stmt);
   LATCHKEY_RETURN_IF_ERROR(Bind(stmt, params));
@@ -182,18 +181,16 @@ Status SqliteDb::Run(std::string_view sql, const sql::Params& params,
     std::vector<sql::Row::Cell> cells;
     cells.reserve(static_cast<size_t>(columns));
     for (int col = 0; col < columns; ++col) cells.push_back(ReadCell(stmt, col));
-    on_row(sql::Row(std::move(cells)));
+    LATCHKEY_RETURN_IF_ERROR(read(sql::Row(std::move(cells))));
   }
 }
 
-StatusOr<std::vector<sql::Row>> SqliteTx::Query(std::string_view sql, const sql::Params& params) {
-  std::vector<sql::Row> rows;
-  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [&](sql::Row row) { rows.push_back(std::move(row)); }));
-  return rows;
+Status SqliteTx::Each(std::string_view sql, const sql::Params& params, const RowReader& read) {
+  return db_.Run(sql, params, read);
 }
 
 StatusOr<int64_t> SqliteTx::Exec(std::string_view sql, const sql::Params& params) {
-  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [](const sql::Row&) {}));
+  LATCHKEY_RETURN_IF_ERROR(db_.Run(sql, params, [](const sql::Row&) { return Status::Ok(); }));
   return db_.Changes();
 }
 

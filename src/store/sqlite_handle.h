@@ -38,7 +38,7 @@ class SqliteDb {
   // Runs one statement with `params` bound to its `?` placeholders; calls on_row for
   // each result row. The prepared statement is kept for the next call with the same
   // SQL (the store runs a few dozen distinct statements over and over).
-  Status Run(std::string_view sql, const sql::Params& params, const std::function<void(sql::Row)>& on_row);
+  Status Run(std::string_view sql, const sql::Params& params, const sql::Tx::RowReader& read);
   int64_t Changes() const;
 
   // Converts a failed result code into a Status and remembers whether it was
@@ -63,7 +63,7 @@ class SqliteDb {
 class SqliteTx final : public sql::Tx {
  public:
   explicit SqliteTx(SqliteDb& db) : db_(db) {}
-  StatusOr<std::vector<sql::Row>> Query(std::string_view sql, const sql::Params& params = {}) override;
+  Status Each(std::string_view sql, const sql::Params& params, const RowReader& read) override;
   StatusOr<int64_t> Exec(std::string_view sql, const sql::Params& params = {}) override;
 
  private:

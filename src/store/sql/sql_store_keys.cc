@@ -63,8 +63,10 @@ StatusOr<std::vector<SecretCell>> SelectSecretCells(Tx& tx) {
   for (const SecretColumn& c : kSecretColumns) {
     std::string sql = std::string("SELECT ") + c.key + ", " + c.column + " FROM " + c.table + " WHERE " +
                       c.column + " IS NOT NULL ORDER BY " + c.key;
-    LATCHKEY_ASSIGN_OR_RETURN(auto rows, tx.Query(sql));
-    for (const Row& r : rows) out.push_back({c.table, r.Text(0), c.column, r.Blob(1)});
+    LATCHKEY_RETURN_IF_ERROR(tx.Each(sql, {}, [&](const Row& r) {
+      out.push_back({c.table, r.Text(0), c.column, r.Blob(1)});
+      return Status::Ok();
+    }));
   }
   return out;
 }

@@ -87,4 +87,13 @@ std::optional<TimePoint> Row::OptTime(int col) const {
   return Time(col);
 }
 
+StatusOr<std::vector<Row>> Tx::Query(std::string_view sql, const Params& params) {
+  std::vector<Row> rows;
+  LATCHKEY_RETURN_IF_ERROR(Each(sql, params, [&](const Row& row) {
+    rows.push_back(row);
+    return Status::Ok();
+  }));
+  return rows;
+}
+
 }  // namespace latchkey::store::sql

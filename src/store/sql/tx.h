@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,11 +79,18 @@ class Row {
 // not-null violation or a refused value kInvalidArgument, contention kUnavailable.
 class Tx {
  public:
+  // Reads one row; an error stops the statement and is what Each returns.
+  using RowReader = std::function<Status(const Row&)>;
+
   virtual ~Tx() = default;
-  // Runs one statement and returns its rows.
-  virtual StatusOr<std::vector<Row>> Query(std::string_view sql, const Params& params = {}) = 0;
+  // Runs one statement and hands its rows to `read` one at a time, so a large result is
+  // never held twice (as rows and as the records read from them).
+  virtual Status Each(std::string_view sql, const Params& params, const RowReader& read) = 0;
   // Runs one statement and returns how many rows it changed.
   virtual StatusOr<int64_t> Exec(std::string_view sql, const Params& params = {}) = 0;
+
+  // Runs one statement and returns its rows (for small results: counts, existence checks).
+  StatusOr<std::vector<Row>> Query(std::string_view sql, const Params& params = {});
 };
 
 // Runs `sql` and reads every row with read(row), which gives a T or a StatusOr<T>
@@ -104,13 +112,12 @@ template <typename Read>
 StatusOr<std::vector<internal::ReadValue<Read>>> Select(Tx& tx, std::string_view sql, const Params& params,
                                                         Read read) {
   using Value = internal::ReadValue<Read>;
-  LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> rows, tx.Query(sql, params));
   std::vector<Value> out;
-  out.reserve(rows.size());
-  for (const Row& row : rows) {
+  LATCHKEY_RETURN_IF_ERROR(tx.Each(sql, params, [&](const Row& row) -> Status {
     LATCHKEY_ASSIGN_OR_RETURN(Value value, StatusOr<Value>(read(row)));
     out.push_back(std::move(value));
-  }
+    return Status::Ok();
+  }));
   return out;
 }
 
