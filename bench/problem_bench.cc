@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/json_text.h"
-#include "gateway/problem.h"
+#include "gateway/http/problem.h"
 
 namespace latchkey::gateway {
 namespace {

@@ -280,13 +280,13 @@ StatusOr<vault::OAuthClients*> Context::OAuth() {
   return oauth_.get();
 }
 
-StatusOr<vault::RefreshCoordinator*> Context::Refresher() {
-  if (refresher_) return refresher_.get();
+StatusOr<vault::RefreshCoordinator*> Context::Coordinator() {
+  if (coordinator_) return coordinator_.get();
   LATCHKEY_ASSIGN_OR_RETURN(vault::Vault * vault, Vault());
   LATCHKEY_ASSIGN_OR_RETURN(vault::OAuthClients * clients, OAuth());
-  refresher_ = std::make_unique<vault::RefreshCoordinator>(*vault, *clients, SystemClock::Instance(),
-                                                           SystemRandom::Instance());
-  return refresher_.get();
+  coordinator_ = std::make_unique<vault::RefreshCoordinator>(*vault, *clients, SystemClock::Instance(),
+                                                             SystemRandom::Instance());
+  return coordinator_.get();
 }
 
 int ExitCodeFor(const Status& status) {

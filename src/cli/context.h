@@ -71,7 +71,7 @@ class Context {
   oauth::HttpClient& Http();
   StatusOr<vault::OAuthClients*> OAuth();
   // Hands out access tokens, refreshing them exactly once at a time.
-  StatusOr<vault::RefreshCoordinator*> Refresher();
+  StatusOr<vault::RefreshCoordinator*> Coordinator();
 
   // The subcommand's work, set by its parse callback and run after parsing.
   std::function<int()> action;
@@ -82,7 +82,7 @@ class Context {
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<oauth::HttpClient> http_;
   std::unique_ptr<vault::OAuthClients> oauth_;
-  std::unique_ptr<vault::RefreshCoordinator> refresher_;
+  std::unique_ptr<vault::RefreshCoordinator> coordinator_;
 };
 
 int ExitCodeFor(const Status& status);

@@ -12,7 +12,7 @@
 #include <system_error>
 
 #include "common/secret_string.h"
-#include "gateway/html_page.h"
+#include "gateway/admin/html_page.h"
 #include "oauth/form_encoding.h"
 
 namespace latchkey::cli {

@@ -1,6 +1,6 @@
 // `latchkey mcp`: latchkey's MCP tools over stdio for one agent (SPEC §5, §8). Standard
 // output carries MCP messages only; logs go to standard error. It needs no running daemon:
-// it opens the store and runs the gateway's pipeline in this process.
+// it opens the store and runs the gateway's runtime in this process.
 //
 // The agent: LATCHKEY_AGENT_KEY (its key, checked on every call like the proxy's header),
 // or --agent-key FILE (a file holding the key: a key on the command line would be visible
@@ -19,7 +19,7 @@
 #include "common/random.h"
 #include "common/url.h"
 #include "gateway/mcp_tools.h"
-#include "gateway/pipeline.h"
+#include "gateway/proxy/proxy_runtime.h"
 #include "mcp/stdio_transport.h"
 #include "vault/consent_flow.h"
 
@@ -71,8 +71,8 @@ int Mcp(Context& context, const McpOptions& options) {
                                          : (*vault)->agents().Authenticate(caller->agent_key.reveal());
   if (!agent.ok()) return Fail(agent.status());
   caller->agent_name = agent->record.name;
-  auto refresher = context.Refresher();
-  if (!refresher.ok()) return Fail(refresher.status());
+  auto coordinator = context.Coordinator();
+  if (!coordinator.ok()) return Fail(coordinator.status());
   auto clients = context.OAuth();
   if (!clients.ok()) return Fail(clients.status());
   vault::ConsentFlows flows(**vault, **clients, SystemClock::Instance(), SystemRandom::Instance());
@@ -88,22 +88,22 @@ int Mcp(Context& context, const McpOptions& options) {
   asio::io_context io(1);
   auto work = asio::make_work_guard(io);
   std::thread worker([&io] { io.run(); });
-  gateway::PipelineOptions pipeline_options{.proxy = config->gateway.proxy,
-                                            .upstream = config->gateway.upstream,
-                                            .public_url = public_url,
-                                            .blocking_threads = 4,
-                                            .upstream_ca_file = config->gateway.upstream_ca_file};
-  auto pipeline = gateway::Pipeline::Create(pipeline_options,
-                                            {.vault = **vault,
-                                             .refresher = **refresher,
-                                             .flows = flows,
-                                             .clock = SystemClock::Instance(),
-                                             .random = SystemRandom::Instance()},
-                                            {io.get_executor()});
-  Status served = pipeline.ok() ? Status::Ok() : pipeline.status();
-  if (pipeline.ok()) {
+  gateway::ProxyRuntimeOptions runtime_options{.proxy = config->gateway.proxy,
+                                               .upstream = config->gateway.upstream,
+                                               .public_url = public_url,
+                                               .blocking_threads = 4,
+                                               .upstream_ca_file = config->gateway.upstream_ca_file};
+  auto runtime = gateway::ProxyRuntime::Create(runtime_options,
+                                               {.vault = **vault,
+                                                .coordinator = **coordinator,
+                                                .flows = flows,
+                                                .clock = SystemClock::Instance(),
+                                                .random = SystemRandom::Instance()},
+                                               {io.get_executor()});
+  Status served = runtime.ok() ? Status::Ok() : runtime.status();
+  if (runtime.ok()) {
     std::signal(SIGPIPE, SIG_IGN);  // a client that goes away is a write error, not a crash
-    auto server = gateway::MakeLatchkeyMcpServer(**pipeline);
+    auto server = gateway::MakeLatchkeyMcpServer(**runtime);
     mcp::StdioTransport transport(server, caller->agent_name, {},
                                   std::make_shared<const gateway::Caller>(std::move(*caller)));
     spdlog::info("mcp: serving agent {} on stdio", transport.session()->principal());
@@ -112,7 +112,7 @@ int Mcp(Context& context, const McpOptions& options) {
   work.reset();
   io.stop();
   worker.join();
-  if (pipeline.ok()) (*pipeline)->Stop();
+  if (runtime.ok()) (*runtime)->Stop();
   return served.ok() ? kExitOk : Fail(served);
 }
 

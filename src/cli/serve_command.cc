@@ -101,8 +101,8 @@ int Serve(Context& context, const std::string& listen_option) {
   }
   auto webhook = WebhookOptionsFrom(*config);
   if (!webhook.ok()) return Fail(webhook.status());
-  auto refresher = context.Refresher();
-  if (!refresher.ok()) return Fail(refresher.status());
+  auto coordinator = context.Coordinator();
+  if (!coordinator.ok()) return Fail(coordinator.status());
   auto clients = context.OAuth();
   if (!clients.ok()) return Fail(clients.status());
   vault::ConsentFlows flows(**vault, **clients, SystemClock::Instance(), SystemRandom::Instance());
@@ -113,7 +113,7 @@ int Serve(Context& context, const std::string& listen_option) {
   gateway_options.http.port = options->port;
   gateway_options.public_url = config->public_url;
   auto gateway = gateway::Gateway::Start(gateway_options, {.vault = **vault,
-                                                           .refresher = **refresher,
+                                                           .coordinator = **coordinator,
                                                            .flows = flows,
                                                            .clients = **clients,
                                                            .clock = SystemClock::Instance(),
@@ -129,7 +129,7 @@ int Serve(Context& context, const std::string& listen_option) {
   if (Status started = dispatcher.Start(); !started.ok()) return Fail(started);
 
   // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3).
-  vault::ProactiveRefresher proactive(**vault, **refresher, SystemClock::Instance(),
+  vault::ProactiveRefresher proactive(**vault, **coordinator, SystemClock::Instance(),
                                       SystemRandom::Instance());
   if (Status started = proactive.Start(); !started.ok()) return Fail(started);
 

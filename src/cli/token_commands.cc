@@ -16,8 +16,8 @@ StatusOr<SecretString> CurrentCredential(Context& context, const std::string& na
   LATCHKEY_ASSIGN_OR_RETURN(vault::Vault * vault, context.Vault());
   LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord connection, vault->connections().Get(name));
   if (!store::IsOAuth(connection.kind)) return vault->connections().CurrentCredential(name);
-  LATCHKEY_ASSIGN_OR_RETURN(vault::RefreshCoordinator * refresher, context.Refresher());
-  LATCHKEY_ASSIGN_OR_RETURN(vault::AccessGrant grant, refresher->Current(name));
+  LATCHKEY_ASSIGN_OR_RETURN(vault::RefreshCoordinator * coordinator, context.Coordinator());
+  LATCHKEY_ASSIGN_OR_RETURN(vault::AccessGrant grant, coordinator->Current(name));
   return std::move(grant.access_token);
 }
 
@@ -29,9 +29,9 @@ int Token(Context& context, const std::string& name) {
 }
 
 int Refresh(Context& context, const std::string& name) {
-  auto refresher = context.Refresher();
-  if (!refresher.ok()) return Fail(refresher.status());
-  auto grant = (*refresher)->ForceRefresh(name);
+  auto coordinator = context.Coordinator();
+  if (!coordinator.ok()) return Fail(coordinator.status());
+  auto grant = (*coordinator)->ForceRefresh(name);
   if (!grant.ok()) return Fail(grant.status());
   std::cout << "connection '" << name << "' refreshed; the access token is valid until "
             << (grant->expires_at ? FormatRfc3339(*grant->expires_at) : std::string("an unknown time"))

@@ -18,7 +18,7 @@ namespace {
 // a chunked body's last chunk a second time, but a last chunk that came alone ("0\r\n")
 // followed by one more byte ("\r") is only 4: the code after the assertion rightly asks for
 // more. Found by fuzz_http_server_fuzz (tests/fuzz/corpus/http_server_fuzz/
-// beast-last-chunk-split-assertion); gateway/wire_test.cc replays it byte by byte.
+// beast-last-chunk-split-assertion); gateway/http/wire_test.cc replays it byte by byte.
 bool KnownFalseAlarm(const char* expr, const char* file) {
   const std::string_view path(file);
   constexpr std::string_view kParser = "boost/beast/http/impl/basic_parser.ipp";

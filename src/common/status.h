@@ -1,7 +1,7 @@
 // Status and StatusOr<T>: errors as values on every request path (no exceptions).
 // A Status is a code plus one human sentence. The CLI turns the code into an exit code
 // of SPEC §8 (cli/context.h ExitCodeFor); the gateway answers agents with the problem
-// types of §4, chosen where the failure's meaning is known (gateway/problem.h), not from
+// types of §4, chosen where the failure's meaning is known (gateway/http/problem.h), not from
 // the code alone. Value types: any thread may copy them.
 //
 //   StatusOr<Connection> c = vault.GetConnection("work-gmail");

@@ -7,19 +7,19 @@
 #include "common/ascii.h"
 #include "common/log.h"
 #include "common/url.h"
-#include "gateway/admin_api.h"
-#include "gateway/audit_log.h"
-#include "gateway/consent_links.h"
-#include "gateway/consent_pages.h"
-#include "gateway/dashboard.h"
-#include "gateway/html_page.h"
+#include "gateway/admin/admin_api.h"
+#include "gateway/admin/consent_pages.h"
+#include "gateway/admin/dashboard.h"
+#include "gateway/admin/html_page.h"
+#include "gateway/admin/oauth_callback.h"
+#include "gateway/http/offload.h"
+#include "gateway/http/problem.h"
+#include "gateway/http/upstream_client.h"
 #include "gateway/mcp_endpoint.h"
 #include "gateway/mcp_tools.h"
-#include "gateway/oauth_callback.h"
-#include "gateway/offload.h"
-#include "gateway/pipeline.h"
-#include "gateway/problem.h"
-#include "gateway/upstream_client.h"
+#include "gateway/proxy/audit_log.h"
+#include "gateway/proxy/consent_links.h"
+#include "gateway/proxy/proxy_runtime.h"
 
 namespace latchkey::gateway {
 
@@ -29,28 +29,28 @@ namespace http = boost::beast::http;
 class Gateway::Impl {
  public:
   Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
-       std::unique_ptr<Pipeline> pipeline)
+       std::unique_ptr<ProxyRuntime> runtime)
       : options_(options),
         parts_(parts),
         server_(std::move(server)),
-        pipeline_(std::move(pipeline)),
-        blocking_(pipeline_->blocking()),
-        metrics_(pipeline_->metrics()),
-        dashboard_(parts.vault, parts.clock, pipeline_->public_url()),
-        consent_pages_(parts.vault, parts.flows, pipeline_->links(), dashboard_),
+        runtime_(std::move(runtime)),
+        blocking_(runtime_->blocking()),
+        metrics_(runtime_->metrics()),
+        dashboard_(parts.vault, parts.clock, runtime_->public_url()),
+        consent_pages_(parts.vault, parts.flows, runtime_->links(), dashboard_),
         admin_({.vault = parts.vault,
-                .refresher = parts.refresher,
-                .links = pipeline_->links(),
+                .coordinator = parts.coordinator,
+                .links = runtime_->links(),
                 .clients = parts.clients,
-                .on_change = [this] { pipeline_->cache().Clear(); },
+                .on_change = [this] { runtime_->cache().Clear(); },
                 .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }}),
-        mcp_server_(MakeLatchkeyMcpServer(*pipeline_)),
-        mcp_(mcp_server_, parts.random, McpOptions(options, pipeline_->public_url())) {}
+        mcp_server_(MakeLatchkeyMcpServer(*runtime_)),
+        mcp_(mcp_server_, parts.random, McpOptions(options, runtime_->public_url())) {}
 
   Status Serve() {
     return server_->Serve(
         [this](Request& request, int worker) {
-          return request.target().starts_with("/proxy/") ? pipeline_->proxy().Handle(request, worker)
+          return request.target().starts_with("/proxy/") ? runtime_->proxy().Handle(request, worker)
                                                          : Route(request);
         },
         [this](const Request& header, int) { return Admit(header); });
@@ -61,11 +61,11 @@ class Gateway::Impl {
     stopped_ = true;
     mcp_.CloseAll();  // open MCP event streams end, so the drain can finish
     server_->Stop();  // joins the workers: no coroutine touches the clients after this
-    pipeline_->Stop();
+    runtime_->Stop();
   }
 
   uint16_t port() const { return server_->port(); }
-  const std::string& public_url() const { return pipeline_->public_url(); }
+  const std::string& public_url() const { return runtime_->public_url(); }
   Metrics& metrics() { return metrics_; }
 
  private:
@@ -124,7 +124,7 @@ class Gateway::Impl {
       Response res;
       co_await Offload(blocking_, [&] { res = FinishAuthorization(parts_.flows, request); });
       // A new grant (perhaps of another account, on purpose) is used from the next call on.
-      if (res.result() == http::status::ok) pipeline_->cache().Clear();
+      if (res.result() == http::status::ok) runtime_->cache().Clear();
       co_return res;
     }
     if (ConsentPages::Serves(path)) {
@@ -144,7 +144,7 @@ class Gateway::Impl {
     if (path.starts_with("/proxy/") || path == "/mcp") {
       if (co_await AgentOf(Proxy::PresentedKey(header, nullptr))) co_return std::nullopt;
       if (path == "/mcp") co_return AgentRefused(header.version());
-      co_return pipeline_->proxy().Refuse(header, AgentUnauthenticated());
+      co_return runtime_->proxy().Refuse(header, AgentUnauthenticated());
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
       Status allowed;
@@ -180,13 +180,13 @@ class Gateway::Impl {
   asio::awaitable<std::optional<std::string>> AgentOf(std::string_view key) {
     if (key.empty()) co_return std::nullopt;
     const std::string digest = RouteCache::KeyDigest(key);
-    if (auto cached = pipeline_->cache().FindAgent(digest)) co_return cached->record.name;
+    if (auto cached = runtime_->cache().FindAgent(digest)) co_return cached->record.name;
     std::optional<std::string> agent;
     co_await Offload(blocking_, [&] {
       auto found = parts_.vault.agents().Authenticate(key);
       if (!found.ok()) return;
       agent = found->record.name;
-      pipeline_->cache().PutAgent(digest, std::move(*found));
+      runtime_->cache().PutAgent(digest, std::move(*found));
     });
     co_return agent;
   }
@@ -240,9 +240,9 @@ class Gateway::Impl {
   const GatewayOptions options_;
   Parts parts_;
   std::unique_ptr<HttpServer> server_;
-  std::unique_ptr<Pipeline> pipeline_;
-  asio::thread_pool& blocking_;  // the pipeline's
-  Metrics& metrics_;             // the pipeline's
+  std::unique_ptr<ProxyRuntime> runtime_;
+  asio::thread_pool& blocking_;  // the runtime's
+  Metrics& metrics_;             // the runtime's
   Dashboard dashboard_;          // before admin_, which asks it who may use the API
   ConsentPages consent_pages_;   // after dashboard_, which says who is signed in
   AdminApi admin_;
@@ -266,7 +266,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
   std::vector<asio::any_io_executor> workers;
   workers.reserve(static_cast<size_t>(server->workers()));
   for (int i = 0; i < server->workers(); ++i) workers.push_back(server->executor(i));
-  PipelineOptions pipeline_options{
+  ProxyRuntimeOptions runtime_options{
       .proxy = options.proxy,
       .upstream = options.upstream,
       .public_url = options.public_url.empty()
@@ -274,15 +274,15 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
                         : options.public_url,
       .blocking_threads = options.blocking_threads,
       .upstream_ca_file = options.upstream_ca_file};
-  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
-                            Pipeline::Create(pipeline_options,
-                                             {.vault = parts.vault,
-                                              .refresher = parts.refresher,
-                                              .flows = parts.flows,
-                                              .clock = parts.clock,
-                                              .random = parts.random},
-                                             workers));
-  auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(pipeline));
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<ProxyRuntime> runtime,
+                            ProxyRuntime::Create(runtime_options,
+                                                 {.vault = parts.vault,
+                                                  .coordinator = parts.coordinator,
+                                                  .flows = parts.flows,
+                                                  .clock = parts.clock,
+                                                  .random = parts.random},
+                                                 workers));
+  auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(runtime));
   LATCHKEY_RETURN_IF_ERROR(impl->Serve());
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }

@@ -1,4 +1,4 @@
-// Gateway: the daemon's HTTP face (SPEC §4). Owns the listener and the Pipeline (proxy,
+// Gateway: the daemon's HTTP face (SPEC §4). Owns the listener and the ProxyRuntime (proxy,
 // per-worker upstream clients, blocking pool, audit log, metrics), and routes:
 //   ANY /proxy/{connection}/{path...}   agents (Proxy)
 //   POST, GET, DELETE /mcp              agents over MCP Streamable HTTP (SPEC §5)
@@ -6,7 +6,7 @@
 //   /v1/...                             the admin API (admin token)
 //   GET /metrics                        Prometheus text
 //   GET /healthz, GET /readyz           liveness, readiness (store reachable)
-// The vault, refresher and consent flows belong to the caller and must outlive it.
+// The vault, refresh coordinator and consent flows belong to the caller and must outlive it.
 // Start/Stop from one thread (the daemon's main thread).
 #pragma once
 
@@ -16,9 +16,9 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
-#include "gateway/http_server.h"
-#include "gateway/metrics.h"
-#include "gateway/proxy.h"
+#include "gateway/http/http_server.h"
+#include "gateway/proxy/metrics.h"
+#include "gateway/proxy/proxy.h"
 #include "vault/consent_flow.h"
 #include "vault/refresh_coordinator.h"
 #include "vault/vault.h"
@@ -38,7 +38,7 @@ class Gateway {
  public:
   struct Parts {
     vault::Vault& vault;
-    vault::RefreshCoordinator& refresher;
+    vault::RefreshCoordinator& coordinator;
     vault::ConsentFlows& flows;
     const vault::OAuthClients& clients;
     const Clock& clock;

@@ -7,7 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <string>
 
-#include "gateway/message.h"
+#include "gateway/http/message.h"
 #include "mcp/streamable_http.h"
 
 namespace latchkey::gateway {

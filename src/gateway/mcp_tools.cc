@@ -6,8 +6,8 @@
 #include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/log.h"
-#include "gateway/offload.h"
-#include "gateway/problem.h"
+#include "gateway/http/offload.h"
+#include "gateway/http/problem.h"
 #include "mcp/session.h"
 #include "oauth/form_encoding.h"
 #include "oauth/token_fields.h"
@@ -43,9 +43,9 @@ const Caller* CallerOf(const RequestContext& context) {
 }
 
 // Blocking: the agent the caller is, with its policy.
-StatusOr<vault::AuthenticatedAgent> Identify(Pipeline& pipeline, const Caller& caller) {
-  if (!caller.agent_key.empty()) return pipeline.vault().agents().Authenticate(caller.agent_key.reveal());
-  return pipeline.vault().agents().Find(caller.agent_name);
+StatusOr<vault::AuthenticatedAgent> Identify(ProxyRuntime& runtime, const Caller& caller) {
+  if (!caller.agent_key.empty()) return runtime.vault().agents().Authenticate(caller.agent_key.reveal());
+  return runtime.vault().agents().Find(caller.agent_name);
 }
 
 // A problem as a tool error: the code and the detail first, for the model to read.
@@ -305,20 +305,20 @@ json RequestAccessDefinition() {
 
 class Tools {
  public:
-  Tools(Pipeline& pipeline, McpToolOptions options) : pipeline_(pipeline), options_(options) {}
+  Tools(ProxyRuntime& runtime, McpToolOptions options) : runtime_(runtime), options_(options) {}
 
   asio::awaitable<Reply> ListConnections(RequestContext& context, const json&) {
     const Caller* caller = CallerOf(context);
     if (caller == nullptr) co_return Problem(AgentUnauthenticated());
     std::optional<Reply> refused;
     json connections = json::array();
-    co_await Offload(pipeline_.blocking(), [&] {
-      auto agent = Identify(pipeline_, *caller);
+    co_await Offload(runtime_.blocking(), [&] {
+      auto agent = Identify(runtime_, *caller);
       if (!agent.ok()) {
         refused = Problem(AgentUnauthenticated());
         return;
       }
-      auto all = pipeline_.vault().store().ListConnections();
+      auto all = runtime_.vault().store().ListConnections();
       if (!all.ok()) {
         refused = Problem(InternalProblem("the connections cannot be read"));
         return;
@@ -352,15 +352,15 @@ class Tools {
   asio::awaitable<Reply> HttpRequest(RequestContext& context, const json& arguments) {
     const Caller* caller = CallerOf(context);
     if (caller == nullptr) co_return Problem(AgentUnauthenticated());
-    const int worker = pipeline_.WorkerOf(co_await asio::this_coro::executor);
+    const int worker = runtime_.WorkerOf(co_await asio::this_coro::executor);
     if (worker < 0) co_return Problem(InternalProblem("the tool ran outside the gateway's workers"));
     auto built = BuildRequest(arguments);
     if (auto* why = std::get_if<std::string>(&built)) co_return InvalidArguments(*why);
     Request& request = std::get<Request>(built);
-    // latchkey's own problem comes from the pipeline, never from a header: an upstream
+    // latchkey's own problem comes from the runtime, never from a header: an upstream
     // could send Latchkey-Error and a reconsent_url of its choosing.
     std::optional<ProblemDetails> own;
-    Response response = co_await pipeline_.proxy().Handle(request, worker, caller, &own);
+    Response response = co_await runtime_.proxy().Handle(request, worker, caller, &own);
     if (!own) co_return Reply::Ok(co_await AnswerResult(response, options_.max_body_bytes));
     json problem = json::parse(response.body(), nullptr, false);
     if (!problem.is_object()) problem = {{"code", own->code}, {"status", response.result_int()}};
@@ -399,13 +399,13 @@ class Tools {
     const std::string connection = name->get<std::string>();
     std::optional<Reply> refused;
     json structured;
-    co_await Offload(pipeline_.blocking(), [&] {
-      auto agent = Identify(pipeline_, *caller);
+    co_await Offload(runtime_.blocking(), [&] {
+      auto agent = Identify(runtime_, *caller);
       if (!agent.ok()) {
         refused = Problem(AgentUnauthenticated());
         return;
       }
-      auto record = pipeline_.vault().connections().Get(connection);
+      auto record = runtime_.vault().connections().Get(connection);
       if (!agent->policy.MayUseConnection(connection) || !record.ok() ||
           record->status == store::ConnectionStatus::kDisconnected) {
         refused =
@@ -419,9 +419,9 @@ class Tools {
       const bool reconnect = record->status == store::ConnectionStatus::kNeedsReauth;
       std::string url;
       if (reconnect) {
-        url = pipeline_.links().Reconnect(*record, agent->record.name);
+        url = runtime_.links().Reconnect(*record, agent->record.name);
       } else if (!missing.empty()) {
-        url = pipeline_.links().Reconsent(*record, missing, agent->record.name);
+        url = runtime_.links().Reconsent(*record, missing, agent->record.name);
       }
       structured = {{"connection", connection},
                     {"granted", !reconnect && missing.empty()},
@@ -455,14 +455,14 @@ class Tools {
   }
 
  private:
-  Pipeline& pipeline_;
+  ProxyRuntime& runtime_;
   const McpToolOptions options_;
 };
 
 }  // namespace
 
-void AddLatchkeyTools(mcp::Server& server, Pipeline& pipeline, McpToolOptions options) {
-  auto tools = std::make_shared<Tools>(pipeline, options);
+void AddLatchkeyTools(mcp::Server& server, ProxyRuntime& runtime, McpToolOptions options) {
+  auto tools = std::make_shared<Tools>(runtime, options);
   server.AddTool({.definition = ListConnectionsDefinition(),
                   .call = [tools](RequestContext& context, const json& arguments) {
                     return tools->ListConnections(context, arguments);
@@ -477,7 +477,7 @@ void AddLatchkeyTools(mcp::Server& server, Pipeline& pipeline, McpToolOptions op
                   }});
 }
 
-std::shared_ptr<mcp::Server> MakeLatchkeyMcpServer(Pipeline& pipeline, McpToolOptions options) {
+std::shared_ptr<mcp::Server> MakeLatchkeyMcpServer(ProxyRuntime& runtime, McpToolOptions options) {
   auto server = std::make_shared<mcp::Server>(mcp::ServerInfo{
       .name = "latchkey",
       .version = "0.1.0",
@@ -487,7 +487,7 @@ std::shared_ptr<mcp::Server> MakeLatchkeyMcpServer(Pipeline& pipeline, McpToolOp
           "Call APIs with http_request; latchkey adds the credentials. A result with isError means "
           "the action was NOT carried out. For scope_insufficient or reauth_required a human must "
           "open the consent link (request_access gives it); tell the user, do not retry blindly."});
-  AddLatchkeyTools(*server, pipeline, options);
+  AddLatchkeyTools(*server, runtime, options);
   return server;
 }
 

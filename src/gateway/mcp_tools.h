@@ -1,6 +1,6 @@
-// latchkey's own MCP tools (SPEC §5), run through the same Pipeline as the HTTP proxy:
+// latchkey's own MCP tools (SPEC §5), run through the same ProxyRuntime as the HTTP proxy:
 //   list_connections  the connections the agent's policy lets it use (never a secret)
-//   http_request      one call through the proxy pipeline; every latchkey problem and every
+//   http_request      one call through the proxy runtime; every latchkey problem and every
 //                     upstream failure comes back isError, never as something that looks done
 //   request_access    the consent link a human must open for more scopes (or to reconnect)
 // When a human is needed and the client declared URL elicitation, the link is also shown
@@ -8,12 +8,12 @@
 //
 // Each tool acts for the Caller the transport attached to the request
 // (std::shared_ptr<const Caller> in mcp::RequestContext::caller()), and must run on one of
-// the pipeline's worker executors.
+// the runtime's worker executors.
 #pragma once
 
 #include <cstddef>
 
-#include "gateway/pipeline.h"
+#include "gateway/proxy/proxy_runtime.h"
 #include "mcp/server.h"
 
 namespace latchkey::gateway {
@@ -22,9 +22,9 @@ struct McpToolOptions {
   size_t max_body_bytes = size_t{256} * 1024;  // of an answer's body put in a tool result
 };
 
-void AddLatchkeyTools(mcp::Server& server, Pipeline& pipeline, McpToolOptions options = {});
+void AddLatchkeyTools(mcp::Server& server, ProxyRuntime& runtime, McpToolOptions options = {});
 
 // The server latchkey offers over MCP (`latchkey mcp`, /mcp): its identity and its tools.
-std::shared_ptr<mcp::Server> MakeLatchkeyMcpServer(Pipeline& pipeline, McpToolOptions options = {});
+std::shared_ptr<mcp::Server> MakeLatchkeyMcpServer(ProxyRuntime& runtime, McpToolOptions options = {});
 
 }  // namespace latchkey::gateway

@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "common/random.h"
-#include "gateway/http_server.h"
+#include "gateway/http/http_server.h"
 #include "gateway/mcp_endpoint.h"
 #include "mcp/server.h"
 #include "mcp/session.h"

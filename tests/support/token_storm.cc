@@ -22,9 +22,9 @@ int main(int argc, char** argv) {
   context.data_dir_option = argv[1];
   const std::string connection = argv[2];
   const int threads = std::stoi(argv[3]);
-  auto refresher = context.Refresher();
-  if (!refresher.ok()) {
-    std::cerr << refresher.status().ToString() << "\n";
+  auto coordinator = context.Coordinator();
+  if (!coordinator.ok()) {
+    std::cerr << coordinator.status().ToString() << "\n";
     return 1;
   }
   std::vector<std::string> results(static_cast<std::size_t>(threads));
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < threads; ++i) {
     pool.emplace_back([&, i] {
       start.arrive_and_wait();
-      auto grant = (*refresher)->Current(connection);
+      auto grant = (*coordinator)->Current(connection);
       results[static_cast<std::size_t>(i)] =
           grant.ok() ? std::string(grant->access_token.reveal()) : "error: " + grant.status().ToString();
     });

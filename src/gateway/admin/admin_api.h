@@ -1,0 +1,53 @@
+// AdminApi: the operator's HTTP API under /v1 (SPEC §4), authenticated with an admin
+// token (vault/admin_tokens.h) as a bearer token or the dashboard's session, as
+// Parts::authorize (gateway/admin/dashboard.h) decides. JSON in and out; errors are problem
+// details. Routes:
+//   GET    /v1/providers                  GET /v1/providers/{name}     POST /v1/providers (TOML body)
+//   GET    /v1/connections                GET /v1/connections/{name}
+//   POST   /v1/connections/{name}/connect {"provider": "...", "scopes": [...]} -> {"consent_url": ...}
+//          (latchkey's consent page: a signed-in human opens it and starts the provider flow)
+//   POST   /v1/connections/{name}/refresh DELETE /v1/connections/{name} (revoke at the provider, wipe)
+//   GET    /v1/agents                     POST /v1/agents {"name", "allow": [...]} -> key shown once
+//   DELETE /v1/agents/{name}
+//   GET    /v1/audit?agent=&connection=&code=&after_id=&limit=
+//   GET    /v1/alerts?limit=
+// Blocking (store, token endpoint): call on the blocking pool. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "gateway/http/http_server.h"
+#include "gateway/proxy/consent_links.h"
+#include "vault/oauth_clients.h"
+#include "vault/refresh_coordinator.h"
+#include "vault/vault.h"
+
+namespace latchkey::gateway {
+
+class AdminApi {
+ public:
+  struct Parts {
+    vault::Vault& vault;
+    vault::RefreshCoordinator& coordinator;
+    ConsentLinks& links;
+    const vault::OAuthClients& clients;
+    std::function<void()> on_change;  // after anything that changes agents or connections
+    // Who may call: OK, or why not (kUnauthenticated → 401, kPermissionDenied → 403).
+    // Required; the gateway passes Dashboard::AuthorizeAdmin.
+    std::function<Status(const Request&)> authorize;
+  };
+  explicit AdminApi(Parts parts);
+
+  Response Handle(const Request& request);
+
+  // The problem the API answers for `status` (kUnauthenticated → 401, ...).
+  static Response ErrorResponse(const Status& status);
+
+ private:
+  Response Dispatch(const Request& request);
+
+  Parts parts_;
+};
+
+}  // namespace latchkey::gateway

@@ -1,0 +1,40 @@
+#include "gateway/http/wire.h"
+
+namespace latchkey::gateway {
+namespace {
+
+namespace http = boost::beast::http;
+
+void AppendVersion(unsigned version, std::string& out) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+}
+
+void AppendFields(const http::fields& fields, std::string& out) {
+  for (const auto& field : fields) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+void AppendHeader(const http::response_header<>& header, std::string& out) {
+  AppendVersion(header.version(), out);
+  out += ' ';
+  const unsigned status = header.result_int();
+  out += static_cast<char>('0' + status / 100 % 10);
+  out += static_cast<char>('0' + status / 10 % 10);
+  out += static_cast<char>('0' + status % 10);
+  out += ' ';
+  out += header.reason();
+  out += "\r\n";
+  AppendFields(header, out);
+}
+
+}  // namespace latchkey::gateway

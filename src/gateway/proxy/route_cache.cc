@@ -1,0 +1,106 @@
+#include "gateway/proxy/route_cache.h"
+
+#include <sodium.h>
+
+#include <array>
+
+namespace latchkey::gateway {
+
+namespace {
+constexpr auto kTokenMargin = std::chrono::seconds(60);
+}  // namespace
+
+RouteCache::RouteCache(std::chrono::milliseconds ttl, size_t max_entries)
+    : ttl_(ttl), max_entries_(max_entries) {}
+
+std::string RouteCache::KeyDigest(std::string_view presented_key) {
+  std::array<std::uint8_t, crypto_generichash_BYTES> digest{};
+  crypto_generichash(digest.data(), digest.size(),
+                     reinterpret_cast<const unsigned char*>(presented_key.data()), presented_key.size(),
+                     nullptr, 0);
+  // Raw bytes: the digest is only ever a map key (hex encoding, constant-time in
+  // libsodium, cost as much as hashing).
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+template <typename T, typename Map>
+RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto it = map.find(key);
+  if (it == map.end()) return {};
+  const auto now = Steady::now();
+  if (now < it->second.until) return {it->second.value, false};
+  if (now >= it->second.until + ttl_) {
+    map.erase(it);
+    return {};
+  }
+  const bool refresh = !it->second.refreshing;
+  it->second.refreshing = true;
+  return {it->second.value, refresh};
+}
+
+RouteCache::Lookup<vault::AuthenticatedAgent> RouteCache::LookupAgent(const std::string& digest) {
+  return LookupIn<vault::AuthenticatedAgent>(agents_, digest);
+}
+
+RouteCache::Lookup<RouteEntry> RouteCache::LookupRoute(std::string_view connection) {
+  return LookupIn<RouteEntry>(routes_, connection);
+}
+
+void RouteCache::ForgetAgent(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  if (auto it = agents_.find(digest); it != agents_.end()) agents_.erase(it);
+}
+
+std::shared_ptr<const vault::AuthenticatedAgent> RouteCache::FindAgent(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(digest);
+  if (it == agents_.end()) return nullptr;
+  if (Steady::now() >= it->second.until) {
+    agents_.erase(it);
+    return nullptr;
+  }
+  return it->second.value;
+}
+
+void RouteCache::PutAgent(const std::string& digest, vault::AuthenticatedAgent agent) {
+  if (ttl_.count() <= 0) return;
+  std::lock_guard lock(mu_);
+  if (agents_.size() >= max_entries_) agents_.clear();
+  agents_[digest] = {std::make_shared<const vault::AuthenticatedAgent>(std::move(agent)),
+                     Steady::now() + ttl_};
+}
+
+std::shared_ptr<const RouteEntry> RouteCache::FindRoute(std::string_view connection) {
+  std::lock_guard lock(mu_);
+  auto it = routes_.find(connection);
+  if (it == routes_.end()) return nullptr;
+  if (Steady::now() >= it->second.until) {
+    routes_.erase(it);
+    return nullptr;
+  }
+  return it->second.value;
+}
+
+void RouteCache::PutRoute(std::shared_ptr<const RouteEntry> entry,
+                          std::optional<std::chrono::system_clock::time_point> token_expires_at) {
+  if (ttl_.count() <= 0) return;
+  if (token_expires_at && *token_expires_at - std::chrono::system_clock::now() < kTokenMargin + ttl_) return;
+  std::lock_guard lock(mu_);
+  if (routes_.size() >= max_entries_) routes_.clear();
+  std::string name = entry->connection.name;
+  routes_[name] = {std::move(entry), Steady::now() + ttl_};
+}
+
+void RouteCache::ForgetRoute(std::string_view connection) {
+  std::lock_guard lock(mu_);
+  if (auto it = routes_.find(connection); it != routes_.end()) routes_.erase(it);
+}
+
+void RouteCache::Clear() {
+  std::lock_guard lock(mu_);
+  agents_.clear();
+  routes_.clear();
+}
+
+}  // namespace latchkey::gateway
