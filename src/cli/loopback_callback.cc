@@ -18,7 +18,7 @@
 namespace latchkey::cli {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // A callback URL with a code, state and iss fits easily; browsers add a few headers.
 constexpr std::size_t kMaxRequestBytes = std::size_t{16} * 1024;
@@ -29,8 +29,8 @@ std::string Errno(std::string_view what) {
   return std::string(what) + ": " + std::error_code(errno, std::generic_category()).message();
 }
 
-int RemainingMs(SteadyClock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+int RemainingMs(Steady::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
 }
 
@@ -58,7 +58,7 @@ using gateway::Page;
 // Reads one request head (up to the blank line) within the per-request time and size caps.
 // Returns false when the client sent nothing usable.
 bool ReadHead(int fd, std::string& head) {
-  const auto deadline = SteadyClock::now() + kPerRequestTimeout;
+  const auto deadline = Steady::now() + kPerRequestTimeout;
   char buffer[2048];
   while (head.find("\r\n\r\n") == std::string::npos) {
     if (head.size() >= kMaxRequestBytes) return false;
@@ -133,7 +133,7 @@ std::string LoopbackCallback::redirect_uri() const {
 
 StatusOr<CallbackQuery> LoopbackCallback::Accept(std::chrono::milliseconds timeout) {
   if (pending_fd_ >= 0) Respond({.success = false, .message = "This request was superseded."});
-  const auto deadline = SteadyClock::now() + timeout;
+  const auto deadline = Steady::now() + timeout;
   while (true) {
     pollfd pfd{listen_fd_, POLLIN, 0};
     int ready = ::poll(&pfd, 1, RemainingMs(deadline));

@@ -98,6 +98,7 @@ int Mcp(Context& context, const McpOptions& options) {
                                                 .coordinator = **coordinator,
                                                 .flows = flows,
                                                 .clock = SystemClock::Instance(),
+                                                .steady = SteadyClock::Instance(),
                                                 .random = SystemRandom::Instance()},
                                                {io.get_executor()});
   Status served = runtime.ok() ? Status::Ok() : runtime.status();

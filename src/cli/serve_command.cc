@@ -117,6 +117,7 @@ int Serve(Context& context, const std::string& listen_option) {
                                                            .flows = flows,
                                                            .clients = **clients,
                                                            .clock = SystemClock::Instance(),
+                                                           .steady = SteadyClock::Instance(),
                                                            .random = SystemRandom::Instance()});
   if (!gateway.ok()) return Fail(gateway.status());
 

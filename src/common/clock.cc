@@ -10,6 +10,11 @@ SystemClock& SystemClock::Instance() {
   return clock;
 }
 
+SteadyClock& SteadyClock::Instance() {
+  static SteadyClock clock;
+  return clock;
+}
+
 int64_t ToUnixMillis(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }

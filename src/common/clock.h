@@ -1,6 +1,9 @@
-// Clock: the one source of time for everything that decides by time (expiry, backoff,
-// pending authorizations). Production code gets SystemClock; tests get SimulatedClock
-// and advance it instead of sleeping. Both are safe to call from any thread.
+// Clock: the one source of wall time for everything that decides by it (expiry, backoff,
+// pending authorizations). MonotonicClock: the one source of time for intervals that must
+// not jump when the wall clock is set (cache TTLs, idle sessions, grace periods).
+// Production code gets SystemClock and SteadyClock; tests get SimulatedClock and
+// SimulatedSteadyClock and advance them instead of sleeping. All are safe to call from
+// any thread.
 #pragma once
 
 #include <atomic>
@@ -35,6 +38,35 @@ class SimulatedClock final : public Clock {
 
  private:
   std::atomic<Duration::rep> now_;
+};
+
+using MonoTime = std::chrono::steady_clock::time_point;
+
+class MonotonicClock {
+ public:
+  virtual ~MonotonicClock() = default;
+  virtual MonoTime Now() const = 0;
+};
+
+class SteadyClock final : public MonotonicClock {
+ public:
+  MonoTime Now() const override { return std::chrono::steady_clock::now(); }
+  // A process-wide instance for wiring code.
+  static SteadyClock& Instance();
+};
+
+class SimulatedSteadyClock final : public MonotonicClock {
+ public:
+  // Starts an hour past the clock's epoch, so `Now() - ttl` stays a valid time point.
+  SimulatedSteadyClock() : now_(std::chrono::steady_clock::duration(std::chrono::hours(1)).count()) {}
+  MonoTime Now() const override { return MonoTime(std::chrono::steady_clock::duration(now_.load())); }
+  template <typename Rep, typename Period>
+  void Advance(std::chrono::duration<Rep, Period> d) {
+    now_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(d).count();
+  }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> now_;
 };
 
 // Milliseconds since the Unix epoch: the form times take in the store.

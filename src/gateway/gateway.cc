@@ -45,7 +45,7 @@ class Gateway::Impl {
                 .on_change = [this] { runtime_->cache().Clear(); },
                 .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }}),
         mcp_server_(MakeLatchkeyMcpServer(*runtime_)),
-        mcp_(mcp_server_, parts.random, McpOptions(options, runtime_->public_url())) {}
+        mcp_(mcp_server_, parts.random, parts.steady, McpOptions(options, runtime_->public_url())) {}
 
   Status Serve() {
     return server_->Serve(
@@ -280,6 +280,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
                                                   .coordinator = parts.coordinator,
                                                   .flows = parts.flows,
                                                   .clock = parts.clock,
+                                                  .steady = parts.steady,
                                                   .random = parts.random},
                                                  workers));
   auto impl = std::make_unique<Impl>(options, parts, std::move(server), std::move(runtime));

@@ -42,6 +42,7 @@ class Gateway {
     vault::ConsentFlows& flows;
     const vault::OAuthClients& clients;
     const Clock& clock;
+    const MonotonicClock& steady;
     Random& random;
   };
 

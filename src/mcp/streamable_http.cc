@@ -26,7 +26,6 @@ namespace {
 
 // Rung when a stream has something new for its reader (capacity 1: rings coalesce).
 using Doorbell = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
-using Clock = std::chrono::steady_clock;
 
 // Transport-level errors, as the reference SDK words them.
 constexpr int kTransportError = -32000;
@@ -249,7 +248,7 @@ struct HttpSession {
   std::unordered_map<std::string, std::shared_ptr<EventLog>> streams;  // guarded by mu
   std::deque<std::string> finished;                                    // guarded by mu, oldest first
   uint64_t next_stream = 1;                                            // guarded by mu; 0 is standalone
-  Clock::time_point last_used = Clock::now();                          // guarded by mu
+  MonoTime last_used;                                                  // guarded by mu
 
   void Close() {
     session->Close();
@@ -262,8 +261,13 @@ struct HttpSession {
 
 class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(std::shared_ptr<const Server> server, Random& random, StreamableHttpOptions options)
-      : server_(std::move(server)), random_(random), options_(std::move(options)) {}
+  Impl(std::shared_ptr<const Server> server, Random& random, const MonotonicClock& steady,
+       StreamableHttpOptions options)
+      : server_(std::move(server)),
+        random_(random),
+        steady_(steady),
+        options_(std::move(options)),
+        last_sweep_(steady.Now()) {}
 
   asio::awaitable<HttpAnswer> Handle(HttpCall call) {
     if (std::optional<HttpAnswer> refused = CheckHostAndOrigin(call)) co_return std::move(*refused);
@@ -323,13 +327,13 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
       return Refuse(404, kSessionNotFound, "Session not found");
     }
     std::lock_guard session_lock(found->second->mu);
-    found->second->last_used = Clock::now();
+    found->second->last_used = steady_.Now();
     return found->second;
   }
 
   // Ends sessions nobody used for idle_session_timeout (at most once a minute). mu_ held.
   void Sweep() {
-    const Clock::time_point now = Clock::now();
+    const MonoTime now = steady_.Now();
     if (now - last_sweep_ < std::chrono::minutes(1)) return;
     last_sweep_ = now;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -390,6 +394,7 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
     auto session = std::make_shared<HttpSession>();
     session->id = random_.Hex(16);
     session->principal = call.principal;
+    session->last_used = steady_.Now();
     session->session = std::make_shared<Session>(server_, call.principal);
     session->standalone = std::make_shared<EventLog>("0", nullptr, options_.max_standalone_events);
     session->session->SetUnrelatedOutlet(session->standalone);
@@ -526,16 +531,17 @@ class StreamableHttp::Impl : public std::enable_shared_from_this<Impl> {
 
   const std::shared_ptr<const Server> server_;
   Random& random_;
+  const MonotonicClock& steady_;
   const StreamableHttpOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<HttpSession>> sessions_;  // guarded by mu_
-  Clock::time_point last_sweep_ = Clock::now();                             // guarded by mu_
+  MonoTime last_sweep_;                                                     // guarded by mu_
   bool closed_ = false;                                                     // guarded by mu_
 };
 
 StreamableHttp::StreamableHttp(std::shared_ptr<const Server> server, Random& random,
-                               StreamableHttpOptions options)
-    : impl_(std::make_shared<Impl>(std::move(server), random, std::move(options))) {}
+                               const MonotonicClock& steady, StreamableHttpOptions options)
+    : impl_(std::make_shared<Impl>(std::move(server), random, steady, std::move(options))) {}
 
 StreamableHttp::~StreamableHttp() { CloseAll(); }
 

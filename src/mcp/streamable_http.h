@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/random.h"
 #include "mcp/server.h"
 
@@ -73,7 +74,9 @@ struct StreamableHttpOptions {
 
 class StreamableHttp {
  public:
-  StreamableHttp(std::shared_ptr<const Server> server, Random& random, StreamableHttpOptions options = {});
+  // `steady` times idle sessions.
+  StreamableHttp(std::shared_ptr<const Server> server, Random& random, const MonotonicClock& steady,
+                 StreamableHttpOptions options = {});
   ~StreamableHttp();  // CloseAll()
   StreamableHttp(const StreamableHttp&) = delete;
   StreamableHttp& operator=(const StreamableHttp&) = delete;

@@ -95,7 +95,7 @@ asio::awaitable<void> Drive(mcp::StreamableHttp& endpoint, std::string_view inpu
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto server = MakeServer();
   asio::io_context io;
-  mcp::StreamableHttp endpoint(server, SystemRandom::Instance(), {});
+  mcp::StreamableHttp endpoint(server, SystemRandom::Instance(), SteadyClock::Instance(), {});
   bool done = false;
   asio::co_spawn(
       io,

@@ -102,8 +102,10 @@ class StreamableHttpTest : public ::testing::Test {
   std::shared_ptr<Server> server_ = std::make_shared<Server>(
       ServerInfo{.name = "t", .version = "1", .title = "", .description = "", .instructions = ""});
   FixedRandom random_;
+  SimulatedSteadyClock steady_;
   std::unique_ptr<StreamableHttp> transport_ = std::make_unique<StreamableHttp>(
-      server_, random_, StreamableHttpOptions{.max_sessions = 2, .retry = std::chrono::milliseconds(250)});
+      server_, random_, steady_,
+      StreamableHttpOptions{.max_sessions = 2, .retry = std::chrono::milliseconds(250)});
 };
 
 TEST_F(StreamableHttpTest, AQuickAnswerIsJsonAndAnythingBeforeItMakesAStream) {
@@ -181,12 +183,33 @@ TEST_F(StreamableHttpTest, OneStandaloneStreamPerSessionAndCloseAllEndsIt) {
   EXPECT_EQ(transport_->session_count(), 0U);
 }
 
+// A session nobody used for idle_session_timeout is ended (checked at most once a minute,
+// when a request comes); one in use stays, however old.
+TEST_F(StreamableHttpTest, ASessionLeftIdlePastTheTimeoutIsEnded) {
+  transport_->CloseAll();
+  transport_ = std::make_unique<StreamableHttp>(
+      server_, random_, steady_,
+      StreamableHttpOptions{.max_sessions = 10, .idle_session_timeout = std::chrono::minutes(10)});
+  const std::string idle = Open();
+  const std::string busy = Open();
+  ASSERT_FALSE(idle.empty());
+  ASSERT_FALSE(busy.empty());
+  const std::string ping = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
+  for (int minute = 0; minute < 12; ++minute) {
+    steady_.Advance(std::chrono::minutes(1));
+    ASSERT_EQ(Send("POST", ping, {{"Mcp-Session-Id", busy}}).status, 200) << "minute " << minute;
+  }
+  EXPECT_EQ(Send("POST", ping, {{"Mcp-Session-Id", idle}}).status, 404) << "idle for 12 minutes";
+  EXPECT_EQ(Send("POST", ping, {{"Mcp-Session-Id", busy}}).status, 200);
+  EXPECT_EQ(transport_->session_count(), 1U);
+}
+
 // One agent cannot take every session from the others: past its own cap it gets 429, and
 // another agent still opens one.
 TEST_F(StreamableHttpTest, OneAgentCannotHoldEverySession) {
   transport_->CloseAll();
   transport_ = std::make_unique<StreamableHttp>(
-      server_, random_, StreamableHttpOptions{.max_sessions = 10, .max_sessions_per_principal = 2});
+      server_, random_, steady_, StreamableHttpOptions{.max_sessions = 10, .max_sessions_per_principal = 2});
   const std::string initialize =
       R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})";
   EXPECT_EQ(Send("POST", initialize, {}, "greedy").status, 200);

@@ -13,7 +13,7 @@
 namespace latchkey::store::postgres {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // Connections kept open when idle; more may exist while many threads are inside Run().
 // A burst on the gateway's blocking pool (32 threads by default) finds them open: with 8,
@@ -111,7 +111,7 @@ void PostgresPool::Release(std::unique_ptr<pqxx::connection> connection) {
 }
 
 Status PostgresPool::Run(TxnKind kind, const std::function<Status(PgTx&)>& body) {
-  const auto deadline = SteadyClock::now() + busy_wait_;
+  const auto deadline = Steady::now() + busy_wait_;
   for (int attempt = 0;; ++attempt) {
     PgFault fault;
     Status result;
@@ -124,7 +124,7 @@ Status PostgresPool::Run(TxnKind kind, const std::function<Status(PgTx&)>& body)
       fault = {.retry = result.code() == StatusCode::kUnavailable, .discard = true};
     }
     if (!fault.retry) return result;
-    if (SteadyClock::now() >= deadline) {
+    if (Steady::now() >= deadline) {
       std::string waited = std::to_string(busy_wait_.count()) + " ms";
       if (fault.discard) {
         return UnavailableError("the store was unreachable for more than " + waited + " (" +

@@ -15,7 +15,7 @@
 namespace latchkey::store::sqlite {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // Handles kept open when idle; more may exist while many threads are inside Run().
 constexpr size_t kMaxIdleHandles = 8;
@@ -44,12 +44,12 @@ Status BusyError(std::chrono::milliseconds busy_wait) {
 // the file (creating or migrating it, say) for longer than SQLite's own busy handler waits.
 Status RetryWhileBusy(SqliteDb& db, std::chrono::milliseconds busy_wait,
                       const std::function<Status()>& step) {
-  auto deadline = SteadyClock::now() + busy_wait;
+  auto deadline = Steady::now() + busy_wait;
   for (int attempt = 0;; ++attempt) {
     db.ClearBusy();
     Status result = step();
     if (result.ok() || !db.busy()) return result;
-    if (SteadyClock::now() >= deadline) return BusyError(busy_wait);
+    if (Steady::now() >= deadline) return BusyError(busy_wait);
     sql::BackoffBeforeRetry(attempt);
   }
 }
@@ -112,7 +112,7 @@ void SqlitePool::Release(std::unique_ptr<SqliteDb> db) {
 }
 
 Status SqlitePool::Run(TxnKind kind, const std::function<Status(SqliteDb&)>& body) {
-  auto deadline = SteadyClock::now() + busy_wait_;
+  auto deadline = Steady::now() + busy_wait_;
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, Acquire());
   Status result;
   for (int attempt = 0;; ++attempt) {
@@ -123,7 +123,7 @@ Status SqlitePool::Run(TxnKind kind, const std::function<Status(SqliteDb&)>& bod
     if (!result.ok()) db->RollbackIfOpen();
     bool retry = !result.ok() && db->busy() && result.code() == StatusCode::kUnavailable;
     if (!retry) break;
-    if (SteadyClock::now() >= deadline) {
+    if (Steady::now() >= deadline) {
       result = BusyError(busy_wait_);
       break;
     }

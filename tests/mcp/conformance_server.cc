@@ -340,6 +340,7 @@ int main(int argc, char** argv) {
   AddResources(*server);
   AddPrompts(*server);
   latchkey::mcp::StreamableHttp transport(server, latchkey::SystemRandom::Instance(),
+                                          latchkey::SteadyClock::Instance(),
                                           {.retry = std::chrono::milliseconds(500)});
   latchkey::gateway::HttpServer& http = **listening;
   latchkey::Status serving = http.Serve(

@@ -25,7 +25,7 @@ namespace latchkey::gateway {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-using SteadyClock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -63,8 +63,8 @@ ProblemDetails RequestBodyProblem(const Status& error) {
 }  // namespace
 
 struct Proxy::Call {
-  SteadyClock::time_point started = SteadyClock::now();
-  SteadyClock::time_point deadline;
+  Steady::time_point started = Steady::now();
+  Steady::time_point deadline;
   TimePoint at;
   std::string method;
   std::optional<ProxyTarget> target;
@@ -335,14 +335,14 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   if (replayable) up.body = request.body();
 
   for (int attempt = 1;; ++attempt) {
-    const auto sent_at = SteadyClock::now();
+    const auto sent_at = Steady::now();
     call.upstream = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
-    call.upstream_seconds = std::chrono::duration<double>(SteadyClock::now() - sent_at).count();
+    call.upstream_seconds = std::chrono::duration<double>(Steady::now() - sent_at).count();
     call.upstream_total_seconds += call.upstream_seconds;
     ++call.attempts;  // every send of the call, 401 rounds included
 
     auto delay = retry_.Backoff(call.upstream, attempt, replayable, idempotent, parts_.clock.Now());
-    if (!delay || SteadyClock::now() + *delay >= call.deadline) co_return;
+    if (!delay || Steady::now() + *delay >= call.deadline) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor, *delay);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -457,7 +457,7 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
   const TimePoint first_refusal = parts_.clock.Now();
   // A token the test endpoint took after this connection's API refused it: the refusal is
   // that endpoint's own answer, passed on without another refresh.
-  if (probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now())) {
+  if (probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), parts_.steady.Now())) {
     co_return true;
   }
   for (int round = 0; round < RetryPolicy::kRefreshRounds && ActionFor(call) == AnswerAction::kRefresh;
@@ -516,7 +516,7 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
             "proxy: an endpoint of connection '{}' refused a token the provider's test endpoint takes: its "
             "401 is passed on as the endpoint's own answer",
             record.name);
-        probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), SteadyClock::now());
+        probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), parts_.steady.Now());
         refusals_.Clear(record.name);
         co_return true;
       }
@@ -622,7 +622,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
   audit.upstream_status = upstream_status;
   audit.code = code == "ok" ? "" : code;
   audit.latency_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - call.started).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - call.started).count();
   audit.refreshed = call.refreshed;
   parts_.audit.Record(std::move(audit));
   parts_.metrics.RecordCall(call.label, code, call.attempts > 0 ? call.upstream_total_seconds : -1.0);

@@ -51,6 +51,7 @@ struct ProxyParts {
   boost::asio::thread_pool& blocking;
   std::vector<UpstreamClient*> upstreams;  // one per worker
   const Clock& clock;
+  const MonotonicClock& steady;  // refusal streaks (call deadlines are the sockets': real time)
   Random& random;
   RouteCache& cache;
 };

@@ -18,6 +18,7 @@ ProxyRuntime::ProxyRuntime(const ProxyRuntimeOptions& options, ProxyRuntimeParts
     : parts_(parts),
       public_url_(options.public_url),
       blocking_(static_cast<size_t>(std::max(1, options.blocking_threads))),
+      cache_(parts.clock, parts.steady),
       audit_(parts.vault.store()),
       links_(parts.vault.keys(), parts.clock, public_url_),
       workers_(workers) {
@@ -34,6 +35,7 @@ ProxyRuntime::ProxyRuntime(const ProxyRuntimeOptions& options, ProxyRuntimeParts
                                               .blocking = blocking_,
                                               .upstreams = std::move(clients),
                                               .clock = parts.clock,
+                                              .steady = parts.steady,
                                               .random = parts.random,
                                               .cache = cache_},
                                    options.proxy);

@@ -45,6 +45,7 @@ struct ProxyRuntimeParts {
   vault::RefreshCoordinator& coordinator;
   vault::ConsentFlows& flows;
   const Clock& clock;
+  const MonotonicClock& steady;
   Random& random;
 };
 

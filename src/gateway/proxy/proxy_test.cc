@@ -87,8 +87,8 @@ class ProxyTest : public vault::VaultTest {
   // One call through the proxy, as agent "bot".
   Outcome Call(http::verb method, const std::string& target, const std::string& body = "") {
     if (!runtime_) {
-      auto created = ProxyRuntime::Create(options_, {*vault_, *coordinator_, *flows_, clock_, random_},
-                                          {io_.get_executor()});
+      auto created = ProxyRuntime::Create(
+          options_, {*vault_, *coordinator_, *flows_, clock_, steady_, random_}, {io_.get_executor()});
       EXPECT_TRUE(created.ok()) << created.status().ToString();
       runtime_ = std::move(*created);
     }
@@ -138,6 +138,7 @@ class ProxyTest : public vault::VaultTest {
   testing::ExtremeRandom random_{false};  // the shortest backoff
   std::unique_ptr<vault::OAuthClients> clients_;
   std::unique_ptr<vault::RefreshCoordinator> coordinator_;
+  SimulatedSteadyClock steady_;
   std::unique_ptr<vault::ConsentFlows> flows_;
   ProxyRuntimeOptions options_ = [] {
     ProxyRuntimeOptions options;

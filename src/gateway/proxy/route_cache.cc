@@ -10,8 +10,9 @@ namespace {
 constexpr auto kTokenMargin = std::chrono::seconds(60);
 }  // namespace
 
-RouteCache::RouteCache(std::chrono::milliseconds ttl, size_t max_entries)
-    : ttl_(ttl), max_entries_(max_entries) {}
+RouteCache::RouteCache(const Clock& clock, const MonotonicClock& steady, std::chrono::milliseconds ttl,
+                       size_t max_entries)
+    : clock_(clock), steady_(steady), ttl_(ttl), max_entries_(max_entries) {}
 
 std::string RouteCache::KeyDigest(std::string_view presented_key) {
   std::array<std::uint8_t, crypto_generichash_BYTES> digest{};
@@ -28,7 +29,7 @@ RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key) {
   std::lock_guard lock(mu_);
   auto it = map.find(key);
   if (it == map.end()) return {};
-  const auto now = Steady::now();
+  const auto now = steady_.Now();
   if (now < it->second.until) return {it->second.value, false};
   if (now >= it->second.until + ttl_) {
     map.erase(it);
@@ -56,7 +57,7 @@ std::shared_ptr<const vault::AuthenticatedAgent> RouteCache::FindAgent(const std
   std::lock_guard lock(mu_);
   auto it = agents_.find(digest);
   if (it == agents_.end()) return nullptr;
-  if (Steady::now() >= it->second.until) {
+  if (steady_.Now() >= it->second.until) {
     agents_.erase(it);
     return nullptr;
   }
@@ -68,14 +69,14 @@ void RouteCache::PutAgent(const std::string& digest, vault::AuthenticatedAgent a
   std::lock_guard lock(mu_);
   if (agents_.size() >= max_entries_) agents_.clear();
   agents_[digest] = {std::make_shared<const vault::AuthenticatedAgent>(std::move(agent)),
-                     Steady::now() + ttl_};
+                     steady_.Now() + ttl_};
 }
 
 std::shared_ptr<const RouteEntry> RouteCache::FindRoute(std::string_view connection) {
   std::lock_guard lock(mu_);
   auto it = routes_.find(connection);
   if (it == routes_.end()) return nullptr;
-  if (Steady::now() >= it->second.until) {
+  if (steady_.Now() >= it->second.until) {
     routes_.erase(it);
     return nullptr;
   }
@@ -85,11 +86,11 @@ std::shared_ptr<const RouteEntry> RouteCache::FindRoute(std::string_view connect
 void RouteCache::PutRoute(std::shared_ptr<const RouteEntry> entry,
                           std::optional<std::chrono::system_clock::time_point> token_expires_at) {
   if (ttl_.count() <= 0) return;
-  if (token_expires_at && *token_expires_at - std::chrono::system_clock::now() < kTokenMargin + ttl_) return;
+  if (token_expires_at && *token_expires_at - clock_.Now() < kTokenMargin + ttl_) return;
   std::lock_guard lock(mu_);
   if (routes_.size() >= max_entries_) routes_.clear();
   std::string name = entry->connection.name;
-  routes_[name] = {std::move(entry), Steady::now() + ttl_};
+  routes_[name] = {std::move(entry), steady_.Now() + ttl_};
 }
 
 void RouteCache::ForgetRoute(std::string_view connection) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/secret_string.h"
 #include "gateway/http/base_url.h"
 #include "provider/provider.h"
@@ -34,8 +35,9 @@ struct RouteEntry {
 
 class RouteCache {
  public:
-  explicit RouteCache(std::chrono::milliseconds ttl = std::chrono::milliseconds(1000),
-                      size_t max_entries = 10000);
+  // `clock` judges token expiry; `steady` ages entries.
+  RouteCache(const Clock& clock, const MonotonicClock& steady,
+             std::chrono::milliseconds ttl = std::chrono::milliseconds(1000), size_t max_entries = 10000);
 
   // Digest of a presented agent key (32 raw bytes, not printable), the cache's key for it.
   static std::string KeyDigest(std::string_view presented_key);
@@ -67,16 +69,17 @@ class RouteCache {
   void Clear();
 
  private:
-  using Steady = std::chrono::steady_clock;
   template <typename T>
   struct Slot {
     std::shared_ptr<const T> value;
-    Steady::time_point until;
+    MonoTime until;
     bool refreshing = false;  // a caller was told to refresh it
   };
   template <typename T, typename Map>
   Lookup<T> LookupIn(Map& map, std::string_view key);
 
+  const Clock& clock_;
+  const MonotonicClock& steady_;
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;
   std::mutex mu_;

@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 namespace latchkey::gateway {
 namespace {
+
+// Time for the cache, moved by the tests.
+class RouteCacheTest : public ::testing::Test {
+ protected:
+  SimulatedClock clock_{FromUnixMillis(1800000000000)};
+  SimulatedSteadyClock steady_;
+};
 
 std::shared_ptr<const RouteEntry> Route(const std::string& name) {
   auto entry = std::make_shared<RouteEntry>();
@@ -14,8 +19,8 @@ std::shared_ptr<const RouteEntry> Route(const std::string& name) {
   return entry;
 }
 
-TEST(RouteCacheTest, EntriesLiveForTheTtlAndCanBeForgotten) {
-  RouteCache cache(std::chrono::milliseconds(200));
+TEST_F(RouteCacheTest, EntriesLiveForTheTtlAndCanBeForgotten) {
+  RouteCache cache(clock_, steady_, std::chrono::milliseconds(200));
   cache.PutRoute(Route("work"), std::nullopt);
   ASSERT_NE(cache.FindRoute("work"), nullptr);
   EXPECT_EQ(cache.FindRoute("work")->credential.value.reveal(), "Bearer t-work");
@@ -23,20 +28,22 @@ TEST(RouteCacheTest, EntriesLiveForTheTtlAndCanBeForgotten) {
   cache.ForgetRoute("work");
   EXPECT_EQ(cache.FindRoute("work"), nullptr);
   cache.PutRoute(Route("work"), std::nullopt);
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  steady_.Advance(std::chrono::milliseconds(199));
+  EXPECT_NE(cache.FindRoute("work"), nullptr) << "fresh until its TTL";
+  steady_.Advance(std::chrono::milliseconds(1));
   EXPECT_EQ(cache.FindRoute("work"), nullptr) << "expired";
 }
 
-TEST(RouteCacheTest, TokensNearTheirExpiryAreNotCached) {
-  RouteCache cache(std::chrono::milliseconds(1000));
-  cache.PutRoute(Route("short"), std::chrono::system_clock::now() + std::chrono::seconds(30));
+TEST_F(RouteCacheTest, TokensNearTheirExpiryAreNotCached) {
+  RouteCache cache(clock_, steady_, std::chrono::milliseconds(1000));
+  cache.PutRoute(Route("short"), clock_.Now() + std::chrono::seconds(30));
   EXPECT_EQ(cache.FindRoute("short"), nullptr);
-  cache.PutRoute(Route("long"), std::chrono::system_clock::now() + std::chrono::hours(1));
+  cache.PutRoute(Route("long"), clock_.Now() + std::chrono::hours(1));
   EXPECT_NE(cache.FindRoute("long"), nullptr);
 }
 
-TEST(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
-  RouteCache cache;
+TEST_F(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
+  RouteCache cache(clock_, steady_);
   const std::string digest = RouteCache::KeyDigest("lk_0123_secret");
   EXPECT_EQ(digest.size(), 32u);  // raw BLAKE2b-256 bytes
   EXPECT_EQ(digest.find("secret"), std::string::npos);
@@ -52,13 +59,12 @@ TEST(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
 
 // Past its TTL an entry is served for one more TTL, and only the first caller to see it
 // stale is asked to refresh it; a Put makes it fresh again, a Forget drops it.
-TEST(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
+TEST_F(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
   constexpr auto kTtl = std::chrono::milliseconds(300);
-  RouteCache cache(kTtl);
+  RouteCache cache(clock_, steady_, kTtl);
   const std::string digest = RouteCache::KeyDigest("lk_0123_secret");
   vault::AuthenticatedAgent agent;
   agent.record.name = "bot";
-  const auto put_at = std::chrono::steady_clock::now();
   cache.PutRoute(Route("work"), std::nullopt);
   cache.PutAgent(digest, agent);
   auto fresh = cache.LookupRoute("work");
@@ -66,8 +72,7 @@ TEST(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
   EXPECT_FALSE(fresh.refresh);
   EXPECT_EQ(cache.LookupRoute("other").value, nullptr);
 
-  std::this_thread::sleep_for(kTtl + std::chrono::milliseconds(100));
-  if (std::chrono::steady_clock::now() - put_at >= 2 * kTtl) GTEST_SKIP() << "the machine slept too long";
+  steady_.Advance(kTtl + std::chrono::milliseconds(100));
   auto stale = cache.LookupRoute("work");
   ASSERT_NE(stale.value, nullptr);
   EXPECT_TRUE(stale.refresh) << "the first caller to see it stale refreshes it";
@@ -86,12 +91,14 @@ TEST(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
   ASSERT_NE(renewed.value, nullptr);
   EXPECT_FALSE(renewed.refresh);
 
-  std::this_thread::sleep_for(2 * kTtl + std::chrono::milliseconds(50));
+  steady_.Advance(2 * kTtl - std::chrono::milliseconds(1));
+  EXPECT_NE(cache.LookupRoute("work").value, nullptr) << "stale, still served";
+  steady_.Advance(std::chrono::milliseconds(1));
   EXPECT_EQ(cache.LookupRoute("work").value, nullptr) << "never older than two TTLs";
 }
 
-TEST(RouteCacheTest, AZeroTtlDisablesCaching) {
-  RouteCache cache(std::chrono::milliseconds(0));
+TEST_F(RouteCacheTest, AZeroTtlDisablesCaching) {
+  RouteCache cache(clock_, steady_, std::chrono::milliseconds(0));
   cache.PutRoute(Route("work"), std::nullopt);
   EXPECT_EQ(cache.FindRoute("work"), nullptr);
 }
