@@ -12,6 +12,7 @@
 #include "gateway/admin/dashboard.h"
 #include "gateway/admin/html_page.h"
 #include "gateway/admin/oauth_callback.h"
+#include "gateway/http/health.h"
 #include "gateway/http/offload.h"
 #include "gateway/http/problem.h"
 #include "gateway/http/upstream_client.h"
@@ -87,17 +88,9 @@ class Gateway::Impl {
     }
     const bool get = request.method() == http::verb::get;
     if (path == "/mcp") co_return co_await Mcp(request);
-    if (path == "/healthz") {
-      if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
-      co_return JsonResponse(http::status::ok, {{"status", "ok"}});
-    }
-    if (path == "/readyz") {
-      if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
-      Status ready;
-      co_await Offload(blocking_, [&] { ready = parts_.vault.store().Ping(); });
-      if (ready.ok()) co_return JsonResponse(http::status::ok, {{"status", "ready"}});
-      co_return JsonResponse(http::status::service_unavailable,
-                             {{"status", "not_ready"}, {"detail", ready.message()}});
+    if (IsHealthPath(path)) {
+      co_return co_await AnswerHealth(request, path, blocking_,
+                                      [this] { return parts_.vault.store().Ping(); });
     }
     if (path == "/metrics") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());

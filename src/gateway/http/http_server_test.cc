@@ -7,6 +7,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "gateway/http/health.h"
 #include "gateway/http/http_test_client.h"
 #include "gateway/http/problem.h"
 
@@ -26,33 +28,6 @@ using ::testing::HasSubstr;
 
 using ReadinessProbe = std::function<Status()>;
 
-// The health routes of the gateway, served synchronously (a probe may block its worker).
-Response HealthRoute(const Request& req, const ReadinessProbe& probe) {
-  std::string_view target = req.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/healthz" && path != "/readyz")
-    return NotFound(req.method_string(), target).ToResponse(req.version());
-  if (req.method() != http::verb::get) {
-    Response res = MethodNotAllowed(path, "GET").ToResponse(req.version());
-    res.set(http::field::allow, "GET");
-    return res;
-  }
-  Response res(http::status::ok, req.version());
-  res.set(http::field::content_type, "application/json");
-  if (path == "/healthz") {
-    res.body() = R"({"status":"ok"})";
-    return res;
-  }
-  Status ready = probe();
-  if (!ready.ok()) {
-    res.result(http::status::service_unavailable);
-    res.body() = nlohmann::json{{"status", "not_ready"}, {"detail", ready.message()}}.dump();
-    return res;
-  }
-  res.body() = R"({"status":"ready"})";
-  return res;
-}
-
 std::unique_ptr<HttpServer> StartServer(ReadinessProbe probe, HttpServerOptions options = {}) {
   options.port = 0;
   options.workers = 2;
@@ -61,9 +36,14 @@ std::unique_ptr<HttpServer> StartServer(ReadinessProbe probe, HttpServerOptions 
   StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Listen(options);
   EXPECT_TRUE(server.ok()) << server.status().ToString();
   if (!server.ok()) return nullptr;
+  // The daemon's own health routes (gateway/http/health.h), and 404 for anything else.
+  static asio::thread_pool blocking(1);
   Status served =
       (*server)->Serve([probe = std::move(probe)](Request& req, int) -> asio::awaitable<Response> {
-        co_return HealthRoute(req, probe);
+        std::string_view target = req.target();
+        std::string_view path = target.substr(0, target.find('?'));
+        if (!IsHealthPath(path)) co_return NotFound(req.method_string(), target).ToResponse(req.version());
+        co_return co_await AnswerHealth(req, path, blocking, probe);
       });
   EXPECT_TRUE(served.ok()) << served.ToString();
   return *std::move(server);

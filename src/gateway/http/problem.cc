@@ -94,6 +94,7 @@ Response ProblemDetails::ToResponse(unsigned http_version) const {
   res.set("Latchkey-Error", code);
   if (retry_after_seconds) res.set(http::field::retry_after, std::to_string(*retry_after_seconds));
   if (bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"latchkey\"");
+  if (!allow.empty()) res.set(http::field::allow, allow);
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
@@ -200,9 +201,16 @@ ProblemDetails NotFound(std::string_view method, std::string_view target) {
 }
 
 ProblemDetails MethodNotAllowed(std::string_view path, std::string_view allowed) {
-  return Make(
+  ProblemDetails problem = Make(
       http::status::method_not_allowed, "method_not_allowed",
       "The request was NOT carried out: " + Shorten(path) + " answers only " + std::string(allowed) + ".");
+  // RFC 9110 §15.5.6: a 405 names what is allowed. Method names only ("GET, POST"), so
+  // nothing else can reach the header.
+  if (!allowed.empty() &&
+      allowed.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ, ") == std::string_view::npos) {
+    problem.allow = std::string(allowed);
+  }
+  return problem;
 }
 
 ProblemDetails PayloadTooLarge(std::string_view what) {

@@ -22,6 +22,7 @@ struct ProblemDetails {
   nlohmann::json members = nlohmann::json::object();  // extra members of SPEC §4's table
   std::optional<long long> retry_after_seconds;       // also sent as Retry-After
   bool bearer_challenge = false;                      // adds WWW-Authenticate: Bearer
+  std::string allow;                                  // the methods a 405 names, sent as Allow
 
   Response ToResponse(unsigned http_version) const;
 };

@@ -91,5 +91,16 @@ TEST(ProblemTest, NotFoundQuotesThePathButNeverTheQuery) {
   EXPECT_EQ(problem.detail.find('?'), std::string::npos) << problem.detail;
 }
 
+TEST(ProblemTest, AMethodNotAllowedNamesTheAllowedMethodsInAllow) {
+  // RFC 9110 §15.5.6. The daemon's health routes and dashboard answered 405 without it.
+  Response allowed = MethodNotAllowed("/readyz", "GET").ToResponse(11);
+  EXPECT_EQ(allowed.result(), boost::beast::http::status::method_not_allowed);
+  EXPECT_EQ(allowed[boost::beast::http::field::allow], "GET");
+  EXPECT_EQ(MethodNotAllowed("/x", "GET, POST").allow, "GET, POST");
+  // Only method names reach the header.
+  EXPECT_EQ(MethodNotAllowed("/x", "GET\r\nSet-Cookie: a=b").allow, "");
+  EXPECT_EQ(MethodNotAllowed("/x", "get").allow, "");
+}
+
 }  // namespace
 }  // namespace latchkey::gateway
