@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <charconv>
+
 namespace latchkey {
 
 std::string HexEncode(std::span<const std::uint8_t> bytes) {
@@ -55,6 +57,13 @@ std::optional<Bytes> Base64Decode(std::string_view text) {
   }
   out.resize(length);
   return out;
+}
+
+std::optional<int64_t> ParseDecimal(std::string_view text) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 namespace {

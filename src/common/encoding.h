@@ -16,6 +16,9 @@ using Bytes = std::vector<std::uint8_t>;
 std::string HexEncode(std::span<const std::uint8_t> bytes);
 std::optional<Bytes> HexDecode(std::string_view hex);
 
+// A whole decimal integer ("42", "-7"); nothing for "", "12abc", " 1", "+1" or one past int64.
+std::optional<int64_t> ParseDecimal(std::string_view text);
+
 std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
 // Standard alphabet with padding (RFC 4648 §4), e.g. for HTTP Basic credentials.
 std::string Base64Encode(std::string_view text);

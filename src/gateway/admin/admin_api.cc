@@ -1,8 +1,9 @@
 #include "gateway/admin/admin_api.h"
 
-#include <charconv>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
 #include "common/json_secrets.h"
 #include "common/log.h"
 #include "gateway/http/problem.h"
@@ -53,7 +54,7 @@ Response Error(const Status& status) {
   return problem.ToResponse(11);
 }
 
-// Path segments after "/v1/", percent-decoded.
+// Path segments after "/v1/", as sent (names are slugs: nothing in them is encoded).
 std::vector<std::string> Segments(std::string_view path) {
   std::vector<std::string> out;
   size_t start = 4;  // after "/v1/"
@@ -71,6 +72,10 @@ std::string QueryValue(const std::vector<std::pair<std::string, std::string>>& q
     if (key == name) return value;
   }
   return "";
+}
+
+bool HasKey(const std::vector<std::pair<std::string, std::string>>& query, std::string_view name) {
+  return std::ranges::any_of(query, [name](const auto& pair) { return pair.first == name; });
 }
 
 StatusOr<json> JsonBody(const Request& request) {
@@ -221,17 +226,16 @@ Response AdminApi::Dispatch(const Request& request) {
     if (auto v = QueryValue(*query, "agent"); !v.empty()) filter.agent = v;
     if (auto v = QueryValue(*query, "connection"); !v.empty()) filter.connection = v;
     if (auto v = QueryValue(*query, "code"); !v.empty()) filter.code = v;
-    if (auto v = QueryValue(*query, "after_id"); !v.empty()) {
-      int64_t id = 0;
-      if (std::from_chars(v.data(), v.data() + v.size(), id).ec != std::errc()) {
-        return Error(InvalidArgumentError("after_id must be an integer"));
-      }
-      filter.after_id = id;
+    if (HasKey(*query, "after_id")) {
+      std::optional<int64_t> id = ParseDecimal(QueryValue(*query, "after_id"));
+      if (!id) return Error(InvalidArgumentError("after_id must be an integer"));
+      filter.after_id = *id;
     }
-    if (auto v = QueryValue(*query, "limit"); !v.empty()) {
-      if (std::from_chars(v.data(), v.data() + v.size(), filter.limit).ec != std::errc()) {
-        return Error(InvalidArgumentError("limit must be an integer"));
-      }
+    if (HasKey(*query, "limit")) {
+      std::optional<int64_t> limit = ParseDecimal(QueryValue(*query, "limit"));
+      if (!limit || *limit < 1 || *limit > 1000)
+        return Error(InvalidArgumentError("limit must be 1 to 1000"));
+      filter.limit = static_cast<int>(*limit);
     }
     auto rows = vault.store().QueryAudit(filter);
     if (!rows.ok()) return Error(rows.status());
@@ -241,8 +245,12 @@ Response AdminApi::Dispatch(const Request& request) {
   }
   if (s.size() == 1 && s[0] == "alerts" && get) {
     int limit = 100;
-    if (auto v = QueryValue(*query, "limit"); !v.empty())
-      std::from_chars(v.data(), v.data() + v.size(), limit);
+    if (HasKey(*query, "limit")) {
+      std::optional<int64_t> asked = ParseDecimal(QueryValue(*query, "limit"));
+      if (!asked || *asked < 1 || *asked > 1000)
+        return Error(InvalidArgumentError("limit must be 1 to 1000"));
+      limit = static_cast<int>(*asked);
+    }
     auto alerts = vault.store().ListAlerts(limit);
     if (!alerts.ok()) return Error(alerts.status());
     json out = json::array();

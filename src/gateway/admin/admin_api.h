@@ -9,8 +9,8 @@
 //   POST   /v1/connections/{name}/refresh DELETE /v1/connections/{name} (revoke at the provider, wipe)
 //   GET    /v1/agents                     POST /v1/agents {"name", "allow": [...]} -> key shown once
 //   DELETE /v1/agents/{name}
-//   GET    /v1/audit?agent=&connection=&code=&after_id=&limit=
-//   GET    /v1/alerts?limit=
+//   GET    /v1/audit?agent=&connection=&code=&after_id=&limit=   (limit 1 to 1000, default 100)
+//   GET    /v1/alerts?limit=                                     (1 to 1000, default 100)
 // Blocking (store, token endpoint): call on the blocking pool. Thread-safe.
 #pragma once
 
