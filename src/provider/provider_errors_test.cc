@@ -92,6 +92,13 @@ const BadDocument kBadDocuments[] = {
      "bad.toml:5:", "'token_url'", "only to auth = \"oauth2\""},
     {"api key field on oauth", OAUTH_HEAD "api_key_header = \"X-Key\"\n", "bad.toml:5:", "'api_key_header'",
      "only to auth = \"api_key\""},
+    {"api key field on basic",
+     "name = \"b\"\nauth = \"basic\"\napi_base_url = \"https://a.example\"\napi_key_query = \"key\"\n",
+     "bad.toml:4:", "'api_key_query'", "only to auth = \"api_key\", not \"basic\""},
+    {"oauth quirk on basic",
+     "name = \"b\"\nauth = \"basic\"\napi_base_url = \"https://a.example\"\n[quirks]\n"
+     "token_request_headers = { X = \"1\" }\n",
+     "bad.toml:5:", "'quirks.token_request_headers'", "only to auth = \"oauth2\""},
     {"bad env reference", OAUTH_HEAD "client_secret = \"env:ACME-SECRET\"\n",
      "bad.toml:5:", "'client_secret'", "environment variable"},
     {"secret with token_auth none", OAUTH_HEAD "token_auth = \"none\"\nclient_secret = \"env:S\"\n",

@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include <array>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,6 +19,72 @@
 #include "common/status.h"
 
 namespace latchkey::provider::internal {
+
+// Which auth kinds a field of a provider entry applies to.
+enum class FieldScope { kAny, kOAuth2, kApiKey };
+struct FieldSpec {
+  std::string_view name;
+  FieldScope scope;
+};
+
+// Every field a provider entry may hold (SPEC §9), at the top level and in its `quirks`
+// table, with the auth kind it applies to: the parser refuses any other key, and
+// validation refuses a field written for another auth kind (a token_url on an api_key
+// entry would silently do nothing). A new field is added here, once.
+inline constexpr FieldSpec kTopLevelFields[] = {
+    {"name", FieldScope::kAny},
+    {"display_name", FieldScope::kAny},
+    {"auth", FieldScope::kAny},
+    {"issuer", FieldScope::kOAuth2},
+    {"authorization_url", FieldScope::kOAuth2},
+    {"token_url", FieldScope::kOAuth2},
+    {"revocation_url", FieldScope::kOAuth2},
+    {"device_authorization_url", FieldScope::kOAuth2},
+    {"userinfo_url", FieldScope::kOAuth2},
+    {"jwks_url", FieldScope::kOAuth2},
+    {"identity_url", FieldScope::kOAuth2},
+    {"identity_id_pointer", FieldScope::kOAuth2},
+    {"identity_label_pointer", FieldScope::kOAuth2},
+    {"client_id", FieldScope::kOAuth2},
+    {"client_secret", FieldScope::kOAuth2},
+    {"token_auth", FieldScope::kOAuth2},
+    {"scopes", FieldScope::kOAuth2},
+    {"scope_separator", FieldScope::kOAuth2},
+    {"authorization_params", FieldScope::kOAuth2},
+    {"token_params", FieldScope::kOAuth2},
+    {"refresh_params", FieldScope::kOAuth2},
+    {"api_base_url", FieldScope::kAny},
+    {"extra_api_base_urls", FieldScope::kAny},
+    {"api_key_header", FieldScope::kApiKey},
+    {"api_key_query", FieldScope::kApiKey},
+    {"api_key_prefix", FieldScope::kApiKey},
+    {"method_override_header", FieldScope::kAny},
+    {"test_path", FieldScope::kAny},
+    {"quirks", FieldScope::kAny},
+};
+inline constexpr FieldSpec kQuirkFields[] = {
+    {"token_response_format", FieldScope::kAny},
+    {"token_request_headers", FieldScope::kOAuth2},
+    {"token_path", FieldScope::kAny},
+    {"error_in_ok_body", FieldScope::kAny},
+    {"terminal_errors", FieldScope::kAny},
+    {"terminal_error_descriptions", FieldScope::kAny},
+    {"default_expires_in", FieldScope::kAny},
+    {"api_base_url_field", FieldScope::kAny},
+    {"rotates_refresh_token", FieldScope::kAny},
+    {"refresh_token_lifetime", FieldScope::kAny},
+    {"incremental_consent_params", FieldScope::kAny},
+    {"scope_error_format", FieldScope::kAny},
+    {"account_field", FieldScope::kAny},
+};
+
+// The names alone, for FieldReader::RejectUnknownKeys.
+template <size_t N>
+constexpr std::array<std::string_view, N> FieldNames(const FieldSpec (&fields)[N]) {
+  std::array<std::string_view, N> names{};
+  for (size_t i = 0; i < N; ++i) names[i] = fields[i].name;
+  return names;
+}
 
 // Parses TOML text whichever way toml++ was built (exceptions on or off); a syntax
 // error becomes "SOURCE:LINE:COL: TOML syntax error: <description>".

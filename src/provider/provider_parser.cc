@@ -13,55 +13,13 @@ namespace latchkey::provider {
 namespace {
 
 using internal::FieldLocations;
+using internal::FieldNames;
 using internal::FieldReader;
+using internal::kQuirkFields;
+using internal::kTopLevelFields;
 
-constexpr std::array<std::string_view, 29> kTopLevelFields = {
-    "name",
-    "display_name",
-    "auth",
-    "issuer",
-    "authorization_url",
-    "token_url",
-    "revocation_url",
-    "device_authorization_url",
-    "userinfo_url",
-    "jwks_url",
-    "identity_url",
-    "identity_id_pointer",
-    "identity_label_pointer",
-    "client_id",
-    "client_secret",
-    "token_auth",
-    "scopes",
-    "scope_separator",
-    "authorization_params",
-    "token_params",
-    "refresh_params",
-    "api_base_url",
-    "extra_api_base_urls",
-    "api_key_header",
-    "api_key_query",
-    "api_key_prefix",
-    "method_override_header",
-    "test_path",
-    "quirks",
-};
-
-constexpr std::array<std::string_view, 13> kQuirkFields = {
-    "token_response_format",
-    "token_request_headers",
-    "token_path",
-    "error_in_ok_body",
-    "terminal_errors",
-    "terminal_error_descriptions",
-    "default_expires_in",
-    "api_base_url_field",
-    "rotates_refresh_token",
-    "refresh_token_lifetime",
-    "incremental_consent_params",
-    "scope_error_format",
-    "account_field",
-};
+constexpr auto kTopLevelNames = FieldNames(kTopLevelFields);
+constexpr auto kQuirkNames = FieldNames(kQuirkFields);
 
 bool IsEnvVarName(std::string_view name) {
   if (name.empty() || (std::isdigit(static_cast<unsigned char>(name.front())) != 0)) return false;
@@ -120,7 +78,7 @@ Status ReadTokenAuth(FieldReader& reader, TokenAuthMethod& out) {
 
 Status ReadQuirks(const toml::table& table, FieldLocations& locations, ProviderQuirks& quirks) {
   FieldReader reader(table, "quirks.", locations);
-  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kQuirkFields));
+  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kQuirkNames));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_response_format", quirks.token_response_format));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadStringTable("token_request_headers", quirks.token_request_headers));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_path", quirks.token_path));
@@ -141,7 +99,7 @@ Status ReadQuirks(const toml::table& table, FieldLocations& locations, ProviderQ
 
 Status ReadTopLevel(const toml::table& table, FieldLocations& locations, ProviderDefinition& def) {
   FieldReader reader(table, "", locations);
-  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kTopLevelFields));
+  LATCHKEY_RETURN_IF_ERROR(reader.RejectUnknownKeys(kTopLevelNames));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("name", def.name));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("display_name", def.display_name));
   LATCHKEY_RETURN_IF_ERROR(ReadAuthKind(reader, def.auth));

@@ -12,32 +12,6 @@
 namespace latchkey::provider::internal {
 namespace {
 
-// Fields that only make sense for one auth kind; writing them elsewhere is a mistake
-// worth reporting (e.g. a token_url on an api_key provider would silently do nothing).
-constexpr std::array<std::string_view, 19> kOAuthOnlyFields = {
-    "issuer",
-    "authorization_url",
-    "token_url",
-    "revocation_url",
-    "device_authorization_url",
-    "userinfo_url",
-    "jwks_url",
-    "identity_url",
-    "identity_id_pointer",
-    "identity_label_pointer",
-    "client_id",
-    "client_secret",
-    "token_auth",
-    "scopes",
-    "scope_separator",
-    "authorization_params",
-    "token_params",
-    "refresh_params",
-    "quirks.token_request_headers",
-};
-constexpr std::array<std::string_view, 3> kApiKeyOnlyFields = {"api_key_header", "api_key_query",
-                                                               "api_key_prefix"};
-
 // Parameters latchkey itself sets in each request; letting an entry override them
 // would break PKCE, state checking or the grant itself.
 constexpr std::array<std::string_view, 9> kReservedAuthorizationParams = {
@@ -154,18 +128,18 @@ class Validator {
 
   Status CheckFieldsBelongToAuthKind() {
     std::string kind(AuthKindName(def_.auth));
-    if (def_.auth != AuthKind::kOAuth2) {
-      for (std::string_view field : kOAuthOnlyFields) {
-        if (at_.Has(field))
-          return at_.FieldError(field, " applies only to auth = \"oauth2\", not \"" + kind + "\"");
-      }
-    }
-    if (def_.auth != AuthKind::kApiKey) {
-      for (std::string_view field : kApiKeyOnlyFields) {
-        if (at_.Has(field))
-          return at_.FieldError(field, " applies only to auth = \"api_key\", not \"" + kind + "\"");
-      }
-    }
+    auto check = [&](const FieldSpec& field, std::string_view prefix) -> Status {
+      const bool applies = field.scope == FieldScope::kAny ||
+                           (field.scope == FieldScope::kOAuth2 && def_.auth == AuthKind::kOAuth2) ||
+                           (field.scope == FieldScope::kApiKey && def_.auth == AuthKind::kApiKey);
+      const std::string name = std::string(prefix) + std::string(field.name);
+      if (applies || !at_.Has(name)) return Status::Ok();
+      const std::string_view wants = field.scope == FieldScope::kOAuth2 ? "oauth2" : "api_key";
+      return at_.FieldError(name,
+                            " applies only to auth = \"" + std::string(wants) + "\", not \"" + kind + "\"");
+    };
+    for (const FieldSpec& field : kTopLevelFields) LATCHKEY_RETURN_IF_ERROR(check(field, ""));
+    for (const FieldSpec& field : kQuirkFields) LATCHKEY_RETURN_IF_ERROR(check(field, "quirks."));
     return Status::Ok();
   }
 

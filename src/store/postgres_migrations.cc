@@ -3,13 +3,12 @@
 
 #include <string>
 
+#include "store/sql/migrate.h"
+
 namespace latchkey::store::postgres {
 namespace {
 
-struct Migration {
-  int version;
-  const char* sql;
-};
+using sql::Migration;
 
 // Append only: a released migration never changes. Same tables, columns and versions
 // as sqlite_migrations.cc; times are BIGINT unix milliseconds, sealed secrets BYTEA,
@@ -167,21 +166,8 @@ Status Migrate(PostgresPool& pool, const Clock& clock) {
     LATCHKEY_RETURN_IF_ERROR(
         tx.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"));
-    LATCHKEY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-    int64_t current = rows.empty() ? 0 : rows.front().Int(0);
-    if (current > LatestSchemaVersion()) {
-      return FailedPreconditionError("the store has schema version " + std::to_string(current) +
-                                     ", newer than this latchkey understands (" +
-                                     std::to_string(LatestSchemaVersion()) + "); upgrade latchkey");
-    }
-    for (const Migration& migration : kMigrations) {
-      if (migration.version <= current) continue;
-      Status applied = tx.Exec(migration.sql).status();
-      if (!applied.ok()) return applied.WithContext("schema migration " + std::to_string(migration.version));
-      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                                       sql::Params().Add(int64_t{migration.version}).Add(clock.Now())));
-    }
-    return Status::Ok();
+    return sql::ApplyMigrations(tx, kMigrations, clock,
+                                [&tx](const char* script) { return tx.Exec(script).status(); });
   });
 }
 

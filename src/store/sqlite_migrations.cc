@@ -2,13 +2,12 @@
 
 #include <string>
 
+#include "store/sql/migrate.h"
+
 namespace latchkey::store::sqlite {
 namespace {
 
-struct Migration {
-  int version;
-  const char* sql;
-};
+using sql::Migration;
 
 // Append only: a released migration never changes. SQL stays close to what
 // PostgreSQL accepts (its backend keeps its own list with the same versions).
@@ -187,23 +186,8 @@ Status Migrate(SqlitePool& pool, const Clock& clock) {
         db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
     SqliteTx tx(db);  // its statements are reset after each call: none is open while a migration runs
-    LATCHKEY_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-    const int64_t current = rows.empty() ? 0 : rows.front().Int(0);
-    if (current > LatestSchemaVersion()) {
-      return FailedPreconditionError("the store has schema version " + std::to_string(current) +
-                                     ", newer than this latchkey understands (" +
-                                     std::to_string(LatestSchemaVersion()) + "); upgrade latchkey");
-    }
-    for (const Migration& migration : kMigrations) {
-      if (migration.version <= current) continue;
-      Status applied = db.Exec(migration.sql);
-      if (!applied.ok()) {
-        return applied.WithContext("schema migration " + std::to_string(migration.version));
-      }
-      LATCHKEY_RETURN_IF_ERROR(tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                                       sql::Params().Add(int64_t{migration.version}).Add(clock.Now())));
-    }
-    return Status::Ok();
+    return sql::ApplyMigrations(tx, kMigrations, clock,
+                                [&db](const char* script) { return db.Exec(script); });
   });
 }
 
