@@ -27,7 +27,10 @@ void HardenProcess() {
 int Main(int argc, char** argv) {
   HardenProcess();
   EnsureLibsodium();
+  return Run(argc, argv);
+}
 
+int Run(int argc, char** argv) {
   Context context;
   CLI::App app{"latchkey: a credential vault and authenticating gateway for AI agents", "latchkey"};
   app.require_subcommand(1);

@@ -108,6 +108,9 @@ void AddAuditCommand(CLI::App& app, Context& context);
 // `connect PROVIDER`: browser consent (loopback), device flow or client credentials.
 void AddConnectCommand(CLI::App& app, Context& context);
 
+// The latchkey binary: hardens the process (no core dumps, no ptrace, umask 077), then Run.
 int Main(int argc, char** argv);
+// Parses argv, runs the chosen subcommand in this process and returns its exit code.
+int Run(int argc, char** argv);
 
 }  // namespace latchkey::cli

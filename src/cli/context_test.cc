@@ -1,12 +1,23 @@
-// latchkey.toml as cli::ParseConfig reads it.
+// The CLI in this process: latchkey.toml as ParseConfig reads it, the data dir and
+// --store as Context takes them, and whole commands through cli::Run, with their exit
+// codes and the one sentence they print.
 #include "cli/context.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <fstream>
 #include <string>
+#include <vector>
+
+#include "support/temp_dir.h"
 
 namespace latchkey::cli {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A [gateway] setting takes a positive integer. A float there is refused as such; reading
 // 8.9e96 through toml++'s integer conversion was undefined behaviour (found by config_fuzz).
@@ -20,6 +31,201 @@ TEST(ConfigTest, AGatewaySettingThatIsAFloatIsRefusedWithoutConvertingIt) {
   }
   StatusOr<Config> config = ParseConfig("[gateway]\nmax_connections = 64\n", "latchkey.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
+}
+
+TEST(ConfigTest, EverySettingReachesTheConfig) {
+  StatusOr<Config> config = ParseConfig(R"(listen = "0.0.0.0:9000"
+store = "postgres://db.internal/latchkey"
+public_url = "https://vault.example"
+log_level = "debug"
+env_secret_prefixes = ["ACME_", "LATCHKEY_SECRET_"]
+[oauth]
+timeout_ms = 2500
+[gateway]
+workers = 3
+max_body_bytes = 1000
+upstream_timeout_ms = 7000
+upstream_ca_file = "/etc/ca.pem"
+[audit]
+retention_days = 0
+[alerts]
+webhook_url = "https://hooks.example/in"
+webhook_secret = "env:HOOK"
+first_backoff_ms = 50
+poll_interval_ms = 60
+)",
+                                        "latchkey.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->listen, "0.0.0.0:9000");
+  EXPECT_EQ(config->store, "postgres://db.internal/latchkey");
+  EXPECT_EQ(config->public_url, "https://vault.example");
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->env_secret_prefixes, (std::vector<std::string>{"ACME_", "LATCHKEY_SECRET_"}));
+  EXPECT_EQ(config->oauth_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(config->gateway.http.workers, 3);
+  EXPECT_EQ(config->gateway.http.max_body_bytes, 1000U);
+  EXPECT_EQ(config->gateway.proxy.deadline, std::chrono::milliseconds(7000));
+  EXPECT_EQ(config->gateway.upstream.body_stall_timeout, std::chrono::milliseconds(7000));
+  EXPECT_EQ(config->gateway.upstream_ca_file, "/etc/ca.pem");
+  EXPECT_EQ(config->audit_retention_days, 0);
+  EXPECT_EQ(config->webhook_url, "https://hooks.example/in");
+  EXPECT_EQ(config->webhook_secret_env, "env:HOOK");
+  EXPECT_EQ(config->webhook_first_backoff, std::chrono::milliseconds(50));
+  EXPECT_EQ(config->webhook_poll_interval, std::chrono::milliseconds(60));
+}
+
+TEST(ConfigTest, ABadSettingIsRefusedNamingTheFileTheLineAndTheSetting) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  for (const Case& c : {
+           Case{"colour = \"red\"\n", "/d/latchkey.toml:1: unknown setting 'colour'"},
+           Case{"listen = 8787\n", "/d/latchkey.toml:1: 'listen' must be a string"},
+           Case{"\n[gateway]\nthreads = 4\n", "/d/latchkey.toml:3: unknown setting 'gateway.threads'"},
+           Case{"[gateway]\nworkers = 0\n", "'gateway.workers' takes a positive integer"},
+           Case{"[oauth]\ntimeout_ms = -1\n", "'oauth.timeout_ms'"},
+           Case{"[audit]\nretention_days = 36501\n", "'audit.retention_days'"},
+           Case{"[alerts]\nwebhook = \"x\"\n", "unknown setting 'alerts.webhook'"},
+           Case{"env_secret_prefixes = [\"AB\"]\n", "at least four"},
+           Case{"env_secret_prefixes = [\"AB-CD\"]\n", "at least four"},
+           Case{"listen = \"127.0.0.1:1\nstore", "/d/latchkey.toml:1:"},
+       }) {
+    SCOPED_TRACE(c.text);
+    StatusOr<Config> config = ParseConfig(c.text, "/d/latchkey.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.message));
+  }
+}
+
+class ContextTest : public ::testing::Test {
+ protected:
+  void WriteConfig(const std::string& text) { std::ofstream(dir_.path() / "latchkey.toml") << text; }
+  testing::ScopedTempDir dir_;
+  Context context_ = [this] {
+    Context context;
+    context.data_dir_option = dir_.path().string();
+    return context;
+  }();
+};
+
+TEST_F(ContextTest, TheDataDirIsCreatedPrivateAndAFileInItsPlaceIsRefused) {
+  context_.data_dir_option = (dir_.path() / "new" / "data").string();
+  StatusOr<std::filesystem::path> made = context_.DataDir();
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  struct stat info {};
+  ASSERT_EQ(::stat(made->c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700U);
+
+  std::ofstream(dir_.path() / "plain") << "x";
+  context_.data_dir_option = (dir_.path() / "plain").string();
+  StatusOr<std::filesystem::path> file = context_.DataDir();
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr("is not a directory"));
+}
+
+TEST_F(ContextTest, TheConfigComesFromTheDataDirAndStoreReplacesItsStore) {
+  StatusOr<Config> defaults = context_.LoadConfig();
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->store, "sqlite");
+  EXPECT_EQ(defaults->listen, "127.0.0.1:8787");
+
+  WriteConfig("listen = \"127.0.0.1:9999\"\nstore = \"postgres://db/one\"\n");
+  context_.store_option = "postgres://db/two";
+  StatusOr<Config> config = context_.LoadConfig();
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->listen, "127.0.0.1:9999");
+  EXPECT_EQ(config->store, "postgres://db/two");
+
+  WriteConfig("listen = 1\n");
+  StatusOr<Config> bad = context_.LoadConfig();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr((dir_.path() / "latchkey.toml").string() + ":1:"));
+}
+
+// argv is readable by every user of the machine: a password there is refused, unrepeated.
+TEST_F(ContextTest, AStoreOptionThatCarriesAPasswordIsRefusedWithoutRepeatingIt) {
+  for (const std::string url :
+       {"postgres://u:hunter2@db/latchkey", "postgresql://db/latchkey?password=hunter2"}) {
+    SCOPED_TRACE(url);
+    context_.store_option = url;
+    StatusOr<Config> config = context_.LoadConfig();
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr("must not carry a password"));
+    EXPECT_THAT(std::string(config.status().message()), Not(HasSubstr("hunter2")));
+  }
+}
+
+TEST_F(ContextTest, AStoreThatIsNeitherSqliteNorPostgresIsRefusedWithoutEchoingIt) {
+  WriteConfig("store = \"mysql://u:hunter2@db/latchkey\"\n");
+  StatusOr<vault::Vault*> vault = context_.Vault();
+  ASSERT_FALSE(vault.ok());
+  EXPECT_THAT(std::string(vault.status().message()), HasSubstr("not supported"));
+  EXPECT_THAT(std::string(vault.status().message()), Not(HasSubstr("hunter2")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "master.key")) << "nothing was made";
+}
+
+// Whole commands, run in this process as the binary runs them.
+class RunTest : public ContextTest {
+ protected:
+  struct Result {
+    int exit_code;
+    std::string out;
+    std::string err;
+  };
+  Result Latchkey(std::vector<std::string> args) {
+    args.insert(args.begin(), {"latchkey", "--data-dir", dir_.path().string()});
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    const int code = cli::Run(static_cast<int>(argv.size()), argv.data());
+    Result result{.exit_code = code, .out = "", .err = ""};
+    result.out = ::testing::internal::GetCapturedStdout();
+    result.err = ::testing::internal::GetCapturedStderr();
+    return result;
+  }
+};
+
+TEST_F(RunTest, ServeRefusesAListenAddressThatIsNotHostAndPortBeforeOpeningTheStore) {
+  for (const std::string listen : {"nowhere", "127.0.0.1:65536", "127.0.0.1:8o", "[::1]", "u@127.0.0.1:80"}) {
+    SCOPED_TRACE(listen);
+    Result result = Latchkey({"serve", "--listen", listen});
+    EXPECT_EQ(result.exit_code, kExitUsage);
+    EXPECT_THAT(result.err, HasSubstr("latchkey: error: '" + listen + "' is not a usable listening address"));
+  }
+  WriteConfig("listen = \"0.0.0.0\"\n");
+  Result result = Latchkey({"serve"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_THAT(result.err, HasSubstr("names no port"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "latchkey.db")) << "the store was opened";
+}
+
+TEST_F(RunTest, AStoreWithAPasswordOnTheCommandLineIsAUsageErrorThatDoesNotRepeatIt) {
+  Result result = Latchkey({"--store", "postgres://u:hunter2@127.0.0.1:1/x", "agent", "list"});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_THAT(result.err, HasSubstr("--store must not carry a password"));
+  EXPECT_THAT(result.err, Not(HasSubstr("hunter2")));
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(RunTest, AnAgentMadeByOneCommandIsListedByTheNextAndItsKeyIsShownOnce) {
+  Result created = Latchkey({"agent", "create", "bot", "--allow", "work:GET:/v1/**"});
+  ASSERT_EQ(created.exit_code, kExitOk) << created.err;
+  EXPECT_THAT(created.out, HasSubstr("lk_"));
+  Result listed = Latchkey({"--json", "agent", "list"});
+  ASSERT_EQ(listed.exit_code, kExitOk) << listed.err;
+  nlohmann::json agents = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(agents.size(), 1U) << listed.out;
+  EXPECT_EQ(agents[0]["name"], "bot");
+  EXPECT_THAT(listed.out, Not(HasSubstr("lk_"))) << "a key is shown only when made";
+
+  Result unknown = Latchkey({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, kExitUsage);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
 }
 
 }  // namespace

@@ -99,6 +99,8 @@ StatusOr<Url> Parse(const Input& in, bool allow_port_zero, bool& port_given) {
     }
     default: return Refused(in, "the host is not a name or an IP address");
   }
+  const char* const port_range =
+      allow_port_zero ? "the port is not 0 to 65535" : "the port is not 1 to 65535";
   if (view.has_port()) {
     // Boost.URL's port_number() wraps a port past 65535; read the digits here.
     const auto digits = view.port();
@@ -106,7 +108,7 @@ StatusOr<Url> Parse(const Input& in, bool allow_port_zero, bool& port_given) {
     const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
     if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
         (port == 0 && !allow_port_zero) || port > 65535) {
-      return Refused(in, allow_port_zero ? "the port is not 0 to 65535" : "the port is not 1 to 65535");
+      return Refused(in, port_range);
     }
     url.port = static_cast<uint16_t>(port);
     port_given = true;
@@ -116,7 +118,7 @@ StatusOr<Url> Parse(const Input& in, bool allow_port_zero, bool& port_given) {
   const auto path = view.encoded_path();
   // RFC 3986 §3.3: after an authority the path is empty or starts with '/'. Boost.URL
   // 1.81 reads "h:8o" as port 8 and path "o"; refused, it cannot pass for port 8.
-  if (!path.empty() && path.front() != '/') return Refused(in, "the port is not 1 to 65535");
+  if (!path.empty() && path.front() != '/') return Refused(in, port_range);
   url.path.assign(path.data(), path.size());
   url.has_query = view.has_query();
   const auto query = view.encoded_query();

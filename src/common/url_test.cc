@@ -133,6 +133,12 @@ TEST(UrlTest, ListenAddressesAreHostAndPortOnly) {
           << address.status().message();
     }
   }
+  // Port 0 (any free port) is a listening address's to take, and its refusals say so.
+  for (std::string_view text : {"127.0.0.1:65536", "127.0.0.1:8o"}) {
+    EXPECT_NE(ParseListenAddress(text).status().message().find("the port is not 0 to 65535"),
+              std::string::npos)
+        << text << ": " << ParseListenAddress(text).status().message();
+  }
 }
 
 }  // namespace

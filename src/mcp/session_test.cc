@@ -7,26 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <stdexcept>
 
+#include "mcp/collect_outlet.h"
+
 namespace latchkey::mcp {
 namespace {
 
 namespace asio = boost::asio;
-
-class Collect final : public Outlet {
- public:
-  void Send(json message) override {
-    std::lock_guard lock(mu_);
-    messages_.push_back(std::move(message));
-  }
-  std::vector<json> Take() {
-    std::lock_guard lock(mu_);
-    return std::exchange(messages_, {});
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<json> messages_;
-};
 
 json Text(std::string text) { return ToolResult(TextContent(std::move(text))); }
 
@@ -121,8 +107,8 @@ class SessionTest : public ::testing::Test {
       ServerInfo{.name = "t", .version = "1", .title = "Test", .description = "", .instructions = "be nice"},
       ServerOptions{.page_size = 2, .client_request_timeout = std::chrono::seconds(30)});
   std::shared_ptr<Session> session_;
-  std::shared_ptr<Collect> out_ = std::make_shared<Collect>();
-  std::shared_ptr<Collect> unrelated_ = std::make_shared<Collect>();
+  std::shared_ptr<CollectOutlet> out_ = std::make_shared<CollectOutlet>();
+  std::shared_ptr<CollectOutlet> unrelated_ = std::make_shared<CollectOutlet>();
   int id_ = 0;
 };
 

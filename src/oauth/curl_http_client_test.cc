@@ -38,6 +38,7 @@ class LoopbackServer {
   }
   ~LoopbackServer() {
     stop_ = true;
+    stop_.notify_all();  // a handler may be waiting on it
     thread_.join();
     close(listener_);
   }
@@ -155,9 +156,7 @@ TEST(CurlHttpClientTest, RedirectsAreNotFollowed) {
 }
 
 TEST(CurlHttpClientTest, ServerThatNeverAnswersTimesOut) {
-  LoopbackServer server([](int, const std::atomic<bool>& stop) {
-    while (!stop) std::this_thread::sleep_for(10ms);
-  });
+  LoopbackServer server([](int, const std::atomic<bool>& stop) { stop.wait(false); });
   HttpLimits limits = SmallLimits();
   limits.total_timeout = 300ms;
   StatusOr<HttpResponse> response = CurlHttpClient().Send(Post(server.Url()), limits);

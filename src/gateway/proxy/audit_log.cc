@@ -81,6 +81,16 @@ size_t AuditLog::replaced() const {
   return replaced_;
 }
 
+uint64_t AuditLog::refused_attempts() const {
+  std::lock_guard lock(mu_);
+  return refused_;
+}
+
+bool AuditLog::AwaitRefusedAttempts(uint64_t count, std::chrono::milliseconds limit) const {
+  std::unique_lock lock(mu_);
+  return written_.wait_for(lock, limit, [&] { return refused_ >= count; });
+}
+
 std::vector<store::AuditRecord> AuditLog::WriteEachAlone(std::vector<store::AuditRecord> batch) {
   size_t written = 0;
   size_t replaced = 0;
@@ -150,6 +160,8 @@ void AuditLog::Run() {
         // Keep the rows, in order, ahead of those queued meanwhile, and try again.
         if (!failing) spdlog::warn("audit: the store refuses rows ({}); holding them", written.message());
         failing = true;
+        ++refused_;
+        written_.notify_all();
         batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
                      std::make_move_iterator(queue_.end()));
         queue_ = std::move(batch);

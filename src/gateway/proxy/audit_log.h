@@ -40,6 +40,11 @@ class AuditLog {
   size_t dropped()
       const;  // rows dropped: the queue was full, the store refused them, or still refused at Stop()
   size_t replaced() const;  // rows written with their path replaced, as the store refused it
+  // Batches the store refused (down, locked): rising while an outage lasts.
+  uint64_t refused_attempts() const;
+  // Waits until the store has refused `count` batches in all, for at most `limit`; false
+  // if it has not by then.
+  bool AwaitRefusedAttempts(uint64_t count, std::chrono::milliseconds limit) const;
 
  private:
   void Run();
@@ -54,13 +59,14 @@ class AuditLog {
   const std::chrono::milliseconds stop_grace_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::condition_variable written_;
-  std::vector<store::AuditRecord> queue_;  // guarded by mu_
-  uint64_t recorded_ = 0;                  // guarded by mu_
-  uint64_t done_ = 0;                      // guarded by mu_
-  size_t dropped_ = 0;                     // guarded by mu_
-  size_t replaced_ = 0;                    // guarded by mu_
-  bool stopping_ = false;                  // guarded by mu_
+  mutable std::condition_variable written_;  // a batch was written or refused
+  std::vector<store::AuditRecord> queue_;    // guarded by mu_
+  uint64_t recorded_ = 0;                    // guarded by mu_
+  uint64_t done_ = 0;                        // guarded by mu_
+  size_t dropped_ = 0;                       // guarded by mu_
+  size_t replaced_ = 0;                      // guarded by mu_
+  uint64_t refused_ = 0;                     // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   std::thread thread_;
 };
 

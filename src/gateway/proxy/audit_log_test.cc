@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -67,7 +66,7 @@ TEST_F(AuditLogTest, RowsWaitOutAStoreOutageInOrderAndNoneIsLost) {
   AuditLog log(*store_, std::chrono::milliseconds(10));
   BlockWrites();
   for (int i = 0; i < 30; ++i) log.Record(Row(i));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // several refused attempts
+  ASSERT_TRUE(log.AwaitRefusedAttempts(3, std::chrono::minutes(1))) << "the store refused no batch";
   for (int i = 30; i < 50; ++i) log.Record(Row(i));
   AllowWrites();
   log.Flush();
