@@ -42,7 +42,7 @@ int Show(Context& context, const std::string& name) {
     return kExitOk;
   }
   for (const auto& [key, value] : j.items()) {
-    if (value.is_string() && value.get<std::string>().empty()) continue;
+    if (value.is_null() || (value.is_string() && value.get<std::string>().empty())) continue;
     if (value.is_object() && value.empty()) continue;
     std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
   }

@@ -45,6 +45,7 @@ TEST(BuiltinProvidersTest, EveryFileParsesAndValidates) {
       EXPECT_TRUE(parsed->client_secret.literal.empty()) << "a built-in must never ship a secret";
       EXPECT_FALSE(parsed->authorization_url.empty());
       EXPECT_FALSE(parsed->token_url.empty());
+      EXPECT_THAT(parsed->docs_url, StartsWith("https://")) << "name the documentation the entry follows";
     }
   }
   for (std::string_view expected :
@@ -108,6 +109,20 @@ TEST(BuiltinProvidersTest, SalesforceTakesItsApiBaseFromTheTokenResponse) {
   EXPECT_EQ(salesforce.quirks.api_base_url_field, "instance_url");
   EXPECT_FALSE(salesforce.api_base_url.empty());
   EXPECT_TRUE(salesforce.quirks.default_expires_in.has_value());
+}
+
+// The refresh-token rules each provider documents (docs/plans/issue-22-catalog/REVIEW.md).
+TEST(BuiltinProvidersTest, DocumentedRefreshTokenLifetimesAreCarried) {
+  using std::chrono::hours;
+  const RefreshTokenRules atlassian = Builtin("atlassian").refresh_tokens;
+  EXPECT_EQ(atlassian.lifetime, hours(24 * 365));
+  EXPECT_EQ(atlassian.idle_lifetime, hours(24 * 90));
+  EXPECT_EQ(atlassian.reuse_grace, std::chrono::minutes(10));
+  EXPECT_EQ(Builtin("google").refresh_tokens.idle_lifetime, hours(24 * 180));
+  EXPECT_EQ(Builtin("microsoft").refresh_tokens.idle_lifetime, hours(24 * 90));
+  EXPECT_EQ(Builtin("spotify").refresh_tokens.lifetime, hours(24 * 180));
+  EXPECT_FALSE(Builtin("spotify").refresh_tokens.idle_lifetime) << "refreshing does not extend it";
+  EXPECT_EQ(Builtin("zoom").refresh_tokens, RefreshTokenRules{}) << "Zoom's sources disagree";
 }
 
 TEST(BuiltinProvidersTest, AtlassianAndDropboxAskForOfflineAccess) {

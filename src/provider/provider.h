@@ -3,6 +3,7 @@
 // elsewhere. Immutable once parsed: share freely between threads.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,7 +49,8 @@ struct ProviderQuirks {
   std::string api_base_url_field;
   // The provider issues a new refresh token on every refresh (the old one dies).
   bool rotates_refresh_token = false;
-  // Refresh tokens expire after this many seconds (for connection.expiring alerts).
+  // The old spelling of refresh_token_lifetime, in seconds; read into
+  // ProviderDefinition::refresh_tokens.lifetime when that is not written.
   std::optional<long long> refresh_token_lifetime;
   // Extra authorization parameters for incremental consent (Google include_granted_scopes).
   std::map<std::string, std::string> incremental_consent_params;
@@ -57,6 +59,15 @@ struct ProviderQuirks {
   std::string scope_error_format = "rfc6750";
   // A token-response field naming the account (e.g. "email", "team.name"), for display.
   std::string account_field;
+};
+
+// How long the provider's refresh tokens live, where its documentation says (SPEC §10):
+// what a forecast of when a grant dies is made of. Unset: not documented.
+struct RefreshTokenRules {
+  std::optional<std::chrono::seconds> lifetime;       // from consent; refreshing does not extend it
+  std::optional<std::chrono::seconds> idle_lifetime;  // since the last refresh (a refresh resets it)
+  std::optional<std::chrono::seconds> reuse_grace;    // a rotated refresh token still works this long
+  friend bool operator==(const RefreshTokenRules&, const RefreshTokenRules&) = default;
 };
 
 struct ProviderDefinition {
@@ -111,6 +122,10 @@ struct ProviderDefinition {
   std::string test_path;
 
   ProviderQuirks quirks;
+  RefreshTokenRules refresh_tokens;
+
+  // The documentation page the entry was taken from (an https URL), for people.
+  std::string docs_url;
 
   std::string source;  // where it came from: "built-in", a file path, or "store"
 

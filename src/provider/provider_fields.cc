@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "common/duration.h"
+
 namespace latchkey::provider::internal {
 namespace {
 
@@ -154,6 +156,19 @@ Status FieldReader::ReadInteger(std::string_view key, std::optional<long long>& 
   if (value == nullptr) return FieldError(key, " must be an integer");
   static_assert(std::numeric_limits<long long>::max() >= std::numeric_limits<int64_t>::max());
   out = static_cast<long long>(value->get());
+  return Status::Ok();
+}
+
+Status FieldReader::ReadDuration(std::string_view key, std::optional<std::chrono::seconds>& out) {
+  std::string text;
+  LATCHKEY_RETURN_IF_ERROR(ReadString(key, text));
+  if (!Present(key)) return Status::Ok();
+  out = ParseDuration(text);
+  if (!out) {
+    return FieldError(
+        key, " must be a whole number and a unit, such as \"90d\", \"8h\", \"10m\" or \"30s\" (at most " +
+                 FormatDuration(kLongestDuration) + ")");
+  }
   return Status::Ok();
 }
 

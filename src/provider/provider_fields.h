@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -60,6 +61,10 @@ inline constexpr FieldSpec kTopLevelFields[] = {
     {"api_key_prefix", FieldScope::kApiKey},
     {"method_override_header", FieldScope::kAny},
     {"test_path", FieldScope::kAny},
+    {"docs_url", FieldScope::kAny},
+    {"refresh_token_lifetime", FieldScope::kOAuth2},
+    {"refresh_token_idle_lifetime", FieldScope::kOAuth2},
+    {"refresh_token_reuse_grace", FieldScope::kOAuth2},
     {"quirks", FieldScope::kAny},
 };
 inline constexpr FieldSpec kQuirkFields[] = {
@@ -125,6 +130,8 @@ class FieldReader {
   Status ReadStringTable(std::string_view key, std::map<std::string, std::string>& out);
   Status ReadBool(std::string_view key, bool& out);
   Status ReadInteger(std::string_view key, std::optional<long long>& out);
+  // A duration as common/duration.h writes it ("90d", "8h", "10m", "30s").
+  Status ReadDuration(std::string_view key, std::optional<std::chrono::seconds>& out);
   // Null when absent; an error when present but not a table.
   StatusOr<const toml::table*> ReadTable(std::string_view key);
 

@@ -128,6 +128,11 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("api_key_prefix", def.api_key_prefix));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("method_override_header", def.method_override_header));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("test_path", def.test_path));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("docs_url", def.docs_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadDuration("refresh_token_lifetime", def.refresh_tokens.lifetime));
+  LATCHKEY_RETURN_IF_ERROR(
+      reader.ReadDuration("refresh_token_idle_lifetime", def.refresh_tokens.idle_lifetime));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadDuration("refresh_token_reuse_grace", def.refresh_tokens.reuse_grace));
   LATCHKEY_ASSIGN_OR_RETURN(const toml::table* quirks, reader.ReadTable("quirks"));
   if (quirks != nullptr) LATCHKEY_RETURN_IF_ERROR(ReadQuirks(*quirks, locations, def.quirks));
   return Status::Ok();

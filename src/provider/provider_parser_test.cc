@@ -133,9 +133,37 @@ include_granted_scopes = "true"
   EXPECT_EQ(d.quirks.api_base_url_field, "instance_url");
   EXPECT_TRUE(d.quirks.rotates_refresh_token);
   EXPECT_EQ(d.quirks.refresh_token_lifetime, 7776000);
+  EXPECT_EQ(d.refresh_tokens.lifetime, std::chrono::hours(24 * 90)) << "the old spelling is the lifetime";
   EXPECT_EQ(d.quirks.incremental_consent_params.at("include_granted_scopes"), "true");
   EXPECT_EQ(d.quirks.scope_error_format, "slack");
   EXPECT_EQ(d.quirks.account_field, "team.name");
+}
+
+TEST(ParseProviderTest, LifetimesAreDurationsAndDocsUrlIsKept) {
+  auto parsed = ParseProvider(R"(name = "acme"
+auth = "oauth2"
+docs_url = "https://docs.acme.example/oauth"
+refresh_token_lifetime = "365d"
+refresh_token_idle_lifetime = "90d"
+refresh_token_reuse_grace = "10m"
+token_url = "https://id.acme.example/token"
+api_base_url = "https://api.acme.example"
+)",
+                              "acme.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->docs_url, "https://docs.acme.example/oauth");
+  EXPECT_EQ(parsed->refresh_tokens.lifetime, std::chrono::hours(24 * 365));
+  EXPECT_EQ(parsed->refresh_tokens.idle_lifetime, std::chrono::hours(24 * 90));
+  EXPECT_EQ(parsed->refresh_tokens.reuse_grace, std::chrono::minutes(10));
+
+  auto bare = ParseProvider(R"(name = "acme"
+auth = "oauth2"
+token_url = "https://id.acme.example/token"
+api_base_url = "https://api.acme.example"
+)",
+                            "acme.toml");
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->refresh_tokens, RefreshTokenRules{}) << "no rule where none is written";
 }
 
 TEST(ParseProviderTest, LiteralClientSecretIsHeldAsSecret) {

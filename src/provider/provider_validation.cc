@@ -6,6 +6,9 @@
 #include <string>
 
 #include "common/ascii.h"
+#include "common/duration.h"
+#include "common/encoding.h"
+#include "common/url.h"
 #include "provider/api_base_urls.h"
 #include "provider/endpoint_url.h"
 
@@ -97,6 +100,10 @@ class Validator {
       return at_.FieldError(
           "test_path",
           ": '" + def_.test_path + "' must be a path below api_base_url, starting with '/' (e.g. \"/user\")");
+    }
+    if (at_.Has("docs_url") && !IsHttpsUrl(def_.docs_url)) {
+      return at_.FieldError("docs_url", ": '" + ToDisplayText(def_.docs_url, 256) +
+                                            "' is not an https:// URL of the provider's documentation");
     }
     for (std::string_view field : {"identity_id_pointer", "identity_label_pointer"}) {
       const std::string& pointer =
@@ -274,8 +281,19 @@ class Validator {
     if (q.default_expires_in && *q.default_expires_in <= 0) {
       return at_.FieldError("quirks.default_expires_in", " must be a positive number of seconds");
     }
-    if (q.refresh_token_lifetime && *q.refresh_token_lifetime <= 0) {
-      return at_.FieldError("quirks.refresh_token_lifetime", " must be a positive number of seconds");
+    if (q.refresh_token_lifetime) {
+      // The old spelling: seconds, read as the absolute lifetime.
+      if (at_.Has("refresh_token_lifetime")) {
+        return at_.FieldError(
+            "quirks.refresh_token_lifetime",
+            " is the old spelling of refresh_token_lifetime, which is also written: keep one");
+      }
+      if (*q.refresh_token_lifetime <= 0 || *q.refresh_token_lifetime > kLongestDuration.count()) {
+        return at_.FieldError(
+            "quirks.refresh_token_lifetime",
+            " must be a positive number of seconds, at most " + FormatDuration(kLongestDuration));
+      }
+      def_.refresh_tokens.lifetime = std::chrono::seconds(*q.refresh_token_lifetime);
     }
     return CheckParams("quirks.incremental_consent_params", q.incremental_consent_params,
                        kReservedAuthorizationParams);

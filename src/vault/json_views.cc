@@ -1,5 +1,6 @@
 #include "vault/json_views.h"
 
+#include "common/duration.h"
 #include "vault/account_identity.h"
 
 namespace latchkey::vault {
@@ -76,12 +77,20 @@ nlohmann::json ProviderJson(const provider::ProviderDefinition& p, bool stored_s
     j["scopes"] = p.scopes;
     j["scope_separator"] = p.scope_separator;
     j["authorization_params"] = p.authorization_params;
+    // Lifetimes as the entry writes them ("90d"), or null where not documented.
+    auto duration = [](const std::optional<std::chrono::seconds>& d) {
+      return d ? nlohmann::json(FormatDuration(*d)) : nlohmann::json();
+    };
+    j["refresh_token_lifetime"] = duration(p.refresh_tokens.lifetime);
+    j["refresh_token_idle_lifetime"] = duration(p.refresh_tokens.idle_lifetime);
+    j["refresh_token_reuse_grace"] = duration(p.refresh_tokens.reuse_grace);
   } else if (p.auth == provider::AuthKind::kApiKey) {
     if (!p.api_key_header.empty()) j["api_key_header"] = p.api_key_header;
     if (!p.api_key_query.empty()) j["api_key_query"] = p.api_key_query;
   }
   if (!p.method_override_header.empty()) j["method_override_header"] = p.method_override_header;
   if (!p.test_path.empty()) j["test_path"] = p.test_path;
+  if (!p.docs_url.empty()) j["docs_url"] = p.docs_url;
   return j;
 }
 
