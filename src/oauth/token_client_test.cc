@@ -151,6 +151,40 @@ TEST_F(TokenClientTest, RefreshWithoutNewRefreshTokenLeavesItEmpty) {
   EXPECT_FALSE(r->scopes_in_response);
 }
 
+// The server's own word on when the refresh token dies (issue 22): each name providers
+// use, read as expires_in is; an implausible value is no figure.
+TEST_F(TokenClientTest, TheRefreshTokensOwnExpiryIsReadFromEachSpelling) {
+  const TimePoint now = clock_.Now();
+  const int64_t now_s = ToUnixMillis(now) / 1000;
+  struct Row {
+    std::string field;
+    std::optional<TimePoint> expected;
+  } rows[] = {
+      {R"("refresh_token_expires_in":15811200)", now + seconds(15811200)},
+      {R"("x_refresh_token_expires_in":"8726400")", now + seconds(8726400)},
+      {R"("refresh_expires_in":1800)", now + seconds(1800)},
+      {R"("refresh_token_expires_at":)" + std::to_string(now_s + 600), now + seconds(600)},
+      {R"("refresh_expires_at":")" + std::to_string(now_s + 60) + R"(")", now + seconds(60)},
+      {R"("refresh_expires_in":0)", std::nullopt},  // Keycloak: an offline token that does not expire
+      {R"("refresh_token_expires_in":-1)", std::nullopt},
+      {R"("refresh_token_expires_in":1e300)", std::nullopt},
+      {R"("refresh_token_expires_at":)" + std::to_string(now_s - 1), std::nullopt},
+      {R"("refresh_token_expires_at":"2030-01-01T00:00:00Z")", std::nullopt},
+      {R"("refresh_token_expires_in":null,"refresh_expires_in":300)", now + seconds(300)},
+      {"", std::nullopt},
+  };
+  for (const Row& row : rows) {
+    std::string body =
+        std::string(R"({"access_token":"at")") + (row.field.empty() ? "" : ",") + row.field + "}";
+    FakeHttpClient http;
+    http.Respond(kTokenUrl, 200, body);
+    TokenClient client(Acme(), "id", SecretString("s"), http, clock_);
+    TokenResult r = client.Refresh(SecretString("rt"));
+    ASSERT_TRUE(r.ok()) << body;
+    EXPECT_EQ(r->refresh_expires_at, row.expected) << body;
+  }
+}
+
 TEST_F(TokenClientTest, ExpiresInVariants) {
   struct Row {
     const char* field;  // JSON fragment, or "" for none

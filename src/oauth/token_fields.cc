@@ -69,6 +69,28 @@ std::optional<std::chrono::seconds> ExpiresInFromJson(const nlohmann::json& valu
   return std::nullopt;
 }
 
+std::optional<TimePoint> RefreshExpiresAtFromJson(const nlohmann::json& tokens, TimePoint now) {
+  if (!tokens.is_object()) return std::nullopt;
+  for (const char* name : {"refresh_token_expires_in", "x_refresh_token_expires_in", "refresh_expires_in"}) {
+    auto field = tokens.find(name);
+    if (field == tokens.end()) continue;
+    if (std::optional<std::chrono::seconds> in = ExpiresInFromJson(*field)) return now + *in;
+  }
+  for (const char* name : {"refresh_token_expires_at", "refresh_expires_at"}) {
+    auto field = tokens.find(name);
+    if (field == tokens.end()) continue;
+    const std::optional<int64_t> epoch = field->is_number_integer() || field->is_number_unsigned()
+                                             ? ParseDecimal(field->dump())
+                                         : field->is_string() ? ParseDecimal(field->get<std::string>())
+                                                              : std::nullopt;
+    if (!epoch) continue;
+    const int64_t from_now = *epoch - ToUnixMillis(now) / 1000;
+    if (from_now > 0 && from_now <= kLongestPlausibleLifetime.count())
+      return now + std::chrono::seconds(from_now);
+  }
+  return std::nullopt;
+}
+
 std::string NormalizeTokenType(std::string_view token_type) {
   if (token_type.empty() || AsciiEqualsIgnoreCase(token_type, "bearer")) return "Bearer";
   return std::string(token_type);

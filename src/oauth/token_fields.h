@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/secret_string.h"
 
 namespace latchkey::oauth {
@@ -46,5 +47,13 @@ std::optional<std::chrono::seconds> ParseExpiresIn(std::string_view text);
 // fraction (cut to whole seconds; 0 < seconds <= kLongestPlausibleLifetime, so no value
 // such as 1e308 is converted out of range), or text.
 std::optional<std::chrono::seconds> ExpiresInFromJson(const nlohmann::json& value);
+
+// When the refresh token dies by the token response's own word (`tokens` is the object
+// holding the tokens): refresh_token_expires_in (GitHub apps), x_refresh_token_expires_in
+// (Intuit) or refresh_expires_in (Keycloak), in seconds from `now`, each read as
+// expires_in is; else refresh_token_expires_at or refresh_expires_at in seconds since the
+// epoch. Nothing when none is there, or none is after `now` and within
+// kLongestPlausibleLifetime of it (Keycloak says 0 for "does not expire").
+std::optional<TimePoint> RefreshExpiresAtFromJson(const nlohmann::json& tokens, TimePoint now);
 
 }  // namespace latchkey::oauth

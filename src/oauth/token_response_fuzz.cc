@@ -85,6 +85,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!result->token_type.empty());
     FUZZ_CHECK(result->expires_in && result->expires_in->count() > 0);
     for (const std::string& scope : result->scopes) FUZZ_CHECK(!scope.empty());
+    if (result->refresh_expires_at) {
+      FUZZ_CHECK(*result->refresh_expires_at > result->received_at);
+      FUZZ_CHECK(*result->refresh_expires_at - result->received_at <= oauth::kLongestPlausibleLifetime);
+    }
   }
   return 0;
 }

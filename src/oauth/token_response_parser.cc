@@ -236,6 +236,8 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
     out.expires_in = fallback.value_or(kAssumedLifetime);
   }
 
+  out.refresh_expires_at = RefreshExpiresAtFromJson(tokens, context.now);
+
   if (!provider.quirks.api_base_url_field.empty()) {
     const json* url = FindJsonPath(document, provider.quirks.api_base_url_field);
     if (url == nullptr) url = FindJsonPath(tokens, provider.quirks.api_base_url_field);

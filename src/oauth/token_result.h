@@ -73,7 +73,9 @@ struct TokenResponse {
   bool expires_in_defaulted = false;               // expires_in was absent/zero/unparsable/absurd
   std::string api_base_url;                        // from quirks.api_base_url_field (Salesforce instance_url)
   std::string account;                             // from quirks.account_field
-  TimePoint received_at{};                         // Clock::Now() when the response arrived
+  // When the refresh token dies, if the response says (RefreshExpiresAtFromJson).
+  std::optional<TimePoint> refresh_expires_at;
+  TimePoint received_at{};  // Clock::Now() when the response arrived
 };
 
 struct DeviceAuthorization {
