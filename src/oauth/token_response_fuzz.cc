@@ -16,6 +16,7 @@
 
 #include "common/encoding.h"
 #include "oauth/retry_after.h"
+#include "oauth/token_fields.h"
 #include "oauth/token_response_parser.h"
 #include "support/fuzz_check.h"
 #include "support/fuzz_input.h"
