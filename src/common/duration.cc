@@ -1,7 +1,6 @@
 #include "common/duration.h"
 
 #include <array>
-#include <cctype>
 #include <utility>
 
 #include "common/encoding.h"
@@ -21,7 +20,7 @@ constexpr std::array<std::pair<char, std::chrono::seconds>, 4> kUnits = {{
 std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   const std::string_view digits = text.substr(0, text.size() - 1);
-  if (!std::isdigit(static_cast<unsigned char>(digits.front()))) return std::nullopt;  // no sign
+  if (digits.front() < '0' || digits.front() > '9') return std::nullopt;  // no sign (ParseDecimal takes "-")
   const std::optional<int64_t> count = ParseDecimal(digits);
   if (!count || *count <= 0) return std::nullopt;
   for (const auto& [unit, length] : kUnits) {
