@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -34,13 +36,18 @@ class LoopbackServer {
     socklen_t len = sizeof addr;
     getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
+    if (pipe(wake_.data()) != 0) std::abort();
     thread_ = std::thread([this] { Run(); });
   }
   ~LoopbackServer() {
     stop_ = true;
     stop_.notify_all();  // a handler may be waiting on it
+    const char wake = 1;
+    (void)!write(wake_[1], &wake, 1);  // the accept loop may be waiting for a client
     thread_.join();
     close(listener_);
+    close(wake_[0]);
+    close(wake_[1]);
   }
   std::string Url(std::string_view scheme = "http", std::string_view path = "/token") const {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) + std::string(path);
@@ -85,8 +92,8 @@ class LoopbackServer {
  private:
   void Run() {
     while (!stop_) {
-      pollfd p{listener_, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
+      std::array<pollfd, 2> ready{pollfd{listener_, POLLIN, 0}, pollfd{wake_[0], POLLIN, 0}};
+      if (poll(ready.data(), ready.size(), -1) <= 0 || ready[1].revents != 0) continue;
       int fd = accept(listener_, nullptr, nullptr);
       if (fd < 0) continue;
       handle_(fd, stop_);
@@ -96,6 +103,7 @@ class LoopbackServer {
 
   std::function<void(int, const std::atomic<bool>&)> handle_;
   int listener_ = -1;
+  std::array<int, 2> wake_{-1, -1};  // a pipe: the destructor writes a byte to end the accept loop
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;

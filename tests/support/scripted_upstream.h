@@ -10,11 +10,12 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
-#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/await_peer_read.h"
 
 namespace latchkey::testing {
 
@@ -28,8 +29,8 @@ inline void WakeAccept(const boost::asio::ip::tcp::acceptor& acceptor) {
   poke.connect(acceptor.local_endpoint(), ignored);
 }
 
-// Answers the i-th request it reads with `answers[i]`, written as the given segments with
-// a pause between them. When the client closes a connection, the next request is
+// Answers the i-th request it reads with `answers[i]`, written as the given segments,
+// each once the client has read the one before. When the client closes a connection, the next request is
 // awaited on the next connection.
 class ScriptedUpstream {
   using tcp = boost::asio::ip::tcp;
@@ -95,8 +96,8 @@ class ScriptedUpstream {
       in.erase(0, head + length);
       ++requests_;
       for (size_t i = 0; i < segments.size(); ++i) {
-        // A pause between two segments, so the client reads them apart.
-        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // The client reads each segment before the next is sent, so it reads them apart.
+        if (i > 0) AwaitPeerRead(socket.native_handle());
         boost::asio::write(socket, boost::asio::buffer(segments[i]), ec);
         if (ec) return true;
       }

@@ -142,7 +142,7 @@ class ClientBody final : public BodySource {
         parser_(parser),
         options_(options),
         send_continue_(send_continue),
-        deadline_(std::chrono::steady_clock::now() + options.body_deadline) {}
+        deadline_(connection_->Now() + options.body_deadline) {}
 
   asio::awaitable<StatusOr<size_t>> Read(std::span<char> into) override {
     if (failed_) co_return FailedPreconditionError("the request body could not be read");
@@ -158,8 +158,7 @@ class ClientBody final : public BodySource {
       body.size = into.size();
       // Each read within the stall timeout, and the whole body by its deadline: a client
       // that trickles a byte now and then cannot hold the connection (and the upstream's) forever.
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - connection_->Now());
       if (left.count() <= 0) co_return Fail(beast::error::timeout);
       beast::error_code ec = co_await WithDeadline(*connection_, std::min(options_.read_timeout, left),
                                                    [&] { return ReadSome(); });
@@ -208,7 +207,7 @@ class ClientBody final : public BodySource {
 
 class HttpServer::Impl {
  public:
-  explicit Impl(const HttpServerOptions& options) : options_(options) {
+  Impl(const HttpServerOptions& options, const MonotonicClock& steady) : options_(options) {
     int workers = options.workers > 0 ? options.workers
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < workers; ++i) {
@@ -221,7 +220,7 @@ class HttpServer::Impl {
     auto shortest = std::min({options.idle_timeout, options.read_timeout, options.write_timeout});
     auto tick = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
     for (auto& context : contexts_)
-      watchdogs_.push_back(std::make_unique<Watchdog>(context->get_executor(), tick));
+      watchdogs_.push_back(std::make_unique<Watchdog>(context->get_executor(), tick, steady));
   }
 
   ~Impl() {
@@ -723,8 +722,9 @@ size_t DefaultMaxConnections() {
   return std::clamp<size_t>(fit, 8, kMaxConnectionsDefault);
 }
 
-StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const HttpServerOptions& options) {
-  auto impl = std::make_unique<Impl>(options);
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Listen(const HttpServerOptions& options,
+                                                         const MonotonicClock& steady) {
+  auto impl = std::make_unique<Impl>(options, steady);
   LATCHKEY_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "gateway/http/message.h"
 
@@ -75,7 +76,9 @@ class HttpServer {
  public:
   // Binds and listens (kUnavailable naming the address if it cannot, e.g. the port is
   // taken; kInvalidArgument if the host does not resolve). Nothing is accepted yet.
-  static StatusOr<std::unique_ptr<HttpServer>> Listen(const HttpServerOptions& options);
+  // Every deadline of a connection (the timeouts above) is on `steady`.
+  static StatusOr<std::unique_ptr<HttpServer>> Listen(const HttpServerOptions& options,
+                                                      const MonotonicClock& steady = SteadyClock::Instance());
 
   // Starts the worker threads and accepting; each request goes to `handler` (through
   // `gate` first when it has a body and a gate is given). Once.

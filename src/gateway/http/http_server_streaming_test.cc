@@ -6,7 +6,6 @@
 #include <array>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gateway/http/http_server.h"
@@ -62,15 +61,28 @@ std::string Expected(size_t count, size_t piece) {
   return out;
 }
 
+// Reads the header of an interim (1xx) answer: its status, or 0 if none came.
+int ReadInterimStatus(TestClient& client) {
+  http::response_parser<http::empty_body> parser;
+  beast::error_code error;
+  client.stream().expires_after(kClientTimeout);
+  http::async_read_header(client.stream(), client.buffer(), parser,
+                          [&](beast::error_code ec, size_t) { error = ec; });
+  client.Run();
+  if (error) return 0;
+  return parser.get().result_int();
+}
+
 class StreamingServerTest : public ::testing::Test {
  protected:
   // Serves /upload (records the body in seen_) and /download?n=&piece=&length=&fail=.
-  void Start(HttpServerOptions options = {}) {
+  // Deadlines are on `steady`.
+  void Start(HttpServerOptions options = {}, const MonotonicClock& steady = SteadyClock::Instance()) {
     options.port = 0;
     options.workers = 1;
     options.max_buffered_body = 1024;
     if (options.max_body_bytes == HttpServerOptions{}.max_body_bytes) options.max_body_bytes = 1024 * 1024;
-    auto server = HttpServer::Listen(options);
+    auto server = HttpServer::Listen(options, steady);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = *std::move(server);
     Status served = server_->Serve([this](Request& req, int) -> asio::awaitable<Response> {
@@ -106,6 +118,7 @@ class StreamingServerTest : public ::testing::Test {
     ASSERT_TRUE(served.ok()) << served.ToString();
   }
 
+  SimulatedSteadyClock simulated_;  // for the tests that move time (declared before the server)
   std::unique_ptr<HttpServer> server_;
   Seen seen_;  // written on the server's one worker, read after the reply arrived
 };
@@ -178,22 +191,25 @@ TEST_F(StreamingServerTest, ChunkedBodyPastTheCapFailsTheReadWithoutHarm) {
 }
 
 // A client that trickles a chunk now and then, each within the stall timeout, still has
-// to finish the whole body by its deadline: it cannot hold the connection forever.
+// to finish the whole body by its deadline: it cannot hold the connection forever. The
+// server's clock is simulated: it moves only when the test moves it.
 TEST_F(StreamingServerTest, ATrickledBodyIsCutOffAtItsOverallDeadline) {
   HttpServerOptions options;
   options.read_timeout = std::chrono::seconds(10);
   options.body_deadline = std::chrono::milliseconds(300);
-  Start(options);
+  Start(options, simulated_);
   TestClient client(server_->port());
-  ASSERT_FALSE(client.SendRaw("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
-  int sent = 0;
-  for (; sent < 40; ++sent) {                 // at most 2 s: far past the deadline
+  // The interim answer shows the handler has begun reading the body: its deadline is set.
+  ASSERT_FALSE(client.SendRaw(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_EQ(ReadInterimStatus(client), 100);
+  for (int i = 0; i < 3; ++i) {               // 110 ms apart: each within the stall timeout, 330 ms in all
     if (client.SendRaw("1\r\nx\r\n")) break;  // the server gave up and closed
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    simulated_.Advance(std::chrono::milliseconds(110));
   }
   Reply reply = client.Receive();
   EXPECT_EQ(seen_.error.code(), StatusCode::kDeadlineExceeded) << seen_.error.ToString();
-  EXPECT_LT(seen_.body.size(), 40U);
+  EXPECT_LE(seen_.body.size(), 3U);
   if (!reply.error) {
     EXPECT_FALSE(reply.response.keep_alive());
   }
@@ -205,14 +221,7 @@ TEST_F(StreamingServerTest, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent
   ASSERT_FALSE(client.SendRaw(
       "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
   // The client sends nothing more until it hears 100 Continue.
-  http::response_parser<http::empty_body> parser;
-  beast::error_code error;
-  client.stream().expires_after(kClientTimeout);
-  http::async_read_header(client.stream(), client.buffer(), parser,
-                          [&](beast::error_code ec, size_t) { error = ec; });
-  client.Run();
-  ASSERT_FALSE(error) << error.message();
-  EXPECT_EQ(parser.get().result_int(), 100);
+  EXPECT_EQ(ReadInterimStatus(client), 100);
   ASSERT_FALSE(client.SendRaw(std::string(5000, 'y')));
   Reply reply = client.Receive();
   ASSERT_FALSE(reply.error) << reply.error.message();

@@ -20,13 +20,14 @@ struct Watchdog::Ticker {
       self->timer.expires_after(tick);
       co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled: owner is gone
       if (!self->owner) co_return;
-      self->owner->Sweep(Watched::Clock::now());
+      self->owner->Sweep(self->owner->clock_.Now());
     }
   }
 };
 
-Watchdog::Watchdog(const asio::any_io_executor& executor, std::chrono::milliseconds tick)
-    : ticker_(std::make_shared<Ticker>(executor)) {
+Watchdog::Watchdog(const asio::any_io_executor& executor, std::chrono::milliseconds tick,
+                   const MonotonicClock& clock)
+    : clock_(clock), ticker_(std::make_shared<Ticker>(executor)) {
   ticker_->owner = this;
   asio::co_spawn(executor, Ticker::Run(ticker_, tick), asio::detached);
 }

@@ -4,6 +4,8 @@
 // socket's pending operations). Arming is a clock read and a store, so a proxied call
 // no longer arms and cancels a handful of asio timers, each a heap operation and a
 // handler run. Deadlines fire up to one tick late; every timeout here is seconds long.
+// Deadlines are on the watchdog's MonotonicClock (a simulated one in tests), the tick on
+// the real one.
 //
 // Single-threaded: the Watchdog and its entries live on one worker's io_context.
 #pragma once
@@ -14,6 +16,8 @@
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <memory>
+
+#include "common/clock.h"
 
 namespace latchkey::gateway {
 
@@ -26,8 +30,10 @@ class Watched
 
   virtual ~Watched() = default;
 
+  // Now, on the clock of the watchdog that watches this entry.
+  Clock::time_point Now() const { return clock_->Now(); }
   // The pending operation must finish within `timeout` (or by `deadline`).
-  void Arm(Clock::duration timeout) { ArmUntil(Clock::now() + timeout); }
+  void Arm(Clock::duration timeout) { ArmUntil(Now() + timeout); }
   void ArmUntil(Clock::time_point deadline) {
     deadline_ = deadline;
     expired_ = false;
@@ -51,26 +57,33 @@ class Watched
 
  private:
   friend class Watchdog;
+  const MonotonicClock* clock_ = &SteadyClock::Instance();  // the watchdog's, once added
   Clock::time_point deadline_ = Clock::time_point::max();
   bool expired_ = false;
 };
 
 class Watchdog {
  public:
-  // Starts ticking on `executor` (it stops when its io_context stops).
-  Watchdog(const boost::asio::any_io_executor& executor, std::chrono::milliseconds tick);
+  // Starts ticking on `executor` (it stops when its io_context stops); each tick sweeps
+  // at `clock`'s now.
+  Watchdog(const boost::asio::any_io_executor& executor, std::chrono::milliseconds tick,
+           const MonotonicClock& clock = SteadyClock::Instance());
   ~Watchdog();  // unlinks every entry still watched
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
   // Watches `entry` until it is destroyed.
-  void Add(Watched& entry) { entries_.push_back(entry); }
+  void Add(Watched& entry) {
+    entry.clock_ = &clock_;
+    entries_.push_back(entry);
+  }
 
   // Expires the entries past due (what each tick does; public for tests).
   void Sweep(Watched::Clock::time_point now);
 
  private:
   struct Ticker;  // watchdog.cc
+  const MonotonicClock& clock_;
   boost::intrusive::list<Watched, boost::intrusive::constant_time_size<false>> entries_;
   std::shared_ptr<Ticker> ticker_;
 };

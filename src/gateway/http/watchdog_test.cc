@@ -54,13 +54,19 @@ TEST(WatchdogTest, SettleReportsACutOffOperationAsATimeout) {
   EXPECT_EQ(entry.Settle({}), boost::beast::error_code{});
 }
 
-TEST(WatchdogTest, TheTickerSweepsOnItsOwn) {
+// Deadlines are on the watchdog's clock (simulated here): the ticker expires an entry
+// once that clock has passed its deadline, and not before, however long real time runs.
+TEST(WatchdogTest, TheTickerSweepsOnItsOwnAtItsClocksNow) {
   boost::asio::io_context io;
-  Watchdog dog(io.get_executor(), std::chrono::milliseconds(5));
+  SimulatedSteadyClock steady;
+  Watchdog dog(io.get_executor(), std::chrono::milliseconds(1), steady);
   Counting entry;
   dog.Add(entry);
   entry.Arm(std::chrono::milliseconds(20));
-  for (int i = 0; i < 200 && entry.expirations == 0; ++i) io.run_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 5; ++i) io.run_one();  // its start and a few ticks: sweeps 20 ms early
+  EXPECT_EQ(entry.expirations, 0);
+  steady.Advance(std::chrono::milliseconds(20));
+  for (int i = 0; i < 1000 && entry.expirations == 0; ++i) io.run_one();  // the next tick
   EXPECT_EQ(entry.expirations, 1);
 }
 
@@ -77,8 +83,8 @@ TEST(WatchdogTest, EntriesAndWatchdogMayGoInEitherOrder) {
     dog.Sweep(Clock::now() + std::chrono::milliseconds(1));
     EXPECT_EQ(late->expirations, 1);
   }
-  late.reset();                               // outlived the watchdog: nothing to unlink from
-  io.run_for(std::chrono::milliseconds(20));  // the ticker notices its watchdog is gone
+  late.reset();  // outlived the watchdog: nothing to unlink from
+  io.run();      // the ticker notices its watchdog is gone and ends: nothing is left to run
   SUCCEED();
 }
 
