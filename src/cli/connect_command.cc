@@ -155,7 +155,7 @@ int Connect(Context& context, ConnectOptions options) {
                        : ConnectWithBrowser(flows, options);
   if (!connected.ok()) return Fail(connected.status());
   if (context.json) {
-    PrintJson(vault::ConnectionJson(*connected));
+    PrintJson(vault::ConnectionJson(*connected, (*vault)->connections().Forecast(*connected)));
   } else {
     std::cout << "connection '" << connected->name << "' connected (" << connected->provider
               << ", scopes: " << oauth::JoinScopes(connected->scopes, " ") << ")\n";

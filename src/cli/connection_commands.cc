@@ -3,9 +3,11 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "cli/context.h"
 #include "cli/table.h"
+#include "common/duration.h"
 #include "oauth/token_fields.h"
 #include "vault/json_views.h"
 #include "vault/revocation.h"
@@ -49,7 +51,7 @@ int Import(Context& context, const ImportOptions& options) {
   });
   if (!imported.ok()) return Fail(imported.status());
   if (context.json) {
-    PrintJson(vault::ConnectionJson(*imported));
+    PrintJson(vault::ConnectionJson(*imported, (*vault)->connections().Forecast(*imported)));
   } else {
     std::cout << "connection '" << imported->name << "' imported (" << imported->provider << ", "
               << store::ConnectionStatusName(imported->status) << ")\n";
@@ -64,15 +66,17 @@ int List(Context& context) {
   if (!connections.ok()) return Fail(connections.status());
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : *connections) out.push_back(vault::ConnectionJson(c));
+    for (const auto& c : *connections)
+      out.push_back(vault::ConnectionJson(c, (*vault)->connections().Forecast(c)));
     PrintJson(out);
     return kExitOk;
   }
-  Table table({"NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES", "SCOPES"});
+  Table table({"NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES", "RE-CONSENT BY", "SCOPES"});
   for (const auto& c : *connections) {
+    const vault::RefreshForecast forecast = (*vault)->connections().Forecast(c);
     table.AddRow({c.name, c.provider, vault::DescribeAccount(c.account_id, c.account),
                   std::string(store::ConnectionStatusName(c.status)), OptionalTime(c.expires_at),
-                  oauth::JoinScopes(c.scopes, " ")});
+                  OptionalTime(forecast.expires_at), oauth::JoinScopes(c.scopes, " ")});
   }
   table.Print(std::cout);
   return kExitOk;
@@ -83,7 +87,7 @@ int Show(Context& context, const std::string& name) {
   if (!vault.ok()) return Fail(vault.status());
   auto c = (*vault)->connections().Get(name);
   if (!c.ok()) return Fail(c.status());
-  nlohmann::json j = vault::ConnectionJson(*c);
+  nlohmann::json j = vault::ConnectionJson(*c, (*vault)->connections().Forecast(*c));
   if (context.json) {
     PrintJson(j);
     return kExitOk;
@@ -92,6 +96,51 @@ int Show(Context& context, const std::string& name) {
     std::string text = value.is_string() ? value.get<std::string>() : value.is_null() ? "" : value.dump();
     if (key == "scopes") text = oauth::JoinScopes(c->scopes, " ");
     std::cout << key << ": " << text << "\n";
+  }
+  return kExitOk;
+}
+
+struct SetOptions {
+  std::string name;
+  std::optional<std::string> lifetime;       // a duration, or "provider"
+  std::optional<std::string> idle_lifetime;  // a duration, or "provider"
+};
+
+// A rule as `connection set` takes it: the connection's current one when not given,
+// none ("provider") to fall back to the provider's, else a duration.
+StatusOr<std::optional<std::chrono::seconds>> RuleOption(const std::optional<std::string>& given,
+                                                         std::optional<std::chrono::seconds> current,
+                                                         std::string_view flag) {
+  if (!given) return current;
+  if (*given == "provider") return std::optional<std::chrono::seconds>();
+  if (auto duration = ParseDuration(*given)) return std::optional<std::chrono::seconds>(*duration);
+  return InvalidArgumentError(std::string(flag) + " takes a duration such as 7d, 12h or 30m, or 'provider'");
+}
+
+int Set(Context& context, const SetOptions& options) {
+  if (!options.lifetime && !options.idle_lifetime) {
+    return FailUsage("nothing to set: pass --refresh-token-lifetime or --refresh-token-idle-lifetime");
+  }
+  auto vault = context.Vault();
+  if (!vault.ok()) return Fail(vault.status());
+  auto current = (*vault)->connections().Get(options.name);
+  if (!current.ok()) return Fail(current.status());
+  auto lifetime =
+      RuleOption(options.lifetime, current->refresh_lifetime_override, "--refresh-token-lifetime");
+  if (!lifetime.ok()) return FailUsage(lifetime.status().message());
+  auto idle = RuleOption(options.idle_lifetime, current->refresh_idle_lifetime_override,
+                         "--refresh-token-idle-lifetime");
+  if (!idle.ok()) return FailUsage(idle.status().message());
+  auto changed = (*vault)->connections().SetRefreshTokenRules(options.name, *lifetime, *idle);
+  if (!changed.ok()) return Fail(changed.status());
+  const vault::RefreshForecast forecast = (*vault)->connections().Forecast(*changed);
+  if (context.json) {
+    PrintJson(vault::ConnectionJson(*changed, forecast));
+  } else {
+    std::cout << "connection '" << changed->name << "': its refresh token is forecast to stop working "
+              << (forecast.expires_at ? "at " + FormatRfc3339(*forecast.expires_at)
+                                      : std::string("at no known time"))
+              << " (" << vault::RefreshExpirySourceName(forecast.source) << ")\n";
   }
   return kExitOk;
 }
@@ -142,6 +191,19 @@ auto* show = connection->add_subcommand("show", "Show one connection (never a se
 show->add_option("NAME", *show_name, "Connection name")->required();
 show->callback([&context, show_name] {
   context.action = [&context, show_name] { return Show(context, *show_name); };
+});
+
+auto set_options = std::make_shared<SetOptions>();
+auto* set = connection->add_subcommand(
+    "set",
+    "Set a connection's refresh-token rules in place of its provider's (e.g. a Google app in Testing)");
+set->add_option("NAME", set_options->name, "Connection name")->required();
+set->add_option("--refresh-token-lifetime", set_options->lifetime,
+                "Absolute lifetime from consent, e.g. 7d; 'provider' to use the provider's rule again");
+set->add_option("--refresh-token-idle-lifetime", set_options->idle_lifetime,
+                "Lifetime since the last refresh, e.g. 90d; 'provider' to use the provider's rule again");
+set->callback([&context, set_options] {
+  context.action = [&context, set_options] { return Set(context, *set_options); };
 });
 
 auto disconnect_name = std::make_shared<std::string>();

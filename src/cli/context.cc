@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/duration.h"
 #include "common/environment.h"
 #include "common/random.h"
 #include "oauth/curl_http_client.h"
@@ -34,6 +35,20 @@ StatusOr<std::string> ConfigString(const std::filesystem::path& file, const toml
                                    std::string_view key) {
   if (!node.is_string()) return ConfigError(file, node, "'" + std::string(key) + "' must be a string");
   return std::string(*node.value<std::string>());
+}
+
+// [alerts] expiring_days: a whole number of days (7), or a duration ("12h", "30s").
+StatusOr<std::chrono::seconds> ExpiringWithin(const std::filesystem::path& file, const toml::node& node) {
+  constexpr int64_t kMostDays = kLongestDuration.count() / 86400;
+  if (node.is_integer() && *node.value<int64_t>() > 0 && *node.value<int64_t>() <= kMostDays) {
+    return std::chrono::hours(24 * *node.value<int64_t>());
+  }
+  if (node.is_string()) {
+    if (auto duration = ParseDuration(*node.value<std::string>())) return *duration;
+  }
+  return ConfigError(file, node,
+                     "'alerts.expiring_days' takes a whole number of days from 1 to " +
+                         std::to_string(kMostDays) + ", or a duration such as \"12h\"");
 }
 
 }  // namespace
@@ -223,6 +238,8 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::filesystem::path&
           auto ms = std::chrono::milliseconds(*alert_node.value<int64_t>());
           (alert_key == "first_backoff_ms" ? config.webhook_first_backoff : config.webhook_poll_interval) =
               ms;
+        } else if (alert_key == "expiring_days") {
+          LATCHKEY_ASSIGN_OR_RETURN(config.expiring_within, ExpiringWithin(file, alert_node));
         } else {
           return ConfigError(file, alert_node,
                              "unknown setting 'alerts." + std::string(alert_key.str()) + "'");

@@ -36,6 +36,9 @@ struct Config {
   std::string webhook_secret_env;
   std::chrono::milliseconds webhook_first_backoff{5000};  // [alerts] first_backoff_ms
   std::chrono::milliseconds webhook_poll_interval{1000};  // [alerts] poll_interval_ms
+  // [alerts] expiring_days: how long before a refresh token's forecast end a human hears
+  // of it (connection.expiring, and `doctor`). Whole days, or a duration such as "12h".
+  std::chrono::seconds expiring_within = std::chrono::hours(24 * 7);
   // Longest wait for one token-endpoint or discovery call ([oauth] timeout_ms).
   std::chrono::milliseconds oauth_timeout{30000};
   // [gateway]: limits and timeouts of `serve` (listen address and public_url are set apart).

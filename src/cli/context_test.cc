@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ webhook_url = "https://hooks.example/in"
 webhook_secret = "env:HOOK"
 first_backoff_ms = 50
 poll_interval_ms = 60
+expiring_days = 10
 )",
                                         "latchkey.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
@@ -72,6 +74,15 @@ poll_interval_ms = 60
   EXPECT_EQ(config->webhook_secret_env, "env:HOOK");
   EXPECT_EQ(config->webhook_first_backoff, std::chrono::milliseconds(50));
   EXPECT_EQ(config->webhook_poll_interval, std::chrono::milliseconds(60));
+  EXPECT_EQ(config->expiring_within, std::chrono::hours(240));
+}
+
+TEST(ConfigTest, TheExpiringWindowIsAWeekUnlessSetInDaysOrAsADuration) {
+  EXPECT_EQ(ParseConfig("", "latchkey.toml")->expiring_within, std::chrono::hours(24 * 7));
+  EXPECT_EQ(ParseConfig("[alerts]\nexpiring_days = \"30s\"\n", "latchkey.toml")->expiring_within,
+            std::chrono::seconds(30));
+  EXPECT_EQ(ParseConfig("[alerts]\nexpiring_days = \"12h\"\n", "latchkey.toml")->expiring_within,
+            std::chrono::hours(12));
 }
 
 TEST(ConfigTest, ABadSettingIsRefusedNamingTheFileTheLineAndTheSetting) {
@@ -87,6 +98,9 @@ TEST(ConfigTest, ABadSettingIsRefusedNamingTheFileTheLineAndTheSetting) {
            Case{"[oauth]\ntimeout_ms = -1\n", "'oauth.timeout_ms'"},
            Case{"[audit]\nretention_days = 36501\n", "'audit.retention_days'"},
            Case{"[alerts]\nwebhook = \"x\"\n", "unknown setting 'alerts.webhook'"},
+           Case{"[alerts]\nexpiring_days = 0\n", "'alerts.expiring_days' takes a whole number of days"},
+           Case{"[alerts]\nexpiring_days = \"7 days\"\n", "'alerts.expiring_days'"},
+           Case{"[alerts]\nexpiring_days = 3651\n", "from 1 to 3650"},
            Case{"env_secret_prefixes = [\"AB\"]\n", "at least four"},
            Case{"env_secret_prefixes = [\"AB-CD\"]\n", "at least four"},
            Case{"listen = \"127.0.0.1:1\nstore", "/d/latchkey.toml:1:"},
@@ -226,6 +240,47 @@ TEST_F(RunTest, AnAgentMadeByOneCommandIsListedByTheNextAndItsKeyIsShownOnce) {
   Result unknown = Latchkey({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, kExitUsage);
   EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
+}
+
+// A connection's forecast in show and doctor, and the operator's rule that replaces the
+// provider's: Google's 180 idle days are far off; a 3-day lifetime (a Google app in
+// "Testing" gets 7) is within doctor's week, so doctor exits 3 naming the date.
+TEST_F(RunTest, AnOperatorsRuleChangesTheForecastThatShowAndDoctorReport) {
+  std::ofstream(dir_.path() / "tokens.json")
+      << R"({"access_token":"a1","refresh_token":"r1","expires_in":3600})";
+  const TimePoint before = SystemClock::Instance().Now();
+  Result imported = Latchkey({"connection", "import", "work", "--provider", "google", "--file",
+                              (dir_.path() / "tokens.json").string()});
+  ASSERT_EQ(imported.exit_code, kExitOk) << imported.err;
+
+  Result shown = Latchkey({"--json", "connection", "show", "work"});
+  ASSERT_EQ(shown.exit_code, kExitOk) << shown.err;
+  nlohmann::json work = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(work["refresh_expiry_source"], "provider_rule");
+  // 180 days from the import (RFC 3339 in UTC compares as text).
+  const std::string forecast = work["refresh_expires_at"];
+  EXPECT_GE(forecast, FormatRfc3339(before + std::chrono::hours(24 * 180) - std::chrono::seconds(1)));
+  EXPECT_LE(forecast, FormatRfc3339(SystemClock::Instance().Now() + std::chrono::hours(24 * 180)));
+  EXPECT_EQ(Latchkey({"doctor"}).exit_code, kExitOk);
+
+  Result set = Latchkey({"connection", "set", "work", "--refresh-token-lifetime", "3d"});
+  ASSERT_EQ(set.exit_code, kExitOk) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("(operator)"));
+  Result doctor = Latchkey({"doctor"});
+  EXPECT_EQ(doctor.exit_code, kExitNeedsHuman);
+  EXPECT_THAT(doctor.out, HasSubstr("forecast to stop working at "));
+  EXPECT_THAT(doctor.out, HasSubstr("(operator)"));
+  shown = Latchkey({"--json", "connection", "show", "work"});
+  work = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(work["refresh_token_lifetime"], "3d");
+  EXPECT_EQ(work["refresh_expiry_source"], "operator");
+
+  Result bad = Latchkey({"connection", "set", "work", "--refresh-token-idle-lifetime", "soon"});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("takes a duration such as 7d"));
+  ASSERT_EQ(Latchkey({"connection", "set", "work", "--refresh-token-lifetime", "provider"}).exit_code,
+            kExitOk);
+  EXPECT_EQ(Latchkey({"doctor"}).exit_code, kExitOk) << "the provider's rule again";
 }
 
 }  // namespace

@@ -76,8 +76,11 @@ struct Finding {
 };
 
 int Doctor(Context& context) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
+  const TimePoint now = SystemClock::Instance().Now();
   std::vector<Finding> findings;
   if (auto key = (*vault)->keys().ActiveDataKeyId(); !key.ok()) {
     findings.push_back({"", "needs_human", key.status().message()});
@@ -96,9 +99,15 @@ int Doctor(Context& context) {
       findings.push_back(
           {c.name, "warning",
            "degraded: " + std::to_string(c.refresh_failures) + " failed refresh(es): " + c.last_error});
-    } else if (c.expires_at && store::HasUserGrant(c.kind) && !c.refresh_token &&
-               *c.expires_at <= SystemClock::Instance().Now()) {
+    } else if (c.expires_at && store::HasUserGrant(c.kind) && !c.refresh_token && *c.expires_at <= now) {
       findings.push_back({c.name, "needs_human", "the access token expired and there is no refresh token"});
+    } else if (vault::RefreshForecast forecast = (*vault)->connections().Forecast(c);
+               forecast.expires_at && now >= *vault::ExpiringAlertAt(forecast, config->expiring_within)) {
+      findings.push_back(
+          {c.name, "needs_human",
+           "its refresh token is forecast to stop working at " + FormatRfc3339(*forecast.expires_at) + " (" +
+               std::string(vault::RefreshExpirySourceName(forecast.source)) +
+               "): re-consent before then: run `latchkey connect " + c.provider + " --name " + c.name + "`"});
     } else {
       findings.push_back({c.name, "ok", std::string(store::ConnectionStatusName(c.status))});
     }

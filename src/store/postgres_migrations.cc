@@ -151,6 +151,17 @@ ALTER TABLE pending_authorizations ADD COLUMN allow_account_switch BIGINT NOT NU
 ALTER TABLE pending_authorizations ADD COLUMN asked_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_authorizations ADD COLUMN endpoints_digest TEXT NOT NULL DEFAULT '';
 )sql"},
+    // 8: what a refresh token's end is forecast from (issue 22): when the grant began (a
+    // connection made before this version counts from its creation), the token endpoint's
+    // own figure, the operator's rules for the connection, and the forecast last alerted.
+    {8, R"sql(
+ALTER TABLE connections ADD COLUMN consented_at BIGINT;
+UPDATE connections SET consented_at = created_at;
+ALTER TABLE connections ADD COLUMN refresh_server_expires_at BIGINT;
+ALTER TABLE connections ADD COLUMN refresh_lifetime_override BIGINT;
+ALTER TABLE connections ADD COLUMN refresh_idle_lifetime_override BIGINT;
+ALTER TABLE connections ADD COLUMN expiring_alerted_for BIGINT;
+)sql"},
 };
 
 }  // namespace

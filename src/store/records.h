@@ -108,6 +108,16 @@ struct ConnectionRecord {
   TimePoint created_at;
   TimePoint updated_at;
 
+  // What the refresh token's end is forecast from (vault/refresh_forecast.h).
+  std::optional<TimePoint>
+      consented_at;  // the grant began (consent or import); absolute lifetimes count from it
+  std::optional<TimePoint>
+      refresh_server_expires_at;  // the token endpoint's own figure, from its last answer
+  // The operator's rules for this connection, in place of the provider's.
+  std::optional<std::chrono::seconds> refresh_lifetime_override;
+  std::optional<std::chrono::seconds> refresh_idle_lifetime_override;
+  std::optional<TimePoint> expiring_alerted_for;  // the forecast a connection.expiring alert was raised for
+
   friend bool operator==(const ConnectionRecord&, const ConnectionRecord&) = default;
 };
 

@@ -174,6 +174,17 @@ ALTER TABLE pending_authorizations ADD COLUMN allow_account_switch INTEGER NOT N
 ALTER TABLE pending_authorizations ADD COLUMN asked_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_authorizations ADD COLUMN endpoints_digest TEXT NOT NULL DEFAULT '';
 )sql"},
+    // 8: what a refresh token's end is forecast from (issue 22): when the grant began (a
+    // connection made before this version counts from its creation), the token endpoint's
+    // own figure, the operator's rules for the connection, and the forecast last alerted.
+    {8, R"sql(
+ALTER TABLE connections ADD COLUMN consented_at INTEGER;
+UPDATE connections SET consented_at = created_at;
+ALTER TABLE connections ADD COLUMN refresh_server_expires_at INTEGER;
+ALTER TABLE connections ADD COLUMN refresh_lifetime_override INTEGER;
+ALTER TABLE connections ADD COLUMN refresh_idle_lifetime_override INTEGER;
+ALTER TABLE connections ADD COLUMN expiring_alerted_for INTEGER;
+)sql"},
 };
 
 }  // namespace

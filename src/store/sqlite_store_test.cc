@@ -100,6 +100,22 @@ void ExecRaw(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
+// What migrations 7 and 8 added, dropped again: a store as the versions before wrote it.
+constexpr const char* kUndoMigration7 = R"sql(
+    ALTER TABLE connections DROP COLUMN account_id;
+    ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
+    ALTER TABLE pending_authorizations DROP COLUMN allow_account_switch;
+    ALTER TABLE pending_authorizations DROP COLUMN asked_by;
+    ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
+)sql";
+constexpr const char* kUndoMigration8 = R"sql(
+    ALTER TABLE connections DROP COLUMN consented_at;
+    ALTER TABLE connections DROP COLUMN refresh_server_expires_at;
+    ALTER TABLE connections DROP COLUMN refresh_lifetime_override;
+    ALTER TABLE connections DROP COLUMN refresh_idle_lifetime_override;
+    ALTER TABLE connections DROP COLUMN expiring_alerted_for;
+)sql";
+
 // Migration 4 rebuilds the audit table without AUTOINCREMENT: a store at version 3 keeps
 // its rows and their ids, and later rows still get ids above all of them.
 TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
@@ -119,13 +135,10 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
     INSERT INTO audit VALUES (2, 2000, 'claude', 'slack', 'POST', '/b', 401, 'reauth_required', 7, 1);
     INSERT INTO audit VALUES (9, 3000, 'other', 'gmail', 'GET', '/c', 403, 'scope_insufficient', 9, 0);
     DROP TABLE ended_sessions;
-    ALTER TABLE connections DROP COLUMN account_id;
-    ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
-    ALTER TABLE pending_authorizations DROP COLUMN allow_account_switch;
-    ALTER TABLE pending_authorizations DROP COLUMN asked_by;
-    ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
-    DELETE FROM schema_migrations WHERE version > 3;
   )sql");
+  ExecRaw(path, kUndoMigration8);
+  ExecRaw(path, kUndoMigration7);
+  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 3");
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 1);
 
   auto store = OpenSqliteStore({path}, SystemClock::Instance());
@@ -179,20 +192,16 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
-  ExecRaw(path, R"sql(
-    ALTER TABLE connections DROP COLUMN account_id;
-    ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
-    ALTER TABLE pending_authorizations DROP COLUMN allow_account_switch;
-    ALTER TABLE pending_authorizations DROP COLUMN asked_by;
-    ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
-    DELETE FROM schema_migrations WHERE version > 6;
-  )sql");
+  ExecRaw(path, kUndoMigration8);
+  ExecRaw(path, kUndoMigration7);
+  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 6");
   auto store = OpenSqliteStore({path}, SystemClock::Instance());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   auto read = (*store)->GetConnection("work");
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   connection.account_id = "";
+  connection.consented_at = connection.created_at;  // migration 8's assumption
   EXPECT_EQ(*read, connection);
   auto pending = (*store)->ConsumePendingAuthorization("p1", At(5000));
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
@@ -201,6 +210,43 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
   EXPECT_EQ(pending->asked_by, "");
   EXPECT_EQ(pending->endpoints_digest, "");
   EXPECT_EQ(pending->connection_name, "work-gmail");
+}
+
+// Migration 8 adds what a refresh token's end is forecast from: a connection written by
+// version 7 keeps every field, counts as consented when it was created, and has no
+// server figure, override or alert yet; it can be updated and read back with them.
+TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrationEight) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  ConnectionRecord connection = Connection("work", "c1", 1);
+  connection.account_id = "acct-1";
+  {
+    auto store = OpenSqliteStore({path}, SystemClock::Instance());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
+    ASSERT_TRUE((*store)->InsertConnection(connection).ok());
+  }
+  ExecRaw(path, kUndoMigration8);
+  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 7");
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  auto read = (*store)->GetConnection("work");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ConnectionRecord expected = connection;
+  expected.consented_at = connection.created_at;
+  EXPECT_EQ(*read, expected);
+
+  ConnectionRecord changed = *read;
+  changed.refresh_server_expires_at = At(90000);
+  changed.refresh_lifetime_override = std::chrono::hours(24 * 7);
+  changed.refresh_idle_lifetime_override = std::chrono::seconds(20);
+  changed.expiring_alerted_for = At(80000);
+  ASSERT_TRUE((*store)->UpdateConnection(changed, read->token_version).ok());
+  auto again = (*store)->GetConnection("work");
+  ASSERT_TRUE(again.ok());
+  changed.token_version = read->token_version + 1;
+  EXPECT_EQ(*again, changed);
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {

@@ -70,8 +70,8 @@ class Store {
   virtual StatusOr<std::vector<ConnectionRecord>> ListConnections() = 0;
   // For schedulers scanning a large store: the connections whose updated_at is at or
   // after `updated_since` (all of them when nullopt), in no particular order, with the
-  // sealed columns (access_token, refresh_token, api_key, password) left empty: the scan
-  // holds no secret and a fraction of the memory.
+  // sealed columns (access_token, api_key, password) left empty and refresh_token holding
+  // no bytes when there is one: the scan holds no secret and a fraction of the memory.
   virtual StatusOr<std::vector<ConnectionRecord>> ListConnectionsForScheduling(
       std::optional<TimePoint> updated_since) = 0;
   // Replaces every mutable column of the row with id `connection.id`, if and only if

@@ -44,6 +44,11 @@ TEST_P(StoreContractTest, ConnectionRoundTripsEveryField) {
   c.last_refresh_at = At(10);
   c.needs_reauth_since = At(11);
   c.last_error = "the refresh token was revoked";
+  c.consented_at = At(12);
+  c.refresh_server_expires_at = At(13);
+  c.refresh_lifetime_override = std::chrono::hours(24 * 7);
+  c.refresh_idle_lifetime_override = std::chrono::seconds(20);
+  c.expiring_alerted_for = At(14);
   ASSERT_TRUE(store().InsertConnection(c).ok());
   EXPECT_EQ(*store().GetConnection("work-gmail"), c);
   EXPECT_EQ(*store().GetConnectionById("c1"), c);
@@ -102,10 +107,13 @@ TEST_P(StoreContractTest, SchedulingListsLeaveSecretsOutAndCanStartFromAnUpdateT
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   ASSERT_EQ(all->size(), 3u);
   for (const ConnectionRecord& row : *all) {
-    EXPECT_FALSE(row.access_token || row.refresh_token || row.api_key || row.password) << row.name;
+    EXPECT_FALSE(row.access_token || row.api_key || row.password) << row.name;
     ConnectionRecord full = *store().GetConnectionById(row.id);
+    // Whether there is a refresh token, and no byte of it.
+    EXPECT_EQ(row.refresh_token.has_value(), full.refresh_token.has_value()) << row.name;
+    EXPECT_TRUE(!row.refresh_token || row.refresh_token->empty()) << row.name;
     full.access_token.reset();
-    full.refresh_token.reset();
+    full.refresh_token = row.refresh_token;
     full.api_key.reset();
     full.password.reset();
     EXPECT_EQ(row, full) << "every other column as stored: " << row.name;

@@ -116,6 +116,10 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
     record.needs_reauth_since.reset();
     record.last_error.clear();
     record.updated_at = clock_.Now();
+    // Credentials from elsewhere: their grant counts from now, with no server figure.
+    record.consented_at = record.updated_at;
+    record.refresh_server_expires_at.reset();
+    record.expiring_alerted_for.reset();
     const int64_t version = existing->token_version;
     LATCHKEY_RETURN_IF_ERROR(SealAndWrite(record, credentials, [&](const store::ConnectionRecord& sealed) {
       return store_->UpdateConnection(sealed, version);
@@ -130,6 +134,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
   record.kind = KindOf(provider.auth);
   record.status = store::ConnectionStatus::kActive;
   record.created_at = record.updated_at = clock_.Now();
+  record.consented_at = record.created_at;
   LATCHKEY_RETURN_IF_ERROR(SealAndWrite(record, credentials, [&](const store::ConnectionRecord& sealed) {
     return store_->InsertConnection(sealed);
   }));
@@ -152,6 +157,13 @@ StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionR
   const TimePoint now = clock_.Now();
   record.token_obtained_at = asked_at;
   if (tokens.expires_in) record.expires_at = asked_at + *tokens.expires_in;
+  // The server's figure for the refresh token's end: a new one with each answer that
+  // carries it; none for a new refresh token that came without one.
+  if (tokens.refresh_expires_at) {
+    record.refresh_server_expires_at = tokens.refresh_expires_at;
+  } else if (!tokens.refresh_token.empty()) {
+    record.refresh_server_expires_at.reset();
+  }
   record.last_refresh_at = now;
   record.refresh_failures = 0;
   record.next_refresh_attempt_at.reset();
@@ -213,6 +225,8 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
     record.kind = kind;
     record.status = store::ConnectionStatus::kActive;
     record.needs_reauth_since.reset();
+    record.consented_at = clock_.Now();  // a new grant: its absolute lifetime starts again
+    record.expiring_alerted_for.reset();
     LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
     if (user_grant && switched) record.account = tokens.account;
     SetOwner(record, owner);
@@ -234,6 +248,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
   record.kind = kind;
   record.status = store::ConnectionStatus::kActive;
   record.created_at = clock_.Now();
+  record.consented_at = record.created_at;
   LATCHKEY_ASSIGN_OR_RETURN(record, WithTokens(std::move(record), granted, SecretString(), clock_.Now()));
   SetOwner(record, owner);
   LATCHKEY_RETURN_IF_ERROR(store_->InsertConnection(record));
@@ -242,6 +257,12 @@ StatusOr<store::ConnectionRecord> ConnectionVault::SaveGrant(
 
 StatusOr<store::ConnectionRecord> ConnectionVault::Get(std::string_view name) const {
   return store_->GetConnection(name);
+}
+
+RefreshForecast ConnectionVault::Forecast(const store::ConnectionRecord& connection) const {
+  StatusOr<provider::ProviderDefinition> provider = providers_.Get(connection.provider);
+  return ForecastRefreshExpiry(connection,
+                               provider.ok() ? provider->refresh_tokens : provider::RefreshTokenRules{});
 }
 
 StatusOr<std::vector<store::ConnectionRecord>> ConnectionVault::List() const {
@@ -293,6 +314,28 @@ StatusOr<SecretString> ConnectionVault::CurrentCredential(std::string_view name)
                            " and this build cannot refresh it yet: import a fresh token");
   }
   return std::move(secrets.access_token);
+}
+
+StatusOr<store::ConnectionRecord> ConnectionVault::SetRefreshTokenRules(
+    std::string_view name, std::optional<std::chrono::seconds> lifetime,
+    std::optional<std::chrono::seconds> idle_lifetime) {
+  LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord found, Get(name));
+  if (found.status == store::ConnectionStatus::kDisconnected) {
+    return FailedPreconditionError(Quoted(name) + " is disconnected");
+  }
+  if (!store::HasUserGrant(found.kind)) {
+    return FailedPreconditionError(Quoted(name) + " has no refresh token to set rules for");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<store::ConnectionLock> lock,
+                            store_->LockConnection(found.id, std::chrono::seconds(60)));
+  LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord connection, store_->GetConnectionById(found.id));
+  const int64_t version = connection.token_version;
+  connection.refresh_lifetime_override = lifetime;
+  connection.refresh_idle_lifetime_override = idle_lifetime;
+  connection.expiring_alerted_for.reset();  // a new forecast may warrant a new warning
+  connection.updated_at = clock_.Now();
+  LATCHKEY_RETURN_IF_ERROR(store_->UpdateConnection(connection, version));
+  return Get(name);
 }
 
 Status ConnectionVault::Disconnect(std::string_view name) {

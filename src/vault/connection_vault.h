@@ -20,6 +20,7 @@
 #include "vault/import_document.h"
 #include "vault/key_manager.h"
 #include "vault/provider_registry.h"
+#include "vault/refresh_forecast.h"
 
 namespace latchkey::vault {
 
@@ -56,6 +57,9 @@ class ConnectionVault {
 
   StatusOr<store::ConnectionRecord> Import(ImportRequest request);
   StatusOr<store::ConnectionRecord> Get(std::string_view name) const;
+  // When the connection's refresh token is forecast to stop working, by its provider's
+  // rules as they are now (unknown when the provider entry is gone).
+  RefreshForecast Forecast(const store::ConnectionRecord& connection) const;
   StatusOr<std::vector<store::ConnectionRecord>> List() const;
   StatusOr<ConnectionSecrets> ReadSecrets(const store::ConnectionRecord& connection) const;
 
@@ -94,6 +98,13 @@ class ConnectionVault {
   // Wipes the credentials and marks the connection disconnected. Revocation at the
   // provider (RFC 7009) is the OAuth engine's job and happens before this is called.
   Status Disconnect(std::string_view name);
+
+  // The operator's refresh-token rules for one connection, in place of its provider's
+  // (nullopt: the provider's). Taken under the connection's lock, so that it never
+  // races a refresh's write of a rotated token.
+  StatusOr<store::ConnectionRecord> SetRefreshTokenRules(std::string_view name,
+                                                         std::optional<std::chrono::seconds> lifetime,
+                                                         std::optional<std::chrono::seconds> idle_lifetime);
 
  private:
   StatusOr<store::ConnectionRecord> Seal(store::ConnectionRecord record,

@@ -5,7 +5,7 @@
 
 namespace latchkey::vault {
 
-nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
+nlohmann::json ConnectionJson(const store::ConnectionRecord& c, const RefreshForecast& forecast) {
   nlohmann::json j = {
       {"name", c.name},
       {"provider", c.provider},
@@ -30,6 +30,16 @@ nlohmann::json ConnectionJson(const store::ConnectionRecord& c) {
   if (c.kind == store::CredentialKind::kBasic) j["username"] = c.username;
   j["health"] = ConnectionHealth(c);
   j["refresh_failures"] = c.refresh_failures;
+  j["refresh_expires_at"] =
+      forecast.expires_at ? nlohmann::json(FormatRfc3339(*forecast.expires_at)) : nlohmann::json();
+  j["refresh_expiry_source"] = RefreshExpirySourceName(forecast.source);
+  // The operator's rules for this connection, where set ("7d").
+  j["refresh_token_lifetime"] = c.refresh_lifetime_override
+                                    ? nlohmann::json(FormatDuration(*c.refresh_lifetime_override))
+                                    : nlohmann::json();
+  j["refresh_token_idle_lifetime"] = c.refresh_idle_lifetime_override
+                                         ? nlohmann::json(FormatDuration(*c.refresh_idle_lifetime_override))
+                                         : nlohmann::json();
   return j;
 }
 

@@ -149,13 +149,15 @@ Response AdminApi::Dispatch(const Request& request) {
     auto connections = vault.connections().List();
     if (!connections.ok()) return Error(connections.status());
     json out = json::array();
-    for (const auto& c : *connections) out.push_back(vault::ConnectionJson(c));
+    for (const auto& c : *connections)
+      out.push_back(vault::ConnectionJson(c, vault.connections().Forecast(c)));
     return JsonResponse(http::status::ok, out);
   }
   if (s.size() == 2 && s[0] == "connections" && get) {
     auto connection = vault.connections().Get(s[1]);
     if (!connection.ok()) return Error(connection.status());
-    return JsonResponse(http::status::ok, vault::ConnectionJson(*connection));
+    return JsonResponse(http::status::ok,
+                        vault::ConnectionJson(*connection, vault.connections().Forecast(*connection)));
   }
   if (s.size() == 3 && s[0] == "connections" && s[2] == "connect" && method == http::verb::post) {
     auto body = JsonBody(request);
@@ -182,7 +184,8 @@ Response AdminApi::Dispatch(const Request& request) {
     if (!grant.ok()) return Error(grant.status());
     auto connection = vault.connections().Get(s[1]);
     if (!connection.ok()) return Error(connection.status());
-    return JsonResponse(http::status::ok, vault::ConnectionJson(*connection));
+    return JsonResponse(http::status::ok,
+                        vault::ConnectionJson(*connection, vault.connections().Forecast(*connection)));
   }
   if (s.size() == 2 && s[0] == "connections" && method == http::verb::delete_) {
     auto connection = vault.connections().Get(s[1]);

@@ -1,4 +1,5 @@
 // Providers and connections.
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -23,14 +24,30 @@ constexpr const char* kConnectionColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
     "access_token, refresh_token, api_key, password, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id, "
+    "consented_at, refresh_server_expires_at, refresh_lifetime_override, refresh_idle_lifetime_override, "
+    "expiring_alerted_for";
 
-// kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling).
+// kConnectionColumns with the sealed columns read as NULL (ListConnectionsForScheduling),
+// but for the refresh token: no bytes when there is one (whether there is one decides
+// its forecast), NULL when not.
 constexpr const char* kSchedulingColumns =
     "id, name, provider, kind, status, account, scopes, api_base_url, token_type, expires_at, "
-    "NULL, NULL, NULL, NULL, username, data_key_id, token_version, "
+    "NULL, substr(refresh_token, 1, 0), NULL, NULL, username, data_key_id, token_version, "
     "last_refresh_at, needs_reauth_since, last_error, created_at, updated_at, "
-    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id";
+    "token_obtained_at, refresh_failures, next_refresh_attempt_at, refresh_started_at, account_id, "
+    "consented_at, refresh_server_expires_at, refresh_lifetime_override, refresh_idle_lifetime_override, "
+    "expiring_alerted_for";
+
+// Durations are whole seconds in the store.
+std::optional<std::chrono::seconds> OptSeconds(std::optional<int64_t> seconds) {
+  if (!seconds) return std::nullopt;
+  return std::chrono::seconds(*seconds);
+}
+std::optional<int64_t> SecondsOrNull(std::optional<std::chrono::seconds> duration) {
+  if (!duration) return std::nullopt;
+  return duration->count();
+}
 
 StatusOr<ConnectionRecord> ReadConnection(const Row& r) {
   ConnectionRecord c;
@@ -65,6 +82,11 @@ StatusOr<ConnectionRecord> ReadConnection(const Row& r) {
   c.next_refresh_attempt_at = r.OptTime(24);
   c.refresh_started_at = r.OptTime(25);
   c.account_id = r.Text(26);
+  c.consented_at = r.OptTime(27);
+  c.refresh_server_expires_at = r.OptTime(28);
+  c.refresh_lifetime_override = OptSeconds(r.OptInt(29));
+  c.refresh_idle_lifetime_override = OptSeconds(r.OptInt(30));
+  c.expiring_alerted_for = r.OptTime(31);
   return c;
 }
 
@@ -87,7 +109,12 @@ void AddLaterColumns(Params& p, const ConnectionRecord& c) {
       .Add(int64_t{c.refresh_failures})
       .Add(c.next_refresh_attempt_at)
       .Add(c.refresh_started_at)
-      .Add(c.account_id);
+      .Add(c.account_id)
+      .Add(c.consented_at)
+      .Add(c.refresh_server_expires_at)
+      .Add(SecondsOrNull(c.refresh_lifetime_override))
+      .Add(SecondsOrNull(c.refresh_idle_lifetime_override))
+      .Add(c.expiring_alerted_for);
 }
 
 StatusOr<std::vector<ConnectionRecord>> SelectConnections(Tx& tx, const std::string& where,
@@ -153,7 +180,7 @@ Status SqlStore::InsertConnection(const ConnectionRecord& c) {
     AddLaterColumns(params, c);
     Status s = tx.Exec(std::string("INSERT INTO connections (") + kConnectionColumns +
                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        params)
                    .status();
     if (s.code() == StatusCode::kAlreadyExists) {
@@ -215,7 +242,9 @@ Status SqlStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_to
         "password = ?, username = ?, data_key_id = ?, token_version = ?, "
         "last_refresh_at = ?, needs_reauth_since = ?, last_error = ?, "
         "updated_at = ?, token_obtained_at = ?, refresh_failures = ?, "
-        "next_refresh_attempt_at = ?, refresh_started_at = ?, account_id = ? "
+        "next_refresh_attempt_at = ?, refresh_started_at = ?, account_id = ?, "
+        "consented_at = ?, refresh_server_expires_at = ?, refresh_lifetime_override = ?, "
+        "refresh_idle_lifetime_override = ?, expiring_alerted_for = ? "
         "WHERE id = ? AND token_version = ?",
         params);
     LATCHKEY_RETURN_IF_ERROR(NameRow(changed.status(), ConnectionName(c.name)));
