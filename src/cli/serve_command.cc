@@ -129,9 +129,13 @@ int Serve(Context& context, const std::string& listen_option) {
       [&metrics](bool delivered) { metrics.CountAlertDelivery(delivered ? "delivered" : "failed"); });
   if (Status started = dispatcher.Start(); !started.ok()) return Fail(started);
 
-  // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3).
-  vault::ProactiveRefresher proactive(**vault, **coordinator, SystemClock::Instance(),
-                                      SystemRandom::Instance());
+  // Keep every OAuth connection's token fresh ahead of expiry (SPEC §2 rule 3), keep idle
+  // grants alive, and warn a human before a grant's forecast end.
+  gateway::ConsentLinks& links = (*gateway)->links();
+  vault::ProactiveRefresher proactive(
+      **vault, **coordinator, SystemClock::Instance(), SystemRandom::Instance(),
+      {.expiring_within = config->expiring_within,
+       .reconnect_link = [&links](const store::ConnectionRecord& c) { return links.Reconnect(c, ""); }});
   if (Status started = proactive.Start(); !started.ok()) return Fail(started);
 
   // Expired pending authorizations and audit rows past their retention leave the store.

@@ -68,6 +68,7 @@ class Gateway::Impl {
   uint16_t port() const { return server_->port(); }
   const std::string& public_url() const { return runtime_->public_url(); }
   Metrics& metrics() { return metrics_; }
+  ConsentLinks& links() { return runtime_->links(); }
 
  private:
   // Everything but /proxy/.
@@ -224,6 +225,13 @@ class Gateway::Impl {
     if (connections.ok()) {
       for (const auto& connection : *connections) {
         ++gauges.connections_by_status[std::string(store::ConnectionStatusName(connection.status))];
+        const vault::RefreshForecast forecast = parts_.vault.connections().Forecast(connection);
+        if (forecast.expires_at) {
+          gauges.refresh_expires[connection.name] = {
+              std::string(vault::RefreshExpirySourceName(forecast.source)),
+              std::chrono::duration_cast<std::chrono::seconds>(forecast.expires_at->time_since_epoch())
+                  .count()};
+        }
       }
     }
     if (pending.ok()) gauges.outbox_depth = *pending;
@@ -284,6 +292,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options,
 uint16_t Gateway::port() const { return impl_->port(); }
 const std::string& Gateway::public_url() const { return impl_->public_url(); }
 Metrics& Gateway::metrics() { return impl_->metrics(); }
+ConsentLinks& Gateway::links() { return impl_->links(); }
 void Gateway::Stop() {
   if (impl_) impl_->Stop();
 }

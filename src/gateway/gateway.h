@@ -17,6 +17,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "gateway/http/http_server.h"
+#include "gateway/proxy/consent_links.h"
 #include "gateway/proxy/metrics.h"
 #include "gateway/proxy/proxy.h"
 #include "vault/consent_flow.h"
@@ -54,6 +55,8 @@ class Gateway {
   uint16_t port() const;
   const std::string& public_url() const;
   Metrics& metrics();
+  // The links a human opens to connect or reconnect (thread-safe).
+  ConsentLinks& links();
 
   // Graceful: drains in-flight requests, then writes the queued audit rows.
   void Stop();

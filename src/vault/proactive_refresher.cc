@@ -2,8 +2,13 @@
 
 #include "common/log.h"
 #include "scheduler/refresh_timing.h"
+#include "vault/alert_events.h"
 
 namespace latchkey::vault {
+
+namespace {
+constexpr std::chrono::seconds kRetryAfterNoProgress{30};
+}  // namespace
 
 ProactiveRefresher::ProactiveRefresher(Vault& vault, RefreshCoordinator& coordinator, Clock& clock,
                                        Random& random, ProactiveRefresherOptions options)
@@ -18,12 +23,16 @@ ProactiveRefresher::ProactiveRefresher(Vault& vault, RefreshCoordinator& coordin
 ProactiveRefresher::~ProactiveRefresher() { Stop(); }
 
 std::optional<TimePoint> ProactiveRefresher::NextRefreshAt(const store::ConnectionRecord& row,
-                                                           Random& random) {
-  if (!store::IsOAuth(row.kind) || row.status != store::ConnectionStatus::kActive || !row.expires_at)
-    return std::nullopt;
-  TimePoint obtained = row.token_obtained_at.value_or(*row.expires_at - std::chrono::hours(1));
-  TimePoint due = scheduler::ProactiveRefreshAt(obtained, *row.expires_at, random);
-  if (row.next_refresh_attempt_at && *row.next_refresh_attempt_at > due) due = *row.next_refresh_attempt_at;
+                                                           const RefreshForecast& forecast, Random& random) {
+  if (!store::IsOAuth(row.kind) || row.status != store::ConnectionStatus::kActive) return std::nullopt;
+  std::optional<TimePoint> due = KeepAliveAt(row, forecast);
+  if (row.expires_at) {
+    TimePoint obtained = row.token_obtained_at.value_or(*row.expires_at - std::chrono::hours(1));
+    TimePoint proactive = scheduler::ProactiveRefreshAt(obtained, *row.expires_at, random);
+    if (!due || proactive < *due) due = proactive;
+  }
+  if (due && row.next_refresh_attempt_at && *row.next_refresh_attempt_at > *due)
+    due = *row.next_refresh_attempt_at;
   return due;
 }
 
@@ -37,41 +46,117 @@ Status ProactiveRefresher::Rescan() {
   }
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ConnectionRecord> rows,
                             vault_.store().ListConnectionsForScheduling(since));
-  std::lock_guard lock(mutex_);
-  last_scan_ = started;
-  if (!since) last_full_scan_ = started;
-  for (const store::ConnectionRecord& row : rows) {
-    std::optional<TimePoint> due = NextRefreshAt(row, random_);
-    if (!due) {
-      if (seen_.erase(row.id) > 0) runner_.Cancel(row.id);
+  {
+    std::lock_guard lock(mutex_);
+    last_scan_ = started;
+    if (!since) {
+      last_full_scan_ = started;
+      watched_.clear();  // rows deleted since are forgotten
+    }
+    for (const store::ConnectionRecord& row : rows) {
+      const RefreshForecast forecast = vault_.connections().Forecast(row);
+      if (forecast.expires_at) {
+        watched_[row.id] = {.expires_at = *forecast.expires_at, .alerted_for = row.expiring_alerted_for};
+      } else {
+        watched_.erase(row.id);
+      }
+      std::optional<TimePoint> due = NextRefreshAt(row, forecast, random_);
+      if (!due) {
+        if (seen_.erase(row.id) > 0) runner_.Cancel(row.id);
+        continue;
+      }
+      const auto mark = std::make_pair(row.token_obtained_at, KeepAliveAt(row, forecast));
+      auto seen = seen_.find(row.id);
+      const bool changed = seen == seen_.end() || seen->second != mark || !runner_.DueTime(row.id);
+      if (!changed) continue;
+      seen_[row.id] = mark;
+      runner_.Schedule(row.id, *due);
+    }
+  }
+  RaiseDueAlerts();
+  return Status::Ok();
+}
+
+void ProactiveRefresher::RaiseDueAlerts() {
+  const TimePoint now = clock_.Now();
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, watched] : watched_) {
+      if (now >= watched.expires_at - options_.expiring_within &&
+          IsNewForecast(watched.expires_at, watched.alerted_for, options_.expiring_within)) {
+        due.push_back(id);
+      }
+    }
+  }
+  for (const std::string& id : due) {
+    StatusOr<std::optional<TimePoint>> alerted = RaiseExpiring(id);
+    if (!alerted.ok()) {
+      spdlog::warn("cannot raise connection.expiring for connection id {}: {}", id,
+                   alerted.status().message());
       continue;
     }
-    auto seen = seen_.find(row.id);
-    const bool changed =
-        seen == seen_.end() || seen->second != row.token_obtained_at || !runner_.DueTime(row.id);
-    if (!changed) continue;
-    seen_[row.id] = row.token_obtained_at;
-    runner_.Schedule(row.id, *due);
+    std::lock_guard lock(mutex_);
+    if (auto watched = watched_.find(id); watched != watched_.end() && *alerted) {
+      watched->second.alerted_for = *alerted;
+    }
   }
-  return Status::Ok();
+}
+
+StatusOr<std::optional<TimePoint>> ProactiveRefresher::RaiseExpiring(const std::string& connection_id) {
+  store::Store& store = vault_.store();
+  // Under the connection's lock: the write must not race a refresh's write of a rotated
+  // token, and two nodes must not both alert.
+  LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<store::ConnectionLock> lock,
+                            store.LockConnection(connection_id, std::chrono::seconds(10)));
+  LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord row, store.GetConnectionById(connection_id));
+  const RefreshForecast forecast = vault_.connections().Forecast(row);
+  const TimePoint now = clock_.Now();
+  if (!forecast.expires_at || now < *forecast.expires_at - options_.expiring_within ||
+      !IsNewForecast(*forecast.expires_at, row.expiring_alerted_for, options_.expiring_within)) {
+    return std::optional<TimePoint>();
+  }
+  const int64_t version = row.token_version;
+  row.expiring_alerted_for = forecast.expires_at;
+  row.updated_at = now;
+  std::map<std::string, std::string> details = {
+      {"refresh_expires_at", FormatRfc3339(*forecast.expires_at)},
+      {"refresh_expiry_source", std::string(RefreshExpirySourceName(forecast.source))},
+      {"hint", "run `latchkey connect " + row.provider + " --name " + row.name + "` before then"},
+  };
+  if (options_.reconnect_link) {
+    if (std::string link = options_.reconnect_link(row); !link.empty()) details["reconnect_url"] = link;
+  }
+  const store::AlertEvent alert = MakeAlert("connection.expiring", row, version + 1, now, details);
+  LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(row, version, alert));
+  return forecast.expires_at;
 }
 
 void ProactiveRefresher::RefreshOne(const std::string& connection_id) {
   StatusOr<store::ConnectionRecord> row = vault_.store().GetConnectionById(connection_id);
   if (!row.ok()) return;
-  StatusOr<AccessGrant> grant = coordinator_.RefreshIfDue(row->name);
+  const RefreshForecast forecast = vault_.connections().Forecast(*row);
+  const std::optional<TimePoint> keep_alive = KeepAliveAt(*row, forecast);
+  const bool keeping_alive = keep_alive && *keep_alive <= clock_.Now();
+  StatusOr<AccessGrant> grant = keeping_alive ? coordinator_.KeepAlive(row->name, *forecast.idle_lifetime / 2)
+                                              : coordinator_.RefreshIfDue(row->name);
   if (!grant.ok())
     spdlog::warn("proactive refresh of connection '{}': {}", row->name, grant.status().message());
   // Schedule from the row as it is now: refreshed, backing off, or no longer active.
   StatusOr<store::ConnectionRecord> after = vault_.store().GetConnectionById(connection_id);
   if (!after.ok()) return;
+  const RefreshForecast now_forecast = vault_.connections().Forecast(*after);
   std::lock_guard lock(mutex_);
-  std::optional<TimePoint> due = NextRefreshAt(*after, random_);
+  std::optional<TimePoint> due = NextRefreshAt(*after, now_forecast, random_);
   if (!due) {
     seen_.erase(connection_id);
     return;
   }
-  seen_[connection_id] = after->token_obtained_at;
+  // A keep-alive still due did not happen (the store was busy, say): not again at once.
+  // (A proactive refresh still due is retried at once: its jittered point comes a little
+  // before the coordinator's, which is then reached.)
+  if (const TimePoint now = clock_.Now(); keeping_alive && *due <= now) due = now + kRetryAfterNoProgress;
+  seen_[connection_id] = std::make_pair(after->token_obtained_at, KeepAliveAt(*after, now_forecast));
   runner_.Schedule(connection_id, *due);
 }
 

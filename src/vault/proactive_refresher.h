@@ -6,11 +6,16 @@
 // pick up connections added or changed by other processes (the CLI, other nodes): the
 // first scan and one an hour read every row, the others only rows updated since shortly
 // before the previous scan, and no scan reads a sealed column.
+// It also watches each grant's forecast end (vault/refresh_forecast.h): a connection whose
+// refresh token would die of idleness is refreshed halfway through its idle lifetime
+// (keep-alive), and one whose end comes within `expiring_within` raises one
+// connection.expiring alert per forecast.
 // Start/Stop from one thread; the refresh callbacks run on the runner's workers.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +27,7 @@
 #include "common/status.h"
 #include "scheduler/refresh_runner.h"
 #include "vault/refresh_coordinator.h"
+#include "vault/refresh_forecast.h"
 #include "vault/vault.h"
 
 namespace latchkey::vault {
@@ -33,6 +39,10 @@ struct ProactiveRefresherOptions {
   // run behind this one's, and commits still in flight when the previous scan ran.
   std::chrono::milliseconds rescan_overlap{300000};
   std::chrono::milliseconds full_rescan_interval{3600000};  // a scan of every row, at least this often
+  // How long before a refresh token's forecast end connection.expiring is raised.
+  std::chrono::seconds expiring_within = std::chrono::hours(24 * 7);
+  // The link a human opens to reconnect (carried by the alert); none when empty.
+  std::function<std::string(const store::ConnectionRecord&)> reconnect_link = {};
 };
 
 class ProactiveRefresher {
@@ -46,17 +56,29 @@ class ProactiveRefresher {
   Status Start();
   void Stop();
 
-  // Schedules every active OAuth connection whose token changed since the last scan.
+  // Schedules every active OAuth connection whose token changed since the last scan,
+  // and raises connection.expiring for those whose forecast end is near.
   Status Rescan();
   std::size_t scheduled() const { return runner_.scheduled(); }
 
-  // When the connection should be refreshed next: its proactive point (with jitter), or
-  // the end of its backoff; nullopt when it needs no refreshing (not active, not OAuth,
-  // unknown expiry).
-  static std::optional<TimePoint> NextRefreshAt(const store::ConnectionRecord& row, Random& random);
+  // When the connection should be refreshed next: its proactive point (with jitter) or
+  // its keep-alive, whichever is first, or the end of its backoff; nullopt when it needs
+  // no refreshing (not active, not OAuth, unknown expiry and no keep-alive).
+  static std::optional<TimePoint> NextRefreshAt(const store::ConnectionRecord& row,
+                                                const RefreshForecast& forecast, Random& random);
 
  private:
+  // What the scans remember of a connection whose refresh token has a forecast end.
+  struct Watched {
+    TimePoint expires_at;
+    std::optional<TimePoint> alerted_for;
+  };
+
   void RefreshOne(const std::string& connection_id);
+  // Raises connection.expiring for the connection if its forecast (read again under its
+  // lock) is near and news; returns the forecast it alerted for, if it did.
+  StatusOr<std::optional<TimePoint>> RaiseExpiring(const std::string& connection_id);
+  void RaiseDueAlerts();
 
   Vault& vault_;
   RefreshCoordinator& coordinator_;
@@ -65,9 +87,11 @@ class ProactiveRefresher {
   ProactiveRefresherOptions options_;
   scheduler::RefreshRunner runner_;
   std::mutex mutex_;
-  std::map<std::string, std::optional<TimePoint>> seen_;  // id → token_obtained_at last scheduled; guarded
-  std::optional<TimePoint> last_scan_;                    // when the previous scan started; guarded by mutex_
-  std::optional<TimePoint> last_full_scan_;               // guarded by mutex_
+  // id → (token_obtained_at, keep-alive point) last scheduled; guarded by mutex_
+  std::map<std::string, std::pair<std::optional<TimePoint>, std::optional<TimePoint>>> seen_;
+  std::map<std::string, Watched> watched_;   // id → forecast end; guarded by mutex_
+  std::optional<TimePoint> last_scan_;       // when the previous scan started; guarded by mutex_
+  std::optional<TimePoint> last_full_scan_;  // guarded by mutex_
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by mutex_
   std::thread rescanner_;

@@ -4,6 +4,7 @@
 #include "oauth/token_result.h"
 #include "scheduler/refresh_timing.h"
 #include "vault/alert_events.h"
+#include "vault/refresh_forecast.h"
 
 namespace latchkey::vault {
 namespace {
@@ -77,6 +78,10 @@ StatusOr<AccessGrant> RefreshCoordinator::RefreshIfDue(std::string_view connecti
   return Coordinate(connection_name, Mode::kIfDue, nullptr);
 }
 
+StatusOr<AccessGrant> RefreshCoordinator::KeepAlive(std::string_view connection_name, Duration idle_half) {
+  return Coordinate(connection_name, Mode::kKeepAlive, nullptr, idle_half);
+}
+
 StatusOr<AccessGrant> RefreshCoordinator::ForceRefresh(std::string_view connection_name) {
   return Coordinate(connection_name, Mode::kAlways, nullptr);
 }
@@ -105,11 +110,12 @@ StatusOr<AccessGrant> RefreshCoordinator::StoredGrant(const ConnectionRecord& ro
 }
 
 StatusOr<AccessGrant> RefreshCoordinator::Coordinate(std::string_view name, Mode mode,
-                                                     const SecretString* rejected) {
+                                                     const SecretString* rejected, Duration idle_half) {
   LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord row, vault_.connections().Get(name));
   // Fast path, no lock: most calls find a fresh token.
   if (row.status == ConnectionStatus::kActive &&
-      ((mode == Mode::kIfStale && !IsStale(row)) || (mode == Mode::kIfDue && !IsStale(row, 1.0)))) {
+      ((mode == Mode::kIfStale && !IsStale(row)) || (mode == Mode::kIfDue && !IsStale(row, 1.0)) ||
+       (mode == Mode::kKeepAlive && clock_.Now() < RefreshTokenLastUsed(row) + idle_half))) {
     return StoredGrant(row);
   }
 
@@ -129,7 +135,7 @@ StatusOr<AccessGrant> RefreshCoordinator::Coordinate(std::string_view name, Mode
       }
     }
     if (leader) {
-      StatusOr<AccessGrant> result = Lead(row.id, mode, rejected);
+      StatusOr<AccessGrant> result = Lead(row.id, mode, rejected, idle_half);
       flight->promise.set_value(result);
       std::lock_guard lock(mutex_);
       flights_.erase(row.id);
@@ -145,7 +151,7 @@ StatusOr<AccessGrant> RefreshCoordinator::Coordinate(std::string_view name, Mode
 }
 
 StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id, Mode mode,
-                                               const SecretString* rejected) {
+                                               const SecretString* rejected, Duration idle_half) {
   store::Store& store = vault_.store();
   LATCHKEY_ASSIGN_OR_RETURN(std::unique_ptr<store::ConnectionLock> lock,
                             store.LockConnection(connection_id, options_.lock_wait));
@@ -168,6 +174,8 @@ StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id,
 
   if (mode == Mode::kIfStale && !IsStale(row)) return StoredGrant(row);
   if (mode == Mode::kIfDue && !IsStale(row, 1.0)) return StoredGrant(row);
+  if (mode == Mode::kKeepAlive && clock_.Now() < RefreshTokenLastUsed(row) + idle_half)
+    return StoredGrant(row);
   if (mode == Mode::kReplace) {
     LATCHKEY_ASSIGN_OR_RETURN(AccessGrant stored, StoredGrant(row));
     // Someone replaced it already; theirs is used unless it is itself near its end (it may
@@ -176,7 +184,8 @@ StatusOr<AccessGrant> RefreshCoordinator::Lead(const std::string& connection_id,
   }
   const TimePoint now = clock_.Now();
   if (mode != Mode::kAlways && row.next_refresh_attempt_at && *row.next_refresh_attempt_at > now) {
-    if (row.access_token && !IsExpired(row) && (mode == Mode::kIfStale || mode == Mode::kIfDue)) {
+    if (row.access_token && !IsExpired(row) &&
+        (mode == Mode::kIfStale || mode == Mode::kIfDue || mode == Mode::kKeepAlive)) {
       return StoredGrant(row);
     }
     return UnavailableError("refreshing " + Quoted(row.name) + " failed " +
@@ -221,8 +230,15 @@ StatusOr<AccessGrant> RefreshCoordinator::CallTokenEndpoint(ConnectionRecord row
   if (result.ok()) {
     LATCHKEY_ASSIGN_OR_RETURN(ConnectionRecord updated,
                               vault_.connections().WithTokens(row, *result, secrets.refresh_token, asked_at));
+    // A degraded connection that refreshes again: a human who heard it was failing hears
+    // it is well, once (with the state change, as every alert).
+    std::optional<store::AlertEvent> recovered;
+    if (row.refresh_failures > 0) {
+      recovered = MakeAlert("connection.recovered", updated, row.token_version + 1, now,
+                            {{"failed_refreshes", std::to_string(row.refresh_failures)}});
+    }
     // Commit before use: a rotated refresh token must never exist only in memory.
-    LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(updated, row.token_version));
+    LATCHKEY_RETURN_IF_ERROR(store.UpdateConnection(updated, row.token_version, recovered));
     return AccessGrant{.access_token = result->access_token,
                        .token_type = updated.token_type,
                        .expires_at = updated.expires_at,

@@ -77,12 +77,20 @@ class RefreshCoordinator {
   // lead (scheduler::RefreshLeadTime), which is earlier than Current() would.
   StatusOr<AccessGrant> RefreshIfDue(std::string_view connection_name);
 
+  // Keep-alive: refreshes when the refresh token was last used `idle_half` or longer ago
+  // (re-checked under the lock, so one refresh per idle period across nodes); otherwise
+  // the stored token. Same backoff as the scheduler's refreshes.
+  StatusOr<AccessGrant> KeepAlive(std::string_view connection_name, Duration idle_half);
+
  private:
-  enum class Mode { kIfStale, kIfDue, kReplace, kAlways };
+  enum class Mode { kIfStale, kIfDue, kReplace, kAlways, kKeepAlive };
   struct Flight;
 
-  StatusOr<AccessGrant> Coordinate(std::string_view name, Mode mode, const SecretString* rejected);
-  StatusOr<AccessGrant> Lead(const std::string& connection_id, Mode mode, const SecretString* rejected);
+  // `rejected`: kReplace's token; `idle_half`: kKeepAlive's.
+  StatusOr<AccessGrant> Coordinate(std::string_view name, Mode mode, const SecretString* rejected,
+                                   Duration idle_half = {});
+  StatusOr<AccessGrant> Lead(const std::string& connection_id, Mode mode, const SecretString* rejected,
+                             Duration idle_half);
   StatusOr<AccessGrant> CallTokenEndpoint(store::ConnectionRecord row, bool interrupted);
   StatusOr<AccessGrant> StoredGrant(const store::ConnectionRecord& row) const;
   // Within `fraction` of the refresh lead of its expiry (1.0: the proactive point).

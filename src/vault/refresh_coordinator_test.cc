@@ -198,6 +198,55 @@ TEST_F(RefreshCoordinatorTest, TransientFailureKeepsTheConnectionActiveAndBacksO
   ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
   EXPECT_EQ(recovered->access_token.reveal(), "at-1");
   EXPECT_EQ(vault_->connections().Get("work")->refresh_failures, 0);
+  EXPECT_EQ(Alerts("connection.recovered"), 1u) << "the human who heard it was failing hears it is well";
+
+  RespondTokens("at-2", "rt-3");
+  ASSERT_TRUE(coordinator_->ForceRefresh("work").ok());
+  EXPECT_EQ(Alerts("connection.recovered"), 1u) << "a healthy refresh is no news";
+}
+
+// The keep-alive refreshes a grant whose refresh token was last used half its idle
+// lifetime ago, and nothing sooner, whatever its access token says.
+TEST_F(RefreshCoordinatorTest, AKeepAliveRefreshesOnlyOnceHalfTheIdleLifetimeHasPassed) {
+  Import("work", R"({"access_token":"at-0","refresh_token":"rt-1"})");  // no expiry: never refreshed for it
+  const Duration half = std::chrono::hours(24 * 45);
+  auto early = coordinator_->KeepAlive("work", half);
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_FALSE(early->refreshed);
+  clock_.Advance(half - std::chrono::seconds(1));
+  EXPECT_FALSE(coordinator_->KeepAlive("work", half)->refreshed);
+  EXPECT_EQ(http_.request_count(), 0u);
+
+  clock_.Advance(std::chrono::seconds(1));
+  RespondTokens("at-1", "rt-2");
+  auto kept = coordinator_->KeepAlive("work", half);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_TRUE(kept->refreshed);
+  EXPECT_EQ(vault_->connections().Get("work")->last_refresh_at, clock_.Now());
+  EXPECT_FALSE(coordinator_->KeepAlive("work", half)->refreshed) << "one per idle period";
+  EXPECT_EQ(http_.request_count(), 1u);
+}
+
+// A token response's own figure for the refresh token's end is kept with the grant and is
+// the forecast (source "server"); a new refresh token without one clears it.
+TEST_F(RefreshCoordinatorTest, TheServersFigureForTheRefreshTokenIsTheForecast) {
+  ImportStale();
+  http_.Respond(kTokenUrl, 200,
+                R"({"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-2",)"
+                R"("refresh_token_expires_in":15811200})");
+  RespondTokens("at-2", "rt-3");  // the next answer: a new refresh token, no figure
+  ASSERT_TRUE(coordinator_->ForceRefresh("work").ok());
+  auto row = vault_->connections().Get("work");
+  EXPECT_EQ(row->refresh_server_expires_at, clock_.Now() + std::chrono::seconds(15811200));
+  RefreshForecast forecast = vault_->connections().Forecast(*row);
+  EXPECT_EQ(forecast.expires_at, row->refresh_server_expires_at);
+  EXPECT_EQ(RefreshExpirySourceName(forecast.source), "server");
+
+  ASSERT_TRUE(coordinator_->ForceRefresh("work").ok());
+  row = vault_->connections().Get("work");
+  EXPECT_EQ(row->refresh_server_expires_at, std::nullopt);
+  EXPECT_EQ(RefreshExpirySourceName(vault_->connections().Forecast(*row).source), "unknown")
+      << "acme states no rule: no forecast, so no alert";
 }
 
 TEST_F(RefreshCoordinatorTest, MisconfiguredClientAlertsTheOperator) {

@@ -92,6 +92,15 @@ std::string Metrics::Render(const StoreGauges& gauges) const {
   for (const auto& [status, n] : gauges.connections_by_status) {
     out += fmt::format("latchkey_connections{{status=\"{}\"}} {}\n", Label(status), n);
   }
+  out +=
+      "# HELP latchkey_connection_refresh_expires_timestamp_seconds When the connection's refresh token is "
+      "forecast to stop working (Unix time), and which rule says so; absent when unknown.\n";
+  out += "# TYPE latchkey_connection_refresh_expires_timestamp_seconds gauge\n";
+  for (const auto& [connection, forecast] : gauges.refresh_expires) {
+    out += fmt::format(
+        "latchkey_connection_refresh_expires_timestamp_seconds{{connection=\"{}\",source=\"{}\"}} {}\n",
+        Label(connection), Label(forecast.first), forecast.second);
+  }
   out += "# HELP latchkey_alert_outbox_depth Alerts waiting for delivery.\n";
   out += "# TYPE latchkey_alert_outbox_depth gauge\n";
   out += fmt::format("latchkey_alert_outbox_depth {}\n", gauges.outbox_depth);

@@ -19,6 +19,9 @@ namespace latchkey::gateway {
 struct StoreGauges {
   std::map<std::string, int64_t> connections_by_status;  // "active" -> 3, ...
   int64_t outbox_depth = 0;                              // alerts not yet delivered
+  // Connection → (forecast source, Unix seconds when its refresh token is forecast to
+  // stop working), for the connections whose end is known.
+  std::map<std::string, std::pair<std::string, int64_t>> refresh_expires;
   bool ok = true;
 };
 

@@ -19,6 +19,7 @@ TEST(MetricsTest, RendersCallsLatencyRefreshesAndGauges) {
   StoreGauges gauges;
   gauges.connections_by_status = {{"active", 2}, {"needs_reauth", 1}};
   gauges.outbox_depth = 4;
+  gauges.refresh_expires = {{"work", {"provider_rule", 1815552000}}};
   const std::string text = metrics.Render(gauges);
   EXPECT_THAT(text, HasSubstr("latchkey_requests_total{connection=\"work\",code=\"ok\"} 2\n"));
   EXPECT_THAT(text,
@@ -34,6 +35,8 @@ TEST(MetricsTest, RendersCallsLatencyRefreshesAndGauges) {
   EXPECT_THAT(text, HasSubstr("latchkey_alert_deliveries_total{outcome=\"failed\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("latchkey_connections{status=\"needs_reauth\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("latchkey_alert_outbox_depth 4\n"));
+  EXPECT_THAT(text, HasSubstr("latchkey_connection_refresh_expires_timestamp_seconds{connection=\"work\","
+                              "source=\"provider_rule\"} 1815552000\n"));
 }
 
 TEST(MetricsTest, LabelValuesAreEscaped) {
