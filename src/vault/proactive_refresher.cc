@@ -7,8 +7,26 @@
 namespace latchkey::vault {
 
 namespace {
+
 constexpr std::chrono::seconds kRetryAfterNoProgress{30};
+
+std::optional<TimePoint> Earliest(std::optional<TimePoint> a, std::optional<TimePoint> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
 }  // namespace
+
+std::optional<TimePoint> ProactiveRefresher::WarnAt(const RefreshForecast& forecast,
+                                                    std::optional<TimePoint> alerted_for,
+                                                    TimePoint now) const {
+  const std::optional<TimePoint> at = ExpiringAlertAt(forecast, options_.expiring_within);
+  if (!at || *at <= now || !IsNewForecast(*forecast.expires_at, alerted_for, options_.expiring_within)) {
+    return std::nullopt;
+  }
+  return at;
+}
 
 ProactiveRefresher::ProactiveRefresher(Vault& vault, RefreshCoordinator& coordinator, Clock& clock,
                                        Random& random, ProactiveRefresherOptions options)
@@ -55,17 +73,14 @@ Status ProactiveRefresher::Rescan() {
     }
     for (const store::ConnectionRecord& row : rows) {
       const RefreshForecast forecast = vault_.connections().Forecast(row);
-      if (forecast.expires_at) {
-        watched_[row.id] = {.expires_at = *forecast.expires_at, .alerted_for = row.expiring_alerted_for};
-      } else {
-        watched_.erase(row.id);
-      }
-      std::optional<TimePoint> due = NextRefreshAt(row, forecast, random_);
+      Watch(row, forecast);
+      const std::optional<TimePoint> warn = WarnAt(forecast, row.expiring_alerted_for, started);
+      const std::optional<TimePoint> due = Earliest(NextRefreshAt(row, forecast, random_), warn);
       if (!due) {
         if (seen_.erase(row.id) > 0) runner_.Cancel(row.id);
         continue;
       }
-      const auto mark = std::make_pair(row.token_obtained_at, KeepAliveAt(row, forecast));
+      const Mark mark{row.token_obtained_at, KeepAliveAt(row, forecast), warn};
       auto seen = seen_.find(row.id);
       const bool changed = seen == seen_.end() || seen->second != mark || !runner_.DueTime(row.id);
       if (!changed) continue;
@@ -77,16 +92,21 @@ Status ProactiveRefresher::Rescan() {
   return Status::Ok();
 }
 
-void ProactiveRefresher::RaiseDueAlerts() {
+void ProactiveRefresher::RaiseDueAlerts(const std::string* only) {
   const TimePoint now = clock_.Now();
   std::vector<std::string> due;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [id, watched] : watched_) {
+    auto consider = [&](const std::string& id, const Watched& watched) {
       if (now >= watched.expires_at - options_.expiring_within &&
           IsNewForecast(watched.expires_at, watched.alerted_for, options_.expiring_within)) {
         due.push_back(id);
       }
+    };
+    if (only != nullptr) {
+      if (auto watched = watched_.find(*only); watched != watched_.end()) consider(*only, watched->second);
+    } else {
+      for (const auto& [id, watched] : watched_) consider(id, watched);
     }
   }
   for (const std::string& id : due) {
@@ -97,9 +117,7 @@ void ProactiveRefresher::RaiseDueAlerts() {
       continue;
     }
     std::lock_guard lock(mutex_);
-    if (auto watched = watched_.find(id); watched != watched_.end() && *alerted) {
-      watched->second.alerted_for = *alerted;
-    }
+    if (auto watched = watched_.find(id); watched != watched_.end()) watched->second.alerted_for = *alerted;
   }
 }
 
@@ -114,7 +132,7 @@ StatusOr<std::optional<TimePoint>> ProactiveRefresher::RaiseExpiring(const std::
   const TimePoint now = clock_.Now();
   if (!forecast.expires_at || now < *forecast.expires_at - options_.expiring_within ||
       !IsNewForecast(*forecast.expires_at, row.expiring_alerted_for, options_.expiring_within)) {
-    return std::optional<TimePoint>();
+    return row.expiring_alerted_for;  // not news (another node may have raised it)
   }
   const int64_t version = row.token_version;
   row.expiring_alerted_for = forecast.expires_at;
@@ -146,17 +164,39 @@ void ProactiveRefresher::RefreshOne(const std::string& connection_id) {
   StatusOr<store::ConnectionRecord> after = vault_.store().GetConnectionById(connection_id);
   if (!after.ok()) return;
   const RefreshForecast now_forecast = vault_.connections().Forecast(*after);
-  std::lock_guard lock(mutex_);
-  std::optional<TimePoint> due = NextRefreshAt(*after, now_forecast, random_);
+  {
+    std::lock_guard lock(mutex_);
+    Watch(*after, now_forecast);
+    Reschedule(*after, now_forecast, keeping_alive);
+  }
+  RaiseDueAlerts(&connection_id);  // a refresh moves the forecast: check it now, not at the next scan
+}
+
+void ProactiveRefresher::Watch(const store::ConnectionRecord& row, const RefreshForecast& forecast) {
+  if (forecast.expires_at) {
+    watched_[row.id] = {.expires_at = *forecast.expires_at, .alerted_for = row.expiring_alerted_for};
+  } else {
+    watched_.erase(row.id);
+  }
+}
+
+void ProactiveRefresher::Reschedule(const store::ConnectionRecord& row, const RefreshForecast& forecast,
+                                    bool keeping_alive) {
+  const std::string& connection_id = row.id;
+  const TimePoint now = clock_.Now();
+  std::optional<TimePoint> due = NextRefreshAt(row, forecast, random_);
+  // A keep-alive still due did not happen (the store was busy, say): not again at once.
+  // (A proactive refresh still due is retried at once: its jittered point comes a little
+  // before the coordinator's, which is then reached.)
+  if (due && keeping_alive && *due <= now) due = now + kRetryAfterNoProgress;
+  // A warning already due is given by RefreshOne right after this; a later one wakes it.
+  const std::optional<TimePoint> warn = WarnAt(forecast, row.expiring_alerted_for, now);
+  due = Earliest(due, warn);
   if (!due) {
     seen_.erase(connection_id);
     return;
   }
-  // A keep-alive still due did not happen (the store was busy, say): not again at once.
-  // (A proactive refresh still due is retried at once: its jittered point comes a little
-  // before the coordinator's, which is then reached.)
-  if (const TimePoint now = clock_.Now(); keeping_alive && *due <= now) due = now + kRetryAfterNoProgress;
-  seen_[connection_id] = std::make_pair(after->token_obtained_at, KeepAliveAt(*after, now_forecast));
+  seen_[connection_id] = Mark{row.token_obtained_at, KeepAliveAt(row, forecast), warn};
   runner_.Schedule(connection_id, *due);
 }
 

@@ -76,9 +76,17 @@ class ProactiveRefresher {
 
   void RefreshOne(const std::string& connection_id);
   // Raises connection.expiring for the connection if its forecast (read again under its
-  // lock) is near and news; returns the forecast it alerted for, if it did.
+  // lock) is near and news; returns the forecast alerted for now or before, if any.
   StatusOr<std::optional<TimePoint>> RaiseExpiring(const std::string& connection_id);
-  void RaiseDueAlerts();
+  // When connection.expiring for `forecast` is due, if it is still to come and news.
+  std::optional<TimePoint> WarnAt(const RefreshForecast& forecast, std::optional<TimePoint> alerted_for,
+                                  TimePoint now) const;
+  // For every watched connection (or `only` that one) whose forecast end is near.
+  void RaiseDueAlerts(const std::string* only = nullptr);
+  // Under mutex_: remembers the connection's forecast end / schedules its next refresh
+  // after an attempt (`keeping_alive`: the attempt was a keep-alive).
+  void Watch(const store::ConnectionRecord& row, const RefreshForecast& forecast);
+  void Reschedule(const store::ConnectionRecord& row, const RefreshForecast& forecast, bool keeping_alive);
 
   Vault& vault_;
   RefreshCoordinator& coordinator_;
@@ -87,8 +95,14 @@ class ProactiveRefresher {
   ProactiveRefresherOptions options_;
   scheduler::RefreshRunner runner_;
   std::mutex mutex_;
-  // id → (token_obtained_at, keep-alive point) last scheduled; guarded by mutex_
-  std::map<std::string, std::pair<std::optional<TimePoint>, std::optional<TimePoint>>> seen_;
+  // What a connection was last scheduled from: a change of any reschedules it.
+  struct Mark {
+    std::optional<TimePoint> token_obtained_at;
+    std::optional<TimePoint> keep_alive;
+    std::optional<TimePoint> warn;  // when connection.expiring is due (still to come)
+    friend bool operator==(const Mark&, const Mark&) = default;
+  };
+  std::map<std::string, Mark> seen_;         // by connection id; guarded by mutex_
   std::map<std::string, Watched> watched_;   // id → forecast end; guarded by mutex_
   std::optional<TimePoint> last_scan_;       // when the previous scan started; guarded by mutex_
   std::optional<TimePoint> last_full_scan_;  // guarded by mutex_

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/clock.h"
 #include "e2e/cli_fixture.h"
 #include "e2e/sqlite_peek.h"
 #include "support/oauth_flows.h"
@@ -332,6 +333,106 @@ TEST_F(RefreshTest, ConnectionTestRefreshesThenReportsTheUserinfoAnswer) {
   EXPECT_THAT(tested.err, HasSubstr("at its userinfo endpoint (HTTP 401)"));
   EXPECT_EQ(Stats(*as_)["refresh_requests"], 1) << "the stale token was refreshed first";
   EXPECT_EQ(Show("work")["status"], "active") << "a refused userinfo call is not a revoked grant";
+}
+
+}  // namespace
+}  // namespace latchkey::testing
+
+namespace latchkey::testing {
+namespace {
+
+// Issue 22 must-show 1, on a scaled clock: oidc-provider gives each rotated refresh token
+// 8 s (an idle lifetime) and each grant 30 s (an absolute one); latchkey's entry states
+// the same. Two grants: "kept" lives in a data dir whose daemon runs (keep-alive), "idle"
+// in one where nothing refreshes it.
+//  - "idle" dies when forecast: doctor names the date ahead of it (exit 3), and a refresh
+//    after it is refused by the server;
+//  - "kept" outlives the idle limit by keep-alive refreshes, raises connection.expiring
+//    once as its absolute end nears, and then dies at that end, as forecast.
+// (The alert is counted in the outbox; its delivery is the dispatcher's, tested apart.)
+TEST_F(RefreshTest, TheForecastMatchesWhatTheServerDoesAndAKeptAliveGrantOutlivesItsIdleLimit) {
+  StartAuthorization({{"ROTATE", "1"}, {"AT_TTL", "120"}, {"RT_TTL", "8"}, {"GRANT_TTL", "30"}});
+  const std::string rules = "refresh_token_idle_lifetime = \"8s\"\nrefresh_token_lifetime = \"30s\"\n";
+  TempDir other;
+  RunOptions in_other;
+  in_other.unset_env = {"LATCHKEY_MASTER_KEY", "LATCHKEY_NEW_MASTER_KEY", "LATCHKEY_DATA_DIR"};
+  auto idle_dir = [&](std::vector<std::string> args, const std::string& stdin_data = "") {
+    args.insert(args.begin(), {LatchkeyBinary(), "--data-dir", other.path()});
+    RunOptions options = in_other;
+    options.stdin_data = stdin_data;
+    return ::latchkey::testing::Run(args, options);
+  };
+  // "kept": this test's data dir, with the daemon; it warns 3 s ahead (under half the idle
+  // lifetime, so a kept-alive grant's idle end never comes that near).
+  MustRun({"provider", "add", "--file", "-"}, Provider("acme", as_->base_url() + "/token") + rules);
+  WriteFile(data_dir() + "/latchkey.toml", "[alerts]\nexpiring_days = \"3s\"\n");
+  MustRun({"connection", "import", "kept", "--provider", "acme"},
+          TokenDocument(AuthorizationCodeFlow(*as_, "kept-user"), 120));
+  // "idle": another data dir, no daemon; doctor there warns a minute ahead.
+  ASSERT_EQ(idle_dir({"provider", "add", "--file", "-"}, Provider("acme", as_->base_url() + "/token") + rules)
+                .exit_code,
+            0);
+  WriteFile(other.path() + "/latchkey.toml", "[alerts]\nexpiring_days = \"1m\"\n");
+  ASSERT_EQ(idle_dir({"connection", "import", "idle", "--provider", "acme"},
+                     TokenDocument(AuthorizationCodeFlow(*as_, "idle-user"), 120))
+                .exit_code,
+            0);
+  const auto imported = std::chrono::system_clock::now();
+
+  Background server({LatchkeyBinary(), "--data-dir", data_dir(), "serve", "--listen", "127.0.0.1:0"});
+
+  // The idle grant's forecast: 8 s after its import, by the provider's idle rule.
+  json idle = json::parse(idle_dir({"--json", "connection", "show", "idle"}).out);
+  EXPECT_EQ(idle["refresh_expiry_source"], "provider_rule");
+  const std::string idle_end = idle["refresh_expires_at"];
+  RunResult doctor = idle_dir({"doctor"});
+  EXPECT_EQ(doctor.exit_code, 3) << doctor.out << doctor.err;
+  EXPECT_THAT(doctor.out, HasSubstr("forecast to stop working at " + idle_end));
+
+  // Past the idle limit (bounded wait: 11 s after the imports).
+  std::this_thread::sleep_until(imported + std::chrono::seconds(11));
+  ASSERT_LT(idle_end, FormatRfc3339(std::chrono::system_clock::now())) << "the forecast end has passed";
+  RunResult dead = idle_dir({"connection", "refresh", "idle"});
+  EXPECT_EQ(dead.exit_code, 3) << "the server refused the idle refresh token, as forecast: " << dead.err;
+  EXPECT_THAT(dead.err, HasSubstr("needs re-consent"));
+
+  RunResult kept = Latchkey({"connection", "refresh", "kept"});
+  EXPECT_EQ(kept.exit_code, 0) << "kept alive past the idle limit: " << kept.err
+                               << ReadFile(server.stderr_path());
+  json shown = Show("kept");
+  EXPECT_EQ(shown["status"], "active");
+  const std::string kept_end = shown["refresh_expires_at"];
+
+  // The absolute end nears: connection.expiring comes 3 s ahead of it (keep-alives stop
+  // once the absolute end is the nearer one: a refresh cannot move it). Bounded: 40 s
+  // after the imports.
+  const auto give_up = imported + std::chrono::seconds(40);
+  while (std::chrono::system_clock::now() < give_up && Alerts("connection.expiring") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(Alerts("connection.expiring"), 1) << ReadFile(server.stderr_path());
+  SqlitePeek db(data_dir() + "/latchkey.db");
+  const std::vector<unsigned char> payload =
+      db.Blob("SELECT payload FROM alert_outbox WHERE type = 'connection.expiring'");
+  json alert = json::parse(std::string(payload.begin(), payload.end()));
+  EXPECT_EQ(alert["connection"], "kept");
+  EXPECT_EQ(alert["refresh_expiry_source"], "provider_rule");
+  const std::string absolute_end = alert["refresh_expires_at"];
+  EXPECT_LT(alert["at"].get<std::string>(), absolute_end) << "ahead of the end";
+  EXPECT_THAT(alert.value("reconnect_url", ""), HasSubstr("/consent/"));
+  EXPECT_LE(kept_end, absolute_end);
+
+  // Past the absolute end the server refuses the grant, as forecast.
+  std::this_thread::sleep_until(imported + std::chrono::seconds(31));
+  ASSERT_LT(absolute_end, FormatRfc3339(std::chrono::system_clock::now()));
+  RunResult ended = Latchkey({"connection", "refresh", "kept"});
+  EXPECT_EQ(ended.exit_code, 3) << ended.err;
+  shown = Show("kept");
+  EXPECT_EQ(shown["status"], "needs_reauth");
+  EXPECT_EQ(Alerts("connection.expiring"), 1) << "once per forecast";
+  EXPECT_GE(Stats(*as_)["refresh_requests"].get<int>(), 5) << "keep-alives every 4 s or so";
+  EXPECT_EQ(Stats(*as_)["reused_refresh_tokens"], 0);
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
 }  // namespace
