@@ -1,5 +1,7 @@
 #include "vault/proactive_refresher.h"
 
+#include <utility>
+
 #include "common/log.h"
 #include "scheduler/refresh_timing.h"
 #include "vault/alert_events.h"
@@ -34,8 +36,8 @@ ProactiveRefresher::ProactiveRefresher(Vault& vault, RefreshCoordinator& coordin
       coordinator_(coordinator),
       clock_(clock),
       random_(random),
-      options_(options),
-      runner_(clock, {.workers = options.workers},
+      options_(std::move(options)),
+      runner_(clock, {.workers = options_.workers},
               [this](const std::string& connection_id) { RefreshOne(connection_id); }) {}
 
 ProactiveRefresher::~ProactiveRefresher() { Stop(); }
