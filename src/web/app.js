@@ -111,11 +111,14 @@ async function connectionsPage(main) {
     el('td', {}, badge(c)),
     el('td', {}, relative(c.expires_at)),  // only token-bearing kinds have one
     el('td', {}, relative(c.last_refresh_at)),
+    // When the grant is forecast to end, and by which rule ("server", "provider_rule", "operator").
+    el('td', { title: c.refresh_expires_at ? `forecast from the ${c.refresh_expiry_source} rule` : 'no rule is known' },
+      relative(c.refresh_expires_at)),
     el('td', { class: 'scopes' }, ...(c.scopes || []).map((s) => el('code', {}, s))),
     el('td', { class: 'error' }, c.last_error || ''),
     actions(c)));
   const table = list.length === 0 ? el('p', { class: 'muted' }, 'No connections yet.') : el('table', { id: 'connections' },
-    el('thead', {}, el('tr', {}, ...['Name', 'Provider', 'Account', 'Status', 'Access token expires', 'Last refresh', 'Scopes', 'Recent error', ''].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...['Name', 'Provider', 'Account', 'Status', 'Access token expires', 'Last refresh', 'Re-consent by', 'Scopes', 'Recent error', ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, ...rows));
   const kept = main.querySelector('.notice');
   main.replaceChildren(el('h1', {}, 'Connections'), table);

@@ -49,7 +49,7 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
                 secret + "\"\nscopes = [\"openid\", \"offline_access\", \"api:read\"]\napi_base_url = \"" +
                 rs_->base_url() + "\"\n" + extra);
   };
-  provider("acme", "agent-client", "agent-secret", "");
+  provider("acme", "agent-client", "agent-secret", "refresh_token_idle_lifetime = \"90d\"\n");
   provider("native", "agent-native", "native-secret",
            "display_name = \"Native test provider\"\n[authorization_params]\nprompt = \"consent\"\n");
   ImportGrant("legacy", "legacy-user");
@@ -82,6 +82,8 @@ TEST_F(DashboardTest, ConnectWatchRepairAgentsAuditAndRefusedForgeries) {
   EXPECT_EQ(steps["cookie"], json({{"httpOnly", true}, {"sameSite", "Strict"}}));
   EXPECT_THAT(steps["robot_expires"].dump(), ::testing::ContainsRegex("[0-9]+ (s|min)"))
       << "a client-credentials token's expiry is shown, not a dash";
+  EXPECT_EQ(steps["reconsent_by"], json({{"legacy", "in 90 d"}, {"robot", "—"}}))
+      << "the forecast by acme's 90 idle days; none for a grant without a refresh token";
   EXPECT_EQ(steps["request_failed"], json({{"status", 401}, {"code", "reauth_required"}}));
   EXPECT_EQ(steps["needs_reauth_without_reload"], true);
   EXPECT_EQ(steps["connect_callback"], "Connected");
