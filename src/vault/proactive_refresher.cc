@@ -100,8 +100,7 @@ void ProactiveRefresher::RaiseDueAlerts(const std::string* only) {
   {
     std::lock_guard lock(mutex_);
     auto consider = [&](const std::string& id, const Watched& watched) {
-      if (now >= watched.expires_at - options_.expiring_within &&
-          IsNewForecast(watched.expires_at, watched.alerted_for, options_.expiring_within)) {
+      if (IsExpiringAlertDue(watched.expires_at, watched.alerted_for, options_.expiring_within, now)) {
         due.push_back(id);
       }
     };
@@ -132,8 +131,8 @@ StatusOr<std::optional<TimePoint>> ProactiveRefresher::RaiseExpiring(const std::
   LATCHKEY_ASSIGN_OR_RETURN(store::ConnectionRecord row, store.GetConnectionById(connection_id));
   const RefreshForecast forecast = vault_.connections().Forecast(row);
   const TimePoint now = clock_.Now();
-  if (!forecast.expires_at || now < *forecast.expires_at - options_.expiring_within ||
-      !IsNewForecast(*forecast.expires_at, row.expiring_alerted_for, options_.expiring_within)) {
+  if (!forecast.expires_at ||
+      !IsExpiringAlertDue(*forecast.expires_at, row.expiring_alerted_for, options_.expiring_within, now)) {
     return row.expiring_alerted_for;  // not news (another node may have raised it)
   }
   const int64_t version = row.token_version;

@@ -67,4 +67,9 @@ bool IsNewForecast(TimePoint forecast, std::optional<TimePoint> alerted_for, std
   return moved > within / 7;
 }
 
+bool IsExpiringAlertDue(TimePoint expires_at, std::optional<TimePoint> alerted_for,
+                        std::chrono::seconds within, TimePoint now) {
+  return now >= expires_at - within && IsNewForecast(expires_at, alerted_for, within);
+}
+
 }  // namespace latchkey::vault

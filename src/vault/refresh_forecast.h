@@ -57,4 +57,9 @@ std::optional<TimePoint> ExpiringAlertAt(const RefreshForecast& forecast, std::c
 // Keeps a server figure that drifts by seconds with each refresh to one alert.
 bool IsNewForecast(TimePoint forecast, std::optional<TimePoint> alerted_for, std::chrono::seconds within);
 
+// Whether connection.expiring for a forecast end `expires_at` is due at `now`: within the
+// window, and news against `alerted_for`.
+bool IsExpiringAlertDue(TimePoint expires_at, std::optional<TimePoint> alerted_for,
+                        std::chrono::seconds within, TimePoint now);
+
 }  // namespace latchkey::vault
