@@ -23,7 +23,12 @@ int List(Context& context) {
   }
   Table table({"NAME", "AUTH", "SOURCE", "DISPLAY NAME"});
   for (const auto& p : all) {
-    table.AddRow({p.name, std::string(provider::AuthKindName(p.auth)), p.source, p.display_name});
+    std::string shown = p.display_name;
+    for (size_t i = 0; i < p.template_variables.size(); ++i) {
+      shown += (i == 0 ? " (template: --param " : ", --param ") + p.template_variables[i].name;
+      if (i + 1 == p.template_variables.size()) shown += ")";
+    }
+    table.AddRow({p.name, std::string(provider::AuthKindName(p.auth)), p.source, shown});
   }
   table.Print(std::cout);
   return kExitOk;

@@ -82,17 +82,16 @@ ResponseContext TokenClient::Context(const std::string& url, std::vector<std::st
   return context;
 }
 
-TokenResult TokenClient::RunTokenRequest(Params params,
+TokenResult TokenClient::RunTokenRequest(const std::string& url, Params params,
                                          const std::map<std::string, std::string>& extra_params,
                                          std::vector<std::string_view> redact, bool device_poll) const {
-  if (provider_.token_url.empty()) return NoEndpoint("token_url");
+  if (url.empty()) return NoEndpoint("token_url");
   StatusOr<HttpResponse> response = [&] {
-    HttpRequest request = BuildRequest(provider_.token_url, std::move(params), extra_params);
+    HttpRequest request = BuildRequest(url, std::move(params), extra_params);
     return http_.Send(request, limits_);
   }();  // the request, and the secrets in it, are wiped here
   if (!response.ok()) return TransportError(response.status());
-  TokenResult result =
-      ParseTokenResponse(*response, Context(provider_.token_url, std::move(redact), device_poll));
+  TokenResult result = ParseTokenResponse(*response, Context(url, std::move(redact), device_poll));
   WipeString(response->body);
   return result;
 }
@@ -103,7 +102,8 @@ TokenResult TokenClient::ExchangeCode(const SecretString& code, std::string_view
                    {"code", std::string(code.reveal())},
                    {"redirect_uri", std::string(redirect_uri)}};
   if (!code_verifier.empty()) params.emplace_back("code_verifier", std::string(code_verifier.reveal()));
-  return RunTokenRequest(std::move(params), provider_.token_params, {code.reveal(), code_verifier.reveal()});
+  return RunTokenRequest(provider_.token_url, std::move(params), provider_.token_params,
+                         {code.reveal(), code_verifier.reveal()});
 }
 
 TokenResult TokenClient::Refresh(const SecretString& refresh_token,
@@ -111,13 +111,14 @@ TokenResult TokenClient::Refresh(const SecretString& refresh_token,
   Params params = {{"grant_type", "refresh_token"}, {"refresh_token", std::string(refresh_token.reveal())}};
   if (scopes && !scopes->empty())
     params.emplace_back("scope", JoinScopes(*scopes, provider_.scope_separator));
-  return RunTokenRequest(std::move(params), provider_.refresh_params, {refresh_token.reveal()});
+  const std::string& url = provider_.refresh_url.empty() ? provider_.token_url : provider_.refresh_url;
+  return RunTokenRequest(url, std::move(params), provider_.refresh_params, {refresh_token.reveal()});
 }
 
 TokenResult TokenClient::ClientCredentials(const std::vector<std::string>& scopes) const {
   Params params = {{"grant_type", "client_credentials"}};
   if (!scopes.empty()) params.emplace_back("scope", JoinScopes(scopes, provider_.scope_separator));
-  return RunTokenRequest(std::move(params), provider_.token_params, {});
+  return RunTokenRequest(provider_.token_url, std::move(params), provider_.token_params, {});
 }
 
 DeviceStartResult TokenClient::StartDevice(const std::vector<std::string>& scopes) const {
@@ -138,7 +139,8 @@ DeviceStartResult TokenClient::StartDevice(const std::vector<std::string>& scope
 TokenResult TokenClient::PollDevice(const SecretString& device_code) const {
   Params params = {{"grant_type", std::string(kDeviceCodeGrant)},
                    {"device_code", std::string(device_code.reveal())}};
-  return RunTokenRequest(std::move(params), provider_.token_params, {device_code.reveal()},
+  return RunTokenRequest(provider_.token_url, std::move(params), provider_.token_params,
+                         {device_code.reveal()},
                          /*device_poll=*/true);
 }
 

@@ -60,7 +60,8 @@ class TokenClient {
                            const std::map<std::string, std::string>& extra_params) const;
   ResponseContext Context(const std::string& url, std::vector<std::string_view> redact,
                           bool device_poll = false) const;
-  TokenResult RunTokenRequest(Params params, const std::map<std::string, std::string>& extra_params,
+  TokenResult RunTokenRequest(const std::string& url, Params params,
+                              const std::map<std::string, std::string>& extra_params,
                               std::vector<std::string_view> redact, bool device_poll = false) const;
 
   provider::ProviderDefinition provider_;

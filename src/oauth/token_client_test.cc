@@ -83,6 +83,22 @@ TEST_F(TokenClientTest, ClientSecretPostPutsCredentialsInBody) {
   EXPECT_EQ(HeaderOf(sent, "Accept"), "application/json");
 }
 
+// Figma refreshes at its own URL; the code exchange stays at token_url.
+TEST_F(TokenClientTest, ARefreshGoesToTheRefreshUrlWhereTheEntryNamesOne) {
+  auto p = Acme();
+  p.refresh_url = "https://id.acme.example/refresh";
+  http_.Respond(p.refresh_url, 200, R"({"access_token":"at-r"})");
+  http_.Respond(kTokenUrl, 200, R"({"access_token":"at-c"})");
+  TokenResult refreshed = Client(p).Refresh(SecretString("rt"));
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_EQ(http_.last_request().url, p.refresh_url);
+  EXPECT_EQ(BodyOf(http_.last_request())["refresh_token"], "rt");
+  EXPECT_EQ(refreshed->access_token.reveal(), "at-r");
+  ASSERT_TRUE(
+      Client(p).ExchangeCode(SecretString("code"), "http://127.0.0.1:5000/cb", SecretString("v")).ok());
+  EXPECT_EQ(http_.last_request().url, kTokenUrl);
+}
+
 TEST_F(TokenClientTest, NoneSendsOnlyClientId) {
   auto p = Acme();
   p.token_auth = provider::TokenAuthMethod::kNone;
@@ -215,6 +231,7 @@ TEST_F(TokenClientTest, ExpiresInVariants) {
     ASSERT_TRUE(r.ok()) << body;
     EXPECT_EQ(r->expires_in, row.expected) << body;
     EXPECT_EQ(r->expires_in_defaulted, row.defaulted) << body;
+    EXPECT_EQ(r->expires_in_assumed, row.defaulted && !row.default_expires_in) << body;
   }
 }
 

@@ -233,6 +233,7 @@ TokenResult BuildTokenResponse(const json& document, const json& tokens, const H
     if (provider.quirks.default_expires_in) {
       fallback = ParseExpiresIn(std::to_string(*provider.quirks.default_expires_in));
     }
+    out.expires_in_assumed = !fallback.has_value();
     out.expires_in = fallback.value_or(kAssumedLifetime);
   }
 

@@ -71,8 +71,10 @@ struct TokenResponse {
   bool scopes_in_response = false;                 // false: RFC 6749 §5.1 says "same as requested"
   std::optional<std::chrono::seconds> expires_in;  // always set; see expires_in_defaulted
   bool expires_in_defaulted = false;               // expires_in was absent/zero/unparsable/absurd
-  std::string api_base_url;                        // from quirks.api_base_url_field (Salesforce instance_url)
-  std::string account;                             // from quirks.account_field
+  // ... and the entry states no default_expires_in either: expires_in is latchkey's guess.
+  bool expires_in_assumed = false;
+  std::string api_base_url;  // from quirks.api_base_url_field (Salesforce instance_url)
+  std::string account;       // from quirks.account_field
   // When the refresh token dies, if the response says (RefreshExpiresAtFromJson).
   std::optional<TimePoint> refresh_expires_at;
   TimePoint received_at{};  // Clock::Now() when the response arrived

@@ -45,14 +45,26 @@ TEST(BuiltinProvidersTest, EveryFileParsesAndValidates) {
       EXPECT_TRUE(parsed->client_secret.literal.empty()) << "a built-in must never ship a secret";
       EXPECT_FALSE(parsed->authorization_url.empty());
       EXPECT_FALSE(parsed->token_url.empty());
+    }
+    // latchkey's own example is the one entry no provider documents.
+    if (parsed->name != "example-api-key") {
       EXPECT_THAT(parsed->docs_url, StartsWith("https://")) << "name the documentation the entry follows";
     }
   }
+  // The providers SPEC §10 names, at least.
   for (std::string_view expected :
-       {"google", "microsoft", "github", "gitlab", "slack", "salesforce", "hubspot", "atlassian", "notion",
-        "dropbox", "zoom", "linear", "asana", "discord", "spotify", "example-api-key"}) {
+       {"google",   "microsoft", "github",     "github-app",     "gitlab",       "bitbucket",
+        "slack",    "discord",   "zoom",       "salesforce",     "hubspot",      "pipedrive",
+        "zendesk",  "intercom",  "freshdesk",  "atlassian",      "linear",       "asana",
+        "monday",   "clickup",   "trello",     "notion",         "airtable",     "dropbox",
+        "box",      "xero",      "quickbooks", "stripe-connect", "shopify",      "mailchimp",
+        "calendly", "docusign",  "figma",      "miro",           "spotify",      "twitch",
+        "reddit",   "x",         "linkedin",   "okta",           "auth0",        "keycloak",
+        "strava",   "webflow",   "canva",      "typeform",       "surveymonkey", "smartsheet",
+        "wrike",    "todoist",   "coinbase",   "example-api-key"}) {
     EXPECT_THAT(names, Contains(std::string(expected)));
   }
+  EXPECT_GE(names.size(), 51U);
 }
 
 TEST(BuiltinProvidersTest, LoadMarksSourceAsBuiltIn) {

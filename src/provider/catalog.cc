@@ -15,6 +15,15 @@ StatusOr<std::vector<ProviderDefinition>> LoadBuiltinProviders() {
   return providers;
 }
 
+std::optional<std::string_view> BuiltinProviderText(std::string_view name) {
+  for (const EmbeddedFile& file : BuiltinProviderFiles()) {
+    if (file.name.size() == name.size() + 5 && file.name.starts_with(name) && file.name.ends_with(".toml")) {
+      return file.contents;
+    }
+  }
+  return std::nullopt;
+}
+
 void Catalog::Add(ProviderDefinition definition) {
   std::string name = definition.name;
   entries_.insert_or_assign(std::move(name), std::move(definition));

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "common/ascii.h"
 #include "provider/provider_fields.h"
 
 namespace latchkey::provider {
@@ -22,6 +23,14 @@ std::string_view TokenAuthMethodName(TokenAuthMethod method) {
     case TokenAuthMethod::kNone: return "none";
   }
   return "unknown";
+}
+
+std::string OwnEnvVariable(std::string_view provider_name, std::string_view suffix, std::string_view prefix) {
+  std::string out(prefix);
+  for (char c : provider_name) out += c == '-' ? '_' : AsciiUpper(c);
+  out += '_';
+  out += suffix;
+  return out;
 }
 
 StatusOr<std::string> StripLiteralClientSecret(std::string_view toml_text) {

@@ -12,6 +12,7 @@
 
 #include "common/secret_string.h"
 #include "common/status.h"
+#include "provider/provider_template.h"
 
 namespace latchkey::provider {
 
@@ -79,6 +80,8 @@ struct ProviderDefinition {
   std::string issuer;
   std::string authorization_url;
   std::string token_url;
+  // Where refresh requests go, when not to token_url (Figma's /v1/oauth/refresh).
+  std::string refresh_url;
   std::string revocation_url;
   std::string device_authorization_url;
   std::string userinfo_url;
@@ -127,6 +130,11 @@ struct ProviderDefinition {
   // The documentation page the entry was taken from (an https URL), for people.
   std::string docs_url;
 
+  // Set for a template entry (its [template] table): its URLs hold these {variables}, and
+  // it is used only through an instance (provider_template.h), never as it is.
+  std::vector<TemplateVariable> template_variables;
+  bool is_template() const { return !template_variables.empty(); }
+
   std::string source;  // where it came from: "built-in", a file path, or "store"
 
   // Set by discovery, not written in TOML: the authorization server says it puts `iss`
@@ -146,6 +154,15 @@ StatusOr<ProviderDefinition> ParseProvider(std::string_view toml_text, std::stri
 // re-serialized as TOML, for storing; the literal is sealed separately. Assumes the
 // text parsed successfully.
 StatusOr<std::string> StripLiteralClientSecret(std::string_view toml_text);
+
+// <prefix><NAME>_<SUFFIX>, the variable an entry reads its client id or secret from
+// unasked ("my-api", "CLIENT_ID" → LATCHKEY_MY_API_CLIENT_ID).
+std::string OwnEnvVariable(std::string_view provider_name, std::string_view suffix,
+                           std::string_view prefix = "LATCHKEY_");
+
+// kFailedPrecondition when `definition` is a template (provider_template.h), naming the
+// --param each variable needs: a template's URLs are not URLs until its values are in.
+Status RequireConcrete(const ProviderDefinition& definition);
 
 // True for "127.0.0.1" (any 127/8), "::1", "[::1]" and "localhost".
 bool IsLoopbackHost(std::string_view host);

@@ -136,6 +136,8 @@ const BadDocument kBadDocuments[] = {
      "bad.toml:5:", "'docs_url'", "https://"},
     {"docs_url that is no URL", OAUTH_HEAD "docs_url = \"see the wiki\"\n", "bad.toml:5:", "'docs_url'",
      "https://"},
+    {"docs_url with a space in its fragment", OAUTH_HEAD "docs_url = \"https://d.example/#a b\"\n",
+     "bad.toml:5:", "'docs_url'", "https://"},
     {"empty terminal error", OAUTH_HEAD "[quirks]\nterminal_errors = [\"token_revoked\", \"\"]\n",
      "bad.toml:6:", "'quirks.terminal_errors'", "empty"},
     {"bad token_path", OAUTH_HEAD "[quirks]\ntoken_path = \"authed_user.\"\n",

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "provider/provider_template.h"
 
 namespace latchkey::provider::internal {
 
@@ -39,6 +40,7 @@ inline constexpr FieldSpec kTopLevelFields[] = {
     {"issuer", FieldScope::kOAuth2},
     {"authorization_url", FieldScope::kOAuth2},
     {"token_url", FieldScope::kOAuth2},
+    {"refresh_url", FieldScope::kOAuth2},
     {"revocation_url", FieldScope::kOAuth2},
     {"device_authorization_url", FieldScope::kOAuth2},
     {"userinfo_url", FieldScope::kOAuth2},
@@ -66,6 +68,7 @@ inline constexpr FieldSpec kTopLevelFields[] = {
     {"refresh_token_idle_lifetime", FieldScope::kOAuth2},
     {"refresh_token_reuse_grace", FieldScope::kOAuth2},
     {"quirks", FieldScope::kAny},
+    {"template", FieldScope::kAny},
 };
 inline constexpr FieldSpec kQuirkFields[] = {
     {"token_response_format", FieldScope::kAny},
@@ -149,5 +152,14 @@ class FieldReader {
   std::string prefix_;
   FieldLocations& locations_;
 };
+
+// Template entries (provider_template.h). ReadTemplate reads [template]'s variables and
+// gives each the kind its places in the document call for; it refuses an undeclared,
+// unused, misplaced or mixed-kind variable. Empty when the document is no template.
+StatusOr<std::vector<TemplateVariable>> ReadTemplate(const toml::table& document, FieldLocations& locations);
+// Replaces each {variable} in the document's strings ([template] itself aside).
+void FillTemplate(toml::table& document, const std::map<std::string, std::string>& values);
+// A valid value of each variable's kind: a template validates as its instances would.
+std::map<std::string, std::string> SampleTemplateValues(const std::vector<TemplateVariable>& variables);
 
 }  // namespace latchkey::provider::internal

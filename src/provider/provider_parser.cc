@@ -106,6 +106,7 @@ Status ReadTopLevel(const toml::table& table, FieldLocations& locations, Provide
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("issuer", def.issuer));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("authorization_url", def.authorization_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("token_url", def.token_url));
+  LATCHKEY_RETURN_IF_ERROR(reader.ReadString("refresh_url", def.refresh_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("revocation_url", def.revocation_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("device_authorization_url", def.device_authorization_url));
   LATCHKEY_RETURN_IF_ERROR(reader.ReadString("userinfo_url", def.userinfo_url));
@@ -147,7 +148,19 @@ StatusOr<ProviderDefinition> ParseProviderDocument(std::string_view toml_text, s
   FieldLocations locations{std::string(source_name)};
   ProviderDefinition definition;
   LATCHKEY_RETURN_IF_ERROR(ReadTopLevel(table, locations, definition));
-  LATCHKEY_RETURN_IF_ERROR(internal::ValidateProvider(definition, locations));
+  LATCHKEY_ASSIGN_OR_RETURN(definition.template_variables, internal::ReadTemplate(table, locations));
+  if (definition.is_template()) {
+    // A template's URLs are not URLs until filled: check the entry an instance would be,
+    // with a valid value for each variable, and keep the template as written.
+    internal::FillTemplate(table, internal::SampleTemplateValues(definition.template_variables));
+    ProviderDefinition instance;
+    FieldLocations instance_locations{std::string(source_name)};
+    LATCHKEY_RETURN_IF_ERROR(ReadTopLevel(table, instance_locations, instance));
+    LATCHKEY_RETURN_IF_ERROR(internal::ValidateProvider(instance, instance_locations));
+    definition.display_name = instance.display_name;
+  } else {
+    LATCHKEY_RETURN_IF_ERROR(internal::ValidateProvider(definition, locations));
+  }
   definition.source = std::string(source_name);
   return definition;
 }

@@ -142,7 +142,7 @@ include_granted_scopes = "true"
 TEST(ParseProviderTest, LifetimesAreDurationsAndDocsUrlIsKept) {
   auto parsed = ParseProvider(R"(name = "acme"
 auth = "oauth2"
-docs_url = "https://docs.acme.example/oauth"
+docs_url = "https://docs.acme.example/oauth#refresh-tokens"
 refresh_token_lifetime = "365d"
 refresh_token_idle_lifetime = "90d"
 refresh_token_reuse_grace = "10m"
@@ -151,7 +151,8 @@ api_base_url = "https://api.acme.example"
 )",
                               "acme.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ(parsed->docs_url, "https://docs.acme.example/oauth");
+  EXPECT_EQ(parsed->docs_url, "https://docs.acme.example/oauth#refresh-tokens")
+      << "a fragment may point into the page";
   EXPECT_EQ(parsed->refresh_tokens.lifetime, std::chrono::hours(24 * 365));
   EXPECT_EQ(parsed->refresh_tokens.idle_lifetime, std::chrono::hours(24 * 90));
   EXPECT_EQ(parsed->refresh_tokens.reuse_grace, std::chrono::minutes(10));

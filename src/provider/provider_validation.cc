@@ -57,6 +57,16 @@ bool IsHeaderName(std::string_view name) {
   });
 }
 
+// An https URL, which may point into its page with a #fragment (for people, never fetched).
+bool IsDocsUrl(std::string_view url) {
+  const size_t hash = url.find('#');
+  if (hash == std::string_view::npos) return IsHttpsUrl(url);
+  std::string_view fragment = url.substr(hash + 1);
+  return IsHttpsUrl(url.substr(0, hash)) && std::all_of(fragment.begin(), fragment.end(), [](char c) {
+           return c > ' ' && c < 0x7f && c != '#';
+         });
+}
+
 bool HasLineBreak(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
 
 // RFC 6901: empty (the whole document) or '/'-separated tokens where '~' is only ~0 or ~1.
@@ -101,7 +111,7 @@ class Validator {
           "test_path",
           ": '" + def_.test_path + "' must be a path below api_base_url, starting with '/' (e.g. \"/user\")");
     }
-    if (at_.Has("docs_url") && !IsHttpsUrl(def_.docs_url)) {
+    if (at_.Has("docs_url") && !IsDocsUrl(def_.docs_url)) {
       return at_.FieldError("docs_url", ": '" + ToDisplayText(def_.docs_url, 256) +
                                             "' is not an https:// URL of the provider's documentation");
     }
@@ -161,6 +171,7 @@ class Validator {
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("issuer", def_.issuer, {.allow_query = false}));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("authorization_url", def_.authorization_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("token_url", def_.token_url));
+    LATCHKEY_RETURN_IF_ERROR(CheckUrl("refresh_url", def_.refresh_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("revocation_url", def_.revocation_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("device_authorization_url", def_.device_authorization_url));
     LATCHKEY_RETURN_IF_ERROR(CheckUrl("userinfo_url", def_.userinfo_url));

@@ -94,6 +94,7 @@ StatusOr<store::ConnectionRecord> ConnectionVault::Import(ImportRequest request)
                                 "'_' or '.', starting with a letter or digit");
   }
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition provider, providers_.Get(request.provider));
+  LATCHKEY_RETURN_IF_ERROR(provider::RequireConcrete(provider));
   LATCHKEY_ASSIGN_OR_RETURN(ImportedCredentials credentials,
                             ParseImportDocument(request.document, request.source, provider));
 
@@ -150,13 +151,19 @@ StatusOr<store::ConnectionRecord> ConnectionVault::WithTokens(store::ConnectionR
   credentials.refresh_token = tokens.refresh_token.empty() ? previous_refresh_token : tokens.refresh_token;
   credentials.token_type = oauth::NormalizeTokenType(tokens.token_type);
   credentials.scopes = tokens.scopes_in_response ? tokens.scopes : record.scopes;
-  credentials.expires_in = tokens.expires_in;
+  // No lifetime from the server or the entry, and nothing to renew the token with
+  // (SurveyMonkey, Todoist: tokens that live until revoked): it has no expiry, so the API's
+  // 401 ends the grant, not an assumed hour after which latchkey would end a working one.
+  const bool renewable =
+      !credentials.refresh_token.empty() || record.kind == store::CredentialKind::kClientCredentials;
+  if (renewable || !tokens.expires_in_assumed) credentials.expires_in = tokens.expires_in;
   credentials.account = tokens.account;
   credentials.api_base_url = tokens.api_base_url;
   LATCHKEY_ASSIGN_OR_RETURN(record, Seal(std::move(record), credentials));
   const TimePoint now = clock_.Now();
   record.token_obtained_at = asked_at;
-  if (tokens.expires_in) record.expires_at = asked_at + *tokens.expires_in;
+  record.expires_at.reset();
+  if (credentials.expires_in) record.expires_at = asked_at + *credentials.expires_in;
   // The server's figure for the refresh token's end: a new one with each answer that
   // carries it; none for a new refresh token that came without one.
   if (tokens.refresh_expires_at) {

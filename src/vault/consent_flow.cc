@@ -113,11 +113,14 @@ StatusOr<AuthorizationStart> ConsentFlows::BeginAuthorization(std::string_view p
       {"response_type", "code"},
       {"client_id", client_id},
       {"redirect_uri", std::string(redirect_uri)},
-      {"scope", oauth::JoinScopes(requested, provider.scope_separator)},
       {"state", state},
       {"code_challenge", pkce.challenge},
       {"code_challenge_method", pkce.method},
   };
+  // No scopes (the app's settings decide them: Pipedrive, SurveyMonkey): no scope
+  // parameter, as an empty one is an invalid scope to some servers.
+  if (!requested.empty())
+    params.emplace_back("scope", oauth::JoinScopes(requested, provider.scope_separator));
   if (oidc) params.emplace_back("nonce", pending.nonce);
   std::map<std::string, std::string> extra = provider.authorization_params;
   if (options.incremental) {

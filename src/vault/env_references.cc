@@ -12,16 +12,6 @@ bool IsMasterKeyVariable(std::string_view variable) {
   return variable == "LATCHKEY_MASTER_KEY" || variable == "LATCHKEY_NEW_MASTER_KEY";
 }
 
-// <prefix><NAME>_<SUFFIX> for provider `name` ("my-api" → LATCHKEY_MY_API_CLIENT_ID).
-std::string OwnVariable(std::string_view name, std::string_view suffix,
-                        std::string_view prefix = "LATCHKEY_") {
-  std::string out(prefix);
-  for (char c : name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  out += '_';
-  out += suffix;
-  return out;
-}
-
 }  // namespace
 
 Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view provider, std::string_view field,
@@ -35,8 +25,8 @@ Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view prov
   // SPEC §9's example (ACME_CLIENT_SECRET for "acme") name them.
   bool own = false;
   for (std::string_view prefix : {"LATCHKEY_", ""}) {
-    own = own || variable == OwnVariable(provider, "CLIENT_ID", prefix) ||
-          variable == OwnVariable(provider, "CLIENT_SECRET", prefix);
+    own = own || variable == provider::OwnEnvVariable(provider, "CLIENT_ID", prefix) ||
+          variable == provider::OwnEnvVariable(provider, "CLIENT_SECRET", prefix);
   }
   const bool allowed = std::ranges::any_of(
       policy.allowed_prefixes, [&](const std::string& prefix) { return variable.starts_with(prefix); });
@@ -46,8 +36,8 @@ Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view prov
     prefixes += (prefixes.empty() ? "" : ", ") + prefix;
   return InvalidArgumentError(where + " is not allowed: an entry may read only variables starting with " +
                               (prefixes.empty() ? "(none configured)" : prefixes) + ", or its own " +
-                              OwnVariable(provider, "CLIENT_ID") + " and " +
-                              OwnVariable(provider, "CLIENT_SECRET") +
+                              provider::OwnEnvVariable(provider, "CLIENT_ID") + " and " +
+                              provider::OwnEnvVariable(provider, "CLIENT_SECRET") +
                               " (also without LATCHKEY_); rename the variable, or add its prefix to "
                               "env_secret_prefixes in latchkey.toml");
 }

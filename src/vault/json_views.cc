@@ -77,6 +77,7 @@ nlohmann::json ProviderJson(const provider::ProviderDefinition& p, bool stored_s
     j["issuer"] = p.issuer;
     j["authorization_url"] = p.authorization_url;
     j["token_url"] = p.token_url;
+    if (!p.refresh_url.empty()) j["refresh_url"] = p.refresh_url;
     j["revocation_url"] = p.revocation_url;
     j["device_authorization_url"] = p.device_authorization_url;
     // A client id is not secret, but show where it comes from rather than resolving env vars.
@@ -101,6 +102,12 @@ nlohmann::json ProviderJson(const provider::ProviderDefinition& p, bool stored_s
   if (!p.method_override_header.empty()) j["method_override_header"] = p.method_override_header;
   if (!p.test_path.empty()) j["test_path"] = p.test_path;
   if (!p.docs_url.empty()) j["docs_url"] = p.docs_url;
+  // A template: the values `connect --param` takes, with the prompt for each.
+  if (p.is_template()) {
+    j["template"] = nlohmann::json::object();
+    for (const provider::TemplateVariable& variable : p.template_variables)
+      j["template"][variable.name] = variable.prompt;
+  }
   return j;
 }
 

@@ -23,6 +23,7 @@ OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient&
 
 StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view provider_name) const {
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition, providers_.Get(provider_name));
+  LATCHKEY_RETURN_IF_ERROR(provider::RequireConcrete(definition));
   if (definition.auth != provider::AuthKind::kOAuth2) {
     return FailedPreconditionError("provider '" + definition.name + "' uses " +
                                    std::string(provider::AuthKindName(definition.auth)) + ", not OAuth 2.0");

@@ -25,6 +25,7 @@ std::vector<std::pair<const char*, std::string>> EndpointFields(const provider::
   return {{"issuer", d.issuer},
           {"authorization_url", d.authorization_url},
           {"token_url", d.token_url},
+          {"refresh_url", d.refresh_url},
           {"revocation_url", d.revocation_url},
           {"device_authorization_url", d.device_authorization_url},
           {"userinfo_url", d.userinfo_url},
@@ -123,6 +124,12 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition,
                             provider::ParseProvider(toml_text, source_name));
   LATCHKEY_RETURN_IF_ERROR(CheckEnvReferences(env_policy_, definition));
+  if (definition.is_template() && !definition.client_secret.literal.empty()) {
+    return InvalidArgumentError(
+        "provider '" + definition.name +
+        "' is a template: name its client secret with env:NAME, as each tenant's entry "
+        "made from it is an entry of its own");
+  }
   // The operator set a built-in's own secret variable (LATCHKEY_GITHUB_CLIENT_SECRET) for
   // that provider's real endpoints: an entry that overrides the built-in and moves them
   // would post the secret to its own host, so it must name another variable.
@@ -155,6 +162,11 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
       }
     }
   }
+  if (!users.empty() && definition.is_template()) {
+    return FailedPreconditionError("provider '" + definition.name + "' is used by " +
+                                   std::to_string(users.size()) + " connection(s) (" + Joined(users) +
+                                   "), and a template cannot serve a connection: add it under another name");
+  }
   if (!users.empty() && !options.change_endpoints) {
     return FailedPreconditionError(
         "provider '" + definition.name + "' is used by " + std::to_string(users.size()) + " connection(s) (" +
@@ -182,6 +194,39 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
   definition.source = "store";
   if (!users.empty()) RecordEndpointChange(definition.name, record.definition, changed, users, options.by);
   return definition;
+}
+
+StatusOr<provider::ProviderDefinition> ProviderRegistry::Instantiate(
+    std::string_view template_name, const std::map<std::string, std::string>& values, std::string name,
+    const AddOptions& options) {
+  LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition, Get(template_name));
+  if (!definition.is_template()) {
+    return InvalidArgumentError("provider '" + definition.name + "' is not a template: it takes no --param");
+  }
+  std::string text;
+  if (StatusOr<store::ProviderRecord> record = store_->GetProvider(template_name); record.ok()) {
+    text = record->definition;
+  } else if (record.status().code() != StatusCode::kNotFound) {
+    return record.status();
+  } else if (std::optional<std::string_view> builtin = provider::BuiltinProviderText(template_name)) {
+    text = *builtin;
+  } else {
+    return NotFoundError("no text for the template '" + std::string(template_name) + "'");
+  }
+  if (name.empty())
+    name = provider::TemplateInstanceName(template_name, definition.template_variables, values);
+  if (name.empty()) {
+    return InvalidArgumentError(
+        "these values make too long a provider name: choose one with --provider-name");
+  }
+  if (provider::BuiltinProviderText(name)) {
+    return InvalidArgumentError("'" + name +
+                                "' is the name of a built-in entry: choose another with --provider-name");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(
+      std::string instance,
+      provider::InstantiateTemplate(text, "template '" + definition.name + "'", values, name));
+  return Add(instance, "template '" + definition.name + "'", options);
 }
 
 void ProviderRegistry::RecordEndpointChange(const std::string& name, std::string_view stored_text,

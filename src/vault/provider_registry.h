@@ -54,6 +54,14 @@ class ProviderRegistry {
     return Add(toml_text, source_name, AddOptions{});
   }
 
+  // Makes the entry for one tenant of the template `template_name` (provider_template.h):
+  // its text with `values` filled in, stored like an operator's entry under `name`
+  // (TemplateInstanceName's when empty). Making the same instance again changes nothing;
+  // a different one under the same name is an endpoint change, refused as Add refuses it.
+  StatusOr<provider::ProviderDefinition> Instantiate(std::string_view template_name,
+                                                     const std::map<std::string, std::string>& values,
+                                                     std::string name, const AddOptions& options);
+
   // The client secret to send to the token endpoint: from the environment variable the
   // entry names (when env_policy() allows it), or unsealed from the store. Empty when the
   // provider has none.

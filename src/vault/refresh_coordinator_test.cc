@@ -324,6 +324,32 @@ TEST_F(RefreshCoordinatorTest, ClientCredentialsConnectionsAreObtainedAgain) {
             std::string::npos);
 }
 
+// SurveyMonkey and Todoist grant tokens that live until revoked: no expires_in, no
+// refresh token. An assumed hour would make latchkey end a working grant itself.
+TEST_F(RefreshCoordinatorTest, ATokenWithNoStatedLifetimeAndNothingToRenewItNeverExpires) {
+  oauth::TokenResponse tokens;
+  tokens.access_token = SecretString("forever");
+  tokens.expires_in = std::chrono::hours(1);
+  tokens.expires_in_defaulted = tokens.expires_in_assumed = true;
+  auto provider = vault_->providers().Get("acme");
+  auto saved = vault_->connections().SaveGrant("survey", *provider, tokens, {"api:read"},
+                                               store::CredentialKind::kOAuth2);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  EXPECT_FALSE(saved->expires_at.has_value());
+  clock_.Advance(std::chrono::hours(24 * 30));
+  auto grant = coordinator_->Current("survey");
+  ASSERT_TRUE(grant.ok()) << grant.status().ToString();
+  EXPECT_EQ(grant->access_token.reveal(), "forever");
+  EXPECT_EQ(http_.request_count(), 0U);
+
+  // With a refresh token the assumed hour stands: a refresh renews the token in time.
+  tokens.refresh_token = SecretString("rt");
+  auto renewable = vault_->connections().SaveGrant("renewable", *provider, tokens, {"api:read"},
+                                                   store::CredentialKind::kOAuth2);
+  ASSERT_TRUE(renewable.ok()) << renewable.status().ToString();
+  EXPECT_EQ(renewable->expires_at, clock_.Now() + std::chrono::hours(1));
+}
+
 TEST_F(RefreshCoordinatorTest, NoRefreshTokenMeansNeedsReauthWhenExpired) {
   Import("work", R"({"access_token":"at-0","expires_in":1})");
   clock_.Advance(std::chrono::seconds(2));

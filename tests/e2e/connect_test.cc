@@ -193,6 +193,39 @@ TEST_F(ConnectTest, ConnectClientCredentials) {
   EXPECT_EQ(printed, Json(MustRun({"--json", "connection", "show", "robot2"})));
 }
 
+// A template entry (provider_template.h): connect asks for the tenant, refuses a value
+// that would move the entry's host, and connects through the instance it makes, which
+// reads its own client variables.
+TEST_F(ConnectTest, ATemplateEntryConnectsThroughTheInstanceItsValuesMake) {
+  MustRun(
+      {"provider", "add", "--file", "-"},
+      "name = \"tenant\"\nauth = \"oauth2\"\nissuer = \"http://{host}\"\n"
+      "client_id = \"env:LATCHKEY_TENANT_CLIENT_ID\"\nclient_secret = \"env:LATCHKEY_TENANT_CLIENT_SECRET\"\n"
+      "scopes = [\"api:read\"]\napi_base_url = \"http://{host}/api\"\n"
+      "[template]\nhost = \"the server (host:port)\"\n");
+  RunResult unasked = Latchkey({"connect", "tenant", "--client-credentials"});
+  EXPECT_NE(unasked.exit_code, 0);
+  EXPECT_THAT(unasked.err, HasSubstr("latchkey connect tenant --param host=... (the server (host:port))"));
+  RunResult moved = Latchkey({"connect", "tenant", "--param", "host=127.0.0.1/evil", "--client-credentials"});
+  EXPECT_NE(moved.exit_code, 0);
+  EXPECT_THAT(moved.err, HasSubstr("the value of 'host' must be a host name"));
+
+  const std::string host = as_->base_url().substr(std::string("http://").size());
+  std::string instance = "tenant-" + host;
+  for (char& c : instance) c = (c == '.' || c == ':') ? '-' : c;
+  std::string variable = "LATCHKEY_" + instance + "_";
+  for (char& c : variable) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  RunResult connected =
+      Latchkey({"connect", "tenant", "--param", "host=" + host, "--name", "robot", "--client-credentials"},
+               "", {{variable + "CLIENT_ID", "agent-client"}, {variable + "CLIENT_SECRET", "agent-secret"}});
+  ASSERT_EQ(connected.exit_code, 0) << connected.err;
+  EXPECT_THAT(connected.out, HasSubstr("connection 'robot' connected (" + instance + ", scopes: api:read)"));
+  auto shown = Json(MustRun({"--json", "provider", "show", instance}));
+  EXPECT_EQ(shown["issuer"], as_->base_url());
+  EXPECT_EQ(shown["api_base_url"], as_->base_url() + "/api");
+  EXPECT_FALSE(MustRun({"token", "robot"}).empty());
+}
+
 TEST_F(ConnectTest, ConnectUsageErrors) {
   EXPECT_EQ(Latchkey({"connect"}).exit_code, 2);
   EXPECT_EQ(Latchkey({"connect", "acme", "--device", "--client-credentials"}).exit_code, 2);
