@@ -64,6 +64,45 @@ TEST(PostgresStoreTest, ReopeningKeepsDataAndDoesNotRemigrate) {
             postgres::LatestSchemaVersion());
 }
 
+// A store written by the version before migration 8 (the refresh-token forecast): its
+// connections open as consented when they were created, and the new columns round-trip.
+TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrationEight) {
+  PostgresTestEnv env;
+  ConnectionRecord connection = Connection("work", "c1", 1);
+  connection.account_id = "acct-1";
+  {
+    auto store = env.Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
+    ASSERT_TRUE((*store)->InsertConnection(connection).ok());
+  }
+  QueryInt(env.Url(),
+           "ALTER TABLE connections DROP COLUMN consented_at, DROP COLUMN refresh_server_expires_at, "
+           "DROP COLUMN refresh_lifetime_override, DROP COLUMN refresh_idle_lifetime_override, "
+           "DROP COLUMN expiring_alerted_for");
+  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 7");
+  auto store = env.Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
+            postgres::LatestSchemaVersion());
+  auto read = (*store)->GetConnection("work");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ConnectionRecord expected = connection;
+  expected.consented_at = connection.created_at;
+  EXPECT_EQ(*read, expected);
+
+  ConnectionRecord changed = *read;
+  changed.refresh_server_expires_at = At(90000);
+  changed.refresh_lifetime_override = std::chrono::hours(24 * 7);
+  changed.refresh_idle_lifetime_override = std::chrono::seconds(20);
+  changed.expiring_alerted_for = At(80000);
+  ASSERT_TRUE((*store)->UpdateConnection(changed, read->token_version).ok());
+  auto again = (*store)->GetConnection("work");
+  ASSERT_TRUE(again.ok());
+  changed.token_version = read->token_version + 1;
+  EXPECT_EQ(*again, changed);
+}
+
 TEST(PostgresStoreTest, RefusesASchemaNewerThanTheBinary) {
   PostgresTestEnv env;
   ASSERT_TRUE(env.Open().ok());
