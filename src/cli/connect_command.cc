@@ -28,8 +28,7 @@ struct ConnectOptions {
   std::string provider;
   std::string name;
   std::vector<std::string> scopes;
-  std::vector<std::string> params;  // "name=value", for a template entry
-  std::string provider_name;        // the name of the entry made from a template
+  TemplateArguments template_arguments;  // for a template entry
   bool device = false;
   bool client_credentials = false;
   bool no_browser = false;
@@ -141,50 +140,14 @@ StatusOr<store::ConnectionRecord> ConnectWithDevice(vault::ConsentFlows& flows,
       [](Duration interval) { std::this_thread::sleep_for(interval); }, device_options);
 }
 
-// The values of a template's variables: from --param, else asked on the terminal (with
-// the variable's prompt) when there is one, else an error naming what is missing.
-StatusOr<std::map<std::string, std::string>> TemplateValues(const provider::ProviderDefinition& definition,
-                                                            const std::vector<std::string>& params) {
-  std::map<std::string, std::string> values;
-  for (const std::string& param : params) {
-    const size_t equals = param.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return InvalidArgumentError("--param takes name=value, not '" + param + "'");
-    }
-    values[param.substr(0, equals)] = param.substr(equals + 1);
-  }
-  for (const provider::TemplateVariable& variable : definition.template_variables) {
-    if (values.count(variable.name) != 0) continue;
-    if (::isatty(STDIN_FILENO) == 0) return provider::RequireConcrete(definition);
-    std::cerr << variable.prompt << ": " << std::flush;
-    std::string line;
-    if (!std::getline(std::cin, line) || line.empty()) {
-      return InvalidArgumentError("no value for '" + variable.name + "'");
-    }
-    values[variable.name] = line;
-  }
-  return values;
-}
-
 int Connect(Context& context, ConnectOptions options) {
   options.scopes = SplitScopes(options.scopes);
   if (options.timeout_seconds <= 0) return FailUsage("--timeout must be a positive number of seconds");
   auto vault = context.Vault();
   if (!vault.ok()) return Fail(vault.status());
-  auto definition = (*vault)->providers().Get(options.provider);
-  if (!definition.ok()) return Fail(definition.status());
-  if (definition->is_template()) {
-    auto values = TemplateValues(*definition, options.params);
-    if (!values.ok()) return Fail(values.status());
-    auto instance = (*vault)->providers().Instantiate(options.provider, *values, options.provider_name, {});
-    if (!instance.ok()) return Fail(instance.status());
-    std::cerr << "provider '" << instance->name << "' is template '" << options.provider << "' for "
-              << instance->display_name << std::endl;
-    options.provider = instance->name;
-  } else if (!options.params.empty() || !options.provider_name.empty()) {
-    return FailUsage("provider '" + options.provider +
-                     "' is not a template: it takes no --param or --provider-name");
-  }
+  auto concrete = ConcreteProvider(**vault, options.provider, options.template_arguments, /*ask=*/true);
+  if (!concrete.ok()) return Fail(concrete.status());
+  options.provider = *concrete;
   if (options.name.empty()) options.name = options.provider;
   auto clients = context.OAuth();
   if (!clients.ok()) return Fail(clients.status());
@@ -218,11 +181,11 @@ void AddConnectCommand(CLI::App& app, Context& context) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   connect
-      ->add_option("--param", options->params,
+      ->add_option("--param", options->template_arguments.params,
                    "name=value for a template entry's variable (repeatable; asked when missing)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  connect->add_option("--provider-name", options->provider_name,
+  connect->add_option("--provider-name", options->template_arguments.provider_name,
                       "The name of the entry a template makes (default: the template's and the values')");
   auto* device =
       connect->add_flag("--device", options->device, "Use the device flow (no browser on this host)");

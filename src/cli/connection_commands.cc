@@ -28,6 +28,7 @@ struct ImportOptions {
   std::string provider;
   std::string file;
   bool replace = false;
+  TemplateArguments template_arguments;  // for a template entry (stdin is the document: no prompts)
 };
 
 int Import(Context& context, const ImportOptions& options) {
@@ -42,9 +43,14 @@ int Import(Context& context, const ImportOptions& options) {
     WipeString(*document);
     return Fail(vault.status());
   }
+  auto provider = ConcreteProvider(**vault, options.provider, options.template_arguments, /*ask=*/false);
+  if (!provider.ok()) {
+    WipeString(*document);
+    return Fail(provider.status());
+  }
   auto imported = (*vault)->connections().Import({
       .name = options.name,
-      .provider = options.provider,
+      .provider = *provider,
       .document = std::move(*document),
       .source = path == "-" ? "the token document on standard input" : "token file '" + path + "'",
       .replace = options.replace,
@@ -176,6 +182,13 @@ void AddConnectionCommands(CLI::App& app, Context& context) {
   import->add_option("--file", import_options->file, "Token JSON file (default: standard input; never argv)");
   import->add_flag("--replace", import_options->replace,
                    "Overwrite the credentials of an existing connection");
+  import
+      ->add_option("--param", import_options->template_arguments.params,
+                   "name=value for a template entry's variable (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  import->add_option("--provider-name", import_options->template_arguments.provider_name,
+                     "The name of the entry a template makes (default: the template's and the values')");
   import->callback([&context, import_options] {
     context.action = [&context, import_options] { return Import(context, *import_options);
 };

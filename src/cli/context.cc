@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -323,6 +324,39 @@ int Fail(const Status& status) {
 int FailUsage(std::string_view message) {
   std::cerr << "latchkey: error: " << message << "\n";
   return kExitUsage;
+}
+
+StatusOr<std::string> ConcreteProvider(vault::Vault& vault, const std::string& provider,
+                                       const TemplateArguments& arguments, bool ask) {
+  LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition, vault.providers().Get(provider));
+  if (!definition.is_template()) {
+    if (arguments.params.empty() && arguments.provider_name.empty()) return provider;
+    return InvalidArgumentError("provider '" + provider +
+                                "' is not a template: it takes no --param or --provider-name");
+  }
+  std::map<std::string, std::string> values;
+  for (const std::string& param : arguments.params) {
+    const size_t equals = param.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgumentError("--param takes name=value, not '" + param + "'");
+    }
+    values[param.substr(0, equals)] = param.substr(equals + 1);
+  }
+  for (const provider::TemplateVariable& variable : definition.template_variables) {
+    if (values.count(variable.name) != 0) continue;
+    if (!ask || ::isatty(STDIN_FILENO) == 0) return provider::RequireConcrete(definition);
+    std::cerr << variable.prompt << ": " << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line) || line.empty()) {
+      return InvalidArgumentError("no value for '" + variable.name + "'");
+    }
+    values[variable.name] = line;
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition instance,
+                            vault.providers().Instantiate(provider, values, arguments.provider_name, {}));
+  std::cerr << "provider '" << instance.name << "' (" << instance.display_name << ") is template '"
+            << provider << "' with your values" << std::endl;
+  return instance.name;
 }
 
 void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }

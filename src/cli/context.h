@@ -94,6 +94,18 @@ int Fail(const Status& status);
 int FailUsage(std::string_view message);
 void PrintJson(const nlohmann::json& value);
 
+// What a template entry (provider_template.h) takes on the command line: --param
+// name=value (repeatable) and --provider-name.
+struct TemplateArguments {
+  std::vector<std::string> params;
+  std::string provider_name;
+};
+// The provider a command uses: `provider` itself, or for a template the instance its
+// values make (stored by the first command that makes it). A value not given is asked
+// on the terminal when `ask` and stdin is one; else the error names each --param.
+StatusOr<std::string> ConcreteProvider(vault::Vault& vault, const std::string& provider,
+                                       const TemplateArguments& arguments, bool ask);
+
 // Reads a whole file ("-" = standard input) of at most `limit` bytes.
 StatusOr<std::string> ReadInput(const std::string& path, std::size_t limit, std::string_view what);
 

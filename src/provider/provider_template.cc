@@ -273,9 +273,10 @@ Status RequireConcrete(const ProviderDefinition& definition) {
   for (const TemplateVariable& variable : definition.template_variables) {
     params += " --param " + variable.name + "=... (" + variable.prompt + ")";
   }
-  return FailedPreconditionError("provider '" + definition.name +
-                                 "' is a template for one tenant each: `latchkey connect " + definition.name +
-                                 params + "` makes the entry for yours");
+  return FailedPreconditionError(
+      "provider '" + definition.name + "' is a template for one tenant each: `latchkey " +
+      (definition.auth == AuthKind::kOAuth2 ? "connect " : "connection import NAME --provider ") +
+      definition.name + params + "` makes the entry for yours");
 }
 
 namespace internal {

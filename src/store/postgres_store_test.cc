@@ -85,22 +85,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
             postgres::LatestSchemaVersion());
-  auto read = (*store)->GetConnection("work");
-  ASSERT_TRUE(read.ok()) << read.status().ToString();
-  ConnectionRecord expected = connection;
-  expected.consented_at = connection.created_at;
-  EXPECT_EQ(*read, expected);
-
-  ConnectionRecord changed = *read;
-  changed.refresh_server_expires_at = At(90000);
-  changed.refresh_lifetime_override = std::chrono::hours(24 * 7);
-  changed.refresh_idle_lifetime_override = std::chrono::seconds(20);
-  changed.expiring_alerted_for = At(80000);
-  ASSERT_TRUE((*store)->UpdateConnection(changed, read->token_version).ok());
-  auto again = (*store)->GetConnection("work");
-  ASSERT_TRUE(again.ok());
-  changed.token_version = read->token_version + 1;
-  EXPECT_EQ(*again, changed);
+  ExpectAConnectionOfVersionSevenAfterMigrationEight(**store, connection);
 }
 
 TEST(PostgresStoreTest, RefusesASchemaNewerThanTheBinary) {

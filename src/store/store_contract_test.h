@@ -87,6 +87,27 @@ inline ConnectionRecord Connection(std::string name, std::string id, int64_t dat
   return c;
 }
 
+// After migration 8 (the refresh-token forecast), a connection written by version 7
+// (`before`) reads back as consented when it was created, and the new columns round-trip.
+inline void ExpectAConnectionOfVersionSevenAfterMigrationEight(Store& store, const ConnectionRecord& before) {
+  auto read = store.GetConnection(before.name);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ConnectionRecord expected = before;
+  expected.consented_at = before.created_at;
+  EXPECT_EQ(*read, expected);
+
+  ConnectionRecord changed = *read;
+  changed.refresh_server_expires_at = At(90000);
+  changed.refresh_lifetime_override = std::chrono::hours(24 * 7);
+  changed.refresh_idle_lifetime_override = std::chrono::seconds(20);
+  changed.expiring_alerted_for = At(80000);
+  ASSERT_TRUE(store.UpdateConnection(changed, read->token_version).ok());
+  auto again = store.GetConnection(before.name);
+  ASSERT_TRUE(again.ok());
+  changed.token_version = read->token_version + 1;
+  EXPECT_EQ(*again, changed);
+}
+
 inline AgentRecord Agent(std::string name, std::string id) {
   return {std::move(id), std::move(name), B("hash"), {"work-gmail:GET:/gmail/*"}, At(3000), std::nullopt};
 }

@@ -193,6 +193,31 @@ TEST_F(CliTest, ProviderAddOverridesABuiltinAndShowsNoSecret) {
   EXPECT_THAT(MustRun({"provider", "list"}), HasSubstr("slack"));
 }
 
+// Freshdesk's built-in entry is a template (the account's subdomain is in its URL) whose
+// key is imported: import takes --param as connect does, and lists the template with them.
+TEST_F(CliTest, ImportIntoATemplateEntryMakesItsInstanceFirst) {
+  EXPECT_THAT(MustRun({"provider", "list"}), HasSubstr("Freshdesk (template: --param domain)"));
+  const std::string document = R"({"username": "key-of-acme", "password": "X"})";
+  RunResult unasked = Latchkey({"connection", "import", "desk", "--provider", "freshdesk"}, document);
+  EXPECT_EQ(unasked.exit_code, 1) << unasked.err;
+  EXPECT_THAT(unasked.err, HasSubstr("latchkey connection import NAME --provider freshdesk --param domain="));
+  RunResult moved = Latchkey(
+      {"connection", "import", "desk", "--provider", "freshdesk", "--param", "domain=acme.evil.example"},
+      document);
+  EXPECT_NE(moved.exit_code, 0);
+  EXPECT_THAT(moved.err, HasSubstr("must be one DNS label"));
+
+  std::string out = MustRun(
+      {"connection", "import", "desk", "--provider", "freshdesk", "--param", "domain=acme"}, document);
+  EXPECT_THAT(out, HasSubstr("connection 'desk' imported (freshdesk-acme, active)"));
+  std::string shown = MustRun({"--json", "provider", "show", "freshdesk-acme"});
+  EXPECT_THAT(shown, HasSubstr("\"api_base_url\": \"https://acme.freshdesk.com/api/v2\""));
+  RunResult not_template =
+      Latchkey({"connection", "import", "g", "--provider", "google", "--param", "x=y"}, kToken);
+  EXPECT_NE(not_template.exit_code, 0);
+  EXPECT_THAT(not_template.err, HasSubstr("is not a template"));
+}
+
 TEST_F(CliTest, ImportReadsTheTokenFileAndShowsMetadataOnly) {
   const std::string file = data_dir() + "/../tokens-" + UniqueSecret("f") + ".json";
   const std::string access = UniqueSecret("at");
