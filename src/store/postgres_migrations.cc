@@ -162,6 +162,47 @@ ALTER TABLE connections ADD COLUMN refresh_lifetime_override BIGINT;
 ALTER TABLE connections ADD COLUMN refresh_idle_lifetime_override BIGINT;
 ALTER TABLE connections ADD COLUMN expiring_alerted_for BIGINT;
 )sql"},
+    // 9: latchkey's own OAuth authorization server for /mcp (issue 23): its clients, the
+    // consents a human gave them (per client and agent), and its codes and tokens (hashed).
+    {9, R"sql(
+CREATE TABLE mcp_clients (
+  client_id TEXT COLLATE "C" PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  logo_uri TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  token_endpoint_auth_method TEXT NOT NULL,
+  client_secret_hash BYTEA,
+  document_expires_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE mcp_consents (
+  client_id TEXT COLLATE "C" NOT NULL,
+  agent TEXT COLLATE "C" NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  PRIMARY KEY (client_id, agent)
+);
+CREATE TABLE mcp_tokens (
+  token_hash BYTEA PRIMARY KEY,
+  kind TEXT NOT NULL,
+  family_id TEXT NOT NULL,
+  client_id TEXT COLLATE "C" NOT NULL,
+  agent TEXT COLLATE "C" NOT NULL,
+  resource TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX mcp_tokens_family ON mcp_tokens (family_id);
+CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
+)sql"},
 };
 
 }  // namespace

@@ -76,6 +76,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  QueryInt(env.Url(), "DROP TABLE mcp_clients, mcp_consents, mcp_tokens");
   QueryInt(env.Url(),
            "ALTER TABLE connections DROP COLUMN consented_at, DROP COLUMN refresh_server_expires_at, "
            "DROP COLUMN refresh_lifetime_override, DROP COLUMN refresh_idle_lifetime_override, "

@@ -38,4 +38,20 @@ std::optional<CredentialKind> ParseCredentialKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view McpTokenKindName(McpTokenKind kind) {
+  switch (kind) {
+    case McpTokenKind::kCode: return "code";
+    case McpTokenKind::kAccess: return "access";
+    case McpTokenKind::kRefresh: return "refresh";
+  }
+  return "unknown";
+}
+
+std::optional<McpTokenKind> ParseMcpTokenKind(std::string_view name) {
+  for (McpTokenKind k : {McpTokenKind::kCode, McpTokenKind::kAccess, McpTokenKind::kRefresh}) {
+    if (McpTokenKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
 }  // namespace latchkey::store

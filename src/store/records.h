@@ -201,4 +201,59 @@ struct PendingAuthorization {
   friend bool operator==(const PendingAuthorization&, const PendingAuthorization&) = default;
 };
 
+// latchkey's own OAuth authorization server for /mcp (issue 23).
+
+// A client: the URL of its Client ID Metadata Document (what it says is cached here), or
+// an id latchkey issued at dynamic registration (RFC 7591).
+struct McpClientRecord {
+  std::string client_id;
+  bool metadata_document = false;  // client_id is the https URL of the client's document
+  std::string name;                // as the client states it: shown as text, never trusted
+  std::string logo_uri;            // likewise, shown as text
+  std::vector<std::string> redirect_uris;
+  std::string token_endpoint_auth_method;        // "none", "client_secret_basic", "client_secret_post"
+  std::optional<Bytes> client_secret_hash;       // registered confidential clients only
+  std::optional<TimePoint> document_expires_at;  // a document's cache lifetime
+  TimePoint created_at;
+  TimePoint updated_at;
+
+  friend bool operator==(const McpClientRecord&, const McpClientRecord&) = default;
+};
+
+// What a human allowed a client: to act as `agent`, with these scopes.
+struct McpConsentRecord {
+  std::string client_id;
+  std::string agent;
+  std::vector<std::string> scopes;
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+
+  friend bool operator==(const McpConsentRecord&, const McpConsentRecord&) = default;
+};
+
+enum class McpTokenKind { kCode, kAccess, kRefresh };
+std::string_view McpTokenKindName(McpTokenKind kind);  // "code" | "access" | "refresh"
+std::optional<McpTokenKind> ParseMcpTokenKind(std::string_view name);
+
+// An authorization code, access token or refresh token, by the hash of its value. One
+// consent's code and every token issued from it share `family_id`, so replaying a used
+// code or refresh token can end them all.
+struct McpTokenRecord {
+  Bytes token_hash;
+  McpTokenKind kind = McpTokenKind::kAccess;
+  std::string family_id;
+  std::string client_id;
+  std::string agent;
+  std::string resource;  // RFC 8707: the token is good for this resource only
+  std::vector<std::string> scopes;
+  std::string redirect_uri;    // codes: the token request must repeat it
+  std::string code_challenge;  // codes: PKCE S256 challenge
+  TimePoint created_at;
+  TimePoint expires_at;
+  std::optional<TimePoint> used_at;  // codes and refresh tokens are used once
+  std::optional<TimePoint> revoked_at;
+
+  friend bool operator==(const McpTokenRecord&, const McpTokenRecord&) = default;
+};
+
 }  // namespace latchkey::store

@@ -185,6 +185,47 @@ ALTER TABLE connections ADD COLUMN refresh_lifetime_override INTEGER;
 ALTER TABLE connections ADD COLUMN refresh_idle_lifetime_override INTEGER;
 ALTER TABLE connections ADD COLUMN expiring_alerted_for INTEGER;
 )sql"},
+    // 9: latchkey's own OAuth authorization server for /mcp (issue 23): its clients, the
+    // consents a human gave them (per client and agent), and its codes and tokens (hashed).
+    {9, R"sql(
+CREATE TABLE mcp_clients (
+  client_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  logo_uri TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  token_endpoint_auth_method TEXT NOT NULL,
+  client_secret_hash BLOB,
+  document_expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE mcp_consents (
+  client_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  PRIMARY KEY (client_id, agent)
+);
+CREATE TABLE mcp_tokens (
+  token_hash BLOB PRIMARY KEY,
+  kind TEXT NOT NULL,
+  family_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX mcp_tokens_family ON mcp_tokens (family_id);
+CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
+)sql"},
 };
 
 }  // namespace

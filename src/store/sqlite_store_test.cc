@@ -108,6 +108,12 @@ constexpr const char* kUndoMigration7 = R"sql(
     ALTER TABLE pending_authorizations DROP COLUMN asked_by;
     ALTER TABLE pending_authorizations DROP COLUMN endpoints_digest;
 )sql";
+constexpr const char* kUndoMigration9 = R"sql(
+    DROP TABLE mcp_clients;
+    DROP TABLE mcp_consents;
+    DROP TABLE mcp_tokens;
+)sql";
+
 constexpr const char* kUndoMigration8 = R"sql(
     ALTER TABLE connections DROP COLUMN consented_at;
     ALTER TABLE connections DROP COLUMN refresh_server_expires_at;
@@ -136,6 +142,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
     INSERT INTO audit VALUES (9, 3000, 'other', 'gmail', 'GET', '/c', 403, 'scope_insufficient', 9, 0);
     DROP TABLE ended_sessions;
   )sql");
+  ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
   ExecRaw(path, kUndoMigration7);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 3");
@@ -192,6 +199,7 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
+  ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
   ExecRaw(path, kUndoMigration7);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 6");
@@ -226,6 +234,7 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 7");
   auto store = OpenSqliteStore({path}, SystemClock::Instance());

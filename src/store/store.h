@@ -149,6 +149,23 @@ class Store {
   // verifier, and an agent can ask for one per scope set). Returns how many.
   virtual StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) = 0;
 
+  // --- latchkey's own OAuth authorization server for /mcp (issue 23) ---
+  virtual Status UpsertMcpClient(const McpClientRecord& client) = 0;
+  virtual StatusOr<McpClientRecord> GetMcpClient(std::string_view client_id) = 0;  // kNotFound
+  // Records (or renews, clearing a revocation) what a human allowed a client.
+  virtual Status UpsertMcpConsent(const McpConsentRecord& consent) = 0;
+  virtual StatusOr<std::vector<McpConsentRecord>> ListMcpConsents() = 0;  // by agent, then client
+  // Revokes the consent and, in the same transaction, every code and token issued under it.
+  virtual Status RevokeMcpConsent(std::string_view client_id, std::string_view agent, TimePoint at) = 0;
+  virtual Status InsertMcpToken(const McpTokenRecord& token) = 0;  // kAlreadyExists on a taken hash
+  virtual StatusOr<McpTokenRecord> GetMcpToken(const Bytes& token_hash) = 0;  // kNotFound
+  // Single use, atomically: marks the code or refresh token used at `now` and returns it
+  // as it was. kFailedPrecondition ("used already") when it was: a replay, whose caller
+  // revokes the family; kNotFound for an unknown hash.
+  virtual StatusOr<McpTokenRecord> UseMcpToken(const Bytes& token_hash, TimePoint now) = 0;
+  // Revokes every code and token of the family not revoked yet; returns how many.
+  virtual StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) = 0;
+
   // Cheap round trip for /readyz.
   virtual Status Ping() = 0;
 };

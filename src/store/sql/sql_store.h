@@ -65,6 +65,15 @@ class SqlStore : public Store {
   StatusOr<std::vector<AdminTokenRecord>> ListAdminTokens() override;
   Status RevokeAdminToken(std::string_view id, TimePoint at) override;
   Status RevokeAgent(std::string_view name, TimePoint at) override;
+  Status UpsertMcpClient(const McpClientRecord& client) override;
+  StatusOr<McpClientRecord> GetMcpClient(std::string_view client_id) override;
+  Status UpsertMcpConsent(const McpConsentRecord& consent) override;
+  StatusOr<std::vector<McpConsentRecord>> ListMcpConsents() override;
+  Status RevokeMcpConsent(std::string_view client_id, std::string_view agent, TimePoint at) override;
+  Status InsertMcpToken(const McpTokenRecord& token) override;
+  StatusOr<McpTokenRecord> GetMcpToken(const Bytes& token_hash) override;
+  StatusOr<McpTokenRecord> UseMcpToken(const Bytes& token_hash, TimePoint now) override;
+  StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
   StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) override;

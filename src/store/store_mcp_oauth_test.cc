@@ -1,0 +1,126 @@
+// Contract tests: the rows of latchkey's own OAuth authorization server for /mcp.
+#include "store/store_contract_test.h"
+
+namespace latchkey::store::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+McpClientRecord Client(std::string id) {
+  McpClientRecord c;
+  c.client_id = std::move(id);
+  c.metadata_document = true;
+  c.name = "Example Client";
+  c.logo_uri = "https://client.example/logo.png";
+  c.redirect_uris = {"http://127.0.0.1/callback", "https://client.example/cb"};
+  c.token_endpoint_auth_method = "none";
+  c.document_expires_at = At(9000);
+  c.created_at = c.updated_at = At(1000);
+  return c;
+}
+
+McpTokenRecord Token(const std::string& value, McpTokenKind kind, std::string family,
+                     std::string client = "c1", std::string agent = "bot") {
+  McpTokenRecord t;
+  t.token_hash = B("hash-of-" + value);
+  t.kind = kind;
+  t.family_id = std::move(family);
+  t.client_id = std::move(client);
+  t.agent = std::move(agent);
+  t.resource = "https://latchkey.example/mcp";
+  t.scopes = {"mcp"};
+  if (kind == McpTokenKind::kCode) {
+    t.redirect_uri = "http://127.0.0.1:5555/callback";
+    t.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  }
+  t.created_at = At(1000);
+  t.expires_at = At(61000);
+  return t;
+}
+
+TEST_P(StoreContractTest, McpClientsRoundTripAndAreUpdatedInPlace) {
+  McpClientRecord document = Client("https://client.example/oauth/metadata.json");
+  ASSERT_TRUE(store().UpsertMcpClient(document).ok());
+  McpClientRecord registered = Client("lk_registered");
+  registered.metadata_document = false;
+  registered.token_endpoint_auth_method = "client_secret_basic";
+  registered.client_secret_hash = B("secret-hash");
+  registered.document_expires_at.reset();
+  ASSERT_TRUE(store().UpsertMcpClient(registered).ok());
+  EXPECT_EQ(*store().GetMcpClient(document.client_id), document);
+  EXPECT_EQ(*store().GetMcpClient(registered.client_id), registered);
+
+  document.name = "Renamed";
+  document.redirect_uris = {"https://client.example/other"};
+  document.updated_at = At(5000);
+  ASSERT_TRUE(store().UpsertMcpClient(document).ok());
+  EXPECT_EQ(*store().GetMcpClient(document.client_id), document) << "a fetched document replaces the last";
+  EXPECT_EQ(store().GetMcpClient("lk_unknown").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, ACodeIsUsedOnceAndAReplayIsReported) {
+  McpTokenRecord code = Token("code-1", McpTokenKind::kCode, "family-1");
+  ASSERT_TRUE(store().InsertMcpToken(code).ok());
+  EXPECT_EQ(store().InsertMcpToken(code).code(), StatusCode::kAlreadyExists);
+  auto used = store().UseMcpToken(code.token_hash, At(2000));
+  ASSERT_TRUE(used.ok()) << used.status().ToString();
+  EXPECT_EQ(*used, code) << "returned as it was before this use";
+  auto replay = store().UseMcpToken(code.token_hash, At(3000));
+  EXPECT_EQ(replay.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(replay.status().message(), HasSubstr("was used already"));
+  code.used_at = At(2000);
+  EXPECT_EQ(*store().GetMcpToken(code.token_hash), code) << "the first use's time stays";
+  EXPECT_EQ(store().UseMcpToken(B("hash-of-nothing"), At(3000)).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, RevokingAFamilyEndsItsCodeAndTokensOnly) {
+  for (const McpTokenRecord& t :
+       {Token("code", McpTokenKind::kCode, "f1"), Token("access", McpTokenKind::kAccess, "f1"),
+        Token("refresh", McpTokenKind::kRefresh, "f1"), Token("other", McpTokenKind::kAccess, "f2")}) {
+    ASSERT_TRUE(store().InsertMcpToken(t).ok());
+  }
+  auto revoked = store().RevokeMcpFamily("f1", At(4000));
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(*revoked, 3);
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-access"))->revoked_at, At(4000));
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-refresh"))->revoked_at, At(4000));
+  EXPECT_FALSE(store().GetMcpToken(B("hash-of-other"))->revoked_at.has_value());
+  EXPECT_EQ(*store().RevokeMcpFamily("f1", At(5000)), 0) << "a revocation keeps its first time";
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-code"))->revoked_at, At(4000));
+}
+
+TEST_P(StoreContractTest, RevokingAConsentEndsEveryTokenItIssued) {
+  McpConsentRecord consent{.client_id = "c1",
+                           .agent = "bot",
+                           .scopes = {"mcp"},
+                           .created_at = At(1000),
+                           .revoked_at = std::nullopt};
+  McpConsentRecord other{.client_id = "c1",
+                         .agent = "other-bot",
+                         .scopes = {"mcp"},
+                         .created_at = At(1000),
+                         .revoked_at = std::nullopt};
+  ASSERT_TRUE(store().UpsertMcpConsent(consent).ok());
+  ASSERT_TRUE(store().UpsertMcpConsent(other).ok());
+  ASSERT_TRUE(store().InsertMcpToken(Token("a1", McpTokenKind::kAccess, "f1")).ok());
+  ASSERT_TRUE(store().InsertMcpToken(Token("r2", McpTokenKind::kRefresh, "f2")).ok());
+  ASSERT_TRUE(store().InsertMcpToken(Token("a3", McpTokenKind::kAccess, "f3", "c1", "other-bot")).ok());
+  EXPECT_EQ(*store().ListMcpConsents(), (std::vector<McpConsentRecord>{consent, other}));
+
+  ASSERT_TRUE(store().RevokeMcpConsent("c1", "bot", At(7000)).ok());
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-a1"))->revoked_at, At(7000));
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-r2"))->revoked_at, At(7000));
+  EXPECT_FALSE(store().GetMcpToken(B("hash-of-a3"))->revoked_at.has_value()) << "another agent's consent";
+  consent.revoked_at = At(7000);
+  EXPECT_EQ(*store().ListMcpConsents(), (std::vector<McpConsentRecord>{consent, other}));
+  EXPECT_EQ(store().RevokeMcpConsent("c1", "bot", At(8000)).code(), StatusCode::kNotFound);
+
+  // Consenting again renews it.
+  consent.revoked_at.reset();
+  consent.created_at = At(9000);
+  ASSERT_TRUE(store().UpsertMcpConsent(consent).ok());
+  EXPECT_EQ(store().ListMcpConsents()->front(), consent);
+}
+
+}  // namespace
+}  // namespace latchkey::store::testing
