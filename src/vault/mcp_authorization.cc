@@ -1,0 +1,154 @@
+#include "vault/mcp_authorization.h"
+
+#include "crypto/access_key.h"
+#include "oauth/pkce.h"
+
+namespace latchkey::vault {
+namespace {
+
+using store::McpTokenKind;
+using store::McpTokenRecord;
+
+// Prefixes that say what a token is to a secret scanner; never parsed.
+std::string_view PrefixOf(McpTokenKind kind) {
+  switch (kind) {
+    case McpTokenKind::kCode: return "lkmc_";
+    case McpTokenKind::kAccess: return "lkma_";
+    case McpTokenKind::kRefresh: return "lkmr_";
+  }
+  return "";
+}
+
+Bytes HashOf(const SecretString& value) { return crypto::HashAccessKeySecret(value.reveal()); }
+
+Status InvalidGrant(std::string_view why) { return PermissionDeniedError(std::string(why)); }
+
+Status Unauthenticated() {
+  return UnauthenticatedError(
+      "the access token is not valid here (unknown, expired, revoked or for another resource)");
+}
+
+}  // namespace
+
+McpAuthorization::McpAuthorization(Vault& vault, const Clock& clock, Random& random,
+                                   McpAuthorizationOptions options)
+    : vault_(vault), clock_(clock), random_(random), options_(options) {}
+
+StatusOr<SecretString> McpAuthorization::IssueCode(const McpGrant& grant) {
+  LATCHKEY_RETURN_IF_ERROR(vault_.agents().Find(grant.agent).status());
+  const TimePoint now = clock_.Now();
+  LATCHKEY_RETURN_IF_ERROR(vault_.store().UpsertMcpConsent({.client_id = grant.client_id,
+                                                            .agent = grant.agent,
+                                                            .scopes = grant.scopes,
+                                                            .created_at = now,
+                                                            .revoked_at = std::nullopt}));
+  SecretString code(std::string(PrefixOf(McpTokenKind::kCode)) + random_.Base64Url(32));
+  McpTokenRecord record;
+  record.token_hash = HashOf(code);
+  record.kind = McpTokenKind::kCode;
+  record.family_id = random_.Hex(16);
+  record.client_id = grant.client_id;
+  record.agent = grant.agent;
+  record.resource = grant.resource;
+  record.scopes = grant.scopes;
+  record.redirect_uri = grant.redirect_uri;
+  record.code_challenge = grant.code_challenge;
+  record.created_at = now;
+  record.expires_at = now + options_.code_lifetime;
+  LATCHKEY_RETURN_IF_ERROR(vault_.store().InsertMcpToken(record));
+  return code;
+}
+
+StatusOr<McpTokens> McpAuthorization::ExchangeCode(const SecretString& code, std::string_view client_id,
+                                                   std::string_view redirect_uri,
+                                                   const SecretString& code_verifier,
+                                                   std::string_view resource) {
+  StatusOr<McpTokenRecord> found = vault_.store().GetMcpToken(HashOf(code));
+  if (!found.ok() || found->kind != McpTokenKind::kCode)
+    return InvalidGrant("the authorization code is not valid");
+  // Everything the authorization request bound the code to, before the code is spent:
+  // a stolen code without its verifier spends nothing and revokes nothing.
+  if (found->client_id != client_id)
+    return InvalidGrant("the authorization code was issued to another client");
+  if (found->redirect_uri != redirect_uri) {
+    return InvalidGrant("redirect_uri differs from the authorization request's");
+  }
+  if (code_verifier.empty() || oauth::S256Challenge(code_verifier.reveal()) != found->code_challenge) {
+    return InvalidGrant("the PKCE code_verifier does not match the code_challenge");
+  }
+  if (!resource.empty() && found->resource != resource) {
+    return InvalidGrant("resource differs from the authorization request's");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord used, UseOnce(code, McpTokenKind::kCode));
+  return IssueTokens(used);
+}
+
+StatusOr<McpTokens> McpAuthorization::Refresh(const SecretString& refresh_token, std::string_view client_id,
+                                              std::string_view resource) {
+  StatusOr<McpTokenRecord> found = vault_.store().GetMcpToken(HashOf(refresh_token));
+  if (!found.ok() || found->kind != McpTokenKind::kRefresh || found->client_id != client_id) {
+    return InvalidGrant("the refresh token is not valid");
+  }
+  if (!resource.empty() && found->resource != resource) {
+    return InvalidGrant("resource differs from the one the refresh token was issued for");
+  }
+  LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord used, UseOnce(refresh_token, McpTokenKind::kRefresh));
+  if (!vault_.agents().Find(used.agent).ok()) {
+    LATCHKEY_RETURN_IF_ERROR(vault_.store().RevokeMcpFamily(used.family_id, clock_.Now()).status());
+    return InvalidGrant("the agent this client acts as was revoked");
+  }
+  return IssueTokens(used);
+}
+
+StatusOr<McpTokenRecord> McpAuthorization::UseOnce(const SecretString& value, McpTokenKind kind) {
+  const TimePoint now = clock_.Now();
+  StatusOr<McpTokenRecord> used = vault_.store().UseMcpToken(HashOf(value), now);
+  const std::string what = kind == McpTokenKind::kCode ? "authorization code" : "refresh token";
+  if (used.status().code() == StatusCode::kFailedPrecondition) {
+    // A replay: the first use may have been the thief's. End the whole family.
+    LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord record, vault_.store().GetMcpToken(HashOf(value)));
+    LATCHKEY_RETURN_IF_ERROR(vault_.store().RevokeMcpFamily(record.family_id, now).status());
+    return InvalidGrant("the " + what + " was used already; every token issued from it is revoked");
+  }
+  if (!used.ok()) return InvalidGrant("the " + what + " is not valid");
+  if (used->revoked_at) return InvalidGrant("the " + what + " was revoked");
+  if (used->expires_at <= now) return InvalidGrant("the " + what + " expired");
+  return used;
+}
+
+StatusOr<McpTokens> McpAuthorization::IssueTokens(const McpTokenRecord& from) {
+  const TimePoint now = clock_.Now();
+  McpTokens tokens;
+  tokens.access_token = SecretString(std::string(PrefixOf(McpTokenKind::kAccess)) + random_.Base64Url(32));
+  tokens.refresh_token = SecretString(std::string(PrefixOf(McpTokenKind::kRefresh)) + random_.Base64Url(32));
+  tokens.expires_in = options_.access_token_lifetime;
+  tokens.scopes = from.scopes;
+  for (const auto& [kind, value, lifetime] :
+       {std::tuple{McpTokenKind::kAccess, &tokens.access_token, options_.access_token_lifetime},
+        std::tuple{McpTokenKind::kRefresh, &tokens.refresh_token, options_.refresh_token_lifetime}}) {
+    McpTokenRecord record = from;
+    record.token_hash = HashOf(*value);
+    record.kind = kind;
+    record.redirect_uri.clear();
+    record.code_challenge.clear();
+    record.created_at = now;
+    record.expires_at = now + lifetime;
+    record.used_at.reset();
+    record.revoked_at.reset();
+    LATCHKEY_RETURN_IF_ERROR(vault_.store().InsertMcpToken(record));
+  }
+  return tokens;
+}
+
+StatusOr<McpCaller> McpAuthorization::Authenticate(const SecretString& access_token,
+                                                   std::string_view resource) const {
+  StatusOr<McpTokenRecord> found = vault_.store().GetMcpToken(HashOf(access_token));
+  if (!found.ok() || found->kind != McpTokenKind::kAccess || found->revoked_at ||
+      found->expires_at <= clock_.Now() || found->resource != resource) {
+    return Unauthenticated();
+  }
+  if (!vault_.agents().Find(found->agent).ok()) return Unauthenticated();
+  return McpCaller{.agent = found->agent, .client_id = found->client_id, .scopes = found->scopes};
+}
+
+}  // namespace latchkey::vault

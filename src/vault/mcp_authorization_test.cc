@@ -1,0 +1,173 @@
+#include "vault/mcp_authorization.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "oauth/pkce.h"
+#include "vault/vault_test_support.h"
+
+namespace latchkey::vault {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kResource[] = "https://latchkey.example/mcp";
+constexpr char kClient[] = "https://client.example/oauth/metadata.json";
+constexpr char kRedirect[] = "http://127.0.0.1:5555/callback";
+
+class McpAuthorizationTest : public VaultTest {
+ protected:
+  void SetUp() override {
+    VaultTest::SetUp();
+    ASSERT_TRUE(vault_->agents().Create("bot", {"work:GET:/v1/**"}).ok());
+    authorization_ = std::make_unique<McpAuthorization>(
+        *vault_, clock_, SystemRandom::Instance(),
+        McpAuthorizationOptions{.code_lifetime = std::chrono::seconds(60),
+                                .access_token_lifetime = std::chrono::minutes(10),
+                                .refresh_token_lifetime = std::chrono::hours(24)});
+  }
+
+  SecretString Code() {
+    auto code = authorization_->IssueCode({.client_id = kClient,
+                                           .agent = "bot",
+                                           .redirect_uri = kRedirect,
+                                           .code_challenge = oauth::S256Challenge(verifier_.reveal()),
+                                           .resource = kResource,
+                                           .scopes = {"mcp"}});
+    EXPECT_TRUE(code.ok()) << code.status().ToString();
+    return code.ok() ? std::move(*code) : SecretString();
+  }
+
+  StatusOr<McpTokens> Exchange(const SecretString& code) {
+    return authorization_->ExchangeCode(code, kClient, kRedirect, verifier_, kResource);
+  }
+
+  SecretString verifier_{std::string(64, 'v')};
+  std::unique_ptr<McpAuthorization> authorization_;
+};
+
+TEST_F(McpAuthorizationTest, ACodeBecomesTokensThatActAsTheAgentForThatResourceOnly) {
+  auto tokens = Exchange(Code());
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  EXPECT_TRUE(tokens->access_token.reveal().starts_with("lkma_"));
+  EXPECT_TRUE(tokens->refresh_token.reveal().starts_with("lkmr_"));
+  EXPECT_EQ(tokens->expires_in, std::chrono::minutes(10));
+  auto caller = authorization_->Authenticate(tokens->access_token, kResource);
+  ASSERT_TRUE(caller.ok()) << caller.status().ToString();
+  EXPECT_EQ(caller->agent, "bot");
+  EXPECT_EQ(caller->client_id, kClient);
+  EXPECT_EQ(caller->scopes, std::vector<std::string>{"mcp"});
+  // RFC 8707: a token for /mcp is refused anywhere else.
+  auto elsewhere = authorization_->Authenticate(tokens->access_token, "https://latchkey.example/v1");
+  EXPECT_EQ(elsewhere.status().code(), StatusCode::kUnauthenticated);
+  // Nothing but hashes is stored.
+  auto consents = vault_->store().ListMcpConsents();
+  ASSERT_TRUE(consents.ok());
+  ASSERT_EQ(consents->size(), 1U);
+  EXPECT_EQ(consents->front().agent, "bot");
+}
+
+TEST_F(McpAuthorizationTest, ACodeIsRefusedWithoutItsVerifierClientRedirectOrResourceAndNothingIsIssued) {
+  SecretString code = Code();
+  struct Case {
+    const char* what;
+    std::string client, redirect, verifier, resource;
+    const char* says;
+  } cases[] = {
+      {"no verifier", kClient, kRedirect, "", kResource, "code_verifier"},
+      {"wrong verifier", kClient, kRedirect, std::string(64, 'w'), kResource, "code_verifier"},
+      {"the challenge itself (plain)", kClient, kRedirect, oauth::S256Challenge(verifier_.reveal()),
+       kResource, "code_verifier"},
+      {"another client", "https://evil.example/metadata.json", kRedirect, verifier_.reveal().data(),
+       kResource, "another client"},
+      {"another redirect", kClient, "http://127.0.0.1:5555/other", verifier_.reveal().data(), kResource,
+       "redirect_uri"},
+      {"another resource", kClient, kRedirect, verifier_.reveal().data(), "https://latchkey.example/v1",
+       "resource"},
+  };
+  for (const Case& c : cases) {
+    auto refused = authorization_->ExchangeCode(code, c.client, c.redirect,
+                                                SecretString(std::string(c.verifier)), c.resource);
+    ASSERT_FALSE(refused.ok()) << c.what;
+    EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << c.what;
+    EXPECT_THAT(refused.status().message(), HasSubstr(c.says)) << c.what;
+  }
+  // None of those spent the code: the client holding the verifier still gets its tokens.
+  EXPECT_TRUE(Exchange(code).ok());
+}
+
+TEST_F(McpAuthorizationTest, AReusedCodeRevokesWhatItIssued) {
+  SecretString code = Code();
+  auto tokens = Exchange(code);
+  ASSERT_TRUE(tokens.ok());
+  auto replay = Exchange(code);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_THAT(replay.status().message(), HasSubstr("used already"));
+  EXPECT_EQ(authorization_->Authenticate(tokens->access_token, kResource).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_FALSE(authorization_->Refresh(tokens->refresh_token, kClient, kResource).ok());
+}
+
+TEST_F(McpAuthorizationTest, ACodeAndAnAccessTokenExpire) {
+  SecretString late = Code();
+  clock_.Advance(std::chrono::seconds(61));
+  auto expired_code = Exchange(late);
+  ASSERT_FALSE(expired_code.ok());
+  EXPECT_THAT(expired_code.status().message(), HasSubstr("expired"));
+
+  auto tokens = Exchange(Code());
+  ASSERT_TRUE(tokens.ok());
+  clock_.Advance(std::chrono::minutes(10));
+  EXPECT_EQ(authorization_->Authenticate(tokens->access_token, kResource).status().code(),
+            StatusCode::kUnauthenticated);
+  // The refresh token outlives it and gets a new one.
+  auto refreshed = authorization_->Refresh(tokens->refresh_token, kClient, kResource);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status().ToString();
+  EXPECT_TRUE(authorization_->Authenticate(refreshed->access_token, kResource).ok());
+}
+
+TEST_F(McpAuthorizationTest, RefreshTokensRotateAndAReusedOneRevokesTheFamily) {
+  auto first = Exchange(Code());
+  ASSERT_TRUE(first.ok());
+  auto second = authorization_->Refresh(first->refresh_token, kClient, kResource);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_NE(second->refresh_token.reveal(), first->refresh_token.reveal());
+  EXPECT_FALSE(authorization_->Refresh(second->refresh_token, "https://evil.example/m.json", kResource).ok())
+      << "another client's refresh token";
+  auto reused = authorization_->Refresh(first->refresh_token, kClient, kResource);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(reused.status().message(), HasSubstr("used already"));
+  // The whole family is gone: the thief's and the client's tokens alike.
+  EXPECT_FALSE(authorization_->Authenticate(second->access_token, kResource).ok());
+  EXPECT_FALSE(authorization_->Refresh(second->refresh_token, kClient, kResource).ok());
+}
+
+TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
+  auto tokens = Exchange(Code());
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_TRUE(vault_->store().RevokeMcpConsent(kClient, "bot", clock_.Now()).ok());
+  EXPECT_FALSE(authorization_->Authenticate(tokens->access_token, kResource).ok());
+  EXPECT_FALSE(authorization_->Refresh(tokens->refresh_token, kClient, kResource).ok());
+
+  auto again = Exchange(Code());
+  ASSERT_TRUE(again.ok()) << "a new consent after a revoked one";
+  ASSERT_TRUE(vault_->agents().Revoke("bot").ok());
+  EXPECT_EQ(authorization_->Authenticate(again->access_token, kResource).status().code(),
+            StatusCode::kUnauthenticated);
+  auto refresh = authorization_->Refresh(again->refresh_token, kClient, kResource);
+  ASSERT_FALSE(refresh.ok());
+  EXPECT_THAT(refresh.status().message(), HasSubstr("agent"));
+  EXPECT_FALSE(authorization_
+                   ->IssueCode({.client_id = kClient,
+                                .agent = "bot",
+                                .redirect_uri = kRedirect,
+                                .code_challenge = "c",
+                                .resource = kResource,
+                                .scopes = {"mcp"}})
+                   .ok())
+      << "no code for a revoked agent";
+}
+
+}  // namespace
+}  // namespace latchkey::vault
