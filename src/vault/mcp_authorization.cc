@@ -1,7 +1,11 @@
 #include "vault/mcp_authorization.h"
 
+#include <algorithm>
+
+#include "common/url.h"
 #include "crypto/access_key.h"
 #include "oauth/pkce.h"
+#include "oauth/token_fields.h"
 
 namespace latchkey::vault {
 namespace {
@@ -29,6 +33,44 @@ Status Unauthenticated() {
 }
 
 }  // namespace
+
+bool RedirectUriMatches(std::string_view registered, std::string_view presented) {
+  if (registered == presented) return true;
+  StatusOr<Url> a = ParseHttpUrl(registered);
+  StatusOr<Url> b = ParseHttpUrl(presented);
+  if (!a.ok() || !b.ok() || a->scheme != "http" || b->scheme != "http") return false;
+  const bool loopback = a->host == "127.0.0.1" || a->host == "::1" || a->host == "localhost";
+  return loopback && a->host == b->host && a->path == b->path && a->has_query == b->has_query &&
+         a->query == b->query;
+}
+
+StatusOr<std::vector<std::string>> CheckAuthorizationRequest(const McpAuthorizationRequest& request,
+                                                             const store::McpClientRecord& client,
+                                                             std::string_view resource) {
+  if (request.client_id != client.client_id) return FailedPreconditionError("client_id names another client");
+  const bool known = std::ranges::any_of(client.redirect_uris, [&](const std::string& registered) {
+    return RedirectUriMatches(registered, request.redirect_uri);
+  });
+  if (request.redirect_uri.empty() || !known) {
+    return FailedPreconditionError("redirect_uri is not one the client registered");
+  }
+  if (request.response_type != "code") return InvalidArgumentError("response_type must be code");
+  // OAuth 2.1 and the MCP spec: PKCE always, and S256 only (plain shows the verifier).
+  if (request.code_challenge.empty()) return InvalidArgumentError("code_challenge is required (PKCE)");
+  if (request.code_challenge_method != "S256")
+    return InvalidArgumentError("code_challenge_method must be S256");
+  if (request.code_challenge.size() != 43)
+    return InvalidArgumentError("code_challenge is not an S256 challenge");
+  if (request.resource != resource) {
+    return InvalidArgumentError("resource must be " + std::string(resource) + " (RFC 8707)");
+  }
+  std::vector<std::string> scopes = oauth::SplitScopes(request.scope, " ");
+  if (scopes.empty()) scopes.emplace_back(kMcpScope);
+  for (const std::string& scope : scopes) {
+    if (scope != kMcpScope) return InvalidArgumentError("scope '" + scope + "' is not offered (only mcp)");
+  }
+  return scopes;
+}
 
 McpAuthorization::McpAuthorization(Vault& vault, const Clock& clock, Random& random,
                                    McpAuthorizationOptions options)

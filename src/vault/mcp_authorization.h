@@ -53,6 +53,34 @@ struct McpCaller {
   std::vector<std::string> scopes;
 };
 
+// RFC 8252 §7.3: a registered redirect URI matches only itself, except that a loopback
+// one (http://127.0.0.1, http://[::1], http://localhost) matches on any port: a native
+// client listens on whatever port is free.
+bool RedirectUriMatches(std::string_view registered, std::string_view presented);
+
+// The parameters of a request to the authorization endpoint.
+struct McpAuthorizationRequest {
+  std::string response_type;
+  std::string client_id;
+  std::string redirect_uri;
+  std::string code_challenge;
+  std::string code_challenge_method;
+  std::string resource;
+  std::string scope;
+};
+
+// The scope latchkey's authorization server grants: acting as one agent at /mcp.
+inline constexpr std::string_view kMcpScope = "mcp";
+
+// Checks an authorization request from `client` for `resource` (`{public_url}/mcp`).
+// kFailedPrecondition when the redirect URI is not the client's (RFC 6749 §4.1.2.1: the
+// error is shown on the page, never sent to that URI); kInvalidArgument, naming the
+// parameter, for anything else (sent to the redirect URI as invalid_request or
+// invalid_scope). Returns the scopes to grant: those asked for, or "mcp" when none.
+StatusOr<std::vector<std::string>> CheckAuthorizationRequest(const McpAuthorizationRequest& request,
+                                                             const store::McpClientRecord& client,
+                                                             std::string_view resource);
+
 class McpAuthorization {
  public:
   McpAuthorization(Vault& vault, const Clock& clock, Random& random, McpAuthorizationOptions options = {});

@@ -169,5 +169,79 @@ TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
       << "no code for a revoked agent";
 }
 
+TEST(RedirectUriTest, OnlyALoopbackRedirectMatchesOnAnyPort) {
+  EXPECT_TRUE(RedirectUriMatches("https://client.example/cb", "https://client.example/cb"));
+  EXPECT_FALSE(RedirectUriMatches("https://client.example/cb", "https://client.example/cb/"));
+  EXPECT_FALSE(RedirectUriMatches("https://client.example/cb", "https://client.example:8443/cb"));
+  EXPECT_FALSE(RedirectUriMatches("https://client.example/cb", "https://client.example/cb?x=1"));
+  EXPECT_FALSE(RedirectUriMatches("https://client.example/cb", "https://evil.example/cb"));
+  for (const char* host : {"127.0.0.1", "[::1]", "localhost"}) {
+    const std::string registered = std::string("http://") + host + "/callback";
+    EXPECT_TRUE(RedirectUriMatches(registered, std::string("http://") + host + ":49152/callback")) << host;
+    EXPECT_FALSE(RedirectUriMatches(registered, std::string("http://") + host + ":49152/other")) << host;
+    EXPECT_FALSE(RedirectUriMatches(registered, std::string("https://") + host + ":49152/callback")) << host;
+  }
+  EXPECT_FALSE(RedirectUriMatches("http://127.0.0.1/callback", "http://localhost:5000/callback"))
+      << "another loopback name is another URI";
+  EXPECT_FALSE(RedirectUriMatches("http://client.example/cb", "http://client.example:81/cb"))
+      << "only loopback hosts match on any port";
+  EXPECT_FALSE(
+      RedirectUriMatches("http://127.0.0.1/callback", "http://127.0.0.1@evil.example:5000/callback"));
+}
+
+TEST(AuthorizationRequestTest, EachParameterIsCheckedAndABadRedirectIsNeverFollowed) {
+  store::McpClientRecord client;
+  client.client_id = kClient;
+  client.redirect_uris = {"http://127.0.0.1/callback"};
+  const McpAuthorizationRequest good{.response_type = "code",
+                                     .client_id = kClient,
+                                     .redirect_uri = kRedirect,
+                                     .code_challenge = oauth::S256Challenge("verifier"),
+                                     .code_challenge_method = "S256",
+                                     .resource = kResource,
+                                     .scope = ""};
+  auto scopes = CheckAuthorizationRequest(good, client, kResource);
+  ASSERT_TRUE(scopes.ok()) << scopes.status().ToString();
+  EXPECT_EQ(*scopes, std::vector<std::string>{"mcp"});
+
+  struct Case {
+    const char* what;
+    McpAuthorizationRequest request;
+    StatusCode code;
+    const char* says;
+  };
+  auto with = [&good](auto change) {
+    McpAuthorizationRequest r = good;
+    change(r);
+    return r;
+  };
+  const Case cases[] = {
+      {"unregistered redirect", with([](auto& r) { r.redirect_uri = "http://evil.example/cb"; }),
+       StatusCode::kFailedPrecondition, "redirect_uri"},
+      {"no redirect", with([](auto& r) { r.redirect_uri.clear(); }), StatusCode::kFailedPrecondition,
+       "redirect_uri"},
+      {"token flow", with([](auto& r) { r.response_type = "token"; }), StatusCode::kInvalidArgument,
+       "response_type"},
+      {"no PKCE", with([](auto& r) { r.code_challenge.clear(); }), StatusCode::kInvalidArgument,
+       "code_challenge"},
+      {"plain PKCE", with([](auto& r) { r.code_challenge_method = "plain"; }), StatusCode::kInvalidArgument,
+       "S256"},
+      {"no method", with([](auto& r) { r.code_challenge_method.clear(); }), StatusCode::kInvalidArgument,
+       "S256"},
+      {"a verifier as challenge", with([](auto& r) { r.code_challenge = std::string(64, 'v'); }),
+       StatusCode::kInvalidArgument, "not an S256 challenge"},
+      {"no resource", with([](auto& r) { r.resource.clear(); }), StatusCode::kInvalidArgument, "resource"},
+      {"another resource", with([](auto& r) { r.resource = "https://api.example/"; }),
+       StatusCode::kInvalidArgument, "resource"},
+      {"another scope", with([](auto& r) { r.scope = "mcp admin"; }), StatusCode::kInvalidArgument, "admin"},
+  };
+  for (const Case& c : cases) {
+    auto refused = CheckAuthorizationRequest(c.request, client, kResource);
+    ASSERT_FALSE(refused.ok()) << c.what;
+    EXPECT_EQ(refused.status().code(), c.code) << c.what;
+    EXPECT_THAT(refused.status().message(), HasSubstr(c.says)) << c.what;
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::vault
