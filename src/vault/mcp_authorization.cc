@@ -6,6 +6,7 @@
 #include "crypto/access_key.h"
 #include "oauth/pkce.h"
 #include "oauth/token_fields.h"
+#include "vault/mcp_client_metadata.h"
 
 namespace latchkey::vault {
 namespace {
@@ -75,6 +76,36 @@ StatusOr<std::vector<std::string>> CheckAuthorizationRequest(const McpAuthorizat
 McpAuthorization::McpAuthorization(Vault& vault, const Clock& clock, Random& random,
                                    McpAuthorizationOptions options)
     : vault_(vault), clock_(clock), random_(random), options_(options) {}
+
+StatusOr<RegisteredClient> McpAuthorization::Register(std::string_view request_json) {
+  LATCHKEY_ASSIGN_OR_RETURN(store::McpClientRecord client, ParseClientMetadata(request_json, ""));
+  client.client_id = "lkc_" + random_.Base64Url(16);
+  client.created_at = client.updated_at = clock_.Now();
+  RegisteredClient registered;
+  if (client.token_endpoint_auth_method != "none") {
+    registered.client_secret = SecretString("lkcs_" + random_.Base64Url(32));
+    client.client_secret_hash = HashOf(registered.client_secret);
+  }
+  LATCHKEY_RETURN_IF_ERROR(vault_.store().UpsertMcpClient(client));
+  registered.client = std::move(client);
+  return registered;
+}
+
+StatusOr<store::McpClientRecord> McpAuthorization::AuthenticateClient(
+    std::string_view client_id, const SecretString& client_secret) const {
+  const Status refused = UnauthenticatedError("client authentication failed");
+  StatusOr<store::McpClientRecord> client = vault_.store().GetMcpClient(client_id);
+  if (!client.ok()) return refused;
+  if (client->token_endpoint_auth_method == "none") {
+    if (!client_secret.empty()) return refused;  // a public client has no secret to show
+    return client;
+  }
+  if (client_secret.empty() || !client->client_secret_hash ||
+      !crypto::VerifyAccessKeySecret(client_secret, *client->client_secret_hash)) {
+    return refused;
+  }
+  return client;
+}
 
 StatusOr<SecretString> McpAuthorization::IssueCode(const McpGrant& grant) {
   LATCHKEY_RETURN_IF_ERROR(vault_.agents().Find(grant.agent).status());

@@ -81,9 +81,27 @@ StatusOr<std::vector<std::string>> CheckAuthorizationRequest(const McpAuthorizat
                                                              const store::McpClientRecord& client,
                                                              std::string_view resource);
 
+// A client made by dynamic registration (RFC 7591): its record, and its secret when its
+// token_endpoint_auth_method takes one (shown to the client once, stored as a hash).
+struct RegisteredClient {
+  store::McpClientRecord client;
+  SecretString client_secret;
+};
+
 class McpAuthorization {
  public:
   McpAuthorization(Vault& vault, const Clock& clock, Random& random, McpAuthorizationOptions options = {});
+
+  // RFC 7591: reads the request (ParseClientMetadata), assigns a client_id ("lkc_…",
+  // never an https URL, so it cannot pass for a metadata document) and, for a
+  // confidential client, a secret; stores the client.
+  StatusOr<RegisteredClient> Register(std::string_view request_json);
+
+  // The token endpoint's client authentication: a public client ("none") shows no
+  // secret; a confidential one must show its own. kUnauthenticated (OAuth invalid_client)
+  // otherwise, the same sentence whatever was wrong.
+  StatusOr<store::McpClientRecord> AuthenticateClient(std::string_view client_id,
+                                                      const SecretString& client_secret) const;
 
   // Records the consent (client, agent) and returns a code for the redirect.
   StatusOr<SecretString> IssueCode(const McpGrant& grant);

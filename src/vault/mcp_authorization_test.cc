@@ -169,6 +169,39 @@ TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
       << "no code for a revoked agent";
 }
 
+TEST_F(McpAuthorizationTest, ARegisteredClientGetsAnIdThatIsNoUrlAndASecretOnlyWhenItAuthenticates) {
+  auto public_client =
+      authorization_->Register(R"({"client_name":"CLI","redirect_uris":["http://127.0.0.1/cb"],
+      "token_endpoint_auth_method":"none"})");
+  ASSERT_TRUE(public_client.ok()) << public_client.status().ToString();
+  EXPECT_TRUE(public_client->client.client_id.starts_with("lkc_"));
+  EXPECT_TRUE(public_client->client_secret.empty());
+  EXPECT_TRUE(authorization_->AuthenticateClient(public_client->client.client_id, SecretString()).ok());
+  EXPECT_FALSE(authorization_->AuthenticateClient(public_client->client.client_id, SecretString("x")).ok());
+
+  auto confidential = authorization_->Register(R"({"redirect_uris":["https://app.example/cb"]})");
+  ASSERT_TRUE(confidential.ok());
+  EXPECT_TRUE(confidential->client_secret.reveal().starts_with("lkcs_"));
+  const std::string& id = confidential->client.client_id;
+  auto stored = vault_->store().GetMcpClient(id);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->client_secret_hash.has_value());
+  EXPECT_EQ(std::string(stored->client_secret_hash->begin(), stored->client_secret_hash->end())
+                .find(confidential->client_secret.reveal()),
+            std::string::npos)
+      << "only a hash is stored";
+  EXPECT_TRUE(authorization_->AuthenticateClient(id, confidential->client_secret).ok());
+  for (const SecretString& wrong : {SecretString(), SecretString("lkcs_wrong")}) {
+    auto refused = authorization_->AuthenticateClient(id, wrong);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(refused.status().message(), "client authentication failed");
+  }
+  EXPECT_EQ(authorization_->AuthenticateClient("lkc_unknown", SecretString()).status().message(),
+            "client authentication failed");
+  EXPECT_FALSE(authorization_->Register(R"({"redirect_uris":["http://evil.example/cb"]})").ok());
+}
+
 TEST(RedirectUriTest, OnlyALoopbackRedirectMatchesOnAnyPort) {
   EXPECT_TRUE(RedirectUriMatches("https://client.example/cb", "https://client.example/cb"));
   EXPECT_FALSE(RedirectUriMatches("https://client.example/cb", "https://client.example/cb/"));
