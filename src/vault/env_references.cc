@@ -23,10 +23,13 @@ Status CheckEnvReference(const EnvReferencePolicy& policy, std::string_view prov
   }
   // The entry's own variables, as the built-in catalog (LATCHKEY_GOOGLE_CLIENT_SECRET) and
   // SPEC §9's example (ACME_CLIENT_SECRET for "acme") name them.
+  // The form without LATCHKEY_ never starts with it: an entry named "latchkey-github"
+  // would otherwise own LATCHKEY_GITHUB_CLIENT_SECRET, the built-in's variable.
   bool own = false;
   for (std::string_view prefix : {"LATCHKEY_", ""}) {
-    own = own || variable == provider::OwnEnvVariable(provider, "CLIENT_ID", prefix) ||
-          variable == provider::OwnEnvVariable(provider, "CLIENT_SECRET", prefix);
+    const bool mine = variable == provider::OwnEnvVariable(provider, "CLIENT_ID", prefix) ||
+                      variable == provider::OwnEnvVariable(provider, "CLIENT_SECRET", prefix);
+    own = own || (mine && (!prefix.empty() || !variable.starts_with("LATCHKEY_")));
   }
   const bool allowed = std::ranges::any_of(
       policy.allowed_prefixes, [&](const std::string& prefix) { return variable.starts_with(prefix); });

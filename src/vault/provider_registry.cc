@@ -153,7 +153,7 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Add(std::string_view to
     // Without the entry it replaces, no one can tell which endpoints move: refuse.
     return before.status().WithContext("cannot read the current entry of provider '" + definition.name + "'");
   }
-  if (!changed.empty()) {
+  if (!changed.empty() || definition.is_template()) {
     LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::ConnectionRecord> all, store_->ListConnections());
     for (const store::ConnectionRecord& connection : all) {
       if (connection.provider == definition.name &&
@@ -226,6 +226,19 @@ StatusOr<provider::ProviderDefinition> ProviderRegistry::Instantiate(
   LATCHKEY_ASSIGN_OR_RETURN(
       std::string instance,
       provider::InstantiateTemplate(text, "template '" + definition.name + "'", values, name));
+  // The same instance again is a no-op; anything else under that name (another tenant
+  // whose values make the same default name, an operator's own entry) is never replaced
+  // from here: its connections and secret variables would follow the new values.
+  if (StatusOr<store::ProviderRecord> existing = store_->GetProvider(name); existing.ok()) {
+    LATCHKEY_ASSIGN_OR_RETURN(std::string stored, provider::StripLiteralClientSecret(instance));
+    if (existing->definition != stored) {
+      return AlreadyExistsError(
+          "provider '" + name +
+          "' exists already with other values: choose another name with --provider-name");
+    }
+  } else if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
   return Add(instance, "template '" + definition.name + "'", options);
 }
 
