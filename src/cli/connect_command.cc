@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <thread>
 
 #include "cli/context.h"

@@ -24,9 +24,11 @@ int List(Context& context) {
   Table table({"NAME", "AUTH", "SOURCE", "DISPLAY NAME"});
   for (const auto& p : all) {
     std::string shown = p.display_name;
-    for (size_t i = 0; i < p.template_variables.size(); ++i) {
-      shown += (i == 0 ? " (template: --param " : ", --param ") + p.template_variables[i].name;
-      if (i + 1 == p.template_variables.size()) shown += ")";
+    if (p.is_template()) {
+      std::string params;
+      for (const auto& variable : p.template_variables)
+        params += (params.empty() ? "" : ", ") + ("--param " + variable.name);
+      shown += " (template: " + params + ")";
     }
     table.AddRow({p.name, std::string(provider::AuthKindName(p.auth)), p.source, shown});
   }
