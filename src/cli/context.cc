@@ -128,6 +128,29 @@ Status ReadGatewaySettings(const std::filesystem::path& file, const toml::table&
   return Status::Ok();
 }
 
+// [mcp_oauth]: latchkey as the OAuth authorization server for /mcp.
+Status ReadMcpOAuthSettings(const std::filesystem::path& file, const toml::table& table,
+                            gateway::McpOAuthOptions& options) {
+  for (const auto& [key, node] : table) {
+    const std::string name = "mcp_oauth." + std::string(key.str());
+    if (key == "enabled" || key == "allow_private_metadata_hosts") {
+      if (!node.is_boolean()) return ConfigError(file, node, "setting '" + name + "' takes true or false");
+      (key == "enabled" ? options.enabled : options.allow_private_metadata_hosts) = *node.value<bool>();
+    } else if (key == "metadata_ca_file") {
+      LATCHKEY_ASSIGN_OR_RETURN(options.metadata_ca_file, ConfigString(file, node, key.str()));
+    } else if (key == "access_token_lifetime_s") {
+      const std::optional<int64_t> seconds = node.is_integer() ? node.value<int64_t>() : std::nullopt;
+      if (!seconds || *seconds <= 0 || *seconds > 86400) {
+        return ConfigError(file, node, "setting '" + name + "' takes whole seconds, 1 to 86400");
+      }
+      options.access_token_lifetime = std::chrono::seconds(*seconds);
+    } else {
+      return ConfigError(file, node, "unknown setting '" + name + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 // env_secret_prefixes: a list of prefixes of environment variable names, each at least
 // four characters (a shorter one, such as "" or "A", would open nearly every variable).
 StatusOr<std::vector<std::string>> EnvSecretPrefixes(const std::filesystem::path& file,
@@ -216,6 +239,8 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::filesystem::path&
       LATCHKEY_ASSIGN_OR_RETURN(config.env_secret_prefixes, EnvSecretPrefixes(file, node));
     } else if (key == "gateway" && node.is_table()) {
       LATCHKEY_RETURN_IF_ERROR(ReadGatewaySettings(file, *node.as_table(), config.gateway));
+    } else if (key == "mcp_oauth" && node.is_table()) {
+      LATCHKEY_RETURN_IF_ERROR(ReadMcpOAuthSettings(file, *node.as_table(), config.gateway.mcp_oauth));
     } else if (key == "audit" && node.is_table()) {
       for (const auto& [audit_key, audit_node] : *node.as_table()) {
         if (audit_key == "retention_days" && audit_node.is_integer() && *audit_node.value<int64_t>() >= 0 &&

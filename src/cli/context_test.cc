@@ -47,6 +47,11 @@ workers = 3
 max_body_bytes = 1000
 upstream_timeout_ms = 7000
 upstream_ca_file = "/etc/ca.pem"
+[mcp_oauth]
+enabled = false
+access_token_lifetime_s = 5
+allow_private_metadata_hosts = true
+metadata_ca_file = "/etc/test-ca.pem"
 [audit]
 retention_days = 0
 [alerts]
@@ -69,6 +74,10 @@ expiring_days = 10
   EXPECT_EQ(config->gateway.proxy.deadline, std::chrono::milliseconds(7000));
   EXPECT_EQ(config->gateway.upstream.body_stall_timeout, std::chrono::milliseconds(7000));
   EXPECT_EQ(config->gateway.upstream_ca_file, "/etc/ca.pem");
+  EXPECT_FALSE(config->gateway.mcp_oauth.enabled);
+  EXPECT_EQ(config->gateway.mcp_oauth.access_token_lifetime, std::chrono::seconds(5));
+  EXPECT_TRUE(config->gateway.mcp_oauth.allow_private_metadata_hosts);
+  EXPECT_EQ(config->gateway.mcp_oauth.metadata_ca_file, "/etc/test-ca.pem");
   EXPECT_EQ(config->audit_retention_days, 0);
   EXPECT_EQ(config->webhook_url, "https://hooks.example/in");
   EXPECT_EQ(config->webhook_secret_env, "env:HOOK");
@@ -97,6 +106,9 @@ TEST(ConfigTest, ABadSettingIsRefusedNamingTheFileTheLineAndTheSetting) {
            Case{"[gateway]\nworkers = 0\n", "'gateway.workers' takes a positive integer"},
            Case{"[oauth]\ntimeout_ms = -1\n", "'oauth.timeout_ms'"},
            Case{"[audit]\nretention_days = 36501\n", "'audit.retention_days'"},
+           Case{"[mcp_oauth]\nenabled = 1\n", "'mcp_oauth.enabled' takes true or false"},
+           Case{"[mcp_oauth]\naccess_token_lifetime_s = 0\n", "'mcp_oauth.access_token_lifetime_s'"},
+           Case{"[mcp_oauth]\nissuer = \"x\"\n", "unknown setting 'mcp_oauth.issuer'"},
            Case{"[alerts]\nwebhook = \"x\"\n", "unknown setting 'alerts.webhook'"},
            Case{"[alerts]\nexpiring_days = 0\n", "'alerts.expiring_days' takes a whole number of days"},
            Case{"[alerts]\nexpiring_days = \"7 days\"\n", "'alerts.expiring_days'"},

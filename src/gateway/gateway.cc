@@ -11,6 +11,7 @@
 #include "gateway/admin/consent_pages.h"
 #include "gateway/admin/dashboard.h"
 #include "gateway/admin/html_page.h"
+#include "gateway/admin/mcp_oauth_server.h"
 #include "gateway/admin/oauth_callback.h"
 #include "gateway/http/health.h"
 #include "gateway/http/offload.h"
@@ -21,6 +22,7 @@
 #include "gateway/proxy/audit_log.h"
 #include "gateway/proxy/consent_links.h"
 #include "gateway/proxy/proxy_runtime.h"
+#include "oauth/curl_http_client.h"
 
 namespace latchkey::gateway {
 
@@ -44,7 +46,15 @@ class Gateway::Impl {
                 .links = runtime_->links(),
                 .clients = parts.clients,
                 .on_change = [this] { runtime_->cache().Clear(); },
-                .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); }}),
+                .authorize = [this](const Request& request) { return dashboard_.AuthorizeAdmin(request); },
+                .clock = &parts.clock}),
+        client_documents_(parts.vault.store(), metadata_http_, parts.clock,
+                          {.allow_private_hosts = options.mcp_oauth.allow_private_metadata_hosts,
+                           .ca_file = options.mcp_oauth.metadata_ca_file}),
+        mcp_authorization_(parts.vault, parts.clock, parts.random,
+                           {.access_token_lifetime = options.mcp_oauth.access_token_lifetime}),
+        mcp_oauth_(parts.vault, mcp_authorization_, client_documents_, dashboard_, parts.steady,
+                   runtime_->public_url()),
         mcp_server_(MakeLatchkeyMcpServer(*runtime_)),
         mcp_(mcp_server_, parts.random, parts.steady, McpOptions(options, runtime_->public_url())) {}
 
@@ -126,6 +136,11 @@ class Gateway::Impl {
       co_await Offload(blocking_, [&] { res = consent_pages_.Handle(request); });
       co_return res;
     }
+    if (options_.mcp_oauth.enabled && McpOAuthServer::Serves(path)) {
+      Response res;
+      co_await Offload(blocking_, [&] { res = mcp_oauth_.Handle(request); });
+      co_return res;
+    }
     co_return NotFound(request.method_string(), target).ToResponse(request.version());
   }
 
@@ -135,9 +150,12 @@ class Gateway::Impl {
   asio::awaitable<std::optional<Response>> Admit(const Request& header) {
     const std::string_view target = header.target();
     const std::string_view path = target.substr(0, target.find('?'));
-    if (path.starts_with("/proxy/") || path == "/mcp") {
+    if (path == "/mcp") {
+      if (co_await McpCallerOf(header)) co_return std::nullopt;
+      co_return McpRefused(header);
+    }
+    if (path.starts_with("/proxy/")) {
       if (co_await AgentOf(Proxy::PresentedKey(header, nullptr))) co_return std::nullopt;
-      if (path == "/mcp") co_return AgentRefused(header.version());
       co_return runtime_->proxy().Refuse(header, AgentUnauthenticated());
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
@@ -155,17 +173,19 @@ class Gateway::Impl {
     }
     // The sign-in form (its body is the credential) and sign-out: small forms only.
     constexpr uint64_t kMaxFormBytes = 4096;
-    if (path == "/login" || path == "/logout") {
+    uint64_t limit = 0;
+    if (path == "/login" || path == "/logout") limit = kMaxFormBytes;
+    if (options_.mcp_oauth.enabled) limit = std::max(limit, McpOAuthServer::MaxBodyBytes(path));
+    if (limit > 0) {
       const std::string_view length = header[http::field::content_length];
       uint64_t bytes = 0;
       const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), bytes);
-      if (!length.empty() && error == std::errc() && end == length.data() + length.size() &&
-          bytes <= kMaxFormBytes) {
+      if (!length.empty() && error == std::errc() && end == length.data() + length.size() && bytes <= limit) {
         co_return std::nullopt;
       }
     }
     co_return PayloadTooLarge("a body on " + std::string(path).substr(0, 100) +
-                              " (no route here takes one larger than 4 KiB, or of unknown length)")
+                              " (no route here takes one larger than 8 KiB, or of unknown length)")
         .ToResponse(header.version());
   }
 
@@ -185,22 +205,47 @@ class Gateway::Impl {
     co_return agent;
   }
 
-  static Response AgentRefused(unsigned version) {
-    Response refused = AgentUnauthenticated().ToResponse(version);
-    refused.set(http::field::www_authenticate, "Bearer realm=\"latchkey\", error=\"invalid_token\"");
+  // Who a request to /mcp acts as: an agent key's agent (acting with that key), or the
+  // agent an access token of latchkey's authorization server was granted for (acting as
+  // that agent by name; the token is checked again on each request, which is each call).
+  // Access tokens are not cached: revoking one, its consent or its agent ends it at once.
+  asio::awaitable<std::optional<std::shared_ptr<const Caller>>> McpCallerOf(const Request& request) {
+    const std::string_view presented = Proxy::PresentedKey(request, nullptr);
+    if (options_.mcp_oauth.enabled && presented.starts_with(vault::kMcpAccessTokenPrefix)) {
+      std::optional<std::shared_ptr<const Caller>> caller;
+      co_await Offload(blocking_, [&] {
+        auto granted = mcp_authorization_.Authenticate(SecretString(presented), mcp_oauth_.resource());
+        if (granted.ok())
+          caller = std::make_shared<const Caller>(Caller{.agent_key = {}, .agent_name = granted->agent});
+      });
+      co_return caller;
+    }
+    if (std::optional<std::string> agent = co_await AgentOf(presented)) {
+      co_return std::make_shared<const Caller>(
+          Caller{.agent_key = SecretString(std::string(presented)), .agent_name = *agent});
+    }
+    co_return std::nullopt;
+  }
+
+  // 401 with a Bearer challenge that, when latchkey is the authorization server, names
+  // its protected-resource metadata (RFC 9728 §5.1): where an MCP client starts OAuth.
+  Response McpRefused(const Request& request) const {
+    const bool presented = !Proxy::PresentedKey(request, nullptr).empty();
+    Response refused = AgentUnauthenticated().ToResponse(request.version());
+    refused.set(http::field::www_authenticate, options_.mcp_oauth.enabled
+                                                   ? mcp_oauth_.Challenge(presented)
+                                                   : "Bearer realm=\"latchkey\", error=\"invalid_token\"");
     return refused;
   }
 
-  // /mcp: the agent key authenticates every request (401 with a Bearer challenge without
-  // one); the MCP session belongs to that agent and its tools act with that key.
+  // /mcp: every request authenticated (401 with a Bearer challenge without a credential);
+  // the MCP session belongs to the agent, so it lasts across a client's token refreshes.
   asio::awaitable<Response> Mcp(const Request& request) {
-    const std::string_view key = Proxy::PresentedKey(request, nullptr);
-    if (std::optional<std::string> agent = co_await AgentOf(key)) {
-      auto caller = std::make_shared<const Caller>(
-          Caller{.agent_key = SecretString(std::string(key)), .agent_name = *agent});
-      co_return co_await ServeMcp(mcp_, request, *agent, caller);
+    if (std::optional<std::shared_ptr<const Caller>> caller = co_await McpCallerOf(request)) {
+      const std::string agent = (*caller)->agent_name;
+      co_return co_await ServeMcp(mcp_, request, agent, *caller);
     }
-    co_return AgentRefused(request.version());
+    co_return McpRefused(request);
   }
 
   // Host and Origin names the MCP endpoint accepts: loopback, and the public URL's host.
@@ -247,6 +292,10 @@ class Gateway::Impl {
   Dashboard dashboard_;          // before admin_, which asks it who may use the API
   ConsentPages consent_pages_;   // after dashboard_, which says who is signed in
   AdminApi admin_;
+  oauth::CurlHttpClient metadata_http_;  // Client ID Metadata Document fetches
+  vault::ClientDocuments client_documents_;
+  vault::McpAuthorization mcp_authorization_;
+  McpOAuthServer mcp_oauth_;  // after dashboard_, which says who is signed in
   std::shared_ptr<mcp::Server> mcp_server_;
   mcp::StreamableHttp mcp_;
   bool stopped_ = false;

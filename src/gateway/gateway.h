@@ -1,7 +1,9 @@
 // Gateway: the daemon's HTTP face (SPEC §4). Owns the listener and the ProxyRuntime (proxy,
 // per-worker upstream clients, blocking pool, audit log, metrics), and routes:
 //   ANY /proxy/{connection}/{path...}   agents (Proxy)
-//   POST, GET, DELETE /mcp              agents over MCP Streamable HTTP (SPEC §5)
+//   POST, GET, DELETE /mcp              agents over MCP Streamable HTTP (SPEC §5), with an
+//                                       agent key or an access token of latchkey's own
+//                                       authorization server (McpOAuthServer's routes)
 //   GET /oauth/callback                 browsers finishing a consent flow
 //   /v1/...                             the admin API (admin token)
 //   GET /metrics                        Prometheus text
@@ -10,6 +12,7 @@
 // Start/Stop from one thread (the daemon's main thread).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -26,6 +29,16 @@
 
 namespace latchkey::gateway {
 
+// latchkey as the OAuth authorization server for /mcp ([mcp_oauth] in latchkey.toml).
+struct McpOAuthOptions {
+  bool enabled = true;  // false: /mcp takes agent keys only, and nothing is advertised
+  std::chrono::seconds access_token_lifetime{3600};
+  // Client ID Metadata Documents: fetched from public addresses only, unless this is set
+  // (tests, closed networks); ca_file replaces the system's CAs for those fetches.
+  bool allow_private_metadata_hosts = false;
+  std::string metadata_ca_file;
+};
+
 struct GatewayOptions {
   HttpServerOptions http;
   ProxyOptions proxy;
@@ -33,6 +46,7 @@ struct GatewayOptions {
   std::string public_url;  // empty: http://{listen address}
   int blocking_threads = 32;
   std::string upstream_ca_file;  // extra trusted CAs (PEM) for upstream TLS
+  McpOAuthOptions mcp_oauth;
 };
 
 class Gateway {

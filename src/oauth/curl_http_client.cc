@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <mutex>
 
 #include "common/ascii.h"
+#include "oauth/public_address.h"
 
 namespace latchkey::oauth {
 namespace {
@@ -26,6 +28,7 @@ struct Transfer {
   HttpResponse response;
   std::size_t max_bytes = 0;
   bool too_large = false;
+  bool address_refused = false;  // public_addresses_only turned an address down
 };
 
 std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -61,6 +64,18 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   return bytes;
 }
 
+// curl's socket factory when only public addresses may be reached: it sees each address
+// curl is about to connect to (after DNS, per attempt), so the check and the connection
+// use the same address. CURL_SOCKET_BAD makes curl try its next address, if any.
+curl_socket_t OpenPublicSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  if (purpose != CURLSOCKTYPE_IPCXN || !IsPublicAddress(&address->addr, address->addrlen)) {
+    static_cast<Transfer*>(user)->address_refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  // CLOEXEC: a child process started meanwhile must not inherit the connection.
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 // curl_slist_append copies each header with strdup; the Authorization line is a
 // credential, so every copy is wiped before the list is freed.
 struct HeaderList {
@@ -88,6 +103,11 @@ struct EasyDeleter {
 
 Status TransferError(CURLcode code, const Transfer& transfer, const std::string& host,
                      const HttpLimits& limits) {
+  if (transfer.address_refused && code == CURLE_COULDNT_CONNECT) {
+    return PermissionDeniedError(
+        "refused to connect to " + host +
+        ": it has no public address (loopback, private and reserved ones are not reached)");
+  }
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return ResourceExhaustedError("the response from " + host + " is larger than " +
                                   std::to_string(limits.max_response_bytes) + " bytes");
@@ -146,6 +166,17 @@ StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request, const Ht
       curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer) == CURLE_OK &&
       curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader) == CURLE_OK &&
       curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer) == CURLE_OK;
+  if (limits.public_addresses_only) {
+    options_ok = options_ok &&
+                 curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket) == CURLE_OK &&
+                 curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &transfer) == CURLE_OK &&
+                 curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK;
+  }
+  if (!limits.ca_file.empty()) {
+    // CAPATH off as well: the system's CA directory would be trusted beside the file.
+    options_ok = options_ok && curl_easy_setopt(h, CURLOPT_CAINFO, limits.ca_file.c_str()) == CURLE_OK &&
+                 curl_easy_setopt(h, CURLOPT_CAPATH, static_cast<char*>(nullptr)) == CURLE_OK;
+  }
   if (request.method == "POST") {
     // POSTFIELDS (not COPYPOSTFIELDS): curl reads the caller's SecretString in place,
     // so no unwiped copy of the body is made on our side.

@@ -5,6 +5,9 @@
 // Policy, not options: TLS peer and host verification always on, only http/https,
 // redirects never followed (a token endpoint that redirects is refused, not chased),
 // no signals (safe in threaded daemons), size cap enforced while reading.
+// Per request (HttpLimits): public_addresses_only checks every address as curl opens its
+// socket (CURLOPT_OPENSOCKETFUNCTION), so what is checked is what is connected to, DNS
+// rebinding or not; ca_file replaces the system's CAs.
 #pragma once
 
 #include "oauth/http_client.h"

@@ -3,6 +3,7 @@
 #include "oauth/curl_http_client.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -227,6 +228,56 @@ TEST(CurlHttpClientTest, OtherSchemesAreRefused) {
   EXPECT_EQ(CurlHttpClient().Send(request, SmallLimits()).status().code(), StatusCode::kInvalidArgument);
   request.url = "file:///etc/passwd";
   EXPECT_EQ(CurlHttpClient().Send(request, SmallLimits()).status().code(), StatusCode::kInvalidArgument);
+}
+
+HttpRequest Get(std::string url) {
+  HttpRequest request;
+  request.method = "GET";
+  request.url = std::move(url);
+  return request;
+}
+
+// The server counts connections; it takes them in order, so a count of 1 after the
+// allowed request shows that none of the refused ones reached it.
+TEST(CurlHttpClientTest, PublicAddressesOnlyRefusesLoopbackBeforeConnecting) {
+  std::atomic<int> connections{0};
+  LoopbackServer server([&connections](int fd, const std::atomic<bool>&) {
+    ++connections;
+    char buffer[4096];
+    (void)recv(fd, buffer, sizeof buffer, 0);
+    LoopbackServer::SendAll(fd, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+  });
+  HttpLimits limits = SmallLimits();
+  limits.public_addresses_only = true;
+  std::string by_name = server.Url("http", "/doc");
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");  // checked after resolving
+  for (const std::string& url : {server.Url("http", "/doc"), server.Url("https", "/doc"), by_name}) {
+    StatusOr<HttpResponse> response = CurlHttpClient().Send(Get(url), limits);
+    EXPECT_EQ(response.status().code(), StatusCode::kPermissionDenied)
+        << url << ": " << response.status().ToString();
+    EXPECT_NE(response.status().message().find(UrlHostForMessages(url)), std::string::npos)
+        << response.status().ToString();
+  }
+  EXPECT_EQ(connections, 0);
+
+  limits.public_addresses_only = false;
+  StatusOr<HttpResponse> allowed = CurlHttpClient().Send(Get(server.Url("http", "/doc")), limits);
+  ASSERT_TRUE(allowed.ok()) << allowed.status().ToString();
+  EXPECT_EQ(allowed->status, 204);
+  EXPECT_EQ(connections, 1);
+}
+
+TEST(CurlHttpClientTest, CaFileReplacesTheSystemCertificates) {
+  LoopbackServer server([](int fd, const std::atomic<bool>&) {
+    char buffer[1024];
+    (void)recv(fd, buffer, sizeof buffer, 0);
+  });
+  HttpLimits limits = SmallLimits();
+  limits.ca_file = "/nonexistent/latchkey-test-ca.pem";
+  StatusOr<HttpResponse> response = CurlHttpClient().Send(Get(server.Url("https")), limits);
+  EXPECT_EQ(response.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(response.status().message().find(curl_easy_strerror(CURLE_SSL_CACERT_BADFILE)), std::string::npos)
+      << response.status().ToString();
 }
 
 TEST(CurlHttpClientTest, ConcurrentCallsAreSafe) {

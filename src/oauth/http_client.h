@@ -39,6 +39,14 @@ struct HttpLimits {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{30000};
   std::size_t max_response_bytes = std::size_t{1024} * 1024;
+  // For a URL a stranger chose: connect only to public addresses (IsPublicAddress), as
+  // checked on each address at the moment of connecting, so DNS rebinding cannot swap in
+  // a private one after a check; proxies from the environment are not used then, as the
+  // check would see only the proxy.
+  bool public_addresses_only = false;
+  // A PEM bundle of the CAs to trust instead of the system's (a private CA); empty: the
+  // system's.
+  std::string ca_file;
 };
 
 // Errors from Send, each one sentence naming the host (never a body or a secret):
@@ -46,6 +54,7 @@ struct HttpLimits {
 //   kDeadlineExceeded   connect or total timeout
 //   kResourceExhausted  response body larger than max_response_bytes
 //   kInvalidArgument    malformed URL or a scheme other than http/https
+//   kPermissionDenied   public_addresses_only, and the host has no public address
 // Any HTTP status, 4xx and 5xx included, is a successful Send.
 class HttpClient {
  public:

@@ -5,6 +5,7 @@
 
 #include "common/ascii.h"
 #include "common/encoding.h"
+#include "oauth/form_encoding.h"
 
 namespace latchkey::oauth {
 
@@ -106,6 +107,27 @@ SecretString BasicAuthorizationValue(std::string_view user, const SecretString& 
   SecretString value = SecretString::Join({"Basic ", encoded});
   WipeString(encoded);
   return value;
+}
+
+std::optional<BasicCredential> ParseBasicAuthorization(std::string_view authorization) {
+  constexpr std::string_view kScheme = "basic ";
+  if (!AsciiStartsWithIgnoreCase(authorization, kScheme)) return std::nullopt;
+  std::string_view encoded = authorization.substr(kScheme.size());
+  while (encoded.starts_with(' ')) encoded.remove_prefix(1);
+  std::optional<Bytes> decoded = Base64Decode(encoded);
+  if (!decoded) return std::nullopt;
+  SecretString joined(std::string(decoded->begin(), decoded->end()));
+  std::fill(decoded->begin(), decoded->end(), 0);
+  const std::string_view text = joined.reveal();
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  // Form-decoding "user=...&password=..." decodes both halves the way §2.3.1 encodes them.
+  auto pairs = ParseFormEncoded(
+      SecretString::Join({"u=", text.substr(0, colon), "&p=", text.substr(colon + 1)}).reveal());
+  if (!pairs || pairs->size() != 2) return std::nullopt;
+  BasicCredential credential{.user = std::move((*pairs)[0].second),
+                             .password = SecretString(std::move((*pairs)[1].second))};
+  return credential;
 }
 
 }  // namespace latchkey::oauth

@@ -39,6 +39,14 @@ SecretString AuthorizationValue(std::string_view token_type, const SecretString&
 // The one place it is built: an API's Basic credential, and a client's id and secret at
 // a token endpoint (form-encoded first, RFC 6749 §2.3.1).
 SecretString BasicAuthorizationValue(std::string_view user, const SecretString& password);
+// The other way, as a token endpoint reads a client's credentials: the user and password
+// of an "Authorization: Basic ..." value, each form-decoded (RFC 6749 §2.3.1); nullopt
+// when the value is of another scheme or malformed.
+struct BasicCredential {
+  std::string user;
+  SecretString password;
+};
+std::optional<BasicCredential> ParseBasicAuthorization(std::string_view authorization);
 
 // Interprets an expires_in value given as text: "3600" → 3600 s. Zero, negative,
 // non-numeric and over ten years → nullopt (treated as unknown expiry).

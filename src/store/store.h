@@ -98,6 +98,7 @@ class Store {
   virtual StatusOr<AgentRecord> GetAgentById(std::string_view id) = 0;
   virtual StatusOr<std::vector<AgentRecord>> ListAgents() = 0;
   // Sets revoked_at; kNotFound for an unknown name; revoking twice keeps the first time.
+  // Also revokes the agent's MCP consents and tokens (issue 23), in the same transaction.
   virtual Status RevokeAgent(std::string_view name, TimePoint at) = 0;
 
   // --- admin tokens ---
@@ -159,10 +160,14 @@ class Store {
   virtual Status RevokeMcpConsent(std::string_view client_id, std::string_view agent, TimePoint at) = 0;
   virtual Status InsertMcpToken(const McpTokenRecord& token) = 0;  // kAlreadyExists on a taken hash
   virtual StatusOr<McpTokenRecord> GetMcpToken(const Bytes& token_hash) = 0;  // kNotFound
-  // Single use, atomically: marks the code or refresh token used at `now` and returns it
-  // as it was. kFailedPrecondition ("used already") when it was: a replay, whose caller
-  // revokes the family; kNotFound for an unknown hash.
-  virtual StatusOr<McpTokenRecord> UseMcpToken(const Bytes& token_hash, TimePoint now) = 0;
+  // Spends a code or refresh token (single use) and stores `issued`, the tokens it buys,
+  // in one transaction, so no revocation can fall between the spend and the issue. It
+  // spends only when the token is neither revoked nor expired at `now`, and the consent
+  // (client, agent) it was issued under and its agent still stand. Returns the token as it
+  // was. kNotFound for an unknown hash; kFailedPrecondition ("used already") for a replay,
+  // whose family is revoked in the same transaction; kPermissionDenied for the rest.
+  virtual StatusOr<McpTokenRecord> SpendMcpToken(const Bytes& token_hash, TimePoint now,
+                                                 const std::vector<McpTokenRecord>& issued) = 0;
   // Revokes every code and token of the family not revoked yet; returns how many.
   virtual StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) = 0;
 

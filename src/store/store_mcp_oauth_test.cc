@@ -58,19 +58,73 @@ TEST_P(StoreContractTest, McpClientsRoundTripAndAreUpdatedInPlace) {
   EXPECT_EQ(store().GetMcpClient("lk_unknown").status().code(), StatusCode::kNotFound);
 }
 
-TEST_P(StoreContractTest, ACodeIsUsedOnceAndAReplayIsReported) {
+// A consent for client c1 to act as agent "bot", and the agent.
+void Consent(Store& store, std::string agent = "bot") {
+  AgentRecord record = Agent(agent, "id-" + agent);
+  record.key_hash = B("hash-" + agent);
+  ASSERT_TRUE(store.InsertAgent(record).ok());
+  ASSERT_TRUE(store
+                  .UpsertMcpConsent({.client_id = "c1",
+                                     .agent = std::move(agent),
+                                     .scopes = {"mcp"},
+                                     .created_at = At(1000),
+                                     .revoked_at = std::nullopt})
+                  .ok());
+}
+
+TEST_P(StoreContractTest, ACodeIsSpentOnceForItsTokensAndAReplayRevokesTheFamily) {
+  Consent(store());
   McpTokenRecord code = Token("code-1", McpTokenKind::kCode, "family-1");
   ASSERT_TRUE(store().InsertMcpToken(code).ok());
   EXPECT_EQ(store().InsertMcpToken(code).code(), StatusCode::kAlreadyExists);
-  auto used = store().UseMcpToken(code.token_hash, At(2000));
-  ASSERT_TRUE(used.ok()) << used.status().ToString();
-  EXPECT_EQ(*used, code) << "returned as it was before this use";
-  auto replay = store().UseMcpToken(code.token_hash, At(3000));
+  const McpTokenRecord access = Token("access-1", McpTokenKind::kAccess, "family-1");
+  const McpTokenRecord refresh = Token("refresh-1", McpTokenKind::kRefresh, "family-1");
+  auto spent = store().SpendMcpToken(code.token_hash, At(2000), {access, refresh});
+  ASSERT_TRUE(spent.ok()) << spent.status().ToString();
+  EXPECT_EQ(*spent, code) << "returned as it was before this use";
+  EXPECT_EQ(*store().GetMcpToken(access.token_hash), access) << "stored with the spend";
+  EXPECT_EQ(*store().GetMcpToken(refresh.token_hash), refresh);
+
+  auto replay = store().SpendMcpToken(code.token_hash, At(3000),
+                                      {Token("access-2", McpTokenKind::kAccess, "family-1")});
   EXPECT_EQ(replay.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(replay.status().message(), HasSubstr("was used already"));
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-access-2")).status().code(), StatusCode::kNotFound)
+      << "a replay buys nothing";
+  EXPECT_EQ(store().GetMcpToken(access.token_hash)->revoked_at, At(3000)) << "and ends what the code bought";
+  EXPECT_EQ(store().GetMcpToken(refresh.token_hash)->revoked_at, At(3000));
   code.used_at = At(2000);
+  code.revoked_at = At(3000);
   EXPECT_EQ(*store().GetMcpToken(code.token_hash), code) << "the first use's time stays";
-  EXPECT_EQ(store().UseMcpToken(B("hash-of-nothing"), At(3000)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().SpendMcpToken(B("hash-of-nothing"), At(3000), {}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, NothingIsSpentOrIssuedWhenTheTokenOrItsConsentNoLongerStands) {
+  Consent(store());
+  Consent(store(), "other-bot");
+  const McpTokenRecord bought = Token("bought", McpTokenKind::kAccess, "f");
+  auto refused = [&](const McpTokenRecord& token, TimePoint now, std::string_view why) {
+    ASSERT_TRUE(store().InsertMcpToken(token).ok());
+    auto spent = store().SpendMcpToken(token.token_hash, now, {bought});
+    EXPECT_EQ(spent.status().code(), StatusCode::kPermissionDenied) << why;
+    EXPECT_EQ(store().GetMcpToken(bought.token_hash).status().code(), StatusCode::kNotFound) << why;
+    EXPECT_FALSE(store().GetMcpToken(token.token_hash)->used_at.has_value()) << why << ": not spent";
+  };
+  refused(Token("expired", McpTokenKind::kRefresh, "f1"), At(61000), "expired");
+  McpTokenRecord revoked = Token("revoked", McpTokenKind::kRefresh, "f2");
+  revoked.revoked_at = At(1500);
+  refused(revoked, At(2000), "revoked");
+
+  ASSERT_TRUE(store().RevokeMcpConsent("c1", "bot", At(2000)).ok());
+  refused(Token("no-consent", McpTokenKind::kCode, "f3"), At(3000), "its consent revoked");
+
+  ASSERT_TRUE(store().InsertMcpToken(Token("other", McpTokenKind::kRefresh, "f4", "c1", "other-bot")).ok());
+  ASSERT_TRUE(store().RevokeAgent("other-bot", At(3000)).ok());
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-other"))->revoked_at, At(3000))
+      << "revoking an agent ends its MCP tokens";
+  EXPECT_EQ(store().ListMcpConsents()->back().revoked_at, At(3000)) << "and its consents";
+  McpTokenRecord late = Token("late", McpTokenKind::kCode, "f5", "c1", "other-bot");
+  refused(late, At(4000), "its agent revoked");
 }
 
 TEST_P(StoreContractTest, RevokingAFamilyEndsItsCodeAndTokensOnly) {

@@ -39,4 +39,16 @@ store::AlertEvent MakeProviderAlert(std::string_view type, std::string_view prov
   return event;
 }
 
+store::AlertEvent MakeAgentAlert(std::string_view type, std::string_view agent, std::string_view subject,
+                                 TimePoint now, const std::map<std::string, std::string>& details) {
+  nlohmann::json payload = {{"type", type}, {"connection", ""}, {"agent", agent}, {"at", FormatRfc3339(now)}};
+  for (const auto& [key, value] : details) payload[key] = value;
+  store::AlertEvent event;
+  event.event_id = std::string(type) + ":" + std::string(agent) + ":" + std::string(subject);
+  event.type = std::string(type);
+  event.payload = DumpJson(payload);
+  event.created_at = now;
+  return event;
+}
+
 }  // namespace latchkey::vault

@@ -23,4 +23,9 @@ store::AlertEvent MakeProviderAlert(std::string_view type, std::string_view prov
                                     std::string_view revision, TimePoint now,
                                     const std::map<std::string, std::string>& details = {});
 
+// An event about an agent rather than a connection ("agent.token_reuse"): its id is derived
+// from the agent and `subject` (e.g. the token family), so one subject raises it once.
+store::AlertEvent MakeAgentAlert(std::string_view type, std::string_view agent, std::string_view subject,
+                                 TimePoint now, const std::map<std::string, std::string>& details = {});
+
 }  // namespace latchkey::vault

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "common/log.h"
 #include "common/url.h"
 #include "crypto/access_key.h"
 #include "oauth/pkce.h"
 #include "oauth/token_fields.h"
+#include "vault/alert_events.h"
 #include "vault/mcp_client_metadata.h"
 
 namespace latchkey::vault {
@@ -18,7 +20,7 @@ using store::McpTokenRecord;
 std::string_view PrefixOf(McpTokenKind kind) {
   switch (kind) {
     case McpTokenKind::kCode: return "lkmc_";
-    case McpTokenKind::kAccess: return "lkma_";
+    case McpTokenKind::kAccess: return kMcpAccessTokenPrefix;
     case McpTokenKind::kRefresh: return "lkmr_";
   }
   return "";
@@ -27,6 +29,18 @@ std::string_view PrefixOf(McpTokenKind kind) {
 Bytes HashOf(const SecretString& value) { return crypto::HashAccessKeySecret(value.reveal()); }
 
 Status InvalidGrant(std::string_view why) { return PermissionDeniedError(std::string(why)); }
+
+// RFC 7636 §4.1: a verifier, and an S256 challenge, are made of these characters.
+bool IsPkceText(std::string_view text) {
+  return std::ranges::all_of(text, [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+  });
+}
+
+bool IsCodeVerifier(std::string_view verifier) {
+  return verifier.size() >= 43 && verifier.size() <= 128 && IsPkceText(verifier);
+}
 
 Status Unauthenticated() {
   return UnauthenticatedError(
@@ -60,7 +74,7 @@ StatusOr<std::vector<std::string>> CheckAuthorizationRequest(const McpAuthorizat
   if (request.code_challenge.empty()) return InvalidArgumentError("code_challenge is required (PKCE)");
   if (request.code_challenge_method != "S256")
     return InvalidArgumentError("code_challenge_method must be S256");
-  if (request.code_challenge.size() != 43)
+  if (request.code_challenge.size() != 43 || !IsPkceText(request.code_challenge))
     return InvalidArgumentError("code_challenge is not an S256 challenge");
   if (request.resource != resource) {
     return InvalidArgumentError("resource must be " + std::string(resource) + " (RFC 8707)");
@@ -146,14 +160,14 @@ StatusOr<McpTokens> McpAuthorization::ExchangeCode(const SecretString& code, std
   if (found->redirect_uri != redirect_uri) {
     return InvalidGrant("redirect_uri differs from the authorization request's");
   }
-  if (code_verifier.empty() || oauth::S256Challenge(code_verifier.reveal()) != found->code_challenge) {
+  if (!IsCodeVerifier(code_verifier.reveal()) ||
+      oauth::S256Challenge(code_verifier.reveal()) != found->code_challenge) {
     return InvalidGrant("the PKCE code_verifier does not match the code_challenge");
   }
   if (!resource.empty() && found->resource != resource) {
     return InvalidGrant("resource differs from the authorization request's");
   }
-  LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord used, UseOnce(code, McpTokenKind::kCode));
-  return IssueTokens(used);
+  return Spend(code, *found);
 }
 
 StatusOr<McpTokens> McpAuthorization::Refresh(const SecretString& refresh_token, std::string_view client_id,
@@ -165,52 +179,59 @@ StatusOr<McpTokens> McpAuthorization::Refresh(const SecretString& refresh_token,
   if (!resource.empty() && found->resource != resource) {
     return InvalidGrant("resource differs from the one the refresh token was issued for");
   }
-  LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord used, UseOnce(refresh_token, McpTokenKind::kRefresh));
-  if (!vault_.agents().Find(used.agent).ok()) {
-    LATCHKEY_RETURN_IF_ERROR(vault_.store().RevokeMcpFamily(used.family_id, clock_.Now()).status());
-    return InvalidGrant("the agent this client acts as was revoked");
-  }
-  return IssueTokens(used);
+  return Spend(refresh_token, *found);
 }
 
-StatusOr<McpTokenRecord> McpAuthorization::UseOnce(const SecretString& value, McpTokenKind kind) {
-  const TimePoint now = clock_.Now();
-  StatusOr<McpTokenRecord> used = vault_.store().UseMcpToken(HashOf(value), now);
-  const std::string what = kind == McpTokenKind::kCode ? "authorization code" : "refresh token";
-  if (used.status().code() == StatusCode::kFailedPrecondition) {
-    // A replay: the first use may have been the thief's. End the whole family.
-    LATCHKEY_ASSIGN_OR_RETURN(McpTokenRecord record, vault_.store().GetMcpToken(HashOf(value)));
-    LATCHKEY_RETURN_IF_ERROR(vault_.store().RevokeMcpFamily(record.family_id, now).status());
-    return InvalidGrant("the " + what + " was used already; every token issued from it is revoked");
-  }
-  if (!used.ok()) return InvalidGrant("the " + what + " is not valid");
-  if (used->revoked_at) return InvalidGrant("the " + what + " was revoked");
-  if (used->expires_at <= now) return InvalidGrant("the " + what + " expired");
-  return used;
+Status McpAuthorization::Revoke(const SecretString& token, std::string_view client_id) {
+  StatusOr<McpTokenRecord> found = vault_.store().GetMcpToken(HashOf(token));
+  if (!found.ok() || found->kind == McpTokenKind::kCode) return Status::Ok();  // RFC 7009 §2.2
+  if (found->client_id != client_id) return PermissionDeniedError("the token was issued to another client");
+  return vault_.store().RevokeMcpFamily(found->family_id, clock_.Now()).status();
 }
 
-StatusOr<McpTokens> McpAuthorization::IssueTokens(const McpTokenRecord& from) {
+StatusOr<McpTokens> McpAuthorization::Spend(const SecretString& value, const McpTokenRecord& spent) {
   const TimePoint now = clock_.Now();
+  // Every token of a family carries the time its code was issued (created_at), from which
+  // the family's absolute end follows.
+  const TimePoint family_end = spent.created_at + options_.family_lifetime;
   McpTokens tokens;
   tokens.access_token = SecretString(std::string(PrefixOf(McpTokenKind::kAccess)) + random_.Base64Url(32));
   tokens.refresh_token = SecretString(std::string(PrefixOf(McpTokenKind::kRefresh)) + random_.Base64Url(32));
-  tokens.expires_in = options_.access_token_lifetime;
-  tokens.scopes = from.scopes;
-  for (const auto& [kind, value, lifetime] :
+  std::vector<McpTokenRecord> issued;
+  for (const auto& [kind, token, lifetime] :
        {std::tuple{McpTokenKind::kAccess, &tokens.access_token, options_.access_token_lifetime},
         std::tuple{McpTokenKind::kRefresh, &tokens.refresh_token, options_.refresh_token_lifetime}}) {
-    McpTokenRecord record = from;
-    record.token_hash = HashOf(*value);
+    McpTokenRecord& record = issued.emplace_back(spent);
+    record.token_hash = HashOf(*token);
     record.kind = kind;
     record.redirect_uri.clear();
     record.code_challenge.clear();
-    record.created_at = now;
-    record.expires_at = now + lifetime;
+    record.expires_at = std::min(now + lifetime, family_end);
     record.used_at.reset();
     record.revoked_at.reset();
-    LATCHKEY_RETURN_IF_ERROR(vault_.store().InsertMcpToken(record));
   }
-  return tokens;
+  tokens.expires_in = std::chrono::duration_cast<Duration>(issued.front().expires_at - now);
+  tokens.scopes = spent.scopes;
+  StatusOr<McpTokenRecord> done = vault_.store().SpendMcpToken(HashOf(value), now, issued);
+  if (done.ok()) return tokens;
+  if (done.status().code() == StatusCode::kFailedPrecondition) {
+    const Status raised = vault_.store().EnqueueAlert(MakeAgentAlert(
+        "agent.token_reuse", spent.agent, spent.family_id, now,
+        {{"client_id", spent.client_id},
+         {"reason",
+          "a used " +
+              std::string(spent.kind == McpTokenKind::kCode ? "authorization code" : "refresh token") +
+              " was presented again; every token issued from the same consent is revoked"}}));
+    if (!raised.ok() && raised.code() != StatusCode::kAlreadyExists) {
+      spdlog::warn("agent.token_reuse for agent '{}' could not be queued: {}", spent.agent, raised.message());
+    }
+  }
+  const StatusCode code = done.status().code();
+  if (code == StatusCode::kFailedPrecondition || code == StatusCode::kPermissionDenied) {
+    return InvalidGrant(done.status().message());
+  }
+  if (code == StatusCode::kNotFound) return InvalidGrant("the grant is not valid");
+  return done.status();
 }
 
 StatusOr<McpCaller> McpAuthorization::Authenticate(const SecretString& access_token,

@@ -7,7 +7,10 @@
 // Only hashes of codes and tokens are stored. A used code or refresh token presented
 // again revokes everything issued from the same consent (the family): whoever replays it
 // holds a copy, and the client cannot tell which is the thief's (OAuth 2.1 §4.3.1).
-// Thread-safe: the store's transactions make each use single.
+// Each spend of a code or refresh token and the tokens it buys are one store transaction
+// (Store::SpendMcpToken) that also checks the consent and its agent still stand; revoking
+// either ends their tokens in one transaction too. So a token that is not revoked always
+// has a standing consent. Thread-safe: the store's transactions make each use single.
 #pragma once
 
 #include <chrono>
@@ -25,7 +28,12 @@ namespace latchkey::vault {
 struct McpAuthorizationOptions {
   Duration code_lifetime = std::chrono::seconds(60);
   Duration access_token_lifetime = std::chrono::hours(1);
+  // A refresh token unused this long ends (each refresh starts it again) ...
   Duration refresh_token_lifetime = std::chrono::hours(24 * 30);
+  // ... and a family (one consent's code and every token issued from it) ends this long
+  // after its code was issued, however often it was refreshed: a stolen refresh token
+  // that keeps rotating does not live for ever. Then a human consents again.
+  Duration family_lifetime = std::chrono::hours(24 * 90);
 };
 
 // What the human allowed on the consent page, and what the client's request named.
@@ -68,6 +76,10 @@ struct McpAuthorizationRequest {
   std::string resource;
   std::string scope;
 };
+
+// What an access token of latchkey's authorization server starts with (an agent key
+// starts with "lk_"), so /mcp knows which check a bearer token needs.
+inline constexpr std::string_view kMcpAccessTokenPrefix = "lkma_";
 
 // The scope latchkey's authorization server grants: acting as one agent at /mcp.
 inline constexpr std::string_view kMcpScope = "mcp";
@@ -119,15 +131,20 @@ class McpAuthorization {
   StatusOr<McpTokens> Refresh(const SecretString& refresh_token, std::string_view client_id,
                               std::string_view resource);
 
+  // RFC 7009: the client `client_id` is done with `token` (an access or refresh token):
+  // its whole family is revoked. OK for a token latchkey does not know (the RFC's rule);
+  // kPermissionDenied when it was issued to another client.
+  Status Revoke(const SecretString& token, std::string_view client_id);
+
   // A bearer token presented at `resource`: kUnauthenticated, the same sentence whatever
   // was wrong (unknown, expired, revoked, for another resource, agent revoked).
   StatusOr<McpCaller> Authenticate(const SecretString& access_token, std::string_view resource) const;
 
  private:
-  // Issues and stores an access token and a refresh token of `family`.
-  StatusOr<McpTokens> IssueTokens(const store::McpTokenRecord& from);
-  // Marks the code or refresh token used; on a replay, revokes its family.
-  StatusOr<store::McpTokenRecord> UseOnce(const SecretString& value, store::McpTokenKind kind);
+  // Spends `value` (a code or refresh token, `spent` its record) for a new access token and
+  // refresh token of its family. A replay has revoked the family; it raises
+  // agent.token_reuse, once per family.
+  StatusOr<McpTokens> Spend(const SecretString& value, const store::McpTokenRecord& spent);
 
   Vault& vault_;
   const Clock& clock_;

@@ -157,7 +157,7 @@ TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
             StatusCode::kUnauthenticated);
   auto refresh = authorization_->Refresh(again->refresh_token, kClient, kResource);
   ASSERT_FALSE(refresh.ok());
-  EXPECT_THAT(refresh.status().message(), HasSubstr("agent"));
+  EXPECT_THAT(refresh.status().message(), HasSubstr("revoked"));
   EXPECT_FALSE(authorization_
                    ->IssueCode({.client_id = kClient,
                                 .agent = "bot",
@@ -167,6 +167,73 @@ TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
                                 .scopes = {"mcp"}})
                    .ok())
       << "no code for a revoked agent";
+}
+
+TEST_F(McpAuthorizationTest, AReplayRaisesAgentTokenReuseOncePerFamily) {
+  auto first = Exchange(Code());
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(authorization_->Refresh(first->refresh_token, kClient, kResource).ok());
+  for (int i = 0; i < 2; ++i)
+    EXPECT_FALSE(authorization_->Refresh(first->refresh_token, kClient, kResource).ok());
+  auto alerts = vault_->store().ListAlerts(10);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1U) << "two replays of one family, one alert";
+  EXPECT_EQ(alerts->front().type, "agent.token_reuse");
+  EXPECT_THAT(alerts->front().payload, HasSubstr("\"agent\":\"bot\""));
+  EXPECT_THAT(alerts->front().payload, HasSubstr(kClient));
+  EXPECT_THAT(alerts->front().payload, ::testing::Not(HasSubstr("lkmr_"))) << "never the token";
+}
+
+TEST_F(McpAuthorizationTest, AFamilyEndsAtItsAbsoluteLifetimeHoweverOftenItIsRefreshed) {
+  McpAuthorization short_lived(*vault_, clock_, SystemRandom::Instance(),
+                               {.code_lifetime = std::chrono::seconds(60),
+                                .access_token_lifetime = std::chrono::hours(1),
+                                .refresh_token_lifetime = std::chrono::hours(24),
+                                .family_lifetime = std::chrono::hours(48)});
+  auto code = short_lived.IssueCode({.client_id = kClient,
+                                     .agent = "bot",
+                                     .redirect_uri = kRedirect,
+                                     .code_challenge = oauth::S256Challenge(verifier_.reveal()),
+                                     .resource = kResource,
+                                     .scopes = {"mcp"}});
+  ASSERT_TRUE(code.ok());
+  auto tokens = short_lived.ExchangeCode(*code, kClient, kRedirect, verifier_, kResource);
+  ASSERT_TRUE(tokens.ok());
+  for (int i = 0; i < 2; ++i) {  // 20 h and 40 h after the code
+    clock_.Advance(std::chrono::hours(20));
+    tokens = short_lived.Refresh(tokens->refresh_token, kClient, kResource);
+    ASSERT_TRUE(tokens.ok()) << "within both lifetimes";
+  }
+  clock_.Advance(std::chrono::minutes(7 * 60 + 30));  // 47.5 h after the code
+  tokens = short_lived.Refresh(tokens->refresh_token, kClient, kResource);
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  EXPECT_EQ(tokens->expires_in, std::chrono::minutes(30)) << "the access token ends with its family";
+  clock_.Advance(std::chrono::minutes(30));
+  auto ended = short_lived.Refresh(tokens->refresh_token, kClient, kResource);
+  ASSERT_FALSE(ended.ok()) << "48 h after the code, though refreshed 30 min ago";
+  EXPECT_THAT(ended.status().message(), HasSubstr("expired"));
+}
+
+TEST_F(McpAuthorizationTest, AClientRevokesItsOwnTokensAndNoOneElses) {
+  auto tokens = Exchange(Code());
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_EQ(authorization_->Revoke(tokens->refresh_token, "https://evil.example/m.json").code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(authorization_->Authenticate(tokens->access_token, kResource).ok()) << "still valid";
+  EXPECT_TRUE(authorization_->Revoke(SecretString("lkmr_unknown"), kClient).ok()) << "RFC 7009 §2.2";
+  ASSERT_TRUE(authorization_->Revoke(tokens->refresh_token, kClient).ok());
+  EXPECT_FALSE(authorization_->Authenticate(tokens->access_token, kResource).ok()) << "the family ends";
+  EXPECT_FALSE(authorization_->Refresh(tokens->refresh_token, kClient, kResource).ok());
+}
+
+TEST_F(McpAuthorizationTest, AVerifierOutsideRfc7636sFormIsRefused) {
+  verifier_ = SecretString(std::string(42, 'v'));  // one short of the minimum
+  SecretString code = Code();
+  auto refused = Exchange(code);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("code_verifier"));
+  verifier_ = SecretString(std::string(43, 'v') + "\n");
+  EXPECT_FALSE(Exchange(Code()).ok()) << "a character outside [A-Za-z0-9-._~]";
 }
 
 TEST_F(McpAuthorizationTest, ARegisteredClientGetsAnIdThatIsNoUrlAndASecretOnlyWhenItAuthenticates) {

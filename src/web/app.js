@@ -208,7 +208,34 @@ async function agentsPage(main) {
       } catch (e) { notice(main, e.message); }
     });
   }
-  main.replaceChildren(el('h1', {}, 'Agents'), table, form);
+  const mcp = await mcpConsentsSection(main);
+  const kept = main.querySelector('.notice');
+  main.replaceChildren(el('h1', {}, 'Agents'), table, mcp, form);
+  if (kept) main.prepend(kept);
+}
+
+// What humans allowed MCP clients (e.g. Claude Code at /mcp) to do as an agent. A client
+// picks its own name, so it is shown as text beside its client_id and how latchkey knows
+// it: a metadata document's client_id is the https URL latchkey fetched its name from; a
+// registered client could have said anything.
+async function mcpConsentsSection(main) {
+  const { consents } = await api('GET', '/v1/mcp-consents');
+  const kinds = { metadata_document: 'metadata document: named at this URL', registered: 'registered here: its name is unchecked' };
+  const rows = consents.map((c) => el('tr', { 'data-mcp-consent': `${c.agent}|${c.client_id}` },
+    el('td', { title: 'the name the client gave itself' }, c.client_name ? el('strong', { class: 'client-name' }, c.client_name) : el('span', { class: 'muted' }, '(no name)'),
+      el('div', {}, el('code', { class: 'client-id' }, c.client_id)),
+      el('div', { class: 'muted' }, kinds[c.client_kind] || c.client_kind)),
+    el('td', {}, c.agent),
+    el('td', { class: 'scopes' }, ...c.scopes.map((s) => el('code', {}, s))),
+    el('td', {}, relative(c.created_at)),
+    el('td', {}, c.revoked_at ? el('span', { class: 'badge disconnected' }, 'revoked') : el('span', { class: 'badge active' }, 'active')),
+    el('td', {}, c.revoked_at ? '' : button('Revoke', async () => {
+      try { await api('POST', '/v1/mcp-consents/revoke', { client_id: c.client_id, agent: c.agent }); render(); } catch (e) { notice(main, e.message); }
+    }, { 'data-action': 'revoke' }))));
+  const table = consents.length === 0 ? el('p', { class: 'muted' }, 'No MCP client has been allowed to act as an agent yet.') : el('table', { id: 'mcp-consents' },
+    el('thead', {}, el('tr', {}, ...['Client', 'Agent', 'Scopes', 'Granted', 'State', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...rows));
+  return el('section', { id: 'mcp-clients' }, el('h2', {}, 'MCP clients'), table);
 }
 
 let auditFilter = { agent: '', connection: '', code: '' };

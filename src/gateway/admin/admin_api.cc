@@ -97,6 +97,75 @@ StatusOr<std::vector<std::string>> StringList(const json& body, const char* key)
   return out;
 }
 
+StatusOr<std::string> RequiredString(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+    return InvalidArgumentError(std::string("'") + key + "' must be a non-empty string");
+  return it->get<std::string>();
+}
+
+std::string_view McpClientKind(bool metadata_document) {
+  return metadata_document ? "metadata_document" : "registered";
+}
+
+// One consent with what its client calls itself. The name is the client's own claim
+// (anyone can register "Claude Code"): the dashboard shows it as text beside the client_id.
+StatusOr<json> McpConsentJson(store::Store& store, const store::McpConsentRecord& c) {
+  std::string name;
+  // A client latchkey issued an id to is "lkc_…", never an https URL (McpAuthorization::Register).
+  bool metadata_document = c.client_id.starts_with("https://");
+  auto client = store.GetMcpClient(c.client_id);
+  if (client.ok()) {
+    name = client->name;
+    metadata_document = client->metadata_document;
+  } else if (client.status().code() != StatusCode::kNotFound) {
+    return client.status();
+  }
+  return json{
+      {"client_id", c.client_id},
+      {"client_name", name},
+      {"client_kind", McpClientKind(metadata_document)},
+      {"agent", c.agent},
+      {"scopes", c.scopes},
+      {"created_at", FormatRfc3339(c.created_at)},
+      {"revoked_at", c.revoked_at ? json(FormatRfc3339(*c.revoked_at)) : json()},
+  };
+}
+
+// Standing consents first (what a human may want to end), then revoked ones; each group
+// keeps the store's order (by agent, then client).
+Response ListMcpConsents(store::Store& store) {
+  auto consents = store.ListMcpConsents();
+  if (!consents.ok()) return Error(consents.status());
+  std::stable_partition(consents->begin(), consents->end(), [](const auto& c) { return !c.revoked_at; });
+  json out = json::array();
+  for (const auto& c : *consents) {
+    auto view = McpConsentJson(store, c);
+    if (!view.ok()) return Error(view.status());
+    out.push_back(std::move(*view));
+  }
+  return JsonResponse(http::status::ok, {{"consents", std::move(out)}});
+}
+
+// Ends what a human allowed a client, and every code and token issued under it (one store
+// transaction). kNotFound when no consent stands, revoked already or never given.
+Response RevokeMcpConsent(store::Store& store, const Clock& clock, const Request& request) {
+  auto body = JsonBody(request);
+  if (!body.ok()) return Error(body.status());
+  auto client_id = RequiredString(*body, "client_id");
+  if (!client_id.ok()) return Error(client_id.status());
+  auto agent = RequiredString(*body, "agent");
+  if (!agent.ok()) return Error(agent.status());
+  if (Status revoked = store.RevokeMcpConsent(*client_id, *agent, clock.Now()); !revoked.ok()) {
+    if (revoked.code() == StatusCode::kNotFound)
+      return Error(NotFoundError("no consent stands for this client and agent"));
+    return Error(revoked);
+  }
+  spdlog::info("admin api: MCP client '{}' may no longer act as agent '{}'; its tokens are revoked",
+               ToDisplayText(*client_id, 200), *agent);
+  return JsonResponse(http::status::ok, {{"client_id", *client_id}, {"agent", *agent}, {"revoked", true}});
+}
+
 }  // namespace
 
 Response AdminApi::ErrorResponse(const Status& status) { return Error(status); }
@@ -223,6 +292,10 @@ Response AdminApi::Dispatch(const Request& request) {
     if (Status revoked = vault.agents().Revoke(s[1]); !revoked.ok()) return Error(revoked);
     return JsonResponse(http::status::ok, {{"agent", s[1]}, {"revoked", true}});
   }
+
+  if (s.size() == 1 && s[0] == "mcp-consents" && get) return ListMcpConsents(vault.store());
+  if (s.size() == 2 && s[0] == "mcp-consents" && s[1] == "revoke" && method == http::verb::post)
+    return RevokeMcpConsent(vault.store(), *parts_.clock, request);
 
   if (s.size() == 1 && s[0] == "audit" && get) {
     store::AuditFilter filter;

@@ -65,10 +65,19 @@ ProblemDetails Refused(http::status status, std::string code, std::string detail
   return problem;
 }
 
-// Where a sign-in may send the browser back to: a consent page of this server only.
+// Where a sign-in may send the browser back to: a consent page of this server, or its
+// MCP authorization page with the client's query (printable, no quote, space or
+// backslash: it goes into a Location header as it is).
 bool IsReturnPath(std::string_view next) {
   constexpr std::string_view kConsent = "/consent/";
-  if (!next.starts_with(kConsent) || next.size() > 4096) return false;
+  constexpr std::string_view kAuthorize = "/oauth/authorize?";
+  if (next.size() > 4096) return false;
+  if (next.starts_with(kAuthorize)) {
+    return std::all_of(next.begin() + kAuthorize.size(), next.end(), [](char c) {
+      return c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '`';
+    });
+  }
+  if (!next.starts_with(kConsent)) return false;
   return std::all_of(next.begin() + kConsent.size(), next.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
   });
@@ -271,7 +280,8 @@ Response Dashboard::Login(const Request& request) {
       token.empty() ? UnauthenticatedError("no token") : vault_.admin_tokens().Authenticate(token);
   if (!accepted.ok()) {
     sodium_memzero(token.data(), token.size());
-    return Redirect(next.empty() ? "/?failed" : next + "?failed");
+    if (next.empty()) return Redirect("/?failed");
+    return Redirect(next + (next.find('?') == std::string::npos ? "?failed" : "&failed"));
   }
   Session session{.id = SystemRandom::Instance().Hex(16),
                   .token_id = vault::AdminTokens::IdOf(token),

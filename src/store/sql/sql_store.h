@@ -72,7 +72,8 @@ class SqlStore : public Store {
   Status RevokeMcpConsent(std::string_view client_id, std::string_view agent, TimePoint at) override;
   Status InsertMcpToken(const McpTokenRecord& token) override;
   StatusOr<McpTokenRecord> GetMcpToken(const Bytes& token_hash) override;
-  StatusOr<McpTokenRecord> UseMcpToken(const Bytes& token_hash, TimePoint now) override;
+  StatusOr<McpTokenRecord> SpendMcpToken(const Bytes& token_hash, TimePoint now,
+                                         const std::vector<McpTokenRecord>& issued) override;
   StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;

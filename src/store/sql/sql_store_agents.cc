@@ -85,6 +85,14 @@ Status SqlStore::RevokeAgent(std::string_view name, TimePoint at) {
                               tx.Exec("UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?",
                                       Params().Add(at).Add(name)));
     if (changed == 0) return NotFoundError(AgentName(name) + " does not exist");
+    // What MCP clients were allowed to do as this agent ends with it, in the same
+    // transaction as the spend of a code or refresh token (SpendMcpToken), so no new token
+    // can be issued for it after this.
+    for (const char* statement :
+         {"UPDATE mcp_consents SET revoked_at = ? WHERE agent = ? AND revoked_at IS NULL",
+          "UPDATE mcp_tokens SET revoked_at = ? WHERE agent = ? AND revoked_at IS NULL"}) {
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec(statement, Params().Add(at).Add(name)).status());
+    }
     return Status::Ok();
   });
 }

@@ -73,6 +73,33 @@ StatusOr<std::vector<McpTokenRecord>> SelectTokens(Tx& tx, const Bytes& hash) {
                 Params().Add(hash), ReadToken);
 }
 
+Status InsertToken(Tx& tx, const McpTokenRecord& t) {
+  Params params;
+  params.Add(t.token_hash)
+      .Add(McpTokenKindName(t.kind))
+      .Add(t.family_id)
+      .Add(t.client_id)
+      .Add(t.agent)
+      .Add(t.resource)
+      .Add(EncodeStringList(t.scopes))
+      .Add(t.redirect_uri)
+      .Add(t.code_challenge)
+      .Add(t.created_at)
+      .Add(t.expires_at)
+      .Add(t.used_at)
+      .Add(t.revoked_at);
+  return NameRow(tx.Exec(std::string("INSERT INTO mcp_tokens (") + kTokenColumns +
+                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         params)
+                     .status(),
+                 "an MCP " + std::string(McpTokenKindName(t.kind)));
+}
+
+StatusOr<int64_t> RevokeFamily(Tx& tx, std::string_view family_id, TimePoint at) {
+  return tx.Exec("UPDATE mcp_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                 Params().Add(at).Add(family_id));
+}
+
 }  // namespace
 
 Status SqlStore::UpsertMcpClient(const McpClientRecord& c) {
@@ -152,27 +179,7 @@ Status SqlStore::RevokeMcpConsent(std::string_view client_id, std::string_view a
 }
 
 Status SqlStore::InsertMcpToken(const McpTokenRecord& t) {
-  return Write([&](Tx& tx) -> Status {
-    Params params;
-    params.Add(t.token_hash)
-        .Add(McpTokenKindName(t.kind))
-        .Add(t.family_id)
-        .Add(t.client_id)
-        .Add(t.agent)
-        .Add(t.resource)
-        .Add(EncodeStringList(t.scopes))
-        .Add(t.redirect_uri)
-        .Add(t.code_challenge)
-        .Add(t.created_at)
-        .Add(t.expires_at)
-        .Add(t.used_at)
-        .Add(t.revoked_at);
-    return NameRow(tx.Exec(std::string("INSERT INTO mcp_tokens (") + kTokenColumns +
-                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           params)
-                       .status(),
-                   "an MCP " + std::string(McpTokenKindName(t.kind)));
-  });
+  return Write([&](Tx& tx) -> Status { return InsertToken(tx, t); });
 }
 
 StatusOr<McpTokenRecord> SqlStore::GetMcpToken(const Bytes& token_hash) {
@@ -183,37 +190,59 @@ StatusOr<McpTokenRecord> SqlStore::GetMcpToken(const Bytes& token_hash) {
   return std::move(found.front());
 }
 
-StatusOr<McpTokenRecord> SqlStore::UseMcpToken(const Bytes& token_hash, TimePoint now) {
+StatusOr<McpTokenRecord> SqlStore::SpendMcpToken(const Bytes& token_hash, TimePoint now,
+                                                 const std::vector<McpTokenRecord>& issued) {
   McpTokenRecord token;
-  Status done = Write([&](Tx& tx) -> Status {
+  Status refused;  // decided in the transaction, which still commits (a replay's revocation)
+  const Status done = Write([&](Tx& tx) -> Status {
+    refused = Status::Ok();
     LATCHKEY_ASSIGN_OR_RETURN(std::vector<McpTokenRecord> found, SelectTokens(tx, token_hash));
-    if (found.empty()) return NotFoundError("no such MCP token");
+    if (found.empty()) {
+      refused = NotFoundError("no such MCP token");
+      return Status::Ok();
+    }
     token = std::move(found.front());
-    if (token.used_at) return Status::Ok();  // reported below, after the transaction
-    // The guard on used_at makes two uses at once one use and one replay, whichever store.
+    const std::string what =
+        "the " + std::string(token.kind == McpTokenKind::kCode ? "authorization code" : "refresh token");
+    // A replay: the first use may have been a thief's, and the client cannot tell which
+    // copy is its own, so everything issued from it ends.
+    auto replayed = [&]() -> Status {
+      LATCHKEY_RETURN_IF_ERROR(RevokeFamily(tx, token.family_id, now).status());
+      refused = FailedPreconditionError(what + " was used already; every token issued from it is revoked");
+      return Status::Ok();
+    };
+    if (token.used_at) return replayed();
+    if (token.revoked_at) {
+      refused = PermissionDeniedError(what + " was revoked");
+      return Status::Ok();
+    }
+    if (token.expires_at <= now) {
+      refused = PermissionDeniedError(what + " expired");
+      return Status::Ok();
+    }
+    LATCHKEY_ASSIGN_OR_RETURN(
+        std::vector<Row> standing,
+        tx.Query("SELECT 1 FROM mcp_consents c JOIN agents a ON a.name = c.agent WHERE c.client_id = ? AND "
+                 "c.agent = ? AND c.revoked_at IS NULL AND a.revoked_at IS NULL",
+                 Params().Add(token.client_id).Add(token.agent)));
+    if (standing.empty()) {
+      refused = PermissionDeniedError("the consent " + what + " was issued under, or its agent, was revoked");
+      return Status::Ok();
+    }
     LATCHKEY_ASSIGN_OR_RETURN(
         int64_t changed, tx.Exec("UPDATE mcp_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
                                  Params().Add(now).Add(token_hash)));
-    if (changed == 0) token.used_at = now;
+    if (changed == 0) return replayed();  // (the transactions serialize; kept as the guard)
+    for (const McpTokenRecord& t : issued) LATCHKEY_RETURN_IF_ERROR(InsertToken(tx, t));
     return Status::Ok();
   });
   LATCHKEY_RETURN_IF_ERROR(done);
-  if (token.used_at) {
-    return FailedPreconditionError("this MCP " + std::string(McpTokenKindName(token.kind)) +
-                                   " was used already");
-  }
+  LATCHKEY_RETURN_IF_ERROR(refused);
   return token;
 }
 
 StatusOr<int64_t> SqlStore::RevokeMcpFamily(std::string_view family_id, TimePoint at) {
-  int64_t revoked = 0;
-  LATCHKEY_RETURN_IF_ERROR(Write([&](Tx& tx) -> Status {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        revoked, tx.Exec("UPDATE mcp_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-                         Params().Add(at).Add(family_id)));
-    return Status::Ok();
-  }));
-  return revoked;
+  return Write<int64_t>([&](Tx& tx) { return RevokeFamily(tx, family_id, at); });
 }
 
 }  // namespace latchkey::store::sql
