@@ -43,6 +43,20 @@ TEST(TokenFieldsTest, TokenTypesNormalizeToOneBearerSpelling) {
   EXPECT_EQ(NormalizeTokenType("bearerx"), "bearerx");
 }
 
+TEST(TokenFieldsTest, ABasicCredentialParsesBackWithItsHalvesFormDecoded) {
+  // RFC 6749 §2.3.1: each half form-encoded, then "id:secret" in base64.
+  const SecretString value = BasicAuthorizationValue("lkc_a%3Ab", SecretString("s%20e:cret"));
+  auto parsed = ParseBasicAuthorization(value.reveal());
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->user, "lkc_a:b");
+  EXPECT_EQ(parsed->password.reveal(), "s e:cret") << "the first colon splits";
+  EXPECT_TRUE(ParseBasicAuthorization("basic   bGtjX3g6eQ==").has_value()) << "the scheme in any case";
+  for (const char* refused : {"Bearer bGtjX3g6eQ==", "Basic", "Basic !!!", "Basic bGtjX3g=" /* no colon */,
+                              "Basicx bGtjX3g6eQ=="}) {
+    EXPECT_FALSE(ParseBasicAuthorization(refused).has_value()) << refused;
+  }
+}
+
 TEST(TokenFieldsTest, TheAuthorizationValueCarriesTheNormalizedType) {
   EXPECT_EQ(AuthorizationValue("bearer", SecretString("tok")).reveal(), "Bearer tok");
   EXPECT_EQ(AuthorizationValue("", SecretString("tok")).reveal(), "Bearer tok");

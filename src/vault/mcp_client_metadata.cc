@@ -4,6 +4,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/url.h"
 #include "provider/provider.h"
@@ -22,11 +23,37 @@ Status Refused(std::string_view field, std::string_view why) {
   return InvalidArgumentError("client metadata: " + std::string(field) + " " + std::string(why));
 }
 
-// https, or http on a loopback host (RFC 8252 native clients); never user info or a
-// fragment (ParseHttpUrl refuses both).
+// Schemes a browser or the system acts on itself (script, local files, other protocols):
+// never an app's redirect.
+constexpr std::array<std::string_view, 14> kNotAppSchemes = {
+    "javascript", "data", "vbscript", "file",   "about", "blob",        "filesystem",
+    "ftp",        "ws",   "wss",      "mailto", "tel",   "view-source", "chrome"};
+
+// RFC 8252 §7.1: a native app's private-use URI scheme ("cursor://anysphere.cursor-mcp/cb",
+// "com.example.app:/callback"): a scheme of letters, digits, "+", "-" and ".", then ":/",
+// printable ASCII without spaces or a fragment, and no scheme a browser acts on itself.
+bool IsPrivateUseRedirect(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || text.size() > 2000) return false;
+  const std::string scheme = AsciiLower(text.substr(0, colon));
+  const bool scheme_ok =
+      std::isalpha(static_cast<unsigned char>(scheme[0])) != 0 && std::ranges::all_of(scheme, [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+      });
+  if (!scheme_ok || scheme == "http" || scheme == "https" ||
+      std::ranges::find(kNotAppSchemes, scheme) != kNotAppSchemes.end()) {
+    return false;
+  }
+  return text.substr(colon + 1).starts_with('/') &&
+         std::ranges::all_of(text, [](char c) { return c > ' ' && c < 0x7f && c != '#'; });
+}
+
+// https, http on a loopback host, or an app's private-use scheme (RFC 8252 native
+// clients); never user info or a fragment (ParseHttpUrl refuses both).
 Status CheckRedirectUri(const json& value) {
   if (!value.is_string()) return Refused("redirect_uris", "must hold strings");
   const std::string& text = value.get_ref<const std::string&>();
+  if (IsPrivateUseRedirect(text)) return Status::Ok();
   StatusOr<Url> url = ParseHttpUrl(text);
   if (!url.ok())
     return Refused("redirect_uris", "holds '" + ToDisplayText(text, 200) + "', which is no http(s) URL");

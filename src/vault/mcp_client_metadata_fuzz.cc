@@ -2,12 +2,14 @@
 // dynamic registration request, or a Client ID Metadata Document): outside input that
 // decides where authorization codes go. The first byte picks the mode. Properties: an
 // error is one kInvalidArgument line; a parsed client has 1 to 10 redirect URIs, each
-// https or http on loopback; a document's client is its URL and public ("none"); what a
-// human is shown (name, logo) is display text already.
+// https, http on loopback, or an app's private-use scheme that no browser acts on itself;
+// a document's client is its URL and public ("none"); what a human is shown (name, logo)
+// is display text already.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "common/encoding.h"
 #include "common/url.h"
 #include "provider/provider.h"
@@ -29,8 +31,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!client->redirect_uris.empty() && client->redirect_uris.size() <= 10);
   for (const std::string& uri : client->redirect_uris) {
     auto parsed = ParseHttpUrl(uri);
-    FUZZ_CHECK(parsed.ok());
-    FUZZ_CHECK(parsed->https() || provider::IsLoopbackHost(parsed->host));
+    if (parsed.ok()) {
+      FUZZ_CHECK(parsed->https() || provider::IsLoopbackHost(parsed->host));
+      continue;
+    }
+    // Otherwise an app's private-use scheme: never one a browser acts on itself.
+    const std::string scheme = AsciiLower(uri.substr(0, uri.find(':')));
+    for (std::string_view refused : {"javascript", "data", "vbscript", "file", "http", "https"}) {
+      FUZZ_CHECK(scheme != refused);
+    }
+    FUZZ_CHECK(uri.find_first_of("# \n\r") == std::string::npos);
   }
   FUZZ_CHECK(client->metadata_document == !url.empty());
   if (client->metadata_document) {

@@ -23,6 +23,16 @@ TEST(ClientMetadataTest, ARegistrationAndADocumentAreReadAlike) {
   EXPECT_EQ(registered->redirect_uris.size(), 2U);
   EXPECT_EQ(registered->token_endpoint_auth_method, "none");
 
+  // Cursor's registration, as it sends it: an app scheme (RFC 8252 §7.1) among the others.
+  auto cursor = ParseClientMetadata(
+      R"({"client_name":"Cursor","redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback",
+          "https://www.cursor.com/agents/mcp/oauth/callback","http://localhost:8787/callback"],
+          "token_endpoint_auth_method":"none"})",
+      "");
+  ASSERT_TRUE(cursor.ok()) << cursor.status().ToString();
+  EXPECT_EQ(cursor->redirect_uris.front(), "cursor://anysphere.cursor-mcp/oauth/callback");
+  EXPECT_TRUE(ParseClientMetadata(R"({"redirect_uris":["com.example.app:/oauth2redirect"]})", "").ok());
+
   auto confidential = ParseClientMetadata(R"({"redirect_uris":["https://app.example/cb"]})", "");
   ASSERT_TRUE(confidential.ok());
   EXPECT_EQ(confidential->token_endpoint_auth_method, "client_secret_basic") << "RFC 7591's default";
@@ -51,7 +61,13 @@ TEST(ClientMetadataTest, WhatCouldSendACodeElsewhereOrMisleadAHumanIsRefused) {
       {"http elsewhere", R"({"redirect_uris":["http://evil.example/cb"]})", "", "loopback"},
       {"user info", R"({"redirect_uris":["https://a.example@evil.example/cb"]})", "", "no http(s) URL"},
       {"fragment", R"({"redirect_uris":["https://app.example/cb#x"]})", "", "no http(s) URL"},
-      {"custom scheme", R"j({"redirect_uris":["javascript:alert(1)"]})j", "", "no http(s) URL"},
+      {"script scheme", R"j({"redirect_uris":["javascript:alert(1)"]})j", "", "no http(s) URL"},
+      {"script scheme with a slash", R"j({"redirect_uris":["JavaScript://%0aalert(1)"]})j", "",
+       "no http(s) URL"},
+      {"data scheme", R"j({"redirect_uris":["data:/text/html,x"]})j", "", "no http(s) URL"},
+      {"file scheme", R"j({"redirect_uris":["file:///etc/passwd"]})j", "", "no http(s) URL"},
+      {"app scheme with a fragment", R"j({"redirect_uris":["cursor://app/cb#x"]})j", "", "no http(s) URL"},
+      {"app scheme with a space", R"j({"redirect_uris":["cursor://app/c b"]})j", "", "no http(s) URL"},
       {"a number", R"({"redirect_uris":[1]})", "", "strings"},
       {"too many",
        R"({"redirect_uris":[)" + std::string(R"("https://a.example/1",)") + R"("https://a.example/2",)" +

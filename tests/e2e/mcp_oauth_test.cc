@@ -6,6 +6,7 @@
 // over plain HTTP.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <filesystem>
 #include <regex>
@@ -247,6 +248,322 @@ TEST_P(McpOAuthFlowTest, AnSdkClientConnectsWithOAuthActsAsBotRefreshesAndIsEnde
 
 INSTANTIATE_TEST_SUITE_P(Registration, McpOAuthFlowTest, ::testing::Values("cimd", "dcr"),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+// ---- refusals over plain HTTP: what a hostile or broken client gets ----------------------
+
+constexpr char kRedirect[] = "http://127.0.0.1:5555/callback";
+const std::string kVerifier(64, 'v');
+
+std::string S256(const std::string& verifier) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size());
+  std::string out(sodium_base64_ENCODED_LEN(digest.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), digest.data(), digest.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string Query(const Params& params) {
+  std::string query;
+  for (const auto& [name, value] : params)
+    query += (query.empty() ? "" : "&") + name + "=" + UrlEncode(value);
+  return query;
+}
+
+class McpOAuthRefusalTest : public McpOAuthTest {
+ protected:
+  HttpOptions Browser() const {
+    HttpOptions options = ::latchkey::testing::Browser(browser_);
+    options.follow_redirects = false;
+    return options;
+  }
+
+  void SignIn() {
+    HttpResponse signed_in = HttpPostForm(Origin() + "/login", {{"token", AdminToken()}}, Browser());
+    ASSERT_EQ(signed_in.status, 303) << signed_in.body;
+  }
+
+  std::string Register() {
+    HttpOptions options;
+    options.headers = {"Content-Type: application/json"};
+    HttpResponse registered = HttpRequest("POST", Origin() + "/oauth/register",
+                                          json{{"client_name", "refusal test"},
+                                               {"redirect_uris", {kRedirect}},
+                                               {"token_endpoint_auth_method", "none"}}
+                                              .dump(),
+                                          options);
+    EXPECT_EQ(registered.status, 201) << registered.body;
+    return json::parse(registered.body, nullptr, false).value("client_id", "");
+  }
+
+  Params Request(const std::string& client_id) const {
+    return {{"response_type", "code"},
+            {"client_id", client_id},
+            {"redirect_uri", kRedirect},
+            {"code_challenge", S256(kVerifier)},
+            {"code_challenge_method", "S256"},
+            {"resource", Origin() + "/mcp"},
+            {"scope", "mcp"},
+            {"state", "st-1"}};
+  }
+
+  static Params With(Params params, const std::string& name, const std::string& value) {
+    std::erase_if(params, [&](const auto& p) { return p.first == name; });
+    if (!value.empty()) params.emplace_back(name, value);
+    return params;
+  }
+
+  HttpResponse Page(const Params& params) {
+    return HttpGet(Origin() + "/oauth/authorize?" + Query(params) + "&latchkey_again=1", Browser());
+  }
+
+  // A human allows `params` for agent bot on the page: the code from the redirect.
+  std::string Allow(const Params& params) {
+    HttpResponse page = Page(params);
+    std::smatch csrf;
+    if (!std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) {
+      ADD_FAILURE() << "no consent form:\n" << page.status << page.body;
+      return "";
+    }
+    Params form = params;
+    form.insert(
+        form.end(),
+        {{"csrf", csrf[1].str()}, {"agent", "bot"}, {"admin_token", AdminToken()}, {"decision", "allow"}});
+    HttpResponse allowed = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
+    EXPECT_EQ(allowed.status, 303) << allowed.body;
+    std::smatch code;
+    const std::string location = allowed.Header("location");
+    if (!std::regex_search(location, code, std::regex("[?&]code=([^&]+)"))) {
+      ADD_FAILURE() << "no code in " << location;
+      return "";
+    }
+    secrets_.push_back(code[1].str());
+    return code[1].str();
+  }
+
+  HttpResponse Token(const Params& form) { return HttpPostForm(Origin() + "/oauth/token", form); }
+
+  HttpResponse Exchange(const std::string& client_id, const std::string& code,
+                        const std::string& verifier = kVerifier) {
+    return Token({{"grant_type", "authorization_code"},
+                  {"code", code},
+                  {"redirect_uri", kRedirect},
+                  {"code_verifier", verifier},
+                  {"client_id", client_id},
+                  {"resource", Origin() + "/mcp"}});
+  }
+
+  json Tokens(const HttpResponse& response) {
+    json tokens = json::parse(response.body, nullptr, false);
+    if (!tokens.is_object()) return json::object();
+    secrets_.push_back(tokens.value("access_token", ""));
+    secrets_.push_back(tokens.value("refresh_token", ""));
+    return tokens;
+  }
+
+  // An MCP initialize with `token` as bearer.
+  RawReply Initialize(const std::string& token) {
+    return Call("POST", "/mcp", token,
+                R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+                R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})",
+                {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}});
+  }
+
+  TempDir browser_;
+};
+
+TEST_F(McpOAuthRefusalTest, WithoutASessionThePageShowsNoGrantButtonAndItsFormGrantsNothing) {
+  SetUpWorld();
+  const std::string client = Register();
+  HttpResponse page = Page(Request(client));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_THAT(page.body, HasSubstr("name=\"token\"")) << "the sign-in form";
+  EXPECT_THAT(page.body, Not(HasSubstr("name=\"decision\"")));
+  EXPECT_THAT(page.body, Not(HasSubstr("refusal test"))) << "nothing about the client before sign-in";
+  Params form = Request(client);
+  form.insert(form.end(), {{"agent", "bot"}, {"admin_token", AdminToken()}, {"decision", "allow"}});
+  HttpResponse forged = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
+  EXPECT_EQ(forged.status, 401) << forged.body;
+  EXPECT_EQ(forged.Header("location"), "");
+
+  // Signed in, the form still needs the page's CSRF token and the admin token.
+  SignIn();
+  HttpResponse no_csrf = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
+  EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
+  EXPECT_EQ(no_csrf.Header("location"), "");
+}
+
+TEST_F(McpOAuthRefusalTest, RequestsWithoutPkceS256OrWithAStrangeRedirectAreRefused) {
+  SetUpWorld();
+  const std::string client = Register();
+  SignIn();
+  for (const Params& params :
+       {With(Request(client), "code_challenge", ""), With(Request(client), "code_challenge_method", "plain"),
+        With(With(Request(client), "code_challenge_method", "plain"), "code_challenge", kVerifier)}) {
+    HttpResponse refused = Page(params);
+    EXPECT_EQ(refused.status, 303) << refused.body;
+    EXPECT_THAT(refused.Header("location"),
+                ::testing::StartsWith(std::string(kRedirect) + "?error=invalid_request"));
+    EXPECT_THAT(refused.Header("location"), HasSubstr("iss=" + UrlEncode(Origin())));
+  }
+  // A redirect URI the client did not register is never followed, only shown.
+  for (const std::string elsewhere : {"http://127.0.0.1:5555/other", "https://evil.example/callback", ""}) {
+    HttpResponse refused = Page(With(Request(client), "redirect_uri", elsewhere));
+    EXPECT_EQ(refused.status, 400) << elsewhere;
+    EXPECT_EQ(refused.Header("location"), "") << elsewhere;
+    EXPECT_THAT(refused.body, HasSubstr("redirect_uri")) << elsewhere;
+  }
+  // RFC 8252 §7.3: a loopback redirect matches on any port.
+  HttpResponse other_port = Page(With(Request(client), "redirect_uri", "http://127.0.0.1:6666/callback"));
+  EXPECT_EQ(other_port.status, 200);
+  EXPECT_THAT(other_port.body, HasSubstr("name=\"decision\""));
+}
+
+TEST_F(McpOAuthRefusalTest, CodesAndTokensAreRefusedWhenWrongReusedElsewhereOrExpired) {
+  SetUpWorld();
+  const std::string client = Register();
+  SignIn();
+
+  // A wrong verifier spends nothing; the right one then works; a reused code ends its tokens.
+  std::string code = Allow(Request(client));
+  HttpResponse wrong = Exchange(client, code, std::string(64, 'w'));
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_THAT(wrong.body, HasSubstr("invalid_grant"));
+  json first = Tokens(Exchange(client, code));
+  ASSERT_TRUE(first.contains("access_token")) << first;
+  EXPECT_EQ(first["token_type"], "Bearer");
+  EXPECT_EQ(first["expires_in"], 3);
+  EXPECT_EQ(Initialize(first["access_token"]).status, 200);
+  HttpResponse reused = Exchange(client, code);
+  EXPECT_EQ(reused.status, 400);
+  EXPECT_THAT(reused.body, HasSubstr("invalid_grant"));
+  RawReply after_reuse = Initialize(first["access_token"]);
+  EXPECT_EQ(after_reuse.status, 401) << "a reused code revokes what it issued";
+  EXPECT_THAT(after_reuse.Header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
+  EXPECT_THAT(after_reuse.Header("www-authenticate"),
+              HasSubstr("resource_metadata=\"" + Origin() + "/.well-known/oauth-protected-resource/mcp\""));
+
+  // A token for /mcp is refused anywhere else, and a token request for another resource.
+  json second = Tokens(Exchange(client, Allow(Request(client))));
+  ASSERT_TRUE(second.contains("access_token")) << second;
+  EXPECT_EQ(Call("GET", "/proxy/work/read", second["access_token"]).status, 401);
+  EXPECT_EQ(Admin("GET", "/v1/agents", second["access_token"]).status, 401);
+  HttpResponse elsewhere = Token({{"grant_type", "refresh_token"},
+                                  {"refresh_token", second["refresh_token"]},
+                                  {"client_id", client},
+                                  {"resource", Origin() + "/v1"}});
+  EXPECT_EQ(elsewhere.status, 400);
+  EXPECT_THAT(elsewhere.body, HasSubstr("invalid_target"));
+
+  // A reused refresh token revokes the family: the rotated tokens too.
+  json third = Tokens(Token(
+      {{"grant_type", "refresh_token"}, {"refresh_token", second["refresh_token"]}, {"client_id", client}}));
+  ASSERT_TRUE(third.contains("refresh_token")) << third;
+  HttpResponse replay = Token(
+      {{"grant_type", "refresh_token"}, {"refresh_token", second["refresh_token"]}, {"client_id", client}});
+  EXPECT_EQ(replay.status, 400);
+  EXPECT_THAT(replay.body, HasSubstr("invalid_grant"));
+  EXPECT_EQ(Initialize(third["access_token"]).status, 401);
+  EXPECT_EQ(
+      Token(
+          {{"grant_type", "refresh_token"}, {"refresh_token", third["refresh_token"]}, {"client_id", client}})
+          .status,
+      400);
+
+  // An expired access token (3 seconds here) gets 401 with the challenge to refresh.
+  json fourth = Tokens(Exchange(client, Allow(Request(client))));
+  ASSERT_EQ(Initialize(fourth["access_token"]).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  RawReply expired = Initialize(fourth["access_token"]);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_THAT(expired.Header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
+  // Without any token: the challenge names the metadata and scope, and no error.
+  RawReply anonymous = Initialize("");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_THAT(anonymous.Header("www-authenticate"), HasSubstr("scope=\"mcp\""));
+  EXPECT_THAT(anonymous.Header("www-authenticate"), Not(HasSubstr("error=")));
+
+  for (const std::string& secret : secrets_) {
+    if (!secret.empty()) {
+      EXPECT_THAT(GatewayLog(), Not(HasSubstr(secret)));
+    }
+  }
+}
+
+TEST_F(McpOAuthRefusalTest, RegistrationIsRateLimited) {
+  SetUpWorld();
+  HttpOptions options;
+  options.headers = {"Content-Type: application/json"};
+  // A refused registration is a JSON error a client can read (and counts, as any attempt).
+  HttpResponse bad =
+      HttpRequest("POST", Origin() + "/oauth/register", R"({"redirect_uris": ["javascript:x"]})", options);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("invalid_redirect_uri"));
+  const std::string body =
+      json{{"redirect_uris", {kRedirect}}, {"token_endpoint_auth_method", "none"}}.dump();
+  int created = 0;
+  int slowed = 0;
+  for (int i = 0; i < 25; ++i) {
+    HttpResponse answer = HttpRequest("POST", Origin() + "/oauth/register", body, options);
+    created += answer.status == 201 ? 1 : 0;
+    slowed += answer.status == 429 ? 1 : 0;
+  }
+  EXPECT_EQ(created, 19) << "twenty attempts a minute";
+  EXPECT_EQ(slowed, 6);
+}
+
+class McpOAuthDocumentTest : public McpOAuthRefusalTest {
+ protected:
+  void StartDocuments() {
+    documents_ = std::make_unique<NodeServer>("client_documents.js", EnvMap{{"CERT", cert_}, {"KEY", key_}});
+  }
+  int DocumentRequests() {
+    RunResult got = ::latchkey::testing::Run(
+        {"/usr/bin/curl", "-s", "--cacert", cert_, documents_->base_url() + "/__requests"});
+    return json::parse(got.out, nullptr, false).value("requests", -1);
+  }
+  std::unique_ptr<NodeServer> documents_;
+};
+
+TEST_F(McpOAuthDocumentTest, ADocumentThatNamesAnotherClientIdIsRefused) {
+  SetUpWorld();
+  StartDocuments();
+  SignIn();
+  Params good =
+      With(Request(documents_->base_url() + "/good.json"), "redirect_uri", "http://127.0.0.1/callback");
+  HttpResponse page = Page(good);
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_THAT(page.body, HasSubstr("document test client"));
+  HttpResponse mismatch = Page(
+      With(Request(documents_->base_url() + "/mismatch.json"), "redirect_uri", "http://127.0.0.1/callback"));
+  EXPECT_EQ(mismatch.status, 400);
+  EXPECT_EQ(mismatch.Header("location"), "");
+  EXPECT_THAT(mismatch.body, HasSubstr("client_id"));
+}
+
+TEST_F(McpOAuthDocumentTest, ADocumentAtAPrivateAddressIsNeverFetched) {
+  // As shipped: no allow_private_metadata_hosts.
+  StartOAuthServers();
+  CreateAgent("bot", {"work:GET:/**"});
+  cert_ = certs_.path() + "/cert.pem";
+  key_ = certs_.path() + "/key.pem";
+  RunResult made = ::latchkey::testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                             "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
+                                             "subjectAltName=IP:127.0.0.1", "-keyout", key_, "-out", cert_});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  StartGateway("[mcp_oauth]\nmetadata_ca_file = \"" + cert_ + "\"\n");
+  StartDocuments();
+  SignIn();
+  HttpResponse refused =
+      Page(With(Request(documents_->base_url() + "/good.json"), "redirect_uri", "http://127.0.0.1/callback"));
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.Header("location"), "");
+  EXPECT_THAT(refused.body, HasSubstr("public address"));
+  EXPECT_EQ(DocumentRequests(), 0) << "refused before connecting";
+}
 
 }  // namespace
 }  // namespace latchkey::testing

@@ -278,7 +278,14 @@ Response McpOAuthServer::AuthorizePage(const Request& request, std::string_view 
                                                     {"iss", issuer_}}));
   }
 
-  const std::string redirect_host = HostOf(asked.redirect_uri);
+  // Where the code goes: a web host, a program on this computer (loopback), or the app
+  // that handles a private-use scheme (RFC 8252 §7.1).
+  StatusOr<Url> redirect = ParseHttpUrl(asked.redirect_uri);
+  const bool local = !redirect.ok() || provider::IsLoopbackHost(redirect->host);
+  const std::string redirect_host =
+      redirect.ok() ? redirect->HostForUrl()
+                    : "the app on this computer that opens " +
+                          asked.redirect_uri.substr(0, asked.redirect_uri.find(':') + 1) + " links";
   std::string body = "<div id=\"client\"><p>The client calls itself <b>" +
                      HtmlEscape(client->name.empty() ? "(no name given)" : client->name) +
                      "</b> (its own claim, not checked).</p><ul>";
@@ -293,8 +300,7 @@ Response McpOAuthServer::AuthorizePage(const Request& request, std::string_view 
   body += "<li>Access: act as the agent you choose at " + HtmlEscape(resource_) +
           " (that agent's connections, methods and paths), with scope " +
           HtmlEscape(oauth::JoinScopes(*scopes, " ")) + "</li></ul></div>";
-  if (StatusOr<Url> redirect = ParseHttpUrl(asked.redirect_uri);
-      redirect.ok() && provider::IsLoopbackHost(redirect->host)) {
+  if (local) {
     body +=
         "<p><b>The answer goes to a program on this computer.</b> Any program can claim any name: allow only "
         "if you started this client just now.</p>";
