@@ -23,6 +23,8 @@ using ::testing::Not;
 
 const std::string kMcpFixtures = std::string(LATCHKEY_SOURCE_DIR) + "/tests/fixtures/mcp";
 const std::string kWebFixtures = std::string(LATCHKEY_SOURCE_DIR) + "/tests/fixtures/web";
+// A client names itself: with markup, to show the name is only ever text.
+constexpr char kHostileName[] = "<img src=x onerror=\"window.pwned=1\"> latchkey e2e client";
 
 class McpOAuthTest : public GatewayTest {
  protected:
@@ -112,6 +114,7 @@ TEST_P(McpOAuthFlowTest, AnSdkClientConnectsWithOAuthActsAsBotRefreshesAndIsEnde
                        {"cert", cert_},
                        {"key", key_},
                        {"cimd_host", "127.0.0.1"},
+                       {"client_name", kHostileName},
                        {"callback_timeout_ms", 90000},
                        {"total_timeout_ms", 150000},
                        {"steps",
@@ -142,9 +145,14 @@ TEST_P(McpOAuthFlowTest, AnSdkClientConnectsWithOAuthActsAsBotRefreshesAndIsEnde
                       {"agent", "bot"},
                       {"decision", "allow"},
                       {"redirect_prefix", redirect_uri},
+                      {"agents_page", true},
                       {"screenshots", std::string(LATCHKEY_ARTIFACTS_DIR) + "/mcp-oauth-" + GetParam()}});
   EXPECT_EQ(seen.value("no_grant_button_before_sign_in", false), true) << seen;
-  EXPECT_THAT(seen.value("client_text", ""), HasSubstr("latchkey e2e client")) << seen;
+  EXPECT_THAT(seen.value("client_text", ""), HasSubstr(kHostileName)) << "as text, on the consent page";
+  ASSERT_TRUE(seen["agents_page"].is_object()) << seen;
+  EXPECT_EQ(seen["agents_page"]["client_name"], kHostileName) << "and on the Agents page";
+  EXPECT_EQ(seen["agents_page"]["images"], 0);
+  EXPECT_TRUE(seen["agents_page"]["pwned"].is_null());
   EXPECT_THAT(seen.value("final_url", ""), HasSubstr(redirect_uri)) << seen;
   for (const json& error : seen.value("console_errors", json::array())) {
     EXPECT_THAT(error.get<std::string>(), Not(HasSubstr("Content Security Policy")))
