@@ -1,5 +1,6 @@
 // `latchkey audit`: the audit rows of proxied calls (SPEC §6), newest first.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "cli/context.h"
@@ -13,6 +14,7 @@ struct AuditOptions {
   std::string agent;
   std::string connection;
   std::string code;
+  std::string client;
   int limit = 50;
 };
 
@@ -24,6 +26,7 @@ int Audit(Context& context, const AuditOptions& options) {
   if (!options.agent.empty()) filter.agent = options.agent;
   if (!options.connection.empty()) filter.connection = options.connection;
   if (!options.code.empty()) filter.code = options.code;
+  if (!options.client.empty()) filter.client = options.client;
   filter.limit = options.limit;
   auto rows = (*vault)->store().QueryAudit(filter);
   if (!rows.ok()) return Fail(rows.status());
@@ -33,11 +36,26 @@ int Audit(Context& context, const AuditOptions& options) {
     PrintJson(out);
     return kExitOk;
   }
-  Table table({"TIME", "AGENT", "CONNECTION", "METHOD", "PATH", "UPSTREAM", "CODE", "MS", "REFRESHED"});
+  // The CLIENT column (the MCP client a call came through) only when a row names one: most
+  // stores have none, and a client id is often a long URL.
+  const bool clients =
+      std::ranges::any_of(*rows, [](const store::AuditRecord& r) { return !r.client.empty(); });
+  std::vector<std::string> headers = {"TIME",     "AGENT", "CONNECTION", "METHOD",   "PATH",
+                                      "UPSTREAM", "CODE",  "MS",         "REFRESHED"};
+  if (clients) headers.insert(headers.begin() + 2, "CLIENT");
+  Table table(std::move(headers));
   for (const auto& r : *rows) {
-    table.AddRow({FormatRfc3339(r.at), r.agent, r.connection, r.method, r.path,
-                  r.upstream_status ? std::to_string(r.upstream_status) : "-", r.code.empty() ? "ok" : r.code,
-                  std::to_string(r.latency_ms), r.refreshed ? "yes" : ""});
+    std::vector<std::string> row = {FormatRfc3339(r.at),
+                                    r.agent,
+                                    r.connection,
+                                    r.method,
+                                    r.path,
+                                    r.upstream_status ? std::to_string(r.upstream_status) : "-",
+                                    r.code.empty() ? "ok" : r.code,
+                                    std::to_string(r.latency_ms),
+                                    r.refreshed ? "yes" : ""};
+    if (clients) row.insert(row.begin() + 2, r.client.empty() ? "-" : r.client);
+    table.AddRow(std::move(row));
   }
   table.Print(std::cout);
   return kExitOk;
@@ -51,6 +69,7 @@ void AddAuditCommand(CLI::App& app, Context& context) {
   audit->add_option("--agent", options->agent, "Only this agent's calls");
   audit->add_option("--connection", options->connection, "Only calls to this connection");
   audit->add_option("--code", options->code, "Only calls that ended with this latchkey code");
+  audit->add_option("--client", options->client, "Only calls made through this MCP client (its client_id)");
   audit->add_option("--limit", options->limit, "How many rows (default 50)");
   audit->callback(
       [&context, options] { context.action = [&context, options] { return Audit(context, *options); }; });

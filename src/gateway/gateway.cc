@@ -216,7 +216,8 @@ class Gateway::Impl {
       co_await Offload(blocking_, [&] {
         auto granted = mcp_authorization_.Authenticate(SecretString(presented), mcp_oauth_.resource());
         if (granted.ok())
-          caller = std::make_shared<const Caller>(Caller{.agent_key = {}, .agent_name = granted->agent});
+          caller = std::make_shared<const Caller>(
+              Caller{.agent_key = {}, .agent_name = granted->agent, .client_id = granted->client_id});
       });
       co_return caller;
     }

@@ -203,6 +203,9 @@ CREATE TABLE mcp_tokens (
 CREATE INDEX mcp_tokens_family ON mcp_tokens (family_id);
 CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
 )sql"},
+    // 10: the MCP client a call came through (issue 23), its client_id; '' for agent keys
+    // and for the rows written before. A constant default: no rewrite of the audit table.
+    {10, "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace

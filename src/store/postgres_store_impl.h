@@ -18,7 +18,7 @@ class PostgresStore final : public sql::SqlStore {
  public:
   explicit PostgresStore(std::shared_ptr<PostgresPool> pool)
       : sql::SqlStore({
-            // 9 parameters a row, far below PostgreSQL's 65535 a statement.
+            // 10 parameters a row, far below PostgreSQL's 65535 a statement.
             .audit_rows_per_insert = 500,
             // Writers take turns, so ids are handed out in commit order and a live tail
             // that asks for id > N never misses a row committed later with a smaller id.

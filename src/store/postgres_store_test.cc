@@ -76,6 +76,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");  // undoes migration 10
   QueryInt(env.Url(), "DROP TABLE mcp_clients, mcp_consents, mcp_tokens");
   QueryInt(env.Url(),
            "ALTER TABLE connections DROP COLUMN consented_at, DROP COLUMN refresh_server_expires_at, "
@@ -87,6 +88,29 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
   EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
             postgres::LatestSchemaVersion());
   ExpectAConnectionOfVersionSevenAfterMigrationEight(**store, connection);
+}
+
+// A store written by the version before migration 10 (the MCP client a call came
+// through): its audit rows read back with no client, and new rows name theirs.
+TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
+  PostgresTestEnv env;
+  const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
+  {
+    auto store = env.Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->AppendAudit(before).ok());
+  }
+  QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");
+  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 9");
+  ASSERT_EQ(QueryInt(env.Url(),
+                     "SELECT COUNT(*) FROM information_schema.columns "
+                     "WHERE table_name = 'audit' AND column_name = 'client'"),
+            0);
+  auto store = env.Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
+            postgres::LatestSchemaVersion());
+  ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
 }
 
 TEST(PostgresStoreTest, RefusesASchemaNewerThanTheBinary) {

@@ -146,6 +146,10 @@ struct AuditRecord {
   int64_t id = 0;  // assigned by the store
   TimePoint at;
   std::string agent;
+  // The MCP client whose access token (latchkey's own OAuth server) made the call as
+  // `agent`: its client_id, a Client ID Metadata Document URL or a registered "lkc_…".
+  // Empty for agent keys and `latchkey mcp`, and in rows written before schema version 10.
+  std::string client;
   std::string connection;
   std::string method;
   std::string path;         // query values already redacted
@@ -161,7 +165,8 @@ struct AuditFilter {
   std::optional<std::string> agent;
   std::optional<std::string> connection;
   std::optional<std::string> code;
-  std::optional<int64_t> after_id;  // for live tails
+  std::optional<std::string> client;  // "" matches the calls made without an MCP client
+  std::optional<int64_t> after_id;    // for live tails
   int limit = 100;
 };
 

@@ -100,7 +100,9 @@ void ExecRaw(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
-// What migrations 7 and 8 added, dropped again: a store as the versions before wrote it.
+// What migrations 7 to 10 added, dropped again: a store as the versions before wrote it.
+// Undone newest first.
+constexpr const char* kUndoMigration10 = "ALTER TABLE audit DROP COLUMN client;";
 constexpr const char* kUndoMigration7 = R"sql(
     ALTER TABLE connections DROP COLUMN account_id;
     ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
@@ -130,6 +132,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
   // Put the file back to version 3: the audit table as migration 1 made it, with rows
   // whose ids have a gap.
+  ExecRaw(path, kUndoMigration10);
   ExecRaw(path, R"sql(
     DROP TABLE audit;
     CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, agent TEXT NOT NULL,
@@ -170,6 +173,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   EXPECT_EQ((*claude)[0].id, 10);  // above the highest id before, not reusing the gap
   EXPECT_EQ((*claude)[0].method, "DELETE");
   EXPECT_EQ((*claude)[1].id, 2);
+  EXPECT_EQ((*claude)[1].client, "");  // migration 10: written before any client was named
   EXPECT_EQ((*claude)[1].code, "reauth_required");
   EXPECT_TRUE((*claude)[1].refreshed);
   EXPECT_EQ((*claude)[1].at, TimePoint(std::chrono::milliseconds(2000)));
@@ -199,6 +203,7 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
+  ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
   ExecRaw(path, kUndoMigration7);
@@ -234,6 +239,7 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 7");
@@ -241,6 +247,26 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   ExpectAConnectionOfVersionSevenAfterMigrationEight(**store, connection);
+}
+
+// Migration 10 adds the MCP client a call came through: audit rows written by version 9
+// read back with no client, and new rows name theirs.
+TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
+  {
+    auto store = OpenSqliteStore({path}, SystemClock::Instance());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->AppendAudit(before).ok());
+  }
+  ExecRaw(path, kUndoMigration10);
+  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 9");
+  ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'client'"), 0);
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {

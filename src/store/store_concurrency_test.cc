@@ -47,7 +47,7 @@ int RunWorkload(Store& store, const std::string& worker, int ops) {
         break;
       }
       default:
-        check(store.AppendAudit({0, At(i), worker, name, "GET", "/", 200, "", 1, false}));
+        check(store.AppendAudit({0, At(i), worker, "", name, "GET", "/", 200, "", 1, false}));
         check(store.EnqueueAlert(Alert(name, At(i))));
         break;
     }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -106,6 +107,63 @@ inline void ExpectAConnectionOfVersionSevenAfterMigrationEight(Store& store, con
   ASSERT_TRUE(again.ok());
   changed.token_version = read->token_version + 1;
   EXPECT_EQ(*again, changed);
+}
+
+// Audit rows as version 9 wrote them, oldest first: no client (it had no such column).
+inline std::vector<AuditRecord> AuditRowsOfVersionNine() {
+  return {{.id = 0,
+           .at = At(1000),
+           .agent = "bot",
+           .client = "",
+           .connection = "gmail",
+           .method = "GET",
+           .path = "/a",
+           .upstream_status = 200,
+           .code = "",
+           .latency_ms = 5,
+           .refreshed = false},
+          {.id = 0,
+           .at = At(2000),
+           .agent = "bot",
+           .client = "",
+           .connection = "slack",
+           .method = "POST",
+           .path = "/b",
+           .upstream_status = 401,
+           .code = "reauth_required",
+           .latency_ms = 7,
+           .refreshed = true}};
+}
+
+// After migration 10 (the MCP client a call came through), the audit rows version 9 wrote
+// (`before`, oldest first) read back whole and name no client; a new row names its own.
+inline void ExpectAuditRowsOfVersionNineAfterMigrationTen(Store& store,
+                                                          const std::vector<AuditRecord>& before) {
+  AuditFilter all;
+  all.limit = 1000;
+  auto read = store.QueryAudit(all);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    const AuditRecord& got = (*read)[before.size() - 1 - i];  // newest first
+    EXPECT_EQ(got.client, "") << "row " << i;
+    AuditRecord want = before[i];
+    want.id = got.id;
+    EXPECT_EQ(got, want) << "row " << i;
+  }
+
+  AuditRecord next = before.back();
+  next.at = At(3000);
+  next.client = "https://client.example/m.json";
+  ASSERT_TRUE(store.AppendAudit(next).ok());
+  AuditFilter through;
+  through.client = next.client;
+  auto rows = store.QueryAudit(through);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_GT(rows->front().id, read->front().id);
+  next.id = rows->front().id;
+  EXPECT_EQ(rows->front(), next);
 }
 
 inline AgentRecord Agent(std::string name, std::string id) {

@@ -8,10 +8,18 @@
 namespace latchkey::store::testing {
 namespace {
 
-AuditRecord Audit(std::string agent, std::string connection, std::string code) {
-  return {
-      0,  At(100), std::move(agent), std::move(connection), "GET", "/v1/x?q=REDACTED", 200, std::move(code),
-      12, true};
+AuditRecord Audit(std::string agent, std::string connection, std::string code, std::string client = "") {
+  return {0,
+          At(100),
+          std::move(agent),
+          std::move(client),
+          std::move(connection),
+          "GET",
+          "/v1/x?q=REDACTED",
+          200,
+          std::move(code),
+          12,
+          true};
 }
 
 TEST_P(StoreContractTest, AuditBatchIsAppendedWhole) {
@@ -36,6 +44,7 @@ TEST_P(StoreContractTest, AuditRowsOfALargeBatchKeepTheirOrderAndFields) {
     AuditRecord row{0,
                     At(1000 + i),
                     "agent-" + std::to_string(i),
+                    i % 4 == 0 ? "https://client.example/" + std::to_string(i) + ".json" : "",
                     "conn-" + std::to_string(i % 3),
                     i % 2 == 0 ? "GET" : "POST",
                     "/items/" + std::to_string(i),
@@ -105,6 +114,36 @@ TEST_P(StoreContractTest, AuditIsNewestFirstAndFiltered) {
   EXPECT_EQ(store().QueryAudit(limited)->size(), 2u);
   limited.limit = 0;
   EXPECT_EQ(store().QueryAudit(limited).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A call an MCP client made as its agent names the client; agent keys' calls name none,
+// and either can be picked out by it.
+TEST_P(StoreContractTest, AuditRowsNameTheMcpClientACallCameThrough) {
+  const std::string client = "https://client.example/m.json";
+  ASSERT_TRUE(store().AppendAudit(Audit("bot", "gmail", "", client)).ok());
+  ASSERT_TRUE(store().AppendAudit(Audit("bot", "gmail", "")).ok());
+  ASSERT_TRUE(store().AppendAudit(Audit("bot", "jira", "policy_denied", "lkc_registered")).ok());
+  auto all = store().QueryAudit({});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].client, "lkc_registered");
+  EXPECT_EQ((*all)[1].client, "");
+  AuditRecord expected = Audit("bot", "gmail", "", client);
+  expected.id = (*all)[2].id;
+  EXPECT_EQ((*all)[2], expected);
+
+  AuditFilter by_client;
+  by_client.client = client;
+  auto through = store().QueryAudit(by_client);
+  ASSERT_TRUE(through.ok()) << through.status().ToString();
+  ASSERT_EQ(through->size(), 1u);
+  EXPECT_EQ(through->front().id, (*all)[2].id);
+  AuditFilter without_client;
+  without_client.client = "";
+  auto direct = store().QueryAudit(without_client);
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(direct->size(), 1u);
+  EXPECT_EQ(direct->front().id, (*all)[1].id);
 }
 
 TEST_P(StoreContractTest, EnqueueAlertIsIdempotent) {

@@ -115,6 +115,7 @@ nlohmann::json AuditJson(const store::AuditRecord& r) {
   return {{"id", r.id},
           {"at", FormatRfc3339(r.at)},
           {"agent", r.agent},
+          {"client", r.client},  // the MCP client the call came through, or ""
           {"connection", r.connection},
           {"method", r.method},
           {"path", r.path},

@@ -62,6 +62,7 @@ TEST_F(StoreRetentionTest, ExpiredPendingAuthorizationsAndOldAuditRowsGo) {
   auto rows = vault_->store().QueryAudit({.agent = std::nullopt,
                                           .connection = std::nullopt,
                                           .code = std::nullopt,
+                                          .client = std::nullopt,
                                           .after_id = std::nullopt,
                                           .limit = 10});
   ASSERT_TRUE(rows.ok());

@@ -238,26 +238,28 @@ async function mcpConsentsSection(main) {
   return el('section', { id: 'mcp-clients' }, el('h2', {}, 'MCP clients'), table);
 }
 
-let auditFilter = { agent: '', connection: '', code: '' };
+let auditFilter = { agent: '', connection: '', code: '', client: '' };
 async function auditPage(main) {
   const query = new URLSearchParams({ limit: '200', ...Object.fromEntries(Object.entries(auditFilter).filter(([, v]) => v)) });
   const rows = await api('GET', `/v1/audit?${query}`);
   let form = main.querySelector('#audit-filter');
   if (!form) {
     form = el('form', { id: 'audit-filter', class: 'filters' },
-      ...['agent', 'connection', 'code'].map((name) => el('label', { class: 'inline' }, name, el('input', { type: 'text', name, value: auditFilter[name] }))),
+      ...['agent', 'connection', 'code', 'client'].map((name) => el('label', { class: 'inline' }, name, el('input', { type: 'text', name, value: auditFilter[name] }))),
       el('button', { type: 'submit' }, 'Filter'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const data = new FormData(form);
-      auditFilter = { agent: String(data.get('agent')), connection: String(data.get('connection')), code: String(data.get('code')) };
+      auditFilter = Object.fromEntries(Object.keys(auditFilter).map((name) => [name, String(data.get(name))]));
       render();
     });
   }
+  // The MCP client a call came through, in a column of its own only when a row names one.
+  const clients = rows.some((r) => r.client);
   const table = el('table', { id: 'audit' },
-    el('thead', {}, el('tr', {}, ...['When', 'Agent', 'Connection', 'Method', 'Path', 'Upstream', 'Code', 'ms'].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...['When', 'Agent', ...(clients ? ['Client'] : []), 'Connection', 'Method', 'Path', 'Upstream', 'Code', 'ms'].map((h) => el('th', {}, h)))),
     el('tbody', {}, ...rows.map((r) => el('tr', { 'data-audit': r.id },
-      el('td', {}, relative(r.at)), el('td', {}, r.agent), el('td', {}, r.connection), el('td', {}, r.method),
+      el('td', {}, relative(r.at)), el('td', {}, r.agent), ...(clients ? [el('td', {}, r.client || '—')] : []), el('td', {}, r.connection), el('td', {}, r.method),
       el('td', {}, el('code', {}, r.path)), el('td', {}, r.upstream_status || '—'), el('td', {}, r.code || 'ok'), el('td', {}, r.latency_ms)))));
   main.replaceChildren(el('h1', {}, 'Audit'), form, el('p', { class: 'muted' }, `${rows.length} most recent calls, newest first; updates live.`), table);
 }

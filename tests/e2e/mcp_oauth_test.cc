@@ -237,9 +237,10 @@ TEST_P(McpOAuthFlowTest, AnSdkClientConnectsWithOAuthActsAsBotRefreshesAndIsEnde
   EXPECT_TRUE(got_401) << steps[7];
   EXPECT_TRUE(refresh_refused) << steps[7];
 
-  // The audit log names the agent for the call the client made.
-  const std::string audit = MustRun({"audit", "--agent", "bot"});
-  EXPECT_THAT(audit, HasSubstr("work"));
+  // The audit log names the agent and the client for the calls the client made.
+  const json audit = json::parse(MustRun({"--json", "audit", "--agent", "bot"}), nullptr, false);
+  ASSERT_TRUE(audit.is_array() && audit.size() == 3U) << audit << "two calls in policy, one refused";
+  for (const json& row : audit) EXPECT_EQ(row["client"], clients.front()["client_id"]) << row;
 
   // No token, code, or admin token in anything the scripts printed.
   for (const std::string& secret : secrets_) {
@@ -499,6 +500,89 @@ TEST_F(McpOAuthRefusalTest, CodesAndTokensAreRefusedWhenWrongReusedElsewhereOrEx
       EXPECT_THAT(GatewayLog(), Not(HasSubstr(secret)));
     }
   }
+}
+
+TEST_F(McpOAuthRefusalTest, AConfidentialClientShowsItsSecretAndTheHumanMayCreateTheAgent) {
+  SetUpWorld();
+  HttpOptions json_body;
+  json_body.headers = {"Content-Type: application/json"};
+  HttpResponse registered = HttpRequest(
+      "POST", Origin() + "/oauth/register",
+      json{{"redirect_uris", {kRedirect}}, {"token_endpoint_auth_method", "client_secret_basic"}}.dump(),
+      json_body);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  const json client = json::parse(registered.body);
+  const std::string id = client["client_id"];
+  const std::string secret = client.value("client_secret", "");
+  ASSERT_FALSE(secret.empty());
+  secrets_.push_back(secret);
+
+  // The human creates agent "reader" on the consent page, with its rules.
+  SignIn();
+  HttpResponse page = Page(Request(id));
+  std::smatch csrf;
+  ASSERT_TRUE(std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")))
+      << page.body;
+  Params form = Request(id);
+  form.insert(form.end(), {{"csrf", csrf[1].str()},
+                           {"agent", "bot"},
+                           {"new_agent", "reader"},
+                           {"new_agent_rules", "work:GET:/read\n"},
+                           {"admin_token", AdminToken()},
+                           {"decision", "allow"}});
+  HttpResponse allowed = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
+  ASSERT_EQ(allowed.status, 303) << allowed.body;
+  std::smatch code;
+  const std::string location = allowed.Header("location");
+  ASSERT_TRUE(std::regex_search(location, code, std::regex("[?&]code=([^&]+)"))) << location;
+  secrets_.push_back(code[1].str());
+  EXPECT_THAT(MustRun({"agent", "list"}), HasSubstr("reader"));
+
+  const Params exchange = {{"grant_type", "authorization_code"},
+                           {"code", code[1].str()},
+                           {"redirect_uri", kRedirect},
+                           {"code_verifier", kVerifier}};
+  HttpResponse no_secret = Token(With(exchange, "client_id", id));
+  EXPECT_EQ(no_secret.status, 401) << "a confidential client must authenticate";
+  EXPECT_THAT(no_secret.body, HasSubstr("invalid_client"));
+  HttpOptions wrong;
+  wrong.basic_auth = id + ":lkcs_wrong";
+  EXPECT_EQ(HttpPostForm(Origin() + "/oauth/token", exchange, wrong).status, 401);
+  HttpOptions basic;
+  basic.basic_auth = id + ":" + secret;
+  json tokens = Tokens(HttpPostForm(Origin() + "/oauth/token", exchange, basic));
+  ASSERT_TRUE(tokens.contains("access_token")) << tokens;
+  EXPECT_EQ(Initialize(tokens["access_token"]).status, 200) << "acting as reader";
+
+  // RFC 7009: the client ends its grant.
+  HttpResponse revoked =
+      HttpPostForm(Origin() + "/oauth/revoke", {{"token", tokens["refresh_token"]}}, basic);
+  EXPECT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(Initialize(tokens["access_token"]).status, 401);
+}
+
+TEST_F(McpOAuthRefusalTest, DenyAnswersAccessDeniedAndGrantsNothing) {
+  SetUpWorld();
+  const std::string client = Register();
+  SignIn();
+  HttpResponse page = Page(Request(client));
+  std::smatch csrf;
+  ASSERT_TRUE(std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")))
+      << page.body;
+  Params form = Request(client);
+  form.insert(form.end(), {{"csrf", csrf[1].str()}, {"agent", "bot"}, {"decision", "deny"}});
+  HttpResponse denied = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
+  ASSERT_EQ(denied.status, 303) << denied.body;
+  const std::string location = denied.Header("location");
+  EXPECT_THAT(location, ::testing::StartsWith(std::string(kRedirect) + "?error=access_denied"));
+  EXPECT_THAT(location, HasSubstr("state=st-1"));
+  EXPECT_THAT(location, HasSubstr("iss=" + UrlEncode(Origin())));
+  EXPECT_THAT(location, Not(HasSubstr("code=")));
+  HttpOptions admin;
+  admin.headers = {"Authorization: Bearer " + AdminToken()};
+  HttpResponse consents = HttpGet(Origin() + "/v1/mcp-consents", admin);
+  EXPECT_EQ(consents.status, 200);
+  EXPECT_THAT(consents.body, Not(HasSubstr(client))) << "no consent recorded";
 }
 
 TEST_F(McpOAuthRefusalTest, RegistrationIsRateLimited) {

@@ -302,6 +302,7 @@ Response AdminApi::Dispatch(const Request& request) {
     if (auto v = QueryValue(*query, "agent"); !v.empty()) filter.agent = v;
     if (auto v = QueryValue(*query, "connection"); !v.empty()) filter.connection = v;
     if (auto v = QueryValue(*query, "code"); !v.empty()) filter.code = v;
+    if (auto v = QueryValue(*query, "client"); !v.empty()) filter.client = v;
     if (HasKey(*query, "after_id")) {
       std::optional<int64_t> id = ParseDecimal(QueryValue(*query, "after_id"));
       if (!id) return Error(InvalidArgumentError("after_id must be an integer"));

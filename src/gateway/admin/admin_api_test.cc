@@ -186,6 +186,34 @@ TEST_F(AdminApiTest, AConnectLinkIsLatchkeysConsentPageNotTheProvidersUrl) {
 
 constexpr const char* kDocumentClient = "https://client.example/oauth/client.json";
 
+TEST_F(AdminApiTest, AuditRowsNameTheMcpClientACallCameThroughAndAreFilteredByIt) {
+  store::AuditRecord row;
+  row.at = clock_.Now();
+  row.agent = "bot";
+  row.connection = "work";
+  row.method = "GET";
+  row.path = "/v1/me";
+  row.upstream_status = 200;
+  ASSERT_TRUE(vault_->store().AppendAudit(row).ok());  // with the agent's own key
+  row.client = kDocumentClient;
+  ASSERT_TRUE(vault_->store().AppendAudit(row).ok());
+
+  Response all = Call(http::verb::get, "/v1/audit");
+  ASSERT_EQ(all.result(), http::status::ok) << all.body();
+  const json rows = Json(all);
+  ASSERT_EQ(rows.size(), 2u) << rows;
+  EXPECT_EQ(rows[0]["client"], kDocumentClient);
+  EXPECT_EQ(rows[0]["agent"], "bot");
+  EXPECT_EQ(rows[1]["client"], "");
+
+  Response through =
+      Call(http::verb::get, "/v1/audit?client=https%3A%2F%2Fclient.example%2Foauth%2Fclient.json");
+  ASSERT_EQ(through.result(), http::status::ok) << through.body();
+  ASSERT_EQ(Json(through).size(), 1u) << through.body();
+  EXPECT_EQ(Json(through)[0]["id"], rows[0]["id"]);
+  EXPECT_EQ(changes_, 0) << "a read changes nothing";
+}
+
 TEST_F(AdminApiTest, McpConsentsAreListedStandingFirstWithTheNamesTheirClientsChose) {
   GiveConsent(kDocumentClient, "bot", "<img src=x onerror=alert(1)> Claude Code");
   GiveConsent("lkc_registered", "bot", "Registered Tool");

@@ -41,7 +41,8 @@ AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size
 AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(store::AuditRecord record) {
-  for (std::string* text : {&record.agent, &record.connection, &record.method, &record.path, &record.code}) {
+  for (std::string* text :
+       {&record.agent, &record.client, &record.connection, &record.method, &record.path, &record.code}) {
     MakeStorable(*text);
   }
   std::lock_guard lock(mu_);

@@ -42,6 +42,7 @@ class AuditLogTest : public ::testing::Test {
     return store_->QueryAudit({.agent = std::nullopt,
                                .connection = std::nullopt,
                                .code = std::nullopt,
+                               .client = std::nullopt,
                                .after_id = std::nullopt,
                                .limit = 100});
   }

@@ -69,6 +69,7 @@ struct Proxy::Call {
   std::string method;
   std::optional<ProxyTarget> target;
   std::string agent;
+  std::string client;                                            // Caller::client_id, for the audit row
   std::shared_ptr<const vault::AuthenticatedAgent> agent_entry;  // its policy, once authenticated
   std::string method_override;  // the method a declared override header names (the upstream runs it)
   std::string label = "-";      // metrics label: the connection once the policy allowed it
@@ -99,6 +100,7 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   call.deadline = call.started + options_.deadline;
   call.at = parts_.clock.Now();
   call.method = std::string(request.method_string());
+  if (caller != nullptr) call.client = caller->client_id;
 
   auto target = ParseProxyTarget(request.target());
   if (!target.ok()) {
@@ -614,6 +616,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
   store::AuditRecord audit;
   audit.at = call.at;
   audit.agent = call.agent;
+  audit.client = call.client;
   audit.connection = call.target ? call.target->connection : "";
   // What the upstream ran: "POST>DELETE" when a declared override header named another method.
   audit.method =

@@ -58,10 +58,14 @@ struct ProxyParts {
 
 // Who makes a call when it is not an HTTP request's Authorization header (MCP tools): an
 // agent key as presented, checked on every call exactly like the header; or, with no key,
-// an agent by name, for the local `latchkey mcp --agent NAME`, whose user holds the store.
+// an agent by name: the local `latchkey mcp --agent NAME`, whose user holds the store, or
+// an MCP client's access token, already checked, that acts as that agent.
 struct Caller {
   SecretString agent_key;
   std::string agent_name;
+  // The MCP client whose access token this is (its client_id), named in the audit rows;
+  // empty for agent keys and `latchkey mcp` (initialized, so that their callers need not say).
+  std::string client_id = {};
 };
 
 class Proxy {

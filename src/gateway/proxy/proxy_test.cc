@@ -29,12 +29,15 @@ struct Outcome {
 
 class ProxyTest : public ProxyRuntimeTest {
  protected:
-  // One call through the proxy, as agent "bot".
-  Outcome Call(http::verb method, const std::string& target, const std::string& body = "") {
+  // One call through the proxy, as agent "bot" by its key in the Authorization header, or
+  // as `caller` (the MCP tools' way) when given.
+  Outcome Call(http::verb method, const std::string& target, const std::string& body = "",
+               const Caller* caller = nullptr) {
     ProxyRuntime& runtime = Runtime();
     Request request(method, target, 11);
     request.set(http::field::host, "latchkey.test");
-    request.set(http::field::authorization, "Bearer " + std::string(agent_key_.reveal()));
+    if (caller == nullptr)
+      request.set(http::field::authorization, "Bearer " + std::string(agent_key_.reveal()));
     if (!body.empty()) request.body() = body;
     request.prepare_payload();
     Outcome out;
@@ -42,7 +45,7 @@ class ProxyTest : public ProxyRuntimeTest {
     asio::co_spawn(
         io(),
         [&]() -> asio::awaitable<void> {
-          out.response = co_await runtime.proxy().Handle(request, 0, nullptr, &out.problem);
+          out.response = co_await runtime.proxy().Handle(request, 0, caller, &out.problem);
           done = true;
         },
         asio::detached);
@@ -122,6 +125,34 @@ TEST_F(ProxyTest, ACallThePolicyRefusesNeverReachesTheUpstream) {
   Outcome out = Call(http::verb::delete_, "/proxy/work/v1/repos/x");
   EXPECT_EQ(out.code(), "policy_denied");
   EXPECT_EQ(upstream.requests(), 0);
+}
+
+// An MCP client's access token acts as its agent: the agent's policy applies unchanged, and
+// each audit row, allowed or refused, names the client; a call with the agent's own key
+// (through the MCP tools or the header) names none.
+TEST_F(ProxyTest, TheAuditRowNamesTheMcpClientACallCameThrough) {
+  ScriptedUpstream& upstream = Upstream({Answer(200, "a"), Answer(200, "b"), Answer(200, "c")});
+  ConnectOAuth(upstream, {"work:GET:/v1/**"});
+  const std::string client = "https://client.example/m.json";
+  const Caller through_client{.agent_key = {}, .agent_name = "bot", .client_id = client};
+  const Caller by_key{.agent_key = agent_key_, .agent_name = "", .client_id = ""};
+  EXPECT_EQ(Call(http::verb::get, "/proxy/work/v1/me", "", &through_client).code(), "");
+  EXPECT_EQ(Call(http::verb::delete_, "/proxy/work/v1/me", "", &through_client).code(), "policy_denied");
+  EXPECT_EQ(Call(http::verb::get, "/proxy/work/v1/me", "", &by_key).code(), "");
+  EXPECT_EQ(Call(http::verb::get, "/proxy/work/v1/me").code(), "");
+  EXPECT_EQ(upstream.requests(), 3);
+
+  Runtime().Stop();  // writes the queued audit rows
+  auto rows = vault_->store().QueryAudit({});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);  // newest first
+  for (const store::AuditRecord& row : *rows) EXPECT_EQ(row.agent, "bot");
+  EXPECT_EQ((*rows)[3].client, client);
+  EXPECT_EQ((*rows)[3].code, "");
+  EXPECT_EQ((*rows)[2].client, client);
+  EXPECT_EQ((*rows)[2].code, "policy_denied");
+  EXPECT_EQ((*rows)[1].client, "");
+  EXPECT_EQ((*rows)[0].client, "");
 }
 
 TEST_F(ProxyTest, AnApiKeyReplacesTheAgentsOwnParameterAndTheAgentsKeyStaysBehind) {

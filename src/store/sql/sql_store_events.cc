@@ -21,10 +21,10 @@ constexpr const char* kAlertColumns =
 
 std::string AuditInsert(size_t rows) {
   std::string sql =
-      "INSERT INTO audit (at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed) "
-      "VALUES ";
+      "INSERT INTO audit (at, agent, client, connection, method, path, upstream_status, code, latency_ms, "
+      "refreshed) VALUES ";
   for (size_t i = 0; i < rows; ++i)
-    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   return sql;
 }
 
@@ -62,7 +62,8 @@ Status SqlStore::AppendAudit(const std::vector<AuditRecord>& records) {
       Params params;
       for (size_t i = first; i < end; ++i) {
         const AuditRecord& r = records[i];
-        params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.connection).AddUnowned(r.method).AddUnowned(r.path);
+        params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.client).AddUnowned(r.connection);
+        params.AddUnowned(r.method).AddUnowned(r.path);
         params.Add(int64_t{r.upstream_status}).AddUnowned(r.code).Add(r.latency_ms).AddBool(r.refreshed);
       }
       LATCHKEY_RETURN_IF_ERROR(tx.Exec(end - first == group ? full : AuditInsert(end - first), params));
@@ -81,7 +82,7 @@ StatusOr<int64_t> SqlStore::DeleteAuditBefore(TimePoint before) {
 StatusOr<std::vector<AuditRecord>> SqlStore::QueryAudit(const AuditFilter& filter) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(filter.limit));
   std::string sql =
-      "SELECT id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed "
+      "SELECT id, at, agent, client, connection, method, path, upstream_status, code, latency_ms, refreshed "
       "FROM audit WHERE 1 = 1";
   Params params;
   if (filter.agent) {
@@ -96,6 +97,10 @@ StatusOr<std::vector<AuditRecord>> SqlStore::QueryAudit(const AuditFilter& filte
     sql += " AND code = ?";
     params.Add(*filter.code);
   }
+  if (filter.client) {
+    sql += " AND client = ?";
+    params.Add(*filter.client);
+  }
   if (filter.after_id) {
     sql += " AND id > ?";
     params.Add(*filter.after_id);
@@ -104,9 +109,9 @@ StatusOr<std::vector<AuditRecord>> SqlStore::QueryAudit(const AuditFilter& filte
   params.Add(int64_t{filter.limit});
   return Read<std::vector<AuditRecord>>([&](Tx& tx) {
     return Select(tx, sql, params, [](const Row& r) {
-      return AuditRecord{
-          r.Int(0),  r.Time(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), static_cast<int>(r.Int(6)),
-          r.Text(7), r.Int(8),  r.Bool(9)};
+      return AuditRecord{r.Int(0),  r.Time(1), r.Text(2), r.Text(3),
+                         r.Text(4), r.Text(5), r.Text(6), static_cast<int>(r.Int(7)),
+                         r.Text(8), r.Int(9),  r.Bool(10)};
     });
   });
 }
