@@ -138,12 +138,16 @@ Status ReadMcpOAuthSettings(const std::filesystem::path& file, const toml::table
       (key == "enabled" ? options.enabled : options.allow_private_metadata_hosts) = *node.value<bool>();
     } else if (key == "metadata_ca_file") {
       LATCHKEY_ASSIGN_OR_RETURN(options.metadata_ca_file, ConfigString(file, node, key.str()));
-    } else if (key == "access_token_lifetime_s") {
+    } else if (key == "access_token_lifetime_s" || key == "refresh_reuse_grace_s") {
+      const bool lifetime = key == "access_token_lifetime_s";
       const std::optional<int64_t> seconds = node.is_integer() ? node.value<int64_t>() : std::nullopt;
-      if (!seconds || *seconds <= 0 || *seconds > 86400) {
-        return ConfigError(file, node, "setting '" + name + "' takes whole seconds, 1 to 86400");
+      if (!seconds || *seconds < (lifetime ? 1 : 0) || *seconds > (lifetime ? 86400 : 60)) {
+        return ConfigError(
+            file, node,
+            "setting '" + name + "' takes whole seconds, " + (lifetime ? "1 to 86400" : "0 to 60"));
       }
-      options.access_token_lifetime = std::chrono::seconds(*seconds);
+      (lifetime ? options.access_token_lifetime : options.refresh_reuse_grace) =
+          std::chrono::seconds(*seconds);
     } else {
       return ConfigError(file, node, "unknown setting '" + name + "'");
     }

@@ -50,6 +50,7 @@ upstream_ca_file = "/etc/ca.pem"
 [mcp_oauth]
 enabled = false
 access_token_lifetime_s = 5
+refresh_reuse_grace_s = 0
 allow_private_metadata_hosts = true
 metadata_ca_file = "/etc/test-ca.pem"
 [audit]
@@ -76,6 +77,7 @@ expiring_days = 10
   EXPECT_EQ(config->gateway.upstream_ca_file, "/etc/ca.pem");
   EXPECT_FALSE(config->gateway.mcp_oauth.enabled);
   EXPECT_EQ(config->gateway.mcp_oauth.access_token_lifetime, std::chrono::seconds(5));
+  EXPECT_EQ(config->gateway.mcp_oauth.refresh_reuse_grace, std::chrono::seconds(0));
   EXPECT_TRUE(config->gateway.mcp_oauth.allow_private_metadata_hosts);
   EXPECT_EQ(config->gateway.mcp_oauth.metadata_ca_file, "/etc/test-ca.pem");
   EXPECT_EQ(config->audit_retention_days, 0);
@@ -109,6 +111,7 @@ TEST(ConfigTest, ABadSettingIsRefusedNamingTheFileTheLineAndTheSetting) {
            Case{"[mcp_oauth]\nenabled = 1\n", "'mcp_oauth.enabled' takes true or false"},
            Case{"[mcp_oauth]\naccess_token_lifetime_s = 0\n", "'mcp_oauth.access_token_lifetime_s'"},
            Case{"[mcp_oauth]\nissuer = \"x\"\n", "unknown setting 'mcp_oauth.issuer'"},
+           Case{"[mcp_oauth]\nrefresh_reuse_grace_s = 61\n", "0 to 60"},
            Case{"[alerts]\nwebhook = \"x\"\n", "unknown setting 'alerts.webhook'"},
            Case{"[alerts]\nexpiring_days = 0\n", "'alerts.expiring_days' takes a whole number of days"},
            Case{"[alerts]\nexpiring_days = \"7 days\"\n", "'alerts.expiring_days'"},

@@ -33,6 +33,7 @@ namespace latchkey::gateway {
 struct McpOAuthOptions {
   bool enabled = true;  // false: /mcp takes agent keys only, and nothing is advertised
   std::chrono::seconds access_token_lifetime{3600};
+  std::chrono::seconds refresh_reuse_grace{10};  // vault::McpAuthorizationOptions
   // Client ID Metadata Documents: fetched from public addresses only, unless this is set
   // (tests, closed networks); ca_file replaces the system's CAs for those fetches.
   bool allow_private_metadata_hosts = false;

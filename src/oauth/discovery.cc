@@ -99,7 +99,8 @@ StatusOr<AuthorizationServerMetadata> ParseAuthorizationServerMetadata(std::stri
   return out;
 }
 
-MetadataDiscovery::MetadataDiscovery(HttpClient& http, HttpLimits limits) : http_(http), limits_(limits) {}
+MetadataDiscovery::MetadataDiscovery(HttpClient& http, HttpLimits limits)
+    : http_(http), limits_(std::move(limits)) {}
 
 StatusOr<AuthorizationServerMetadata> MetadataDiscovery::Discover(std::string_view issuer) const {
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<std::string> urls, DiscoveryUrls(issuer));

@@ -31,7 +31,7 @@ TokenClient::TokenClient(const provider::ProviderDefinition& provider, std::stri
       client_secret_(std::move(client_secret)),
       http_(http),
       clock_(clock),
-      limits_(limits) {}
+      limits_(std::move(limits)) {}
 
 HttpRequest TokenClient::BuildRequest(const std::string& url, Params params,
                                       const std::map<std::string, std::string>& extra_params) const {

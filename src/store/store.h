@@ -165,9 +165,12 @@ class Store {
   // spends only when the token is neither revoked nor expired at `now`, and the consent
   // (client, agent) it was issued under and its agent still stand. Returns the token as it
   // was. kNotFound for an unknown hash; kFailedPrecondition ("used already") for a replay,
-  // whose family is revoked in the same transaction; kPermissionDenied for the rest.
+  // whose family is revoked in the same transaction; kPermissionDenied for the rest. A
+  // refresh token presented again within `reuse_grace` of its first use is no replay: two
+  // refreshes at once, or a retry after a lost answer, each get their tokens.
   virtual StatusOr<McpTokenRecord> SpendMcpToken(const Bytes& token_hash, TimePoint now,
-                                                 const std::vector<McpTokenRecord>& issued) = 0;
+                                                 const std::vector<McpTokenRecord>& issued,
+                                                 Duration reuse_grace = {}) = 0;
   // Revokes every code and token of the family not revoked yet; returns how many.
   virtual StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) = 0;
 

@@ -99,6 +99,26 @@ TEST_P(StoreContractTest, ACodeIsSpentOnceForItsTokensAndAReplayRevokesTheFamily
   EXPECT_EQ(store().SpendMcpToken(B("hash-of-nothing"), At(3000), {}).status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StoreContractTest, ARefreshTokenPresentedAgainWithinTheGraceBuysTokensAgain) {
+  Consent(store());
+  const McpTokenRecord refresh = Token("refresh", McpTokenKind::kRefresh, "f");
+  ASSERT_TRUE(store().InsertMcpToken(refresh).ok());
+  const auto grace = std::chrono::seconds(10);
+  ASSERT_TRUE(
+      store()
+          .SpendMcpToken(refresh.token_hash, At(2000), {Token("a1", McpTokenKind::kAccess, "f")}, grace)
+          .ok());
+  auto again =
+      store().SpendMcpToken(refresh.token_hash, At(11000), {Token("a2", McpTokenKind::kAccess, "f")}, grace);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(store().GetMcpToken(B("hash-of-a2")).ok());
+  EXPECT_EQ(store().GetMcpToken(refresh.token_hash)->used_at, At(2000)) << "the first use's time stays";
+  auto late =
+      store().SpendMcpToken(refresh.token_hash, At(12001), {Token("a3", McpTokenKind::kAccess, "f")}, grace);
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition) << "past the grace, a replay";
+  EXPECT_EQ(store().GetMcpToken(B("hash-of-a1"))->revoked_at, At(12001));
+}
+
 TEST_P(StoreContractTest, NothingIsSpentOrIssuedWhenTheTokenOrItsConsentNoLongerStands) {
   Consent(store());
   Consent(store(), "other-bot");

@@ -212,7 +212,8 @@ StatusOr<McpTokens> McpAuthorization::Spend(const SecretString& value, const Mcp
   }
   tokens.expires_in = std::chrono::duration_cast<Duration>(issued.front().expires_at - now);
   tokens.scopes = spent.scopes;
-  StatusOr<McpTokenRecord> done = vault_.store().SpendMcpToken(HashOf(value), now, issued);
+  StatusOr<McpTokenRecord> done =
+      vault_.store().SpendMcpToken(HashOf(value), now, issued, options_.refresh_reuse_grace);
   if (done.ok()) return tokens;
   if (done.status().code() == StatusCode::kFailedPrecondition) {
     const Status raised = vault_.store().EnqueueAlert(MakeAgentAlert(

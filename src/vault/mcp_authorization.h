@@ -34,6 +34,10 @@ struct McpAuthorizationOptions {
   // after its code was issued, however often it was refreshed: a stolen refresh token
   // that keeps rotating does not live for ever. Then a human consents again.
   Duration family_lifetime = std::chrono::hours(24 * 90);
+  // A refresh token presented again this soon after its first use is not a replay: a
+  // client that refreshes from two requests at once (the SDK's event stream and a call),
+  // or retries after a lost answer, gets tokens each time instead of losing its grant.
+  Duration refresh_reuse_grace = std::chrono::seconds(10);
 };
 
 // What the human allowed on the consent page, and what the client's request named.

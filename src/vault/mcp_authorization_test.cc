@@ -134,6 +134,7 @@ TEST_F(McpAuthorizationTest, RefreshTokensRotateAndAReusedOneRevokesTheFamily) {
   EXPECT_NE(second->refresh_token.reveal(), first->refresh_token.reveal());
   EXPECT_FALSE(authorization_->Refresh(second->refresh_token, "https://evil.example/m.json", kResource).ok())
       << "another client's refresh token";
+  clock_.Advance(std::chrono::seconds(11));  // past the reuse grace
   auto reused = authorization_->Refresh(first->refresh_token, kClient, kResource);
   ASSERT_FALSE(reused.ok());
   EXPECT_EQ(reused.status().code(), StatusCode::kPermissionDenied);
@@ -169,10 +170,27 @@ TEST_F(McpAuthorizationTest, RevokingTheAgentOrTheConsentEndsItsTokensAtOnce) {
       << "no code for a revoked agent";
 }
 
+TEST_F(McpAuthorizationTest, TwoRefreshesAtOnceOrARetryWithinTheGraceBothGetTokens) {
+  auto first = Exchange(Code());
+  ASSERT_TRUE(first.ok());
+  auto one = authorization_->Refresh(first->refresh_token, kClient, kResource);
+  clock_.Advance(std::chrono::seconds(9));
+  auto other = authorization_->Refresh(first->refresh_token, kClient, kResource);
+  ASSERT_TRUE(one.ok() && other.ok()) << other.status().ToString();
+  EXPECT_NE(one->refresh_token.reveal(), other->refresh_token.reveal());
+  EXPECT_TRUE(authorization_->Authenticate(one->access_token, kResource).ok()) << "nothing revoked";
+  EXPECT_TRUE(authorization_->Authenticate(other->access_token, kResource).ok());
+  EXPECT_TRUE(vault_->store().ListAlerts(10)->empty()) << "and no theft alert";
+  SecretString code = Code();
+  ASSERT_TRUE(Exchange(code).ok());
+  EXPECT_FALSE(Exchange(code).ok()) << "codes get no grace";
+}
+
 TEST_F(McpAuthorizationTest, AReplayRaisesAgentTokenReuseOncePerFamily) {
   auto first = Exchange(Code());
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(authorization_->Refresh(first->refresh_token, kClient, kResource).ok());
+  clock_.Advance(std::chrono::seconds(11));
   for (int i = 0; i < 2; ++i)
     EXPECT_FALSE(authorization_->Refresh(first->refresh_token, kClient, kResource).ok());
   auto alerts = vault_->store().ListAlerts(10);
@@ -189,7 +207,8 @@ TEST_F(McpAuthorizationTest, AFamilyEndsAtItsAbsoluteLifetimeHoweverOftenItIsRef
                                {.code_lifetime = std::chrono::seconds(60),
                                 .access_token_lifetime = std::chrono::hours(1),
                                 .refresh_token_lifetime = std::chrono::hours(24),
-                                .family_lifetime = std::chrono::hours(48)});
+                                .family_lifetime = std::chrono::hours(48),
+                                .refresh_reuse_grace = std::chrono::seconds(10)});
   auto code = short_lived.IssueCode({.client_id = kClient,
                                      .agent = "bot",
                                      .redirect_uri = kRedirect,

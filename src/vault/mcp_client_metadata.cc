@@ -25,9 +25,10 @@ Status Refused(std::string_view field, std::string_view why) {
 
 // Schemes a browser or the system acts on itself (script, local files, other protocols):
 // never an app's redirect.
-constexpr std::array<std::string_view, 14> kNotAppSchemes = {
-    "javascript", "data", "vbscript", "file",   "about", "blob",        "filesystem",
-    "ftp",        "ws",   "wss",      "mailto", "tel",   "view-source", "chrome"};
+constexpr std::array<std::string_view, 22> kNotAppSchemes = {
+    "javascript", "data",  "vbscript", "file", "about",       "blob",   "filesystem", "ftp",
+    "ws",         "wss",   "mailto",   "tel",  "view-source", "chrome", "intent",     "jar",
+    "search-ms",  "shell", "res",      "mk",   "its",         "smb"};
 
 // RFC 8252 §7.1: a native app's private-use URI scheme ("cursor://anysphere.cursor-mcp/cb",
 // "com.example.app:/callback"): a scheme of letters, digits, "+", "-" and ".", then ":/",
@@ -40,7 +41,8 @@ bool IsPrivateUseRedirect(std::string_view text) {
       std::isalpha(static_cast<unsigned char>(scheme[0])) != 0 && std::ranges::all_of(scheme, [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
       });
-  if (!scheme_ok || scheme == "http" || scheme == "https" ||
+  // ms-*: Windows protocol handlers (ms-officecmd:, ms-msdt:, ...) that open local programs.
+  if (!scheme_ok || scheme == "http" || scheme == "https" || scheme.starts_with("ms-") ||
       std::ranges::find(kNotAppSchemes, scheme) != kNotAppSchemes.end()) {
     return false;
   }

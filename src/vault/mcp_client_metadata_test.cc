@@ -66,6 +66,8 @@ TEST(ClientMetadataTest, WhatCouldSendACodeElsewhereOrMisleadAHumanIsRefused) {
        "no http(s) URL"},
       {"data scheme", R"j({"redirect_uris":["data:/text/html,x"]})j", "", "no http(s) URL"},
       {"file scheme", R"j({"redirect_uris":["file:///etc/passwd"]})j", "", "no http(s) URL"},
+      {"windows handler", R"j({"redirect_uris":["ms-officecmd:/x"]})j", "", "no http(s) URL"},
+      {"android intent", R"j({"redirect_uris":["intent://x#Intent;end"]})j", "", "no http(s) URL"},
       {"app scheme with a fragment", R"j({"redirect_uris":["cursor://app/cb#x"]})j", "", "no http(s) URL"},
       {"app scheme with a space", R"j({"redirect_uris":["cursor://app/c b"]})j", "", "no http(s) URL"},
       {"a number", R"({"redirect_uris":[1]})", "", "strings"},

@@ -19,7 +19,7 @@ StatusOr<std::string> OAuthClients::ClientId(const provider::ProviderDefinition&
 
 OAuthClients::OAuthClients(const ProviderRegistry& providers, oauth::HttpClient& http, const Clock& clock,
                            oauth::HttpLimits limits)
-    : providers_(providers), http_(http), clock_(clock), limits_(limits) {}
+    : providers_(providers), http_(http), clock_(clock), limits_(std::move(limits)) {}
 
 StatusOr<provider::ProviderDefinition> OAuthClients::Resolve(std::string_view provider_name) const {
   LATCHKEY_ASSIGN_OR_RETURN(provider::ProviderDefinition definition, providers_.Get(provider_name));

@@ -412,11 +412,12 @@ TEST_F(McpOAuthRefusalTest, RequestsWithoutPkceS256OrWithAStrangeRedirectAreRefu
   for (const Params& params :
        {With(Request(client), "code_challenge", ""), With(Request(client), "code_challenge_method", "plain"),
         With(With(Request(client), "code_challenge_method", "plain"), "code_challenge", kVerifier)}) {
+    // Shown on latchkey's page, not sent to the client: a page of a stranger's client must
+    // not be a way to send a signed-in human anywhere without a click (RFC 9700 §4.11.2).
     HttpResponse refused = Page(params);
-    EXPECT_EQ(refused.status, 303) << refused.body;
-    EXPECT_THAT(refused.Header("location"),
-                ::testing::StartsWith(std::string(kRedirect) + "?error=invalid_request"));
-    EXPECT_THAT(refused.Header("location"), HasSubstr("iss=" + UrlEncode(Origin())));
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(refused.Header("location"), "");
+    EXPECT_THAT(refused.body, HasSubstr("code_challenge"));
   }
   // A redirect URI the client did not register is never followed, only shown.
   for (const std::string elsewhere : {"http://127.0.0.1:5555/other", "https://evil.example/callback", ""}) {
@@ -432,7 +433,7 @@ TEST_F(McpOAuthRefusalTest, RequestsWithoutPkceS256OrWithAStrangeRedirectAreRefu
 }
 
 TEST_F(McpOAuthRefusalTest, CodesAndTokensAreRefusedWhenWrongReusedElsewhereOrExpired) {
-  SetUpWorld();
+  SetUpWorld("refresh_reuse_grace_s = 0\n");  // every second use of a refresh token is a replay
   const std::string client = Register();
   SignIn();
 
@@ -570,6 +571,16 @@ TEST_F(McpOAuthRefusalTest, DenyAnswersAccessDeniedAndGrantsNothing) {
   ASSERT_TRUE(std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")))
       << page.body;
   Params form = Request(client);
+  // Allow with no agent chosen (the page preselects none) grants nothing.
+  Params unchosen = Request(client);
+  unchosen.insert(
+      unchosen.end(),
+      {{"csrf", csrf[1].str()}, {"agent", ""}, {"admin_token", AdminToken()}, {"decision", "allow"}});
+  HttpResponse nothing = HttpPostForm(Origin() + "/oauth/authorize", unchosen, Browser());
+  EXPECT_EQ(nothing.status, 400) << nothing.body;
+  EXPECT_EQ(nothing.Header("location"), "");
+  EXPECT_THAT(page.body, HasSubstr("<option value=\"\">Choose an agent</option>"));
+
   form.insert(form.end(), {{"csrf", csrf[1].str()}, {"agent", "bot"}, {"decision", "deny"}});
   HttpResponse denied = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
   ASSERT_EQ(denied.status, 303) << denied.body;

@@ -162,7 +162,7 @@ Response ConsentPages::Review(const Request& request, std::string_view token, st
         " to whichever account signs in. Every agent using it will then act as that account.</label></p>";
   }
   body += Paragraph("To approve, enter the admin token (a copy of this browser's session is not enough):") +
-          "<p><label>Admin token <input type=\"password\" name=\"admin_token\" autocomplete=\"off\" "
+          "<p><label>Admin token <input type=\"password\" name=\"admin_token\" autocomplete=\"new-password\" "
           "required></label></p>";
   body += "<p><button type=\"submit\">Continue to " + HtmlEscape(provider_name) + "</button></p></form>";
   return ConsentPage(http::status::ok, Document("Review a consent request", body));

@@ -267,15 +267,11 @@ Response McpOAuthServer::AuthorizePage(const Request& request, std::string_view 
   }
   const vault::McpAuthorizationRequest asked = RequestOf(*form);
   StatusOr<std::vector<std::string>> scopes = vault::CheckAuthorizationRequest(asked, *client, resource_);
-  if (scopes.status().code() == StatusCode::kFailedPrecondition) {
-    return PageRefusal(http::status::bad_request, "Not a valid request", scopes.status().message() + ".");
-  }
+  // Every error is shown here, none sent to the redirect URI: anyone can register a
+  // client, so a redirect before the human acts would let a link send a signed-in human to
+  // any site the stranger registered (RFC 9700 §4.11.2). The client hears only Allow or Deny.
   if (!scopes.ok()) {
-    const bool scope = scopes.status().message().starts_with("scope");
-    return SeeOther(RedirectTo(asked.redirect_uri, {{"error", scope ? "invalid_scope" : "invalid_request"},
-                                                    {"error_description", scopes.status().message()},
-                                                    {"state", Get(*form, "state")},
-                                                    {"iss", issuer_}}));
+    return PageRefusal(http::status::bad_request, "Not a valid request", scopes.status().message() + ".");
   }
 
   // Where the code goes: a web host, a program on this computer (loopback), or the app
@@ -308,7 +304,9 @@ Response McpOAuthServer::AuthorizePage(const Request& request, std::string_view 
   body += "<form method=\"post\" action=\"" + std::string(kAuthorizePath) + "\">" +
           Hidden("csrf", dashboard_.CsrfFor(request));
   for (std::string_view name : kRequestParameters) body += Hidden(name, Get(*form, name));
-  body += "<p><label>Act as agent <select name=\"agent\">";
+  // No agent is chosen for the human: a click that was meant for something else (a page
+  // that swaps itself under the pointer) grants nothing.
+  body += "<p><label>Act as agent <select name=\"agent\"><option value=\"\">Choose an agent</option>";
   if (StatusOr<std::vector<store::AgentRecord>> agents = vault_.store().ListAgents(); agents.ok()) {
     for (const store::AgentRecord& agent : *agents) {
       if (agent.revoked_at) continue;
@@ -323,7 +321,7 @@ Response McpOAuthServer::AuthorizePage(const Request& request, std::string_view 
   body +=
       "<p>To allow, enter the admin token (a copy of this browser's session is not enough): <label>Admin "
       "token "
-      "<input type=\"password\" name=\"admin_token\" autocomplete=\"off\"></label></p>"
+      "<input type=\"password\" name=\"admin_token\" autocomplete=\"new-password\"></label></p>"
       "<p><button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> "
       "<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>";
   return ConsentPage(http::status::ok, Document("Allow an MCP client to act as an agent", body));
@@ -365,6 +363,10 @@ Response McpOAuthServer::AuthorizeDecision(const Request& request) {
                        "Nothing was granted: " + token_ok.message() + ".");
   }
   std::string agent = Get(*form, "agent");
+  if (agent.empty() && Get(*form, "new_agent").empty()) {
+    return PageRefusal(http::status::bad_request, "Nothing was granted",
+                       "Nothing was granted: choose the agent the client acts as.");
+  }
   if (const std::string new_agent = Get(*form, "new_agent"); !new_agent.empty()) {
     // The new agent's key is never shown: the client acts as it through its tokens.
     StatusOr<vault::CreatedAgent> created =

@@ -73,7 +73,8 @@ class SqlStore : public Store {
   Status InsertMcpToken(const McpTokenRecord& token) override;
   StatusOr<McpTokenRecord> GetMcpToken(const Bytes& token_hash) override;
   StatusOr<McpTokenRecord> SpendMcpToken(const Bytes& token_hash, TimePoint now,
-                                         const std::vector<McpTokenRecord>& issued) override;
+                                         const std::vector<McpTokenRecord>& issued,
+                                         Duration reuse_grace) override;
   StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;

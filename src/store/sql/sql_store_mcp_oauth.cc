@@ -191,7 +191,8 @@ StatusOr<McpTokenRecord> SqlStore::GetMcpToken(const Bytes& token_hash) {
 }
 
 StatusOr<McpTokenRecord> SqlStore::SpendMcpToken(const Bytes& token_hash, TimePoint now,
-                                                 const std::vector<McpTokenRecord>& issued) {
+                                                 const std::vector<McpTokenRecord>& issued,
+                                                 Duration reuse_grace) {
   McpTokenRecord token;
   Status refused;  // decided in the transaction, which still commits (a replay's revocation)
   const Status done = Write([&](Tx& tx) -> Status {
@@ -211,7 +212,9 @@ StatusOr<McpTokenRecord> SqlStore::SpendMcpToken(const Bytes& token_hash, TimePo
       refused = FailedPreconditionError(what + " was used already; every token issued from it is revoked");
       return Status::Ok();
     };
-    if (token.used_at) return replayed();
+    const bool again_in_grace =
+        token.used_at && token.kind == McpTokenKind::kRefresh && now - *token.used_at <= reuse_grace;
+    if (token.used_at && !again_in_grace) return replayed();
     if (token.revoked_at) {
       refused = PermissionDeniedError(what + " was revoked");
       return Status::Ok();
@@ -229,10 +232,13 @@ StatusOr<McpTokenRecord> SqlStore::SpendMcpToken(const Bytes& token_hash, TimePo
       refused = PermissionDeniedError("the consent " + what + " was issued under, or its agent, was revoked");
       return Status::Ok();
     }
-    LATCHKEY_ASSIGN_OR_RETURN(
-        int64_t changed, tx.Exec("UPDATE mcp_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
-                                 Params().Add(now).Add(token_hash)));
-    if (changed == 0) return replayed();  // (the transactions serialize; kept as the guard)
+    if (!again_in_grace) {
+      LATCHKEY_ASSIGN_OR_RETURN(
+          int64_t changed,
+          tx.Exec("UPDATE mcp_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+                  Params().Add(now).Add(token_hash)));
+      if (changed == 0) return replayed();  // (the transactions serialize; kept as the guard)
+    }
     for (const McpTokenRecord& t : issued) LATCHKEY_RETURN_IF_ERROR(InsertToken(tx, t));
     return Status::Ok();
   });
