@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "cli/version.h"
 #include "common/log.h"
 #include "common/random.h"
 
@@ -38,10 +39,13 @@ int Run(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   app.add_option("--data-dir", context.data_dir_option,
                  "Data dir (default $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey)");
+  app.add_option("--config", context.config_option,
+                 "Settings file (default $LATCHKEY_CONFIG, else latchkey.toml in the data dir)");
   app.add_option("--store", context.store_option,
                  "Store: \"sqlite\" (in the data dir) or a postgres:// URL without a password "
                  "(libpq takes it from PGPASSWORD or ~/.pgpass); overrides latchkey.toml");
   app.add_flag("--json", context.json, "Print results as JSON");
+  app.set_version_flag("--version", "latchkey " + std::string(Version()), "Print the version and the commit");
   app.add_option("--log-level", context.log_level,
                  "trace|debug|info|warn|error|off (default warn, serve: info)");
 
@@ -58,7 +62,7 @@ int Run(int argc, char** argv) {
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {
     std::string_view word = argv[i];
-    if (word == "--data-dir" || word == "--log-level" || word == "--store") {
+    if (word == "--data-dir" || word == "--config" || word == "--log-level" || word == "--store") {
       ++i;
     } else if (!word.starts_with("-")) {
       auto subcommands = app.get_subcommands([word](CLI::App* sub) { return sub->get_name() == word; });
@@ -74,6 +78,8 @@ int Run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "latchkey: error: " << e.what() << "\n"

@@ -200,9 +200,15 @@ StatusOr<Config> Context::LoadConfig() {
 }
 
 StatusOr<Config> Context::LoadConfigFile() {
-  LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
-  const std::filesystem::path file = dir / "latchkey.toml";
-  if (!std::filesystem::exists(file)) return Config{};
+  std::filesystem::path file = config_option.empty() ? Env("LATCHKEY_CONFIG") : config_option;
+  if (file.empty()) {
+    LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
+    file = dir / "latchkey.toml";
+    if (!std::filesystem::exists(file)) return Config{};
+  } else if (!std::filesystem::exists(file)) {
+    // Named on purpose, so its absence is a mistake, not "use the defaults".
+    return NotFoundError("the settings file " + file.string() + " does not exist");
+  }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
@@ -282,6 +288,32 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::filesystem::path&
   return config;
 }
 
+namespace {
+
+// LATCHKEY_MASTER_KEY, else the systemd credential master.key (LoadCredential=, read-only:
+// never created, never rewritten), else master.key in the data dir (created on first run).
+StatusOr<vault::MasterKeySource> MasterKeySourceFor(const std::filesystem::path& data_dir) {
+  vault::MasterKeySource master{
+      .env_value = std::nullopt, .key_file = data_dir / "master.key", .read_only = false};
+  // Out of the environment once read: no child process, and nothing that reads the
+  // environment later (a provider entry's env: reference included), finds it there.
+  if (SecretString env = TakeFromEnvironment("LATCHKEY_MASTER_KEY"); !env.empty()) {
+    master.env_value = std::move(env);
+    return master;
+  }
+  if (std::string credentials = Env("CREDENTIALS_DIRECTORY"); !credentials.empty()) {
+    std::filesystem::path credential = std::filesystem::path(credentials) / "master.key";
+    std::error_code error;
+    if (std::filesystem::exists(credential, error)) {
+      master.key_file = std::move(credential);
+      master.read_only = true;
+    }
+  }
+  return master;
+}
+
+}  // namespace
+
 StatusOr<vault::Vault*> Context::Vault() {
   if (vault_) return vault_.get();
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
@@ -299,12 +331,7 @@ StatusOr<vault::Vault*> Context::Vault() {
         "the store setting is not supported: use \"sqlite\" or a \"postgres://...\" URL");
   }
 
-  vault::MasterKeySource master{.env_value = std::nullopt, .key_file = dir / "master.key"};
-  // Out of the environment once read: no child process, and nothing that reads the
-  // environment later (a provider entry's env: reference included), finds it there.
-  if (SecretString env = TakeFromEnvironment("LATCHKEY_MASTER_KEY"); !env.empty()) {
-    master.env_value = std::move(env);
-  }
+  LATCHKEY_ASSIGN_OR_RETURN(vault::MasterKeySource master, MasterKeySourceFor(dir));
   LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(store, std::move(master), SystemClock::Instance(),
                                                        SystemRandom::Instance()));
   vault_->providers().set_env_policy({.allowed_prefixes = config.env_secret_prefixes});

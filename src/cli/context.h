@@ -59,14 +59,16 @@ class Context {
  public:
   // Global options, filled by CLI11.
   std::string data_dir_option;
-  std::string store_option;  // --store: replaces latchkey.toml's `store`
+  std::string config_option;  // --config: the settings file
+  std::string store_option;   // --store: replaces latchkey.toml's `store`
   bool json = false;
   std::string log_level;
 
   // The data dir: --data-dir, else $LATCHKEY_DATA_DIR, else $XDG_DATA_HOME/latchkey,
   // else ~/.local/share/latchkey. Created with mode 0700 when missing.
   StatusOr<std::filesystem::path> DataDir();
-  // latchkey.toml from the data dir (defaults when absent), then --store.
+  // The settings file: --config, else $LATCHKEY_CONFIG (either must exist), else
+  // latchkey.toml in the data dir (defaults when absent); then --store.
   StatusOr<Config> LoadConfig();
   // Opens the store and the vault on first use.
   StatusOr<vault::Vault*> Vault();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/master_key.h"
 #include "support/temp_dir.h"
 
 namespace latchkey::cli {
@@ -174,6 +175,51 @@ TEST_F(ContextTest, TheConfigComesFromTheDataDirAndStoreReplacesItsStore) {
               HasSubstr((dir_.path() / "latchkey.toml").string() + ":1:"));
 }
 
+// The packaged service reads /etc/latchkey/latchkey.toml and keeps its data in
+// /var/lib/latchkey: --config (or $LATCHKEY_CONFIG) names the file, which must exist.
+TEST_F(ContextTest, ConfigOrLatchkeyConfigNamesTheSettingsFileWhichMustExist) {
+  WriteConfig("listen = \"127.0.0.1:1111\"\n");
+  const std::filesystem::path etc = dir_.path() / "etc.toml";
+  std::ofstream(etc) << "listen = \"127.0.0.1:2222\"\n";
+
+  context_.config_option = etc.string();
+  StatusOr<Config> named = context_.LoadConfig();
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->listen, "127.0.0.1:2222") << "the data dir's latchkey.toml is not read";
+
+  context_.config_option.clear();
+  ASSERT_EQ(::setenv("LATCHKEY_CONFIG", etc.c_str(), 1), 0);
+  StatusOr<Config> from_env = context_.LoadConfig();
+  ::unsetenv("LATCHKEY_CONFIG");
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->listen, "127.0.0.1:2222");
+
+  context_.config_option = (dir_.path() / "missing.toml").string();
+  StatusOr<Config> missing = context_.LoadConfig();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing.toml does not exist"));
+}
+
+// systemd's LoadCredential= puts the master key in $CREDENTIALS_DIRECTORY/master.key: it is
+// used as it is, and no key file is made in the data dir.
+TEST_F(ContextTest, AMasterKeyCredentialIsUsedAndNoKeyFileIsMade) {
+  testing::ScopedTempDir credentials;
+  const std::filesystem::path credential = credentials.path() / "master.key";
+  const crypto::SymmetricKey key = crypto::SymmetricKey::Generate();
+  std::ofstream(credential) << crypto::EncodeMasterKey(key).reveal() << "\n";
+  ::chmod(credential.c_str(), 0400);
+
+  ASSERT_EQ(::setenv("CREDENTIALS_DIRECTORY", credentials.path().c_str(), 1), 0);
+  StatusOr<vault::Vault*> vault = context_.Vault();
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  EXPECT_EQ((*vault)->keys().master_key_source(), "key file " + credential.string());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "master.key"));
+  auto sealed = (*vault)->keys().Seal("kept", {.table = "t", .row_id = "1", .column = "c"});
+  EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+}
+
 // argv is readable by every user of the machine: a password there is refused, unrepeated.
 TEST_F(ContextTest, AStoreOptionThatCarriesAPasswordIsRefusedWithoutRepeatingIt) {
   for (const std::string url :
@@ -231,6 +277,13 @@ TEST_F(RunTest, ServeRefusesAListenAddressThatIsNotHostAndPortBeforeOpeningTheSt
   EXPECT_EQ(result.exit_code, kExitUsage);
   EXPECT_THAT(result.err, HasSubstr("names no port"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "latchkey.db")) << "the store was opened";
+}
+
+TEST_F(RunTest, VersionPrintsTheReleaseAndTheCommitAndNeedsNoCommand) {
+  Result result = Latchkey({"--version"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  EXPECT_THAT(result.out, ::testing::MatchesRegex("latchkey [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [^ )]+\\)\n"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "latchkey.db")) << "nothing was opened";
 }
 
 TEST_F(RunTest, AStoreWithAPasswordOnTheCommandLineIsAUsageErrorThatDoesNotRepeatIt) {

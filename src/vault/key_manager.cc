@@ -27,8 +27,8 @@ KeyManager::KeyManager(std::shared_ptr<store::Store> store, MasterKeySource sour
 
 StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(std::shared_ptr<store::Store> store,
                                                        MasterKeySource source, const Clock& clock) {
-  LATCHKEY_ASSIGN_OR_RETURN(crypto::MasterKey master, crypto::LoadMasterKey(source.env_value, source.key_file,
-                                                                            /*create_if_missing=*/true));
+  LATCHKEY_ASSIGN_OR_RETURN(crypto::MasterKey master,
+                            crypto::LoadMasterKey(source.env_value, source.key_file, !source.read_only));
   std::unique_ptr<KeyManager> manager(
       new KeyManager(std::move(store), std::move(source), std::move(master), clock));
 
@@ -125,9 +125,13 @@ StatusOr<SecretString> KeyManager::Unseal(std::span<const std::uint8_t> sealed,
 
 StatusOr<std::string> KeyManager::RotateMasterKey(const std::optional<SecretString>& new_key) {
   const bool from_env = source_.env_value.has_value();
-  if (from_env && !new_key) {
+  // A key we may not rewrite: the new one comes from the operator, who then puts it where
+  // the current one comes from.
+  const bool given = from_env || source_.read_only;
+  if (given && !new_key) {
     return InvalidArgumentError(
-        "the master key comes from LATCHKEY_MASTER_KEY, so the new one must too: set "
+        "the master key comes from " + master_.source +
+        ", so the new one must be given too: set "
         "LATCHKEY_NEW_MASTER_KEY (make one with `latchkey key generate`) and run `latchkey key rotate` "
         "again");
   }
@@ -154,11 +158,13 @@ StatusOr<std::string> KeyManager::RotateMasterKey(const std::optional<SecretStri
   // Step 2: make the new key the one that is used. Until this point the old key opens
   // the store; after it, the new one does. Both wrappers exist in between.
   std::string what;
-  if (!from_env) {
+  if (!given) {
     LATCHKEY_RETURN_IF_ERROR(crypto::WriteKeyFile(source_.key_file, next.key));
     what = "the key file " + source_.key_file.string() + " now holds the new master key";
-  } else {
+  } else if (from_env) {
     what = "set LATCHKEY_MASTER_KEY to the value of LATCHKEY_NEW_MASTER_KEY from now on";
+  } else {
+    what = "put the value of LATCHKEY_NEW_MASTER_KEY into " + master_.source + " before the next start";
   }
 
   // Step 3: the old master key stops opening anything.

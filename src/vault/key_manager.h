@@ -40,6 +40,8 @@ struct SecretAddress {
 struct MasterKeySource {
   std::optional<SecretString> env_value;  // LATCHKEY_MASTER_KEY, when set
   std::filesystem::path key_file;         // used otherwise; created on first run
+  // key_file is given to us (a systemd credential): read it, never create or rewrite it.
+  bool read_only = false;
 };
 
 class KeyManager {
@@ -57,8 +59,8 @@ class KeyManager {
   StatusOr<SecretString> Unseal(std::span<const std::uint8_t> sealed, const SecretAddress& where) const;
 
   // Master-key rotation. `new_key` is required when the current key came from the
-  // environment (the caller read LATCHKEY_NEW_MASTER_KEY); otherwise a fresh key
-  // replaces the key file. Returns a sentence saying what changed.
+  // environment or a read-only key file (the caller read LATCHKEY_NEW_MASTER_KEY);
+  // otherwise a fresh key replaces the key file. Returns a sentence saying what changed.
   StatusOr<std::string> RotateMasterKey(const std::optional<SecretString>& new_key);
   // Data-key rotation: every secret re-sealed under a fresh data key, in one transaction.
   // Returns how many secrets were re-sealed.

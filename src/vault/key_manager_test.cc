@@ -1,5 +1,10 @@
 #include "vault/key_manager.h"
 
+#include <gmock/gmock.h>
+
+#include <fstream>
+#include <iterator>
+
 #include "crypto/master_key.h"
 #include "vault/vault_test_support.h"
 
@@ -64,6 +69,40 @@ TEST_F(VaultTest, MasterRotationRewrapsAndTheOldKeyStopsWorking) {
   auto reopened = OpenVault();  // reads the rewritten key file
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(reopened->keys().Unseal(*sealed, kWhere)->reveal(), "kept");
+}
+
+// A key file given read-only (a systemd credential) is never made and never rewritten:
+// rotation takes the new key from the operator, as with LATCHKEY_MASTER_KEY.
+TEST_F(VaultTest, AReadOnlyKeyFileIsNeverCreatedNorRewrittenByRotation) {
+  auto store = store::OpenSqliteStore({.path = (dir_.path() / "given.db").string()}, clock_);
+  ASSERT_TRUE(store.ok());
+  const std::filesystem::path missing = dir_.path() / "credentials" / "master.key";
+  auto none = Vault::Open(*store, {.env_value = std::nullopt, .key_file = missing, .read_only = true}, clock_,
+                          SystemRandom::Instance());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound) << none.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(missing));
+
+  const std::filesystem::path given = dir_.path() / "master.key";  // made by SetUp's vault
+  std::ifstream in(given);
+  const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto vault = Vault::Open(*store, {.env_value = std::nullopt, .key_file = given, .read_only = true}, clock_,
+                           SystemRandom::Instance());
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  auto refused = (*vault)->keys().RotateMasterKey(std::nullopt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("LATCHKEY_NEW_MASTER_KEY"));
+
+  auto sealed = (*vault)->keys().Seal("kept", kWhere);
+  ASSERT_TRUE(sealed.ok());
+  const SecretString next = crypto::EncodeMasterKey(crypto::SymmetricKey::Generate());
+  auto rotated = (*vault)->keys().RotateMasterKey(next);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
+  EXPECT_THAT(*rotated, ::testing::HasSubstr("into key file " + given.string()));
+  std::ifstream again(given);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), before)
+      << "the given file is not rewritten";
+  EXPECT_EQ((*vault)->keys().Unseal(*sealed, kWhere)->reveal(), "kept");
 }
 
 TEST_F(VaultTest, CrashBetweenRotationStepsLeavesAStoreThatOpens) {

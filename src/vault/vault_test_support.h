@@ -19,9 +19,9 @@ class VaultTest : public ::testing::Test {
   std::unique_ptr<Vault> OpenVault(std::optional<SecretString> env_key = std::nullopt) {
     auto store = store::OpenSqliteStore({.path = (dir_.path() / "latchkey.db").string()}, clock_);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
-    auto vault =
-        Vault::Open(*store, {.env_value = std::move(env_key), .key_file = dir_.path() / "master.key"}, clock_,
-                    SystemRandom::Instance());
+    auto vault = Vault::Open(
+        *store, {.env_value = std::move(env_key), .key_file = dir_.path() / "master.key", .read_only = false},
+        clock_, SystemRandom::Instance());
     EXPECT_TRUE(vault.ok()) << vault.status().ToString();
     return vault.ok() ? std::move(*vault) : nullptr;
   }

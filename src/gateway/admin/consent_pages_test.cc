@@ -105,9 +105,10 @@ TEST_F(ConsentPagesTest, ALinkIsOpaqueSealedAndExpires) {
   testing::ScopedTempDir other_dir;
   auto other_store = store::OpenSqliteStore({.path = (other_dir.path() / "other.db").string()}, clock_);
   ASSERT_TRUE(other_store.ok());
-  auto other = vault::Vault::Open(*other_store,
-                                  {.env_value = std::nullopt, .key_file = other_dir.path() / "master.key"},
-                                  clock_, SystemRandom::Instance());
+  auto other = vault::Vault::Open(
+      *other_store,
+      {.env_value = std::nullopt, .key_file = other_dir.path() / "master.key", .read_only = false}, clock_,
+      SystemRandom::Instance());
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   ConsentLinks foreign((*other)->keys(), clock_, kPublicUrl);
   EXPECT_EQ(foreign.Open(token).status().code(), StatusCode::kInvalidArgument);

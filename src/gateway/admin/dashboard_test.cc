@@ -130,9 +130,10 @@ TEST_F(DashboardSessionTest, ATamperedExpiredOrForeignCookieIsNoSession) {
   ::latchkey::testing::ScopedTempDir other_dir;
   auto other_store = store::OpenSqliteStore({.path = (other_dir.path() / "latchkey.db").string()}, clock_);
   ASSERT_TRUE(other_store.ok());
-  auto other = vault::Vault::Open(*other_store,
-                                  {.env_value = std::nullopt, .key_file = other_dir.path() / "master.key"},
-                                  clock_, SystemRandom::Instance());
+  auto other = vault::Vault::Open(
+      *other_store,
+      {.env_value = std::nullopt, .key_file = other_dir.path() / "master.key", .read_only = false}, clock_,
+      SystemRandom::Instance());
   ASSERT_TRUE(other.ok());
   Dashboard foreign(**other, clock_, "http://127.0.0.1:8787");
   EXPECT_EQ(Change(foreign, cookie, csrf).code(), StatusCode::kUnauthenticated);

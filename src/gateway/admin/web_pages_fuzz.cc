@@ -49,9 +49,9 @@ struct Site {
   Site() {
     auto store = store::OpenSqliteStore({.path = (dir.path() / "latchkey.db").string()}, clock);
     FUZZ_CHECK(store.ok());
-    auto opened =
-        vault::Vault::Open(*store, {.env_value = std::nullopt, .key_file = dir.path() / "master.key"}, clock,
-                           SystemRandom::Instance());
+    auto opened = vault::Vault::Open(
+        *store, {.env_value = std::nullopt, .key_file = dir.path() / "master.key", .read_only = false}, clock,
+        SystemRandom::Instance());
     FUZZ_CHECK(opened.ok());
     vault = std::move(*opened);
     FUZZ_CHECK(vault->providers().Add(kProvider, "acme.toml").ok());
