@@ -58,6 +58,7 @@ int Run(int argc, char** argv) {
   AddServeCommand(app, context);
   AddMcpCommand(app, context);
   AddAuditCommand(app, context);
+  AddBackupCommands(app, context);
 
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {

@@ -314,24 +314,30 @@ StatusOr<vault::MasterKeySource> MasterKeySourceFor(const std::filesystem::path&
 
 }  // namespace
 
-StatusOr<vault::Vault*> Context::Vault() {
-  if (vault_) return vault_.get();
+StatusOr<std::shared_ptr<store::Store>> Context::OpenStore() {
   LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
   LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
-  std::shared_ptr<store::Store> store;
   if (config.store == "sqlite") {
-    LATCHKEY_ASSIGN_OR_RETURN(
-        store, store::OpenSqliteStore({.path = (dir / "latchkey.db").string()}, SystemClock::Instance()));
-  } else if (config.store.starts_with("postgres://") || config.store.starts_with("postgresql://")) {
-    LATCHKEY_ASSIGN_OR_RETURN(store,
-                              store::OpenPostgresStore({.url = config.store}, SystemClock::Instance()));
-  } else {
-    // Not echoed: a mistyped URL may still hold a password.
-    return InvalidArgumentError(
-        "the store setting is not supported: use \"sqlite\" or a \"postgres://...\" URL");
+    return store::OpenSqliteStore({.path = (dir / "latchkey.db").string()}, SystemClock::Instance());
   }
+  if (config.store.starts_with("postgres://") || config.store.starts_with("postgresql://")) {
+    return store::OpenPostgresStore({.url = config.store}, SystemClock::Instance());
+  }
+  // Not echoed: a mistyped URL may still hold a password.
+  return InvalidArgumentError(
+      "the store setting is not supported: use \"sqlite\" or a \"postgres://...\" URL");
+}
 
-  LATCHKEY_ASSIGN_OR_RETURN(vault::MasterKeySource master, MasterKeySourceFor(dir));
+StatusOr<vault::MasterKeySource> Context::MasterKey() {
+  LATCHKEY_ASSIGN_OR_RETURN(std::filesystem::path dir, DataDir());
+  return MasterKeySourceFor(dir);
+}
+
+StatusOr<vault::Vault*> Context::Vault() {
+  if (vault_) return vault_.get();
+  LATCHKEY_ASSIGN_OR_RETURN(Config config, LoadConfig());
+  LATCHKEY_ASSIGN_OR_RETURN(std::shared_ptr<store::Store> store, OpenStore());
+  LATCHKEY_ASSIGN_OR_RETURN(vault::MasterKeySource master, MasterKey());
   LATCHKEY_ASSIGN_OR_RETURN(vault_, vault::Vault::Open(store, std::move(master), SystemClock::Instance(),
                                                        SystemRandom::Instance()));
   vault_->providers().set_env_policy({.allowed_prefixes = config.env_secret_prefixes});

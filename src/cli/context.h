@@ -72,6 +72,11 @@ class Context {
   StatusOr<Config> LoadConfig();
   // Opens the store and the vault on first use.
   StatusOr<vault::Vault*> Vault();
+  // The store alone, opened (and migrated) anew on each call; no data key is made.
+  StatusOr<std::shared_ptr<store::Store>> OpenStore();
+  // Where the master key comes from: LATCHKEY_MASTER_KEY (taken out of the environment),
+  // else the systemd credential master.key, else master.key in the data dir.
+  StatusOr<vault::MasterKeySource> MasterKey();
   // The HTTP client for token endpoints, and the provider → TokenClient resolver.
   oauth::HttpClient& Http();
   StatusOr<vault::OAuthClients*> OAuth();
@@ -122,6 +127,8 @@ void AddServeCommand(CLI::App& app, Context& context);
 // `mcp`: the MCP tools over stdio for one agent.
 void AddMcpCommand(CLI::App& app, Context& context);
 void AddAuditCommand(CLI::App& app, Context& context);
+// `backup FILE [--final]` and `restore FILE`.
+void AddBackupCommands(CLI::App& app, Context& context);
 // `connect PROVIDER`: browser consent (loopback), device flow or client credentials.
 void AddConnectCommand(CLI::App& app, Context& context);
 

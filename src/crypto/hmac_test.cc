@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/encoding.h"
 #include "common/random.h"
 
 namespace latchkey::crypto {
@@ -15,6 +16,22 @@ TEST(HmacTest, MatchesRfc4231Vectors) {
   EXPECT_EQ(HmacSha256Hex(SecretString(std::string(131, '\xaa')),
                           "Test Using Larger Than Block-Size Key - Hash Key First"),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(HmacTest, PiecesGiveTheMacOfTheWhole) {
+  const std::string key(32, 'k');
+  HmacSha256 mac(AsBytes(key));
+  mac.Update("what do ya ");
+  mac.Update("");
+  mac.Update("want for nothing?");
+  EXPECT_EQ(std::move(mac).FinishHex(), HmacSha256Hex(SecretString(key), "what do ya want for nothing?"));
+}
+
+TEST(HmacTest, ConstantTimeEqualsComparesWholeValues) {
+  EXPECT_TRUE(ConstantTimeEquals("5bdc", "5bdc"));
+  EXPECT_FALSE(ConstantTimeEquals("5bdc", "5bdd"));
+  EXPECT_FALSE(ConstantTimeEquals("5bdc", "5bd"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
 }
 
 }  // namespace

@@ -76,6 +76,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  QueryInt(env.Url(), "DROP TABLE handover");                   // undoes migration 11
   QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");  // undoes migration 10
   QueryInt(env.Url(), "DROP TABLE mcp_clients, mcp_consents, mcp_tokens");
   QueryInt(env.Url(),
@@ -100,6 +101,7 @@ TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE((*store)->AppendAudit(before).ok());
   }
+  QueryInt(env.Url(), "DROP TABLE handover");
   QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");
   QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 9");
   ASSERT_EQ(QueryInt(env.Url(),
@@ -194,6 +196,19 @@ TEST(PostgresStoreTest, ARowLockedBeyondTheWaitIsUnavailable) {
   EXPECT_TRUE((*store)->GetAgent("claude").ok());  // readers go on
   locked.abort();
   EXPECT_TRUE((*store)->RevokeAgent("claude", At(5)).ok());
+}
+
+TEST(PostgresStoreTest, SnapshotTablesCoverTheSchema) {
+  PostgresTestEnv env;
+  ASSERT_TRUE(env.Open().ok());
+  pqxx::connection connection(env.Url());
+  pqxx::nontransaction txn(connection);
+  std::map<std::string, std::set<std::string>> schema;
+  for (const pqxx::row& row : txn.exec("SELECT table_name, column_name FROM information_schema.columns "
+                                       "WHERE table_schema = current_schema()")) {
+    schema[row[0].as<std::string>()].insert(row[1].as<std::string>());
+  }
+  ExpectSnapshotTablesCoverTheSchema(schema);
 }
 
 TEST(PostgresStoreTest, AnUnreachableServerIsUnavailable) {

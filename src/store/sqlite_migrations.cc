@@ -229,6 +229,9 @@ CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
     // 10: the MCP client a call came through (issue 23), its client_id; '' for agent keys
     // and for the rows written before. Not indexed: audit appends stay one index lighter.
     {10, "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT '';"},
+    // 11: the hand-over fence (issue 24): `latchkey backup --final` copied this store for
+    // another, so it starts no refresh from then on. At most one row; never in a backup.
+    {11, "CREATE TABLE handover (id INTEGER PRIMARY KEY CHECK (id = 1), handed_over_at INTEGER NOT NULL);"},
 };
 
 }  // namespace

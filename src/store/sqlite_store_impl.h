@@ -17,7 +17,11 @@ namespace latchkey::store::sqlite {
 class SqliteStore final : public sql::SqlStore {
  public:
   SqliteStore(std::unique_ptr<SqlitePool> pool, std::string lock_dir)
-      : sql::SqlStore({.audit_rows_per_insert = 32, .before_audit_append = {}}),
+      : sql::SqlStore({.backend = "sqlite",
+                       .audit_rows_per_insert = 32,
+                       .before_audit_append = {},
+                       .insert_given_identity = {},
+                       .advance_identity = {}}),
         pool_(std::move(pool)),
         lock_dir_(std::move(lock_dir)) {}
 

@@ -103,6 +103,7 @@ void ExecRaw(const std::string& path, const char* sql) {
 // What migrations 7 to 10 added, dropped again: a store as the versions before wrote it.
 // Undone newest first.
 constexpr const char* kUndoMigration10 = "ALTER TABLE audit DROP COLUMN client;";
+constexpr const char* kUndoMigration11 = "DROP TABLE handover;";
 constexpr const char* kUndoMigration7 = R"sql(
     ALTER TABLE connections DROP COLUMN account_id;
     ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
@@ -132,6 +133,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
   // Put the file back to version 3: the audit table as migration 1 made it, with rows
   // whose ids have a gap.
+  ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, R"sql(
     DROP TABLE audit;
@@ -203,6 +205,7 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
+  ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
@@ -239,6 +242,7 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
   ExecRaw(path, kUndoMigration8);
@@ -260,6 +264,7 @@ TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->AppendAudit(before).ok());
   }
+  ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 9");
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'client'"), 0);
@@ -358,6 +363,29 @@ TEST(SqliteStoreTest, ProcessesOpeningABrandNewFileAtOnceAllSucceed) {
     EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM agents"), kProcesses);
     EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   }
+}
+
+TEST(SqliteStoreTest, SnapshotTablesCoverTheSchema) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::map<std::string, std::set<std::string>> schema;
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c "
+                               "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+                               -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    schema[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))].emplace(
+        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  ExpectSnapshotTablesCoverTheSchema(schema);
 }
 
 TEST(SqliteStoreTest, OpeningAnUnwritableLocationFails) {

@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "store/records.h"
+#include "store/snapshot.h"
 
 namespace latchkey::store {
 
@@ -173,6 +174,29 @@ class Store {
                                                  Duration reuse_grace = {}) = 0;
   // Revokes every code and token of the family not revoked yet; returns how many.
   virtual StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) = 0;
+
+  // --- backup and restore (what a backup carries: snapshot.h; the file: vault/backup.h) ---
+  // The schema version the store's tables have; a store this binary opened has the newest
+  // version the binary knows.
+  virtual StatusOr<int> SchemaVersion() = 0;
+  // Reads every row of SnapshotTables() from one consistent snapshot (one read
+  // transaction, which writers do not wait for): sink.begin once, then sink.row for each
+  // row, table by table in that order, each table's rows by its primary key. Rows are
+  // handed over one at a time, never all held at once. kAborted when the transaction
+  // had to start again after rows went out (the sink holds a partial copy: run it again).
+  virtual Status ExportSnapshot(const SnapshotSink& sink) = 0;
+  // Inserts every row of `snapshot` as given (ids included: sealed cells are bound to
+  // them), in one transaction, into a store whose SnapshotTables() are all empty (as after
+  // migration: no migration inserts rows). Nothing changes when it fails:
+  // kFailedPrecondition naming the first table that has rows, or when the schema versions
+  // differ; kInvalidArgument naming the table and column of a row CheckSnapshotRow refuses.
+  virtual Status ImportSnapshot(const Snapshot& snapshot) = 0;
+  // The hand-over fence (`latchkey backup --final`): once set, this store starts no
+  // refresh (UpdateConnection refuses to set a connection's refresh_started_at) and spends
+  // no MCP code or refresh token, so the copy made for another store stays current. `at`
+  // nullopt lifts it. A backup never carries it.
+  virtual Status SetHandedOver(std::optional<TimePoint> at) = 0;
+  virtual StatusOr<std::optional<TimePoint>> HandedOverAt() = 0;
 
   // Cheap round trip for /readyz.
   virtual Status Ping() = 0;

@@ -9,11 +9,6 @@
 namespace latchkey::vault {
 namespace {
 
-// Wrapped data keys are sealed like any other secret, bound to their own row.
-constexpr std::string_view kWrapperTable = "data_key_wrappers";
-
-std::string DataKeyRowId(int64_t data_key_id) { return std::to_string(data_key_id); }
-
 int64_t NewDataKeyId() {
   // Random rather than sequential: two processes never pick the same id by racing.
   return static_cast<int64_t>(SystemRandom::Instance().Uniform(INT64_MAX - 1)) + 1;
@@ -27,6 +22,17 @@ KeyManager::KeyManager(std::shared_ptr<store::Store> store, MasterKeySource sour
 
 StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(std::shared_ptr<store::Store> store,
                                                        MasterKeySource source, const Clock& clock) {
+  return Open(std::move(store), std::move(source), clock, /*make_first_data_key=*/true);
+}
+
+StatusOr<std::unique_ptr<KeyManager>> KeyManager::OpenForRestore(std::shared_ptr<store::Store> store,
+                                                                 MasterKeySource source, const Clock& clock) {
+  return Open(std::move(store), std::move(source), clock, /*make_first_data_key=*/false);
+}
+
+StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(std::shared_ptr<store::Store> store,
+                                                       MasterKeySource source, const Clock& clock,
+                                                       bool make_first_data_key) {
   LATCHKEY_ASSIGN_OR_RETURN(crypto::MasterKey master,
                             crypto::LoadMasterKey(source.env_value, source.key_file, !source.read_only));
   std::unique_ptr<KeyManager> manager(
@@ -34,55 +40,27 @@ StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(std::shared_ptr<store::St
 
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::WrappedDataKey> wrappers,
                             manager->store_->ListWrappedDataKeys());
-  if (wrappers.empty()) {
+  if (wrappers.empty() && make_first_data_key) {
     // First run: make the data key. Another process may be doing the same; the store
     // keeps exactly one and tells us which.
     crypto::SymmetricKey first = crypto::SymmetricKey::Generate();
-    LATCHKEY_ASSIGN_OR_RETURN(
-        wrappers, manager->store_->InitializeDataKey(manager->Wrap(NewDataKeyId(), first, manager->master_)));
+    LATCHKEY_ASSIGN_OR_RETURN(wrappers, manager->store_->InitializeDataKey(DataKeyRing::Wrap(
+                                            NewDataKeyId(), first, manager->master_, clock.Now())));
   }
   LATCHKEY_RETURN_IF_ERROR(manager->LoadDataKeys(wrappers));
   return manager;
 }
 
-store::WrappedDataKey KeyManager::Wrap(int64_t data_key_id, const crypto::SymmetricKey& data_key,
-                                       const crypto::MasterKey& master) const {
-  std::string ad = crypto::AssociatedData(kWrapperTable, DataKeyRowId(data_key_id), master.id);
-  return store::WrappedDataKey{
-      .data_key_id = data_key_id,
-      .master_key_id = master.id,
-      .wrapped = crypto::Seal(master.key, 0, data_key.bytes(), ad),
-      .created_at = clock_.Now(),
-  };
-}
-
 Status KeyManager::LoadDataKeys(const std::vector<store::WrappedDataKey>& wrappers) const {
-  std::map<int64_t, crypto::SymmetricKey> keys;
-  std::optional<int64_t> active;
-  TimePoint active_created{};
-  for (const store::WrappedDataKey& w : wrappers) {
-    if (w.master_key_id != master_.id) continue;
-    std::string ad = crypto::AssociatedData(kWrapperTable, DataKeyRowId(w.data_key_id), master_.id);
-    StatusOr<SecretString> raw = crypto::Open(master_.key, w.wrapped, ad);
-    if (!raw.ok()) {
-      return DataLossError("the wrapped data key " + DataKeyRowId(w.data_key_id) +
-                           " cannot be opened with the master key from " + master_.source + ": " +
-                           raw.status().message());
-    }
-    LATCHKEY_ASSIGN_OR_RETURN(crypto::SymmetricKey key,
-                              crypto::SymmetricKey::FromBytes(AsBytes(raw->reveal())));
-    if (!active || w.created_at > active_created ||
-        (w.created_at == active_created && w.data_key_id > *active)) {
-      active = w.data_key_id;
-      active_created = w.created_at;
-    }
-    keys.emplace(w.data_key_id, std::move(key));
-  }
+  LATCHKEY_ASSIGN_OR_RETURN(DataKeyRing ring, DataKeyRing::Unwrap(master_, wrappers));
   std::unique_lock lock(mutex_);
-  data_keys_ = std::move(keys);
-  active_id_ = active;
+  ring_ = std::move(ring);
   store_has_keys_ = !wrappers.empty();
   return Status::Ok();
+}
+
+StatusOr<DataKeyRing> KeyManager::UnwrapDataKeys(const std::vector<store::WrappedDataKey>& wrappers) const {
+  return DataKeyRing::Unwrap(master_, wrappers);
 }
 
 Status KeyManager::Reload() const {
@@ -98,29 +76,21 @@ Status KeyManager::NoUsableKeyError() const {
 
 StatusOr<int64_t> KeyManager::ActiveDataKeyId() const {
   std::shared_lock lock(mutex_);
-  if (!active_id_) return NoUsableKeyError();
-  return *active_id_;
+  if (!ring_.active_id()) return NoUsableKeyError();
+  return *ring_.active_id();
 }
 
 StatusOr<store::Ciphertext> KeyManager::Seal(std::string_view plaintext, const SecretAddress& where) const {
   std::shared_lock lock(mutex_);
-  if (!active_id_) return NoUsableKeyError();
-  return crypto::Seal(data_keys_.at(*active_id_), *active_id_, AsBytes(plaintext),
-                      crypto::AssociatedData(where.table, where.row_id, where.column));
+  if (ring_.empty()) return NoUsableKeyError();
+  return ring_.Seal(plaintext, where);
 }
 
 StatusOr<SecretString> KeyManager::Unseal(std::span<const std::uint8_t> sealed,
                                           const SecretAddress& where) const {
-  LATCHKEY_ASSIGN_OR_RETURN(int64_t key_id, crypto::SealedKeyId(sealed));
   std::shared_lock lock(mutex_);
-  if (data_keys_.empty()) return NoUsableKeyError();
-  auto key = data_keys_.find(key_id);
-  if (key == data_keys_.end()) {
-    return DataLossError("it was sealed under data key " + std::to_string(key_id) +
-                         ", which this store no longer holds (rotated away, or the value was copied "
-                         "from another store)");
-  }
-  return crypto::Open(key->second, sealed, crypto::AssociatedData(where.table, where.row_id, where.column));
+  if (ring_.empty()) return NoUsableKeyError();
+  return ring_.Open(sealed, where);
 }
 
 StatusOr<std::string> KeyManager::RotateMasterKey(const std::optional<SecretString>& new_key) {
@@ -150,8 +120,10 @@ StatusOr<std::string> KeyManager::RotateMasterKey(const std::optional<SecretStri
   std::vector<store::WrappedDataKey> wrappers;
   {
     std::shared_lock lock(mutex_);
-    if (!store_has_keys_ || data_keys_.empty()) return NoUsableKeyError();
-    for (const auto& [id, key] : data_keys_) wrappers.push_back(Wrap(id, key, next));
+    if (!store_has_keys_ || ring_.empty()) return NoUsableKeyError();
+    for (const auto& [id, key] : ring_.keys()) {
+      wrappers.push_back(DataKeyRing::Wrap(id, key, next, clock_.Now()));
+    }
   }
   LATCHKEY_RETURN_IF_ERROR(store_->AddDataKeyWrappers(wrappers));
 
@@ -189,9 +161,10 @@ StatusOr<std::size_t> KeyManager::RotateDataKey() {
   };
   {
     std::shared_lock lock(mutex_);
-    if (!active_id_) return NoUsableKeyError();
+    if (!ring_.active_id()) return NoUsableKeyError();
   }
-  LATCHKEY_RETURN_IF_ERROR(store_->RotateDataKey(Wrap(fresh_id, fresh, master_), reseal));
+  LATCHKEY_RETURN_IF_ERROR(
+      store_->RotateDataKey(DataKeyRing::Wrap(fresh_id, fresh, master_, clock_.Now()), reseal));
   LATCHKEY_RETURN_IF_ERROR(Reload());
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<store::SecretCell> cells, store_->ListSecretCells());
   return cells.size();

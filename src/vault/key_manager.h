@@ -7,6 +7,8 @@
 //  - data key (`latchkey key rotate --data-key`): one store transaction re-seals every
 //    secret under a fresh data key and deletes the old one.
 // Thread-safe: Seal/Open may run concurrently with each other and with Reload.
+//
+// The keys themselves (unwrapping, sealing, opening) are data_key_ring.h's.
 #pragma once
 
 #include <cstdint>
@@ -26,15 +28,9 @@
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
 #include "store/store.h"
+#include "vault/data_key_ring.h"
 
 namespace latchkey::vault {
-
-// Where a sealed value lives; bound into its ciphertext as associated data.
-struct SecretAddress {
-  std::string_view table;
-  std::string_view row_id;
-  std::string_view column;
-};
 
 // Where the master key comes from.
 struct MasterKeySource {
@@ -52,6 +48,10 @@ class KeyManager {
   // sentence that names the key's source.
   static StatusOr<std::unique_ptr<KeyManager>> Open(std::shared_ptr<store::Store> store,
                                                     MasterKeySource source, const Clock& clock);
+  // The same, but a store without data keys stays so: for a restore (vault/backup.h), whose
+  // target must be empty until the backup's rows go in. Reload() then reads their keys.
+  static StatusOr<std::unique_ptr<KeyManager>> OpenForRestore(std::shared_ptr<store::Store> store,
+                                                              MasterKeySource source, const Clock& clock);
 
   // The id of the data key new secrets are sealed under (rows record it).
   StatusOr<int64_t> ActiveDataKeyId() const;
@@ -71,6 +71,12 @@ class KeyManager {
   Status Reload() const;
 
   const std::string& master_key_source() const { return master_.source; }
+  // The master key's fingerprint (crypto::MasterKeyId), which its wrappers record; not secret.
+  const std::string& master_key_id() const { return master_.id; }
+
+  // The data keys that the master key unwraps from `wrappers` (a backup's, not the store's),
+  // so a restore can open the backup's sealed cells before writing anything.
+  StatusOr<DataKeyRing> UnwrapDataKeys(const std::vector<store::WrappedDataKey>& wrappers) const;
 
   // A 32-byte key for one `purpose` (e.g. "dashboard-session"), derived from the master
   // key (keyed BLAKE2b): the same in every process holding the master key, never stored,
@@ -80,19 +86,19 @@ class KeyManager {
  private:
   KeyManager(std::shared_ptr<store::Store> store, MasterKeySource source, crypto::MasterKey master,
              const Clock& clock);
+  static StatusOr<std::unique_ptr<KeyManager>> Open(std::shared_ptr<store::Store> store,
+                                                    MasterKeySource source, const Clock& clock,
+                                                    bool make_first_data_key);
   Status LoadDataKeys(const std::vector<store::WrappedDataKey>& wrappers) const;
   Status NoUsableKeyError() const;
-  store::WrappedDataKey Wrap(int64_t data_key_id, const crypto::SymmetricKey& data_key,
-                             const crypto::MasterKey& master) const;
 
   std::shared_ptr<store::Store> store_;
   MasterKeySource source_;
   crypto::MasterKey master_;
   const Clock& clock_;
   mutable std::shared_mutex mutex_;
-  mutable std::map<int64_t, crypto::SymmetricKey> data_keys_;  // guarded by mutex_
-  mutable std::optional<int64_t> active_id_;                   // guarded by mutex_
-  mutable bool store_has_keys_ = false;                        // guarded by mutex_
+  mutable DataKeyRing ring_;             // guarded by mutex_
+  mutable bool store_has_keys_ = false;  // guarded by mutex_
 };
 
 }  // namespace latchkey::vault

@@ -4,11 +4,15 @@
 
 namespace latchkey::store::sql {
 
-Status ApplyMigrations(Tx& tx, std::span<const Migration> migrations, const Clock& clock,
-                       const std::function<Status(const char* script)>& run_script) {
+StatusOr<int> StoredSchemaVersion(Tx& tx) {
   LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> rows,
                             tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-  const int64_t current = rows.empty() ? 0 : rows.front().Int(0);
+  return rows.empty() ? 0 : static_cast<int>(rows.front().Int(0));
+}
+
+Status ApplyMigrations(Tx& tx, std::span<const Migration> migrations, const Clock& clock,
+                       const std::function<Status(const char* script)>& run_script) {
+  LATCHKEY_ASSIGN_OR_RETURN(const int current, StoredSchemaVersion(tx));
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (current > latest) {
     return FailedPreconditionError("the store has schema version " + std::to_string(current) +

@@ -18,6 +18,9 @@ struct Migration {
   const char* sql;  // may hold several statements
 };
 
+// The newest version recorded in schema_migrations (0 before the first migration).
+StatusOr<int> StoredSchemaVersion(Tx& tx);
+
 // `run_script` runs one migration's text (the backends differ in how several statements
 // go in one call). schema_migrations must exist.
 Status ApplyMigrations(Tx& tx, std::span<const Migration> migrations, const Clock& clock,

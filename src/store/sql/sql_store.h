@@ -21,10 +21,18 @@ namespace latchkey::store::sql {
 
 // The few statements whose best form differs between the databases.
 struct Dialect {
+  std::string_view backend;  // "sqlite" | "postgres", as snapshots name their source
   // Audit rows per multi-row INSERT (one statement per group instead of per row).
   size_t audit_rows_per_insert = 32;
   // Run before appending audit rows in the same transaction, or empty.
   std::string_view before_audit_append;
+  // Put between an INSERT's column list and VALUES so a column the database numbers itself
+  // takes the value given (ImportSnapshot keeps every id), or empty.
+  std::string_view insert_given_identity;
+  // Run after such inserts, so the numbering goes on past the largest value; `{table}` and
+  // `{column}` stand for the table and its identity column. Empty when the database does
+  // that by itself (SQLite's AUTOINCREMENT follows the largest rowid inserted).
+  std::string_view advance_identity;
 };
 
 class SqlStore : public Store {
@@ -96,6 +104,13 @@ class SqlStore : public Store {
   Status MarkAlertDelivered(std::string_view event_id, TimePoint at) override;
   Status MarkAlertFailed(std::string_view event_id, std::string_view error, TimePoint next_attempt) override;
 
+  // sql_store_snapshot.cc
+  StatusOr<int> SchemaVersion() override;
+  Status ExportSnapshot(const SnapshotSink& sink) override;
+  Status ImportSnapshot(const Snapshot& snapshot) override;
+  Status SetHandedOver(std::optional<TimePoint> at) override;
+  StatusOr<std::optional<TimePoint>> HandedOverAt() override;
+
   Status Ping() override;
 
  protected:
@@ -132,6 +147,11 @@ class SqlStore : public Store {
     if (!done.ok()) return done;
     return std::move(*out);
   }
+
+  // The hand-over fence inside a transaction (sql_store_snapshot.cc); the refusal says
+  // the store `what` ("starts refreshes") no more.
+  static StatusOr<std::optional<TimePoint>> HandedOverAt(Tx& tx);
+  static Status RefuseIfHandedOver(Tx& tx, std::string_view what);
 
   const Dialect dialect_;
 };

@@ -229,6 +229,16 @@ StatusOr<std::vector<ConnectionRecord>> SqlStore::ListConnections() {
 Status SqlStore::UpdateConnection(const ConnectionRecord& c, int64_t expected_token_version,
                                   const std::optional<AlertEvent>& alert) {
   return Write([&](Tx& tx) -> Status {
+    if (c.refresh_started_at) {
+      // A refresh is starting (a new marker): not at a store that was handed over.
+      LATCHKEY_ASSIGN_OR_RETURN(
+          std::vector<Row> marked,
+          tx.Query("SELECT refresh_started_at FROM connections WHERE id = ?", Params().Add(c.id)));
+      if (!marked.empty() && marked.front().OptTime(0) != c.refresh_started_at) {
+        LATCHKEY_RETURN_IF_ERROR(
+            RefuseIfHandedOver(tx, "starts refreshes").WithContext(ConnectionName(c.name)));
+      }
+    }
     Params params;
     AddMutable(params, c);
     params.Add(expected_token_version + 1).Add(c.last_refresh_at).Add(c.needs_reauth_since).Add(c.last_error);

@@ -196,7 +196,8 @@ StatusOr<McpTokenRecord> SqlStore::SpendMcpToken(const Bytes& token_hash, TimePo
   McpTokenRecord token;
   Status refused;  // decided in the transaction, which still commits (a replay's revocation)
   const Status done = Write([&](Tx& tx) -> Status {
-    refused = Status::Ok();
+    refused = RefuseIfHandedOver(tx, "issues MCP tokens");
+    if (!refused.ok()) return Status::Ok();
     LATCHKEY_ASSIGN_OR_RETURN(std::vector<McpTokenRecord> found, SelectTokens(tx, token_hash));
     if (found.empty()) {
       refused = NotFoundError("no such MCP token");
