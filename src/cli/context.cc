@@ -292,7 +292,7 @@ namespace {
 
 // LATCHKEY_MASTER_KEY, else the systemd credential master.key (LoadCredential=, read-only:
 // never created, never rewritten), else master.key in the data dir (created on first run).
-StatusOr<vault::MasterKeySource> MasterKeySourceFor(const std::filesystem::path& data_dir) {
+vault::MasterKeySource MasterKeySourceFor(const std::filesystem::path& data_dir) {
   vault::MasterKeySource master{
       .env_value = std::nullopt, .key_file = data_dir / "master.key", .read_only = false};
   // Out of the environment once read: no child process, and nothing that reads the
