@@ -28,6 +28,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "gateway/http/header_scan.h"
 #include "gateway/http/problem.h"
 #include "gateway/http/read_message.h"
 #include "gateway/http/watchdog.h"
@@ -72,6 +73,13 @@ std::optional<Response> ReplyToReadError(const beast::error_code& ec, const Http
   return std::nullopt;
 }
 
+// A request that ScanRequest took, as a handler sees it.
+Request ToRequest(const ScannedHeader& scanned) {
+  Request request(scanned.method, scanned.target, 11);
+  InsertFields(scanned, request.base());
+  return request;
+}
+
 void LogIfThrown(std::string_view what, const std::exception_ptr& error) {
   if (!error) return;
   try {
@@ -101,6 +109,7 @@ struct Connection final : Watched {
   std::atomic<bool> evicting = false;  // the accept loop chose it to make room
   std::atomic<bool> served = false;    // it has answered a request (a client's, not a flood's)
   bool closing = false;                // finish the current response, then close
+  ScannedHeader scanned;               // the header of the request being read (reused)
 
  protected:
   void OnExpired() override {
@@ -480,73 +489,94 @@ class HttpServer::Impl {
     bool answered = false;  // the connection ends after an answer (not a silent close)
 
     while (!connection->closing) {
-      http::request_parser<http::empty_body> header_parser;
-      header_parser.body_limit(options_.max_body_bytes);
       connection->idle = true;
       // The header must arrive within the idle timeout, the body within the read timeout;
       // a slow client is then answered 408. (Closing the socket at the deadline would
       // leave no way to answer, so the watchdog cancels the read instead.)
       connection->Arm(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
-      auto [header_error, header_bytes] =
-          co_await ReadParsed(stream, buffer, header_parser, ReadUntil::kHeader, options_.max_header_bytes);
-      beast::error_code read_error = connection->Settle(header_error);
-      connection->idle = false;
-      if (read_error) {
-        answered = co_await ReplyToBrokenRequest(connection, read_error,
-                                                 header_parser.got_some() || buffer.size() > 0);
-        break;
-      }
-
-      if (gate_ && !header_parser.is_done()) {
-        std::optional<Response> refused;
-        try {
-          refused =
-              co_await gate_(Request(Request::header_type(header_parser.get().base())), connection->worker);
-        } catch (const std::exception& e) {
-          spdlog::error("gateway: the request gate threw: {}", e.what());
-          refused =
-              InternalProblem("the request could not be checked").ToResponse(header_parser.get().version());
-        }
-        if (refused) {
-          co_await WriteRefusal(*connection, std::move(*refused));
-          answered = true;
+      if (buffer.size() == 0) {
+        auto [first_error, first_bytes] =
+            co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), kAsTuple);
+        buffer.commit(first_bytes);
+        if (first_error) {  // nothing came: as ReadParsed says it
+          const beast::error_code read_error =
+              connection->Settle(first_error == asio::error::eof ? http::error::end_of_stream : first_error);
+          connection->idle = false;
+          answered = co_await ReplyToBrokenRequest(connection, read_error, false);
           break;
         }
       }
-
-      // No body, or one of known, modest size, is read whole; anything else streams to the handler.
-      boost::optional<uint64_t> length = header_parser.content_length();
-      const bool whole = length && *length <= options_.max_buffered_body;
-      std::optional<http::request_parser<http::buffer_body>> streaming;
-      std::optional<ClientBody> body;
       std::optional<Request> request;
       bool client_keep_alive = false;  // from the parser's flags: no search of the fields
-      if (header_parser.is_done()) {
-        // No body (most GETs): the header moves into the request, no second parser.
-        client_keep_alive = header_parser.keep_alive();
-        request.emplace(std::move(header_parser.get().base()));
-      } else if (whole) {
-        http::request_parser<http::string_body> parser(std::move(header_parser));
-        if (ExpectsContinue(parser.get()))
-          read_error = co_await SendContinue(*connection, options_.write_timeout);
-        if (!read_error) {
-          connection->Arm(options_.read_timeout);
-          auto [body_error, body_bytes] =
-              co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage, options_.max_header_bytes);
-          read_error = connection->Settle(body_error);
-        }
+      std::optional<http::request_parser<http::buffer_body>> streaming;
+      std::optional<ClientBody> body;
+      if (ScanRequest(BufferText(buffer), options_.max_header_bytes, connection->scanned)) {
+        // A plain request with no body (header_scan.h), the most common: no Beast parser.
+        connection->Settle({});
+        connection->idle = false;
+        request.emplace(ToRequest(connection->scanned));
+        client_keep_alive = connection->scanned.keep_alive;
+        buffer.consume(connection->scanned.size);
+      } else {
+        http::request_parser<http::empty_body> header_parser;
+        header_parser.body_limit(options_.max_body_bytes);
+        auto [header_error, header_bytes] =
+            co_await ReadParsed(stream, buffer, header_parser, ReadUntil::kHeader, options_.max_header_bytes);
+        beast::error_code read_error = connection->Settle(header_error);
+        connection->idle = false;
         if (read_error) {
-          answered = co_await ReplyToBrokenRequest(connection, read_error, true);
+          answered = co_await ReplyToBrokenRequest(connection, read_error,
+                                                   header_parser.got_some() || buffer.size() > 0);
           break;
         }
-        client_keep_alive = parser.keep_alive();
-        request.emplace(parser.release());
-      } else {
-        streaming.emplace(std::move(header_parser));
-        client_keep_alive = streaming->keep_alive();
-        request.emplace(Request::header_type(streaming->get().base()));
-        body.emplace(connection, buffer, *streaming, options_, ExpectsContinue(*request));
-        request->body_stream = &*body;
+
+        if (gate_ && !header_parser.is_done()) {
+          std::optional<Response> refused;
+          try {
+            refused =
+                co_await gate_(Request(Request::header_type(header_parser.get().base())), connection->worker);
+          } catch (const std::exception& e) {
+            spdlog::error("gateway: the request gate threw: {}", e.what());
+            refused =
+                InternalProblem("the request could not be checked").ToResponse(header_parser.get().version());
+          }
+          if (refused) {
+            co_await WriteRefusal(*connection, std::move(*refused));
+            answered = true;
+            break;
+          }
+        }
+
+        // No body, or one of known, modest size, is read whole; anything else streams to the handler.
+        boost::optional<uint64_t> length = header_parser.content_length();
+        const bool whole = length && *length <= options_.max_buffered_body;
+        if (header_parser.is_done()) {
+          // No body (most GETs): the header moves into the request, no second parser.
+          client_keep_alive = header_parser.keep_alive();
+          request.emplace(std::move(header_parser.get().base()));
+        } else if (whole) {
+          http::request_parser<http::string_body> parser(std::move(header_parser));
+          if (ExpectsContinue(parser.get()))
+            read_error = co_await SendContinue(*connection, options_.write_timeout);
+          if (!read_error) {
+            connection->Arm(options_.read_timeout);
+            auto [body_error, body_bytes] =
+                co_await ReadParsed(stream, buffer, parser, ReadUntil::kMessage, options_.max_header_bytes);
+            read_error = connection->Settle(body_error);
+          }
+          if (read_error) {
+            answered = co_await ReplyToBrokenRequest(connection, read_error, true);
+            break;
+          }
+          client_keep_alive = parser.keep_alive();
+          request.emplace(parser.release());
+        } else {
+          streaming.emplace(std::move(header_parser));
+          client_keep_alive = streaming->keep_alive();
+          request.emplace(Request::header_type(streaming->get().base()));
+          body.emplace(connection, buffer, *streaming, options_, ExpectsContinue(*request));
+          request->body_stream = &*body;
+        }
       }
 
       Response res;

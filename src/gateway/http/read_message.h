@@ -18,9 +18,15 @@
 #include <boost/beast/http/error.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <tuple>
 
 namespace latchkey::gateway {
+
+// What `buffer` holds, as text (views into it: valid until it changes).
+inline std::string_view BufferText(const boost::beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
 
 enum class ReadUntil {
   kHeader,   // like http::async_read_header: stops once the header is parsed

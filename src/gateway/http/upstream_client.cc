@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 
+#include "gateway/http/header_scan.h"
 #include "gateway/http/read_message.h"
 #include "gateway/http/retry_policy.h"
 #include "gateway/http/watchdog.h"
@@ -50,7 +51,8 @@ struct UpstreamClient::Connection final : Watched {
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
-  std::string out;  // the serialized header of the request being sent (reused)
+  std::string out;        // the serialized header of the request being sent (reused)
+  ScannedHeader scanned;  // the header of a plain answer (reused)
   // How long the connection may wait in the pool after its last answer (KeepFor), and the
   // time it must be taken by, once it is there.
   Clock::duration keep_for{};
@@ -275,7 +277,8 @@ struct Attempt {
   std::string why;    // said instead of ec.message() when set
   bool sent = false;
   bool any_response_bytes = false;
-  Status body_error;  // the request body's source failed
+  bool plain = false;  // the answer is the connection's `scanned`, its body in the buffer behind it
+  Status body_error;   // the request body's source failed
 };
 
 // Writes the header, then the body as `source` yields it: with its declared length, else chunked.
@@ -333,13 +336,15 @@ constexpr int kMaxInterimAnswers = 8;
 
 // Sends the request and reads the final answer's header into `parser`, which
 // `new_parser` (re)creates: an interim answer's header is read and dropped, and the
-// final answer is read with a parser of its own.
+// final answer is read with a parser of its own. With `scan_plain`, a plain answer
+// with a body of at most `max_plain_body` is taken without a parser (Attempt::plain).
 template <typename Stream, typename NewParser>
 asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
                                   const UpstreamRequest& request, std::string_view host,
                                   BodySource* body_stream, std::optional<HeaderParser>& parser,
                                   const NewParser& new_parser, Clock::time_point deadline,
-                                  std::chrono::milliseconds stall_timeout, std::uint32_t header_limit) {
+                                  std::chrono::milliseconds stall_timeout, std::uint32_t header_limit,
+                                  bool scan_plain, uint64_t max_plain_body) {
   Attempt attempt;
   if (body_stream) {
     attempt = co_await SendStreamed(stream, connection, request, host, *body_stream, stall_timeout);
@@ -361,6 +366,25 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
   }
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
+  if (scan_plain && before == 0) {
+    auto [read_ec, read] =
+        co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), kAsTuple);
+    buffer.commit(read);
+    if (read_ec) {  // nothing came: as ReadParsed says it
+      attempt.ec = connection.Settle(read_ec == asio::error::eof ? http::error::end_of_stream : read_ec);
+      attempt.stage = "receive";
+      co_return attempt;
+    }
+    // A plain final answer whose body is all here too (header_scan.h), the most common: no Beast parser.
+    ScannedHeader& scanned = connection.scanned;
+    if (ScanResponse(BufferText(buffer), header_limit, max_plain_body, scanned) &&
+        buffer.size() >= scanned.size + scanned.content_length) {
+      connection.Settle({});
+      attempt.any_response_bytes = true;
+      attempt.plain = true;
+      co_return attempt;
+    }
+  }
   for (int interim = 0;; ++interim) {
     new_parser(parser);
     auto [read_ec, read] = co_await ReadParsed(stream, buffer, *parser, ReadUntil::kHeader, header_limit);
@@ -490,16 +514,20 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
       parser->body_limit(options_.max_response_body);
       if (request.method == http::verb::head) parser->skip(true);
     };
+    // An answer to HEAD has a Content-Length but no body: Beast's parser knows (skip).
+    const bool scan_plain = request.method != http::verb::head;
     // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
     Attempt attempt;
     if (connection->secure) {
-      attempt = co_await Exchange(*connection->secure, *connection, connection->buffer, request,
-                                  base.host_header, body_stream, header_parser, new_parser, deadline,
-                                  options_.body_stall_timeout, options_.max_response_header);
+      attempt =
+          co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
+                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
+                            options_.max_response_header, scan_plain, options_.max_whole_body);
     } else {
-      attempt = co_await Exchange(*connection->plain, *connection, connection->buffer, request,
-                                  base.host_header, body_stream, header_parser, new_parser, deadline,
-                                  options_.body_stall_timeout, options_.max_response_header);
+      attempt =
+          co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
+                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
+                            options_.max_response_header, scan_plain, options_.max_whole_body);
     }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
@@ -511,6 +539,10 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     if (!attempt.ec) {
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
+      if (attempt.plain) {
+        TakePlain(std::move(connection), key, result);
+        co_return result;
+      }
       connection->keep_for = KeepFor(header_parser->get(), options_.idle_timeout);
       co_await TakeBody(std::move(connection), *header_parser, key, deadline, result);
       co_return result;
@@ -532,6 +564,20 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     co_return result;
   }
   co_return result;
+}
+
+void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std::string& key,
+                               UpstreamResult& result) {
+  const ScannedHeader& scanned = connection->scanned;
+  UpstreamResponse& response = result.response;
+  response.version(11);
+  response.result(scanned.status);
+  response.reason(scanned.reason);
+  InsertFields(scanned, response.base());
+  response.body().assign(BufferText(connection->buffer).substr(scanned.size, scanned.content_length));
+  connection->buffer.consume(scanned.size + scanned.content_length);
+  connection->keep_for = KeepFor(response, options_.idle_timeout);
+  if (scanned.keep_alive) pool_->Return(key, std::move(connection));
 }
 
 // With the header in: a small body is read now and the connection pooled; a large one,

@@ -100,6 +100,9 @@ class UpstreamClient {
   boost::asio::awaitable<std::unique_ptr<Connection>> Connect(const BaseUrl& base,
                                                               std::chrono::steady_clock::time_point deadline,
                                                               UpstreamResult& failure);
+  // Takes the plain answer that Exchange found whole in the connection's buffer (its
+  // `scanned` header and body), pooling the connection when it may be reused.
+  void TakePlain(std::unique_ptr<Connection> connection, const std::string& key, UpstreamResult& result);
   // With the answer's header in: reads a small body whole (pooling the connection), or
   // leaves a large one to stream from `result.body_stream`.
   boost::asio::awaitable<void> TakeBody(
