@@ -1,6 +1,7 @@
 #include "gateway/http/header_scan.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "common/ascii.h"
@@ -35,6 +36,12 @@ constexpr std::array<unsigned char, 256> kClasses = [] {
 
 bool Is(char c, unsigned char cls) { return (kClasses[static_cast<unsigned char>(c)] & cls) != 0; }
 
+// The index of the first non-zero byte of `mask`, its bytes in memory order.
+int FirstSetByte(uint64_t mask) {
+  if constexpr (std::endian::native == std::endian::little) return std::countr_zero(mask) / 8;
+  return std::countl_zero(mask) / 8;
+}
+
 // The first byte from `p` on that a field value may not hold, at most `end`. Sixteen bytes
 // at a time (GCC and Clang vector extensions: SSE2 on x86-64, NEON on arm64), as most
 // values are long (tokens, dates, URLs), then a byte at a time.
@@ -43,13 +50,28 @@ const char* SkipValueBytes(const char* p, const char* end) {
   for (; end - p >= 16; p += 16) {
     Bytes bytes;
     std::memcpy(&bytes, p, sizeof bytes);
-    const auto refused = ((bytes < 0x20) & (bytes != '\t')) | (bytes == 0x7f);
+    const auto refused = ((bytes < 0x20) & (bytes != '\t')) | (bytes == 0x7f);  // 0xff where refused
     uint64_t halves[2];
     std::memcpy(halves, &refused, sizeof halves);
-    if ((halves[0] | halves[1]) != 0) break;
+    if (halves[0] != 0) return p + FirstSetByte(halves[0]);
+    if (halves[1] != 0) return p + 8 + FirstSetByte(halves[1]);
   }
   while (p != end && Is(*p, kValueChar)) ++p;
   return p;
+}
+
+// Whether `text` is `lower` but for case, where `lower` holds only a-z and '-', and
+// `text` no control byte (a checked name or value): then OR-ing 0x20 into a byte of
+// `text` gives a letter of `lower` only from that letter in either case, and '-' only
+// from '-' (or CR). A byte at a time, without a branch on case.
+bool EqualsLower(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  unsigned char differ = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    differ |= static_cast<unsigned char>((static_cast<unsigned char>(text[i]) | 0x20) ^
+                                         static_cast<unsigned char>(lower[i]));
+  }
+  return differ == 0;
 }
 
 // Reads the rest of a field line from `p` (just past the colon) up to `end` (the empty
@@ -73,11 +95,11 @@ enum class Special { kNone, kContentLength, kConnection, kRefused };
 
 Special SpecialField(std::string_view name) {
   switch (name.size()) {  // one comparison at most
-    case 7: return AsciiEqualsIgnoreCase(name, "upgrade") ? Special::kRefused : Special::kNone;
-    case 10: return AsciiEqualsIgnoreCase(name, "connection") ? Special::kConnection : Special::kNone;
-    case 14: return AsciiEqualsIgnoreCase(name, "content-length") ? Special::kContentLength : Special::kNone;
-    case 16: return AsciiEqualsIgnoreCase(name, "proxy-connection") ? Special::kRefused : Special::kNone;
-    case 17: return AsciiEqualsIgnoreCase(name, "transfer-encoding") ? Special::kRefused : Special::kNone;
+    case 7: return EqualsLower(name, "upgrade") ? Special::kRefused : Special::kNone;
+    case 10: return EqualsLower(name, "connection") ? Special::kConnection : Special::kNone;
+    case 14: return EqualsLower(name, "content-length") ? Special::kContentLength : Special::kNone;
+    case 16: return EqualsLower(name, "proxy-connection") ? Special::kRefused : Special::kNone;
+    case 17: return EqualsLower(name, "transfer-encoding") ? Special::kRefused : Special::kNone;
     default: return Special::kNone;
   }
 }
@@ -119,9 +141,9 @@ bool ReadFields(const char* p, std::string_view section, ScannedHeader& out) {
         out.has_content_length = true;
         break;
       case Special::kConnection:
-        if (AsciiEqualsIgnoreCase(value, "close")) {
+        if (EqualsLower(value, "close")) {
           out.keep_alive = false;
-        } else if (!AsciiEqualsIgnoreCase(value, "keep-alive")) {
+        } else if (!EqualsLower(value, "keep-alive")) {
           return false;
         }
         break;
