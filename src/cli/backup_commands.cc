@@ -84,8 +84,9 @@ int Backup(Context& context, const std::string& file, bool final) {
                                 out);
     });
     // --final: a refresh that started before the fence is waited for (bounded), so the
-    // copy holds what it stored.
-    if (written.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() > give_up) break;
+    // copy holds what it stored; so is a snapshot the store interrupted. A failed write
+    // (a full disk) is not: it would fail again.
+    if (written.code() != StatusCode::kAborted || std::chrono::steady_clock::now() > give_up) break;
     if (!told) std::cerr << "latchkey: " << written.message() << "\n";
     std::this_thread::sleep_for(500ms);
   }

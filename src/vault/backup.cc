@@ -243,7 +243,7 @@ Status CheckSecrets(const std::vector<store::SnapshotRow>& rows, const KeyManage
   return Status::Ok();
 }
 
-// kUnavailable when the connection `row` has a refresh in flight (see BackupOptions).
+// kAborted (run it again) when the connection `row` has a refresh in flight (see BackupOptions).
 Status NotRefreshing(const store::SnapshotRow& row, const Clock& clock, const BackupOptions& options) {
   const store::SnapshotValue* started = row.Find("refresh_started_at");
   if (started == nullptr || !std::holds_alternative<int64_t>(*started)) return Status::Ok();
@@ -252,7 +252,7 @@ Status NotRefreshing(const store::SnapshotRow& row, const Clock& clock, const Ba
   const std::string named = name != nullptr && std::holds_alternative<std::string>(*name)
                                 ? "'" + std::get<std::string>(*name) + "'"
                                 : "a connection";
-  return UnavailableError(named + " is being refreshed right now; the backup waits for it");
+  return AbortedError(named + " is being refreshed right now; the backup waits for it");
 }
 
 }  // namespace

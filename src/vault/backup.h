@@ -33,9 +33,10 @@ struct BackupOptions {
   // For a move to another store: first the store is fenced (Store::SetHandedOver), so it
   // starts no refresh and spends no MCP token from then on, and the copy keeps the latest
   // refresh tokens. A refresh already in flight (a connection's refresh_started_at within
-  // `in_flight` of now) makes WriteBackup answer kUnavailable naming it: run it again once
-  // the refresh is done. An older marker is a refresh that was interrupted, carried as is.
-  // A plain backup (false) may fall behind a source that keeps refreshing tokens.
+  // `in_flight` of now) makes WriteBackup answer kAborted naming it: run it again once the
+  // refresh is done (kUnavailable is a write that failed, not worth repeating). An older marker is a refresh
+  // that was interrupted, carried as is. A plain backup (false) may fall behind a source that keeps
+  // refreshing tokens.
   bool final = false;
   Duration in_flight = std::chrono::minutes(2);
 };

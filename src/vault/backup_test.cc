@@ -229,6 +229,16 @@ TEST_F(BackupTest, ANonEmptyTargetIsRefusedAndKeepsItsRows) {
   EXPECT_EQ(Rows(*target), before);
 }
 
+// A write that fails (a full disk) is kUnavailable, which the CLI reports at once; only a
+// refresh in flight is kAborted, which it runs again (a full disk was retried for 150 s).
+TEST_F(BackupTest, AFailedWriteIsReportedNotRunAgain) {
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  const Status written = WriteBackup(vault_->store(), vault_->keys(), clock_, {}, broken);
+  EXPECT_EQ(written.code(), StatusCode::kUnavailable) << written.ToString();
+  EXPECT_THAT(std::string(written.message()), HasSubstr("cannot write the backup"));
+}
+
 // --final fences the source before it copies it, waits for a refresh in flight (a marker
 // younger than `in_flight`), carries an older marker (an interrupted refresh) as it is, and
 // the copy starts unfenced.
@@ -242,7 +252,7 @@ TEST_F(BackupTest, AFinalBackupFencesTheSourceAndWaitsForARefreshInFlight) {
   std::ostringstream waiting;
   const Status in_flight = WriteBackup(vault_->store(), vault_->keys(), clock_,
                                        {.final = true, .in_flight = std::chrono::minutes(2)}, waiting);
-  EXPECT_EQ(in_flight.code(), StatusCode::kUnavailable) << in_flight.ToString();
+  EXPECT_EQ(in_flight.code(), StatusCode::kAborted) << in_flight.ToString();  // the CLI runs it again
   EXPECT_THAT(std::string(in_flight.message()), HasSubstr("'work' is being refreshed right now"));
   EXPECT_EQ(*vault_->store().HandedOverAt(), std::optional<TimePoint>(clock_.Now())) << "fenced first";
 
