@@ -220,14 +220,8 @@ class HttpServer::Impl {
   Impl(const HttpServerOptions& options, const MonotonicClock& steady) : options_(options) {
     int workers = options.workers > 0 ? options.workers
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // One thread runs each io_context, and a socket of a worker's (a client's, an
-    // upstream's) is only ever read, written, cancelled or closed on that worker: Stop(),
-    // MakeRoom() and the blocking pool reach it by posting, which stays locked, as do
-    // timers and the registration of sockets the accept loop (worker 0) hands to the
-    // others. So the reactor needs no lock per socket operation (−400 instructions per
-    // proxied call, bench/gateway/RESULTS.md).
     for (int i = 0; i < workers; ++i) {
-      contexts_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
     }
     acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
