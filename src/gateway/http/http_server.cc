@@ -16,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <exception>
