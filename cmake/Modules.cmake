@@ -1,11 +1,17 @@
-# latchkey_module(NAME DEPS ... [SUBDIRS ...] [TEST_PROPERTIES ...]): one static library
-# per folder under src/. SUBDIRS are folders inside it whose files belong to the same
+# latchkey_module(NAME [PRECOMPILED] DEPS ... [SUBDIRS ...] [TEST_PROPERTIES ...]): one static
+# library per folder under src/. SUBDIRS are folders inside it whose files belong to the same
 # module (store/sql/). TEST_PROPERTIES are ctest properties for every test of the module.
+# PRECOMPILED: the module's sources and tests reuse cmake/precompiled.h's precompiled header
+# (with LATCHKEY_PCH): for modules whose sources mostly include Asio, Beast or nlohmann/json.
 # Every *.cc beside the CMakeLists.txt or in a SUBDIR is a source, except *_test.cc, which goes into
 # the module's own unit-test binary, {name}_tests, and *_fuzz.cc, each a libFuzzer target
 # (LATCHKEY_FUZZ builds only) whose corpus under tests/fuzz/ ctest replays (label fuzz).
 function(latchkey_module name)
-  cmake_parse_arguments(ARG "" "" "DEPS;EXTRA;SUBDIRS;TEST_PROPERTIES" ${ARGN})
+  cmake_parse_arguments(ARG "PRECOMPILED" "" "DEPS;EXTRA;SUBDIRS;TEST_PROPERTIES" ${ARGN})
+  set(precompiled ${ARG_PRECOMPILED})
+  if(NOT LATCHKEY_PCH)
+    set(precompiled OFF)
+  endif()
   set(folders ${CMAKE_CURRENT_SOURCE_DIR})
   foreach(subdir ${ARG_SUBDIRS})
     list(APPEND folders ${CMAKE_CURRENT_SOURCE_DIR}/${subdir})
@@ -29,12 +35,18 @@ function(latchkey_module name)
     add_library(latchkey_${name} STATIC ${sources} ${ARG_EXTRA})
     target_include_directories(latchkey_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
     target_link_libraries(latchkey_${name} PUBLIC ${ARG_DEPS})
+    if(precompiled)
+      target_precompile_headers(latchkey_${name} REUSE_FROM latchkey_precompiled)
+    endif()
   endif()
   if(tests AND LATCHKEY_BUILD_TESTS)
     # One test binary per module, so a module's tests build and run on their own.
     add_executable(${name}_tests ${tests} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cc)
     target_include_directories(${name}_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests)
     target_link_libraries(${name}_tests PRIVATE latchkey_${name} GTest::gtest GTest::gmock)
+    if(precompiled)
+      target_precompile_headers(${name}_tests REUSE_FROM latchkey_precompiled)
+    endif()
     gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit ${ARG_TEST_PROPERTIES})
     set_property(GLOBAL APPEND PROPERTY LATCHKEY_UNIT_TEST_TARGETS ${name}_tests)
   endif()

@@ -168,11 +168,10 @@ asio::awaitable<json> AnswerResult(Response& response, size_t max_body) {
     truncated = true;
   }
   json headers = json::object();
-  for (const auto& field : response.base()) {
-    std::string name = AsciiLower(field.name_string());
-    if (std::ranges::find(kKeptHeaders, name) != kKeptHeaders.end())
-      headers[name] = std::string(field.value());
-  }
+  response.ForEachField([&](std::string_view field, std::string_view value) {
+    std::string name = AsciiLower(field);
+    if (std::ranges::find(kKeptHeaders, name) != kKeptHeaders.end()) headers[name] = std::string(value);
+  });
   const int status = response.result_int();
   json structured = {{"status", status}, {"headers", headers}, {"truncated", truncated}};
   const bool text = IsValidUtf8(body);

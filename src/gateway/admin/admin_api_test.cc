@@ -137,7 +137,7 @@ TEST_F(AdminApiTest, ACallerTheGateRefusesChangesNothing) {
   authorized_ = UnauthenticatedError("no admin token");
   Response refused = Call(http::verb::post, "/v1/agents", R"({"name":"bot","allow":["work"]})");
   EXPECT_EQ(refused.result(), http::status::unauthorized);
-  EXPECT_EQ(refused[http::field::www_authenticate], "Bearer realm=\"latchkey\"");
+  EXPECT_EQ(refused.Field(http::field::www_authenticate), "Bearer realm=\"latchkey\"");
   EXPECT_EQ(Json(refused)["code"], "admin_unauthenticated");
   authorized_ = PermissionDeniedError("a read-only token");
   EXPECT_EQ(Call(http::verb::post, "/v1/agents", R"({"name":"bot","allow":["work"]})").result(),
@@ -152,7 +152,7 @@ TEST_F(AdminApiTest, BadInputIsAProblemAndChangesNothing) {
                            R"({"name":"bot","allow":[1]})", R"({"name":"Bad Name!","allow":["work"]})"}) {
     Response refused = Call(http::verb::post, "/v1/agents", body);
     EXPECT_EQ(refused.result(), http::status::bad_request) << body << " -> " << refused.body();
-    EXPECT_EQ(refused[http::field::content_type], "application/problem+json") << body;
+    EXPECT_EQ(refused.Field(http::field::content_type), "application/problem+json") << body;
     EXPECT_NE(Json(refused)["detail"].get<std::string>().find("NOT carried out"), std::string::npos);
   }
   for (const char* target :
@@ -261,7 +261,7 @@ TEST_F(AdminApiTest, RevokingAnMcpConsentEndsItAndEveryTokenIssuedUnderIt) {
 
   Response again = Revoke(kDocumentClient, "bot");
   EXPECT_EQ(again.result(), http::status::not_found) << again.body();
-  EXPECT_EQ(again[http::field::content_type], "application/problem+json");
+  EXPECT_EQ(again.Field(http::field::content_type), "application/problem+json");
   EXPECT_EQ(Revoke("lkc_never", "bot").result(), http::status::not_found);
   EXPECT_EQ(Revoke(kDocumentClient, "ghost").result(), http::status::not_found);
   EXPECT_EQ(changes_, 1) << "a refused change tells no one";
@@ -276,7 +276,7 @@ TEST_F(AdminApiTest, AMalformedMcpRevocationIsAProblemAndRevokesNothing) {
         R"({"client_id":["https://client.example/oauth/client.json"],"agent":"bot"})"}) {
     Response refused = Call(http::verb::post, "/v1/mcp-consents/revoke", body);
     EXPECT_EQ(refused.result(), http::status::bad_request) << body << " -> " << refused.body();
-    EXPECT_EQ(refused[http::field::content_type], "application/problem+json") << body;
+    EXPECT_EQ(refused.Field(http::field::content_type), "application/problem+json") << body;
   }
   EXPECT_EQ(Call(http::verb::get, "/v1/mcp-consents/revoke").result(), http::status::not_found);
   EXPECT_EQ(Call(http::verb::delete_, "/v1/mcp-consents").result(), http::status::not_found);
@@ -317,7 +317,7 @@ TEST_F(AdminApiTest, McpConsentRoutesTakeAnAdminTokenOrASessionWithItsCsrfToken)
   login.set(http::field::host, "127.0.0.1:8787");
   login.body() = "token=" + std::string(token->reveal());
   login.prepare_payload();
-  std::string cookie(dashboard.Handle(login)[http::field::set_cookie]);
+  std::string cookie(dashboard.Handle(login).Field(http::field::set_cookie));
   cookie = cookie.substr(0, cookie.find(';'));
   ASSERT_FALSE(cookie.empty());
   Request session(http::verb::get, "/ui/session", 11);

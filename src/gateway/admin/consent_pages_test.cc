@@ -59,7 +59,7 @@ class ConsentPagesTest : public vault::VaultTest {
     admin_token_ = std::string(token->reveal());
     Response answer =
         dashboard_->Handle(Make(http::verb::post, "/login", "", "token=" + std::string(token->reveal())));
-    std::string cookie(answer[http::field::set_cookie]);
+    std::string cookie(answer.Field(http::field::set_cookie));
     return cookie.substr(0, cookie.find(';'));
   }
 
@@ -126,10 +126,10 @@ TEST_F(ConsentPagesTest, WithoutASessionThePageOffersTheSignInAndStartsNothing) 
   Response first = pages_->Handle(Make(http::verb::get, path));
   EXPECT_EQ(first.result(), http::status::ok);
   EXPECT_THAT(first.body(), HasSubstr("http-equiv=\"refresh\" content=\"0;url=" + path + "?again\""));
-  EXPECT_EQ(first["Content-Security-Policy"],
+  EXPECT_EQ(first.Field("Content-Security-Policy"),
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
   // Not no-referrer: browsers would then send the review form with "Origin: null".
-  EXPECT_EQ(first["Referrer-Policy"], "same-origin");
+  EXPECT_EQ(first.Field("Referrer-Policy"), "same-origin");
   Response again = pages_->Handle(Make(http::verb::get, path + "?again"));
   EXPECT_THAT(again.body(), HasSubstr("action=\"/login\""));
   EXPECT_THAT(again.body(), HasSubstr("name=\"next\" value=\"" + path + "\""));
@@ -173,12 +173,12 @@ TEST_F(ConsentPagesTest, TheHumansClickStartsTheFlowAndBindsItToThisBrowser) {
   Response started =
       pages_->Handle(Make(http::verb::post, path, cookie, "csrf=" + csrf + "&admin_token=" + admin_token_));
   ASSERT_EQ(started.result(), http::status::see_other) << started.body();
-  const std::string location(started[http::field::location]);
+  const std::string location(started.Field(http::field::location));
   EXPECT_THAT(location, StartsWith("https://id.acme.example/authorize?"));
   EXPECT_THAT(location, HasSubstr("redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Foauth%2Fcallback"));
   std::smatch state;
   ASSERT_TRUE(std::regex_search(location, state, std::regex("[?&]state=([^&]+)")));
-  const std::string set_cookie(started[http::field::set_cookie]);
+  const std::string set_cookie(started.Field(http::field::set_cookie));
   EXPECT_THAT(set_cookie, StartsWith(ConsentCookieName(state[1].str()) + "="));
   EXPECT_THAT(set_cookie, HasSubstr("; Path=/oauth/callback; HttpOnly; SameSite=Lax; Max-Age=600"));
 }
@@ -195,7 +195,7 @@ TEST_F(ConsentPagesTest, SignInReturnsOnlyToAConsentPage) {
     Response answer = dashboard_->Handle(Make(
         http::verb::post, "/login", "",
         "token=" + std::string(token->reveal()) + "&next=" + oauth::FormEncodePairs({{"", next}}).substr(1)));
-    EXPECT_EQ(answer[http::field::location], expected) << next;
+    EXPECT_EQ(answer.Field(http::field::location), expected) << next;
   }
 }
 

@@ -26,7 +26,7 @@ class DashboardSessionTest : public vault::VaultTest {
     EXPECT_TRUE(token.ok());
     Response answer = dashboard.Handle(Post("/login", "token=" + std::string(token->reveal())));
     EXPECT_EQ(answer.result(), http::status::see_other);
-    std::string cookie(answer[http::field::set_cookie]);
+    std::string cookie(answer.Field(http::field::set_cookie));
     return cookie.substr(0, cookie.find(';'));
   }
 
@@ -84,13 +84,14 @@ TEST_F(DashboardSessionTest, TheSessionCookieIsSecureWhenThePublicUrlIsHttpsInAn
     auto token = vault_->admin_tokens().Create();
     ASSERT_TRUE(token.ok());
     Response answer = dashboard.Handle(Post("/login", "token=" + std::string(token->reveal())));
-    EXPECT_NE(std::string(answer[http::field::set_cookie]).find("; Secure"), std::string::npos) << public_url;
+    EXPECT_NE(std::string(answer.Field(http::field::set_cookie)).find("; Secure"), std::string::npos)
+        << public_url;
   }
   Dashboard plain(*vault_, clock_, "http://127.0.0.1:8787");
   auto token = vault_->admin_tokens().Create();
   ASSERT_TRUE(token.ok());
   Response answer = plain.Handle(Post("/login", "token=" + std::string(token->reveal())));
-  EXPECT_EQ(std::string(answer[http::field::set_cookie]).find("; Secure"), std::string::npos);
+  EXPECT_EQ(std::string(answer.Field(http::field::set_cookie)).find("; Secure"), std::string::npos);
 }
 
 // Signing out ends the session on every node (each a Dashboard over the one store): a copy
@@ -158,17 +159,18 @@ TEST_F(DashboardSessionTest, AWrongTokenOrAForeignFormSetsNoCookie) {
   Dashboard dashboard(*vault_, clock_, "http://127.0.0.1:8787");
   Response wrong = dashboard.Handle(Post("/login", "token=lka_0000000000000000_nope"));
   EXPECT_EQ(wrong.result(), http::status::see_other);
-  EXPECT_EQ(wrong[http::field::location], "/?failed");
-  EXPECT_TRUE(wrong[http::field::set_cookie].empty());
+  EXPECT_EQ(wrong.Field(http::field::location), "/?failed");
+  EXPECT_TRUE(wrong.Field(http::field::set_cookie).empty());
   auto token = vault_->admin_tokens().Create();
   Request cross = Post("/login", "token=" + std::string(token->reveal()));
   cross.set(http::field::origin, "https://evil.example");
   Response refused = dashboard.Handle(cross);
   EXPECT_EQ(refused.result(), http::status::forbidden);
-  EXPECT_TRUE(refused[http::field::set_cookie].empty());
+  EXPECT_TRUE(refused.Field(http::field::set_cookie).empty());
   EXPECT_EQ(refused.body().find(std::string(token->reveal())), std::string::npos);
   // Every answer carries the policy.
-  EXPECT_NE(std::string(refused["Content-Security-Policy"]).find("script-src 'self'"), std::string::npos);
+  EXPECT_NE(std::string(refused.Field("Content-Security-Policy")).find("script-src 'self'"),
+            std::string::npos);
 }
 
 }  // namespace

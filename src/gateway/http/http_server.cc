@@ -603,7 +603,7 @@ class HttpServer::Impl {
         if (!head_with_length) res.prepare_payload();
         // One gather write of the header and the body (none for HEAD); no Beast serializer.
         connection->out.clear();
-        AppendHeader(res.base(), connection->out);
+        AppendHeader(res, connection->out);
         std::string_view payload = request->method() == http::verb::head ? std::string_view() : res.body();
         connection->Arm(options_.write_timeout);
         auto [write_error, bytes] =
@@ -643,7 +643,7 @@ class HttpServer::Impl {
     res.keep_alive(false);
     res.prepare_payload();
     connection.out.clear();
-    AppendHeader(res.base(), connection.out);
+    AppendHeader(res, connection.out);
     connection.Arm(options_.write_timeout);
     auto [write_error, bytes] =
         co_await asio::async_write(connection.stream, WholeMessage(connection.out, res.body()), kAsTuple);
@@ -669,6 +669,7 @@ class HttpServer::Impl {
   asio::awaitable<bool> WriteStreamed(Connection& connection, Response& res) {
     std::unique_ptr<BodySource> source = std::move(res.body_stream);
     http::response<http::buffer_body> out(std::move(res.base()));
+    res.lines.ForEach([&](std::string_view name, std::string_view value) { out.insert(name, value); });
     if (!out.has_content_length()) {
       if (out.version() >= 11) {
         out.chunked(true);

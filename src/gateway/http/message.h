@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -77,13 +78,92 @@ struct Request : boost::beast::http::request<boost::beast::http::string_body> {
   BodySource* body_stream = nullptr;
 };
 
+// Header fields as the wire lines they go out as, "Name: value\r\n" each, in one string:
+// how a plain upstream answer's fields reach the agent without Beast's container (no tree
+// and no allocation per field: the proxy's hot path). Append takes only names and values
+// a parser has already checked (ScanResponse), so every line is well-formed: a name
+// without ':' and a value without CR, LF or NUL.
+class FieldLines {
+ public:
+  void Append(std::string_view name, std::string_view value) {
+    text_.append(name).append(": ").append(value).append("\r\n");
+  }
+  void Reserve(size_t bytes) { text_.reserve(bytes); }
+
+  // Calls visit(name, value) for each field, in order.
+  template <class Visit>
+  void ForEach(Visit&& visit) const {
+    std::string_view rest = text_;
+    while (!rest.empty()) {
+      const size_t colon = rest.find(": ");
+      const size_t end = rest.find("\r\n", colon);
+      visit(rest.substr(0, colon), rest.substr(colon + 2, end - colon - 2));
+      rest.remove_prefix(end + 2);
+    }
+  }
+
+  // Removes the fields for which drop(name) is true, keeping the others in order.
+  template <class Drop>
+  void EraseIf(Drop&& drop) {
+    size_t kept = 0;
+    ForEach([&](std::string_view name, std::string_view value) {
+      const size_t size = name.size() + value.size() + 4;
+      if (drop(name)) return;
+      const size_t at = static_cast<size_t>(name.data() - text_.data());
+      // Left, into what was read already: what ForEach reads next stays as it was.
+      if (at != kept) std::memmove(text_.data() + kept, text_.data() + at, size);
+      kept += size;
+    });
+    text_.resize(kept);
+  }
+
+  // The value of the first field called `name` (in any case), or empty.
+  std::string_view Find(std::string_view name) const;
+
+  const std::string& text() const { return text_; }
+  bool empty() const { return text_.empty(); }
+
+ private:
+  std::string text_;
+};
+
+// An answer's message as Beast holds it, plus `lines`: more header fields, kept as wire
+// lines (FieldLines), written after Beast's. Read a field with Field() or ForEachField(),
+// which see both parts; Beast's own readers, which would see only the first, are hidden
+// (use base() to mean Beast's part alone).
+struct ResponseMessage : boost::beast::http::response<boost::beast::http::string_body> {
+  using message::message;
+  explicit ResponseMessage(message&& whole) : message(std::move(whole)) {}
+
+  FieldLines lines;
+
+  // The value of the first field called `name`, or empty.
+  std::string_view Field(boost::beast::http::field name) const;
+  std::string_view Field(std::string_view name) const;
+
+  // Calls visit(name, value) for each field: Beast's, then the lines'.
+  template <class Visit>
+  void ForEachField(Visit&& visit) const {
+    for (const auto& field : base()) visit(field.name_string(), field.value());
+    lines.ForEach(visit);
+  }
+
+  std::string_view operator[](boost::beast::http::field) const = delete;
+  std::string_view operator[](std::string_view) const = delete;
+  void count(boost::beast::http::field) const = delete;
+  void count(std::string_view) const = delete;
+  void find(boost::beast::http::field) const = delete;
+  void find(std::string_view) const = delete;
+  void at(boost::beast::http::field) const = delete;
+  void at(std::string_view) const = delete;
+};
+
 // A response: the header, and the body either whole in body() or, when `body_stream` is
 // set, body() (what was read ahead, often nothing) followed by what the stream yields,
 // written to the client as it comes (with the Content-Length the header carries, or
 // chunked when it has none).
-struct Response : boost::beast::http::response<boost::beast::http::string_body> {
-  using message::message;
-  explicit Response(message&& whole) : message(std::move(whole)) {}
+struct Response : ResponseMessage {
+  using ResponseMessage::ResponseMessage;
   std::unique_ptr<BodySource> body_stream;
 };
 

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace latchkey::gateway {
 namespace {
@@ -30,6 +32,60 @@ TEST(BearerCredentialTest, TheSchemeInAnyCaseThenSpacesThenTheToken) {
   for (const Case& c : cases) {
     EXPECT_EQ(BearerCredential(c.authorization), c.credential) << "'" << c.authorization << "'";
   }
+}
+
+TEST(FieldLinesTest, FieldsComeBackInOrderAndAreFoundByAnyCase) {
+  FieldLines lines;
+  lines.Append("Content-Type", "text/plain");
+  lines.Append("X-Trace", "a: b");  // ": " inside a value is the value's
+  lines.Append("x-trace", "second");
+  lines.Append("X-Empty", "");
+  EXPECT_EQ(lines.text(), "Content-Type: text/plain\r\nX-Trace: a: b\r\nx-trace: second\r\nX-Empty: \r\n");
+  std::vector<std::string> seen;
+  lines.ForEach([&](std::string_view name, std::string_view value) {
+    seen.push_back(std::string(name) + "=" + std::string(value));
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"Content-Type=text/plain", "X-Trace=a: b", "x-trace=second",
+                                            "X-Empty="}));
+  EXPECT_EQ(lines.Find("X-TRACE"), "a: b") << "the first of the name";
+  EXPECT_EQ(lines.Find("content-type"), "text/plain");
+  EXPECT_EQ(lines.Find("X-Missing"), "");
+  EXPECT_EQ(lines.Find("Content"), "") << "a whole name, not a prefix";
+}
+
+TEST(FieldLinesTest, EraseIfKeepsTheOthersInOrderWhereverTheErasedOnesWere) {
+  for (const std::vector<bool>& dropped : std::vector<std::vector<bool>>{{true, false, false},
+                                                                         {false, true, false},
+                                                                         {false, false, true},
+                                                                         {true, true, false},
+                                                                         {true, false, true},
+                                                                         {true, true, true},
+                                                                         {false, false, false}}) {
+    FieldLines lines;
+    std::string kept;
+    for (size_t i = 0; i < dropped.size(); ++i) {
+      const std::string name = (dropped[i] ? "Drop-" : "Keep-") + std::to_string(i);
+      const std::string value(i * 7 + 1, static_cast<char>('a' + i));  // lines of different lengths
+      lines.Append(name, value);
+      if (!dropped[i]) kept += name + ": " + value + "\r\n";
+    }
+    lines.EraseIf([](std::string_view name) { return name.starts_with("Drop-"); });
+    EXPECT_EQ(lines.text(), kept);
+  }
+}
+
+TEST(ResponseMessageTest, FieldAndForEachFieldSeeBeastsFieldsThenTheLines) {
+  ResponseMessage response(boost::beast::http::status::ok, 11);
+  response.set(boost::beast::http::field::content_type, "application/json");
+  response.lines.Append("Content-Type", "text/plain");
+  response.lines.Append("Retry-After", "5");
+  EXPECT_EQ(response.Field(boost::beast::http::field::content_type), "application/json");
+  EXPECT_EQ(response.Field(boost::beast::http::field::retry_after), "5");
+  EXPECT_EQ(response.Field("retry-after"), "5");
+  EXPECT_EQ(response.Field(boost::beast::http::field::www_authenticate), "");
+  std::vector<std::string> names;
+  response.ForEachField([&](std::string_view name, std::string_view) { names.emplace_back(name); });
+  EXPECT_EQ(names, (std::vector<std::string>{"Content-Type", "Content-Type", "Retry-After"}));
 }
 
 }  // namespace

@@ -67,20 +67,20 @@ TEST(ProblemTest, TheBodySaysWhatTheJsonObjectSaidForEveryKindOfProblem) {
     EXPECT_EQ(body, Reference(problem)) << res.body();
     EXPECT_EQ(body["status"], static_cast<int>(problem.status));
     EXPECT_EQ(res.result(), problem.status);
-    EXPECT_EQ(res[http::field::content_type], "application/problem+json");
-    EXPECT_EQ(res["Latchkey-Error"], problem.code);
-    EXPECT_EQ(res[http::field::content_length], std::to_string(res.body().size()));
+    EXPECT_EQ(res.Field(http::field::content_type), "application/problem+json");
+    EXPECT_EQ(res.Field("Latchkey-Error"), problem.code);
+    EXPECT_EQ(res.Field(http::field::content_length), std::to_string(res.body().size()));
   }
 }
 
 TEST(ProblemTest, RetryAfterAndTheBearerChallengeAreHeadersToo) {
   const Response limited = RateLimited("work", 30, 3).ToResponse(11);
-  EXPECT_EQ(limited[http::field::retry_after], "30");
+  EXPECT_EQ(limited.Field(http::field::retry_after), "30");
   EXPECT_EQ(json::parse(limited.body())["retry_after"], 30);
   const Response unauthenticated = AgentUnauthenticated().ToResponse(10);
   EXPECT_EQ(unauthenticated.version(), 10U);
-  EXPECT_EQ(unauthenticated[http::field::www_authenticate], R"(Bearer realm="latchkey")");
-  EXPECT_TRUE(limited[http::field::www_authenticate].empty());
+  EXPECT_EQ(unauthenticated.Field(http::field::www_authenticate), R"(Bearer realm="latchkey")");
+  EXPECT_TRUE(limited.Field(http::field::www_authenticate).empty());
 }
 
 TEST(ProblemTest, NotFoundQuotesThePathButNeverTheQuery) {
@@ -95,7 +95,7 @@ TEST(ProblemTest, AMethodNotAllowedNamesTheAllowedMethodsInAllow) {
   // RFC 9110 §15.5.6. The daemon's health routes and dashboard answered 405 without it.
   Response allowed = MethodNotAllowed("/readyz", "GET").ToResponse(11);
   EXPECT_EQ(allowed.result(), boost::beast::http::status::method_not_allowed);
-  EXPECT_EQ(allowed[boost::beast::http::field::allow], "GET");
+  EXPECT_EQ(allowed.Field(boost::beast::http::field::allow), "GET");
   EXPECT_EQ(MethodNotAllowed("/x", "GET, POST").allow, "GET, POST");
   // Only method names reach the header.
   EXPECT_EQ(MethodNotAllowed("/x", "GET\r\nSet-Cookie: a=b").allow, "");

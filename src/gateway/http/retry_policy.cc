@@ -41,7 +41,7 @@ AnswerAction RetryPolicy::Classify(const UpstreamResult& result, bool oauth, boo
 }
 
 std::optional<std::chrono::seconds> RetryPolicy::RetryAfter(const UpstreamResponse& response, TimePoint now) {
-  return oauth::ParseRetryAfter(response[http::field::retry_after], now);
+  return oauth::ParseRetryAfter(response.Field(http::field::retry_after), now);
 }
 
 }  // namespace latchkey::gateway

@@ -138,17 +138,16 @@ std::optional<std::chrono::seconds> KeepAliveTimeout(std::string_view value) {
   return std::nullopt;
 }
 
-// How long a connection may wait in the pool after the answer `header`: our idle timeout,
+// How long a connection may wait in the pool after an answer whose Keep-Alive field is
+// `keep_alive` (empty when it has none): our idle timeout,
 // or less when the upstream says when it closes idle connections (Keep-Alive: timeout=N,
 // as Node.js sends with its 5 s default). A second before then, so that a request is not
 // sent just as the upstream closes the connection under it: that race cost a call its
 // answer under load (a request on a connection the upstream was closing is sent again,
 // but the next pooled one had been closed by the same timer).
-template <typename Header>
-Clock::duration KeepFor(const Header& header, std::chrono::seconds idle_timeout) {
-  const auto field = header.find(http::field::keep_alive);
-  if (field == header.end()) return idle_timeout;
-  const std::optional<std::chrono::seconds> timeout = KeepAliveTimeout(field->value());
+Clock::duration KeepFor(std::string_view keep_alive, std::chrono::seconds idle_timeout) {
+  if (keep_alive.empty()) return idle_timeout;
+  const std::optional<std::chrono::seconds> timeout = KeepAliveTimeout(keep_alive);
   if (!timeout) return idle_timeout;
   return std::min<Clock::duration>(idle_timeout, *timeout - std::chrono::seconds(1));
 }
@@ -543,7 +542,8 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
         TakePlain(std::move(connection), key, result);
         co_return result;
       }
-      connection->keep_for = KeepFor(header_parser->get(), options_.idle_timeout);
+      connection->keep_for =
+          KeepFor(FirstField(header_parser->get().base(), http::field::keep_alive), options_.idle_timeout);
       co_await TakeBody(std::move(connection), *header_parser, key, deadline, result);
       co_return result;
     }
@@ -573,10 +573,17 @@ void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std
   response.version(11);
   response.result(scanned.status);
   response.reason(scanned.reason);
-  InsertFields(scanned, response.base());
+  // Its fields as lines, not in Beast's container: the proxy passes most on as they are.
+  response.lines.Reserve(scanned.size);
+  std::string_view keep_alive;
+  for (size_t i = 0; i < scanned.field_count; ++i) {
+    const ScannedHeader::Field& field = scanned.fields[i];
+    response.lines.Append(field.name, field.value);
+    if (keep_alive.empty() && AsciiEqualsIgnoreCase(field.name, "keep-alive")) keep_alive = field.value;
+  }
   response.body().assign(BufferText(connection->buffer).substr(scanned.size, scanned.content_length));
   connection->buffer.consume(scanned.size + scanned.content_length);
-  connection->keep_for = KeepFor(response, options_.idle_timeout);
+  connection->keep_for = KeepFor(keep_alive, options_.idle_timeout);
   if (scanned.keep_alive) pool_->Return(key, std::move(connection));
 }
 
@@ -607,7 +614,7 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
       co_return;
     }
     const bool reusable = parser.keep_alive();
-    result.response = parser.release();
+    result.response = UpstreamResponse(parser.release());
     if (reusable) pool_->Return(key, std::move(connection));
     co_return;
   }

@@ -52,7 +52,8 @@ struct UpstreamRequest {
   std::vector<Field> fields;
   std::string_view body;  // the whole body, unless Send is given a BodySource
 };
-using UpstreamResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// The answer's status, fields (a plain answer's in `lines`: read them with Field()) and body.
+using UpstreamResponse = ResponseMessage;
 
 struct UpstreamResult {
   // kUnsendable: the request itself cannot be written as HTTP/1.1 (a header value or the

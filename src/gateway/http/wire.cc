@@ -19,12 +19,12 @@ void AppendFields(const http::fields& fields, std::string& out) {
     out += field.value();
     out += "\r\n";
   }
-  out += "\r\n";
 }
 
 }  // namespace
 
-void AppendHeader(const http::response_header<>& header, std::string& out) {
+void AppendHeader(const ResponseMessage& message, std::string& out) {
+  const http::response_header<>& header = message.base();
   AppendVersion(header.version(), out);
   out += ' ';
   const unsigned status = header.result_int();
@@ -35,6 +35,8 @@ void AppendHeader(const http::response_header<>& header, std::string& out) {
   out += header.reason();
   out += "\r\n";
   AppendFields(header, out);
+  out += message.lines.text();
+  out += "\r\n";
 }
 
 }  // namespace latchkey::gateway

@@ -7,14 +7,15 @@
 
 #include <array>
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/http/message.hpp>
 #include <string>
 #include <string_view>
 
+#include "gateway/http/message.h"
+
 namespace latchkey::gateway {
 
-// Appends "HTTP/1.x status reason", the fields and the empty line to `out`.
-void AppendHeader(const boost::beast::http::response_header<>& header, std::string& out);
+// Appends "HTTP/1.x status reason", the fields (Beast's, then the lines) and the empty line to `out`.
+void AppendHeader(const ResponseMessage& message, std::string& out);
 
 // The buffers of a whole message: the serialized header, then the body.
 inline std::array<boost::asio::const_buffer, 2> WholeMessage(const std::string& header,

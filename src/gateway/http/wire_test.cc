@@ -24,22 +24,34 @@ TEST(WireTest, ResponseHeaderMatchesBeastsSerializerForEveryVersionAndReason) {
   for (unsigned version : {10U, 11U}) {
     for (unsigned status : {200U, 204U, 401U, 429U, 503U, 299U}) {
       SCOPED_TRACE(std::to_string(version) + " " + std::to_string(status));
-      http::response<http::string_body> response(static_cast<http::status>(status), version);
+      ResponseMessage response(static_cast<http::status>(status), version);
       response.set(http::field::content_type, "application/json");
       response.set("Latchkey-Error", "reauth_required");
       if (status != 204) response.body() = "{}";  // a 204 has no body
       response.prepare_payload();
       std::string bytes = "kept: ";  // appends, never replaces
-      AppendHeader(response.base(), bytes);
-      EXPECT_EQ(bytes + response.body(), "kept: " + BeastBytes(response));
+      AppendHeader(response, bytes);
+      EXPECT_EQ(bytes + response.body(), "kept: " + BeastBytes(response.base()) + response.body());
     }
   }
-  http::response<http::string_body> custom(http::status::ok, 11);
+  ResponseMessage custom(http::status::ok, 11);
   custom.reason("Fine Indeed");
   std::string bytes;
-  AppendHeader(custom.base(), bytes);
-  EXPECT_EQ(bytes, BeastBytes(custom));
+  AppendHeader(custom, bytes);
+  EXPECT_EQ(bytes, BeastBytes(custom.base()));
   EXPECT_TRUE(bytes.starts_with("HTTP/1.1 200 Fine Indeed\r\n")) << bytes;
+}
+
+// Fields kept as lines go out after Beast's, as they are, before the empty line.
+TEST(WireTest, FieldLinesFollowTheFieldsBeforeTheEmptyLine) {
+  ResponseMessage response(http::status::ok, 11);
+  response.set(http::field::content_length, "0");
+  response.lines.Append("Content-Type", "text/plain");
+  response.lines.Append("X-Trace", "a: b");
+  std::string bytes;
+  AppendHeader(response, bytes);
+  EXPECT_EQ(bytes,
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nX-Trace: a: b\r\n\r\n");
 }
 
 TEST(WireTest, WholeMessageIsTheHeaderThenTheBody) {

@@ -63,6 +63,10 @@ ProblemDetails RequestBodyProblem(const Status& error) {
 }  // namespace
 
 struct Proxy::Call {
+  Call() = default;
+  Call(const Call&) = delete;  // `credential` and `oauth_token` may point into the call itself
+  Call& operator=(const Call&) = delete;
+
   Steady::time_point started = Steady::now();
   Steady::time_point deadline;
   TimePoint at;
@@ -74,8 +78,12 @@ struct Proxy::Call {
   std::string method_override;  // the method a declared override header names (the upstream runs it)
   std::string label = "-";      // metrics label: the connection once the policy allowed it
   std::shared_ptr<const RouteEntry> route;  // connection, provider, base URL (shared with the cache)
-  vault::Credential credential;             // what to inject, and where
-  SecretString oauth_token;                 // the access token sent (to recognize a 401 for it)
+  // What to inject, and where, and the access token sent (to recognize a 401 for it): the
+  // route's, not copied, until a refresh gives the call its own (the `refreshed_` ones).
+  const vault::Credential* credential = nullptr;
+  const SecretString* oauth_token = nullptr;
+  vault::Credential refreshed_credential;
+  SecretString refreshed_token;
   bool refreshed = false;
   int attempts = 0;
   std::optional<ProblemDetails> problem;
@@ -195,8 +203,8 @@ void Proxy::CheckMethodOverride(Call& call, const Request& request) {
 
 void Proxy::Apply(Call& call, std::shared_ptr<const RouteEntry> route) {
   call.label = route->connection.name;
-  call.credential = route->credential;
-  call.oauth_token = route->oauth_token;
+  call.credential = &route->credential;
+  call.oauth_token = &route->oauth_token;
   call.route = std::move(route);
 }
 
@@ -299,6 +307,7 @@ ProblemDetails Proxy::ReauthProblem(const store::ConnectionRecord& record, std::
 
 asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int worker) {
   const ProxyTarget& target = *call.target;
+  const vault::Credential& credential = *call.credential;
   // A streamed body is read once, so such a request is sent once.
   const bool replayable = request.body_stream == nullptr;
   const bool idempotent = IsIdempotent(request.method(), call.method_override);
@@ -311,10 +320,10 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   up.method = request.method();
   up.fields.reserve(8);  // one allocation for the usual few fields
   std::string query = target.raw_query;
-  if (!call.credential.query.empty()) {
-    query = WithoutQueryParam(query, call.credential.query);
-    query += (query.empty() ? "" : "&") + call.credential.query + "=" +
-             oauth::FormUrlEncode(call.credential.value.reveal());
+  if (!credential.query.empty()) {
+    query = WithoutQueryParam(query, credential.query);
+    query +=
+        (query.empty() ? "" : "&") + credential.query + "=" + oauth::FormUrlEncode(credential.value.reveal());
   }
   up.target = call.route->base.path + target.raw_path;
   if (!query.empty()) up.target.append("?").append(query);
@@ -326,14 +335,12 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
          !boost::beast::iequals(field.name_string(), method_override))) {
       continue;
     }
-    if (!call.credential.header.empty() &&
-        boost::beast::iequals(field.name_string(), call.credential.header)) {
+    if (!credential.header.empty() && boost::beast::iequals(field.name_string(), credential.header)) {
       continue;
     }
     up.fields.push_back({field.name_string(), field.value()});
   }
-  if (!call.credential.header.empty())
-    up.fields.push_back({call.credential.header, call.credential.value.reveal()});
+  if (!credential.header.empty()) up.fields.push_back({credential.header, credential.value.reveal()});
   if (replayable) up.body = request.body();
 
   for (int attempt = 1;; ++attempt) {
@@ -358,7 +365,7 @@ void Proxy::RefusedFreshToken(Call& call) {
                                std::to_string(streak) +
                                " calls in a row: the provider still issues tokens, but the API no longer "
                                "accepts this grant's (access revoked at the API, a disabled account)";
-    auto marked = parts_.coordinator.MarkRefusedByApi(record.name, call.oauth_token, reason);
+    auto marked = parts_.coordinator.MarkRefusedByApi(record.name, *call.oauth_token, reason);
     if (!marked.ok()) {
       spdlog::error("proxy: cannot mark connection '{}' needs_reauth: {}", record.name,
                     marked.status().message());
@@ -388,7 +395,7 @@ asio::awaitable<bool> Proxy::TestEndpointTakes(const Call& call, int worker) {
   } else {
     co_return false;
   }
-  probe.fields = {{"Accept", "application/json"}, {call.credential.header, call.credential.value.reveal()}};
+  probe.fields = {{"Accept", "application/json"}, {call.credential->header, call.credential->value.reveal()}};
   UpstreamResult answer = co_await parts_.upstreams.at(worker)->Send(base, probe, nullptr, call.deadline);
   const int status = answer.ok() ? answer.response.result_int() : 0;
   co_return status >= 200 && status < 300;
@@ -429,9 +436,9 @@ asio::awaitable<void> Proxy::AfterUpstream(Call& call, const Request& request, i
   UpstreamRefusal refusal;
   const UpstreamResponse& answer = call.upstream.response;
   refusal.status = answer.result_int();
-  refusal.www_authenticate = std::string(answer[http::field::www_authenticate]);
-  refusal.accepted_oauth_scopes = std::string(answer["X-Accepted-OAuth-Scopes"]);
-  refusal.content_type = std::string(answer[http::field::content_type]);
+  refusal.www_authenticate = std::string(answer.Field(http::field::www_authenticate));
+  refusal.accepted_oauth_scopes = std::string(answer.Field("X-Accepted-OAuth-Scopes"));
+  refusal.content_type = std::string(answer.Field(http::field::content_type));
   StatusOr<std::string> body = co_await PeekBody(call.upstream, options_.max_scope_body);
   if (!body.ok()) {
     call.problem = UpstreamUnavailable(record.name, call.attempts, body.status().message(), false);
@@ -459,7 +466,7 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
   const TimePoint first_refusal = parts_.clock.Now();
   // A token the test endpoint took after this connection's API refused it: the refusal is
   // that endpoint's own answer, passed on without another refresh.
-  if (probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), parts_.steady.Now())) {
+  if (probed_.Took(record.name, ProbedEndpoint(call), call.oauth_token->reveal(), parts_.steady.Now())) {
     co_return true;
   }
   for (int round = 0; round < RetryPolicy::kRefreshRounds && ActionFor(call) == AnswerAction::kRefresh;
@@ -467,7 +474,7 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
     std::optional<vault::AccessGrant> fresh;
     parts_.cache.ForgetRoute(record.name);
     co_await Offload(parts_.blocking, [&] {
-      auto grant = parts_.coordinator.RefreshRejected(record.name, call.oauth_token);
+      auto grant = parts_.coordinator.RefreshRejected(record.name, *call.oauth_token);
       if (grant.ok()) {
         fresh = std::move(*grant);
         parts_.metrics.CountRefresh("ok");
@@ -494,8 +501,10 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
                               false);
       co_return true;
     }
-    call.credential = vault::Credential::ForAccessToken(fresh->token_type, fresh->access_token);
-    call.oauth_token = std::move(fresh->access_token);
+    call.refreshed_credential = vault::Credential::ForAccessToken(fresh->token_type, fresh->access_token);
+    call.refreshed_token = std::move(fresh->access_token);
+    call.credential = &call.refreshed_credential;
+    call.oauth_token = &call.refreshed_token;
     co_await Forward(call, request, worker);
     if (ActionFor(call) != AnswerAction::kRefresh) co_return false;
     const bool last_round = round + 1 == RetryPolicy::kRefreshRounds;
@@ -518,12 +527,12 @@ asio::awaitable<bool> Proxy::RefreshRounds(Call& call, const Request& request, i
             "proxy: an endpoint of connection '{}' refused a token the provider's test endpoint takes: its "
             "401 is passed on as the endpoint's own answer",
             record.name);
-        probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token.reveal(), parts_.steady.Now());
+        probed_.Remember(record.name, ProbedEndpoint(call), call.oauth_token->reveal(), parts_.steady.Now());
         refusals_.Clear(record.name);
         co_return true;
       }
       spdlog::warn("proxy: the API refused a new access token of connection '{}' ({}): reauth_required",
-                   record.name, std::string_view(call.upstream.response[http::field::www_authenticate]));
+                   record.name, call.upstream.response.Field(http::field::www_authenticate));
       co_await Offload(parts_.blocking, [&] { RefusedFreshToken(call); });
       co_return true;
     }
@@ -591,9 +600,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
     UpstreamResponse& up = call.upstream.response;
     // A HEAD answer keeps the Content-Length of the body it does not carry.
     std::string head_length;
-    if (request.method() == http::verb::head && up.has_content_length()) {
-      head_length = up[http::field::content_length];
-    }
+    if (request.method() == http::verb::head) head_length = up.Field(http::field::content_length);
     // The upstream's header moves over whole (no copy per field), less hop-by-hop fields.
     response.base() = std::move(up.base());
     response.reason({});  // the standard reason phrase, not the upstream's
@@ -602,6 +609,8 @@ Response Proxy::Finish(Call& call, const Request& request) {
       field = IsStrippedResponseHeader(field->name(), field->name_string()) ? fields.erase(field)
                                                                             : std::next(field);
     }
+    response.lines = std::move(up.lines);
+    response.lines.EraseIf([](std::string_view name) { return IsStrippedResponseHeader(name); });
     response.body() = std::move(up.body());
     if (call.upstream.body_stream) {
       if (auto length = call.upstream.body_stream->remaining_length()) {
@@ -613,15 +622,16 @@ Response Proxy::Finish(Call& call, const Request& request) {
   }
   if (call.refreshed) response.set("Latchkey-Refreshed", "1");
 
+  // The call ends here: its strings move into the audit record.
   store::AuditRecord audit;
   audit.at = call.at;
-  audit.agent = call.agent;
-  audit.client = call.client;
-  audit.connection = call.target ? call.target->connection : "";
+  audit.agent = std::move(call.agent);
+  audit.client = std::move(call.client);
+  if (call.target) audit.connection = std::move(call.target->connection);
   // What the upstream ran: "POST>DELETE" when a declared override header named another method.
   audit.method =
       (call.method_override.empty() ? call.method : call.method + ">" + call.method_override).substr(0, 24);
-  audit.path = call.target ? call.target->redacted : "(refused target)";
+  audit.path = call.target ? std::move(call.target->redacted) : "(refused target)";
   audit.upstream_status = upstream_status;
   audit.code = code == "ok" ? "" : code;
   audit.latency_ms =

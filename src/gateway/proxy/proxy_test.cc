@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "gateway/proxy/proxy_runtime_test_support.h"
 
 namespace latchkey::gateway {
@@ -64,7 +65,7 @@ TEST_F(ProxyTest, A401IsAnsweredByOneRefreshAndTheCallSentAgainWithTheNewToken) 
   EXPECT_EQ(out.code(), "");
   EXPECT_EQ(out.response.result_int(), 200);
   EXPECT_EQ(out.response.body(), "fresh");
-  EXPECT_EQ(out.response["Latchkey-Refreshed"], "1");
+  EXPECT_EQ(out.response.Field("Latchkey-Refreshed"), "1");
   const std::vector<std::string> sent = upstream.received();
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_TRUE(Contains(sent[0], "Authorization: Bearer at-0\r\n")) << sent[0];
@@ -166,6 +167,35 @@ TEST_F(ProxyTest, AnApiKeyReplacesTheAgentsOwnParameterAndTheAgentsKeyStaysBehin
   EXPECT_TRUE(Contains(line, "key=k-123")) << line;
   EXPECT_FALSE(Contains(line, "guess")) << line;
   EXPECT_FALSE(Contains(sent[0], "Authorization")) << "the agent's own key went upstream: " << sent[0];
+}
+
+// The agent's answer carries the upstream's fields but the hop-by-hop ones, cookies and
+// latchkey's own names, the same whether the answer's header was read by the scanner (a
+// plain answer, its fields kept as lines) or by Beast (here a chunked one).
+TEST_F(ProxyTest, TheUpstreamsFieldsReachTheAgentLessHopByHopOnesWhicheverWayTheHeaderWasRead) {
+  const std::string fields =
+      "Content-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=30\r\nX-Kept: one\r\n"
+      "Set-Cookie: session=1\r\nProxy-Authenticate: Basic\r\nLatchkey-Refreshed: 1\r\nX-Kept: two\r\n";
+  ScriptedUpstream& upstream =
+      Upstream({Answer(200, "plain", fields), "HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n" + fields +
+                                                  "\r\n7\r\nchunked\r\n0\r\n\r\n"});
+  ConnectApiKeyInQuery(upstream);
+  const std::vector<std::string> expected = {"Content-Type: text/plain", "X-Kept: one", "X-Kept: two"};
+  for (const char* shape : {"plain", "chunked"}) {
+    SCOPED_TRACE(shape);
+    Outcome out = Call(http::verb::get, "/proxy/work/v1/items");
+    ASSERT_EQ(out.code(), "");
+    std::vector<std::string> seen;
+    out.response.ForEachField([&](std::string_view name, std::string_view value) {
+      if (!AsciiEqualsIgnoreCase(name, "Content-Length"))
+        seen.push_back(std::string(name) + ": " + std::string(value));
+    });
+    EXPECT_EQ(seen, expected);
+    EXPECT_EQ(out.response.Field("x-kept"), "one")
+        << "Field() finds a field by any case, the first of its name";
+    EXPECT_EQ(out.response.Field(http::field::set_cookie), "");
+  }
+  EXPECT_EQ(upstream.connections(), 1) << "both answers came over one pooled connection";
 }
 
 }  // namespace

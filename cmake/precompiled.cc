@@ -1,0 +1,2 @@
+// The translation unit that builds cmake/precompiled.h's precompiled header, which the
+// PRECOMPILED modules reuse (cmake/Modules.cmake).
