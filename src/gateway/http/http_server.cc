@@ -495,12 +495,10 @@ class HttpServer::Impl {
       // leave no way to answer, so the watchdog cancels the read instead.)
       connection->Arm(buffer.size() == 0 ? options_.idle_timeout : options_.read_timeout);
       if (buffer.size() == 0) {
-        auto [first_error, first_bytes] =
-            co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), kAsTuple);
+        auto [first_error, first_bytes] = co_await ReadSome(stream, buffer);
         buffer.commit(first_bytes);
-        if (first_error) {  // nothing came: as ReadParsed says it
-          const beast::error_code read_error =
-              connection->Settle(first_error == asio::error::eof ? http::error::end_of_stream : first_error);
+        if (first_error) {
+          const beast::error_code read_error = connection->Settle(NothingRead(first_error));
           connection->idle = false;
           answered = co_await ReplyToBrokenRequest(connection, read_error, false);
           break;

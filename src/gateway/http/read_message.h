@@ -28,6 +28,22 @@ inline std::string_view BufferText(const boost::beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
+// One read of what `stream` has into `buffer` (up to 64 KiB at a time): what the hot path's
+// first read of a message (before header_scan.h's scanners look at it) and ReadParsed both
+// await. Not a coroutine of its own, so no frame per read. Commit the bytes it gives.
+template <typename Stream>
+auto ReadSome(Stream& stream, boost::beast::flat_buffer& buffer) {
+  return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, 65536)),
+                                boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
+// The error of a read that brought nothing of a message, as ReadParsed says it: a clean
+// close is http::error::end_of_stream.
+inline boost::beast::error_code NothingRead(const boost::beast::error_code& read_error) {
+  if (read_error == boost::asio::error::eof) return boost::beast::http::error::end_of_stream;
+  return read_error;
+}
+
 enum class ReadUntil {
   kHeader,   // like http::async_read_header: stops once the header is parsed
   kMessage,  // like http::async_read: the whole message, body included
@@ -65,14 +81,12 @@ boost::asio::awaitable<std::tuple<boost::beast::error_code, size_t>> ReadParsed(
       if (ec != http::error::need_more) co_return std::tuple{ec, consumed};
       ec = {};
     }
-    const size_t size = boost::beast::read_size(buffer, 65536);
-    if (size == 0) co_return std::tuple{boost::beast::error_code(http::error::buffer_overflow), consumed};
-    auto [read_ec, bytes] = co_await stream.async_read_some(
-        buffer.prepare(size), boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (boost::beast::read_size(buffer, 65536) == 0)
+      co_return std::tuple{boost::beast::error_code(http::error::buffer_overflow), consumed};
+    auto [read_ec, bytes] = co_await ReadSome(stream, buffer);
     buffer.commit(bytes);
     if (read_ec == boost::asio::error::eof) {
-      if (!parser.got_some())
-        co_return std::tuple{boost::beast::error_code(http::error::end_of_stream), consumed};
+      if (!parser.got_some()) co_return std::tuple{NothingRead(read_ec), consumed};
       parser.put_eof(ec);  // completes a body that runs to the close, else partial_message
       co_return std::tuple{ec, consumed};
     }

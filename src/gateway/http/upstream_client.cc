@@ -366,11 +366,10 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
   if (scan_plain && before == 0) {
-    auto [read_ec, read] =
-        co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), kAsTuple);
+    auto [read_ec, read] = co_await ReadSome(stream, buffer);
     buffer.commit(read);
-    if (read_ec) {  // nothing came: as ReadParsed says it
-      attempt.ec = connection.Settle(read_ec == asio::error::eof ? http::error::end_of_stream : read_ec);
+    if (read_ec) {
+      attempt.ec = connection.Settle(NothingRead(read_ec));
       attempt.stage = "receive";
       co_return attempt;
     }
