@@ -86,7 +86,7 @@ struct Request : boost::beast::http::request<boost::beast::http::string_body> {
 class FieldLines {
  public:
   void Append(std::string_view name, std::string_view value) {
-    text_.append(name).append(": ").append(value).append("\r\n");
+    text_.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
   void Reserve(size_t bytes) { text_.reserve(bytes); }
 
