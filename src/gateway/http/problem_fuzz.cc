@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& field : response) {
       for (char c : field.value()) FUZZ_CHECK(c != '\r' && c != '\n' && c != '\0');
     }
-    FUZZ_CHECK(response["Latchkey-Error"] == problem.code);
+    FUZZ_CHECK(response.Field("Latchkey-Error") == problem.code);
   }
   return 0;
 }
