@@ -36,11 +36,12 @@ TEST_P(StoreContractTest, AuditBatchIsAppendedWhole) {
   EXPECT_TRUE(store().AppendAudit(std::vector<AuditRecord>{}).ok());
 }
 
-// A batch of several insert groups and a partial one (the SQLite store writes up to 32
-// rows per statement): every row arrives, in order, each field in its column.
+// A batch of several insert groups and a partial one (the SQLite store writes up to 128
+// rows per statement, PostgreSQL up to 500): every row arrives, in order, each field in
+// its column.
 TEST_P(StoreContractTest, AuditRowsOfALargeBatchKeepTheirOrderAndFields) {
   std::vector<AuditRecord> batch;
-  for (int i = 0; i < 75; ++i) {
+  for (int i = 0; i < 1100; ++i) {
     AuditRecord row{0,
                     At(1000 + i),
                     "agent-" + std::to_string(i),
@@ -56,7 +57,7 @@ TEST_P(StoreContractTest, AuditRowsOfALargeBatchKeepTheirOrderAndFields) {
   }
   ASSERT_TRUE(store().AppendAudit(batch).ok());
   AuditFilter all;
-  all.limit = 1000;
+  all.limit = 2000;
   auto rows = store().QueryAudit(all);
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), batch.size());
