@@ -39,7 +39,10 @@ class RouteCache {
   RouteCache(const Clock& clock, const MonotonicClock& steady,
              std::chrono::milliseconds ttl = std::chrono::milliseconds(1000), size_t max_entries = 10000);
 
-  // Digest of a presented agent key (32 raw bytes, not printable), the cache's key for it.
+  // Digest of a presented agent key (kKeyDigestBytes raw bytes, not printable, keyed per
+  // process), the cache's key for it. 15 bytes: std::string holds them without allocating;
+  // 120 bits put a chance collision past 2^60 keys.
+  static constexpr size_t kKeyDigestBytes = 15;
   static std::string KeyDigest(std::string_view presented_key);
 
   // An entry for the proxy's hot path, which may be stale: past its TTL an entry is still

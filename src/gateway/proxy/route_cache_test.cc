@@ -45,7 +45,8 @@ TEST_F(RouteCacheTest, TokensNearTheirExpiryAreNotCached) {
 TEST_F(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
   RouteCache cache(clock_, steady_);
   const std::string digest = RouteCache::KeyDigest("lk_0123_secret");
-  EXPECT_EQ(digest.size(), 32u);  // raw BLAKE2b-256 bytes
+  EXPECT_EQ(digest.size(), RouteCache::kKeyDigestBytes);  // raw keyed SipHash bytes
+  EXPECT_EQ(digest, RouteCache::KeyDigest("lk_0123_secret"));
   EXPECT_EQ(digest.find("secret"), std::string::npos);
   EXPECT_NE(digest, RouteCache::KeyDigest("lk_0123_secreT"));
   vault::AuthenticatedAgent agent;
