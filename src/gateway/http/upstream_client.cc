@@ -337,17 +337,17 @@ constexpr int kMaxInterimAnswers = 8;
 // `new_parser` (re)creates: an interim answer's header is read and dropped, and the
 // final answer is read with a parser of its own. With `scan_plain`, a plain answer
 // with a body of at most `max_plain_body` is taken without a parser (Attempt::plain).
+// How it went is written into `attempt` (a default one).
 template <typename Stream, typename NewParser>
-asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
-                                  const UpstreamRequest& request, std::string_view host,
-                                  BodySource* body_stream, std::optional<HeaderParser>& parser,
-                                  const NewParser& new_parser, Clock::time_point deadline,
-                                  std::chrono::milliseconds stall_timeout, std::uint32_t header_limit,
-                                  bool scan_plain, uint64_t max_plain_body) {
-  Attempt attempt;
+asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
+                               const UpstreamRequest& request, std::string_view host, BodySource* body_stream,
+                               std::optional<HeaderParser>& parser, const NewParser& new_parser,
+                               Clock::time_point deadline, std::chrono::milliseconds stall_timeout,
+                               std::uint32_t header_limit, bool scan_plain, uint64_t max_plain_body,
+                               Attempt& attempt) {
   if (body_stream) {
     attempt = co_await SendStreamed(stream, connection, request, host, *body_stream, stall_timeout);
-    if (attempt.ec || !attempt.body_error.ok()) co_return attempt;
+    if (attempt.ec || !attempt.body_error.ok()) co_return;
   } else {
     // One gather write of the header and the body; no Beast message or serializer.
     connection.out.clear();
@@ -360,7 +360,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
       attempt.ec = connection.Settle(write_ec);
       attempt.stage = "send";
       attempt.sent = written > 0;
-      co_return attempt;
+      co_return;
     }
   }
   connection.ArmUntil(deadline);
@@ -371,7 +371,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
     if (read_ec) {
       attempt.ec = connection.Settle(NothingRead(read_ec));
       attempt.stage = "receive";
-      co_return attempt;
+      co_return;
     }
     // A plain final answer whose body is all here too (header_scan.h), the most common: no Beast parser.
     ScannedHeader& scanned = connection.scanned;
@@ -380,7 +380,7 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
       connection.Settle({});
       attempt.any_response_bytes = true;
       attempt.plain = true;
-      co_return attempt;
+      co_return;
     }
   }
   for (int interim = 0;; ++interim) {
@@ -405,7 +405,6 @@ asio::awaitable<Attempt> Exchange(Stream& stream, Connection& connection, beast:
       break;
     }
   }
-  co_return attempt;
 }
 
 }  // namespace
@@ -480,10 +479,17 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
 asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const UpstreamRequest& request,
                                                      BodySource* body_stream, Clock::time_point deadline) {
   UpstreamResult result;
+  co_await SendInto(base, request, body_stream, deadline, result);
+  co_return result;
+}
+
+asio::awaitable<void> UpstreamClient::SendInto(const BaseUrl& base, const UpstreamRequest& request,
+                                               BodySource* body_stream, Clock::time_point deadline,
+                                               UpstreamResult& result) {
   if (std::string why = Unsendable(request); !why.empty()) {
     result.outcome = UpstreamResult::Outcome::kUnsendable;
     result.error = std::move(why);
-    co_return result;
+    co_return;
   }
   const std::string& key = base.origin;
 
@@ -503,7 +509,7 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     }
     if (!connection) {
       connection = co_await Connect(base, deadline, result);
-      if (!connection) co_return result;
+      if (!connection) co_return;
     }
 
     std::optional<HeaderParser> header_parser;
@@ -514,37 +520,36 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
     };
     // An answer to HEAD has a Content-Length but no body: Beast's parser knows (skip).
     const bool scan_plain = request.method != http::verb::head;
-    // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
+    // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries. Filled in
+    // place rather than returned, as SendInto's result is.)
     Attempt attempt;
     if (connection->secure) {
-      attempt =
-          co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
-                            options_.max_response_header, scan_plain, options_.max_whole_body);
+      co_await Exchange(*connection->secure, *connection, connection->buffer, request, base.host_header,
+                        body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
+                        options_.max_response_header, scan_plain, options_.max_whole_body, attempt);
     } else {
-      attempt =
-          co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
-                            body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
-                            options_.max_response_header, scan_plain, options_.max_whole_body);
+      co_await Exchange(*connection->plain, *connection, connection->buffer, request, base.host_header,
+                        body_stream, header_parser, new_parser, deadline, options_.body_stall_timeout,
+                        options_.max_response_header, scan_plain, options_.max_whole_body, attempt);
     }
     if (!attempt.body_error.ok()) {
       result.outcome = UpstreamResult::Outcome::kRequestBodyFailed;
       result.sent = true;
       result.request_body_error = attempt.body_error;
       result.error = "the request body could not be read: " + attempt.body_error.message();
-      co_return result;
+      co_return;
     }
     if (!attempt.ec) {
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
       if (attempt.plain) {
         TakePlain(std::move(connection), key, result);
-        co_return result;
+        co_return;
       }
       connection->keep_for =
           KeepFor(FirstField(header_parser->get().base(), http::field::keep_alive), options_.idle_timeout);
       co_await TakeBody(std::move(connection), *header_parser, key, deadline, result);
-      co_return result;
+      co_return;
     }
     // The upstream closed an idle keep-alive connection just as we reused it: nothing was
     // processed, so sending again on a fresh connection is safe for every method.
@@ -560,9 +565,8 @@ asio::awaitable<UpstreamResult> UpstreamClient::Send(const BaseUrl& base, const 
       result.outcome = UpstreamResult::Outcome::kFailed;
     }
     result.error = attempt.stage + " failed: " + (attempt.why.empty() ? attempt.ec.message() : attempt.why);
-    co_return result;
+    co_return;
   }
-  co_return result;
 }
 
 void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std::string& key,

@@ -86,6 +86,12 @@ class UpstreamClient {
   boost::asio::awaitable<UpstreamResult> Send(const BaseUrl& base, const UpstreamRequest& request,
                                               BodySource* body_stream,
                                               std::chrono::steady_clock::time_point deadline);
+  // Send, the answer put in `result` (a default one): the proxy's form. A returned answer
+  // is moved from the coroutine's local to its return slot and then to the caller's.
+  boost::asio::awaitable<void> SendInto(const BaseUrl& base, const UpstreamRequest& request,
+                                        BodySource* body_stream,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        UpstreamResult& result);
 
   // Idle connections currently pooled (for metrics and tests).
   size_t idle_connections() const;

@@ -345,7 +345,8 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
 
   for (int attempt = 1;; ++attempt) {
     const auto sent_at = Steady::now();
-    call.upstream = co_await client.Send(call.route->base, up, request.body_stream, call.deadline);
+    call.upstream = {};
+    co_await client.SendInto(call.route->base, up, request.body_stream, call.deadline, call.upstream);
     call.upstream_seconds = std::chrono::duration<double>(Steady::now() - sent_at).count();
     call.upstream_total_seconds += call.upstream_seconds;
     ++call.attempts;  // every send of the call, 401 rounds included
