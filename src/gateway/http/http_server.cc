@@ -1,6 +1,7 @@
 #include "gateway/http/http_server.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <exception>
@@ -80,6 +82,30 @@ Request ToRequest(const ScannedHeader& scanned) {
   return request;
 }
 
+// Frames a whole answer by its body's size. A status that has no body gets neither a body
+// nor a framing field (RFC 9110 §8.6, §15.3.5: Beast's prepare_payload would say
+// "Content-Length: 0"). Else when Beast's part of the header has no framing field (an
+// upstream answer the proxy passes on: its lines never hold one), with a line, and no
+// field allocated in Beast's container; else through Beast.
+void FrameWhole(Response& res) {
+  const unsigned status = res.result_int();
+  if (status / 100 == 1 || status == 204 || status == 304) {
+    res.base().erase(http::field::content_length);
+    res.base().erase(http::field::transfer_encoding);
+    res.body().clear();
+    return;
+  }
+  if (HasField(res.base(), http::field::content_length) ||
+      HasField(res.base(), http::field::transfer_encoding)) {
+    res.prepare_payload();
+    return;
+  }
+  std::array<char, 20> digits{};
+  const auto [end, ignored] = std::to_chars(digits.begin(), digits.end(), res.body().size());
+  res.lines.Append("Content-Length",
+                   std::string_view(digits.data(), static_cast<size_t>(end - digits.data())));
+}
+
 void LogIfThrown(std::string_view what, const std::exception_ptr& error) {
   if (!error) return;
   try {
@@ -100,7 +126,25 @@ std::string Describe(const tcp::endpoint& endpoint) {
 // One accepted connection; everything but `closing` is touched only on its worker. The
 // worker's Watchdog cancels its socket's pending operations when a deadline passes.
 struct Connection final : Watched {
-  Connection(tcp::socket socket, int on_worker) : stream(std::move(socket)), worker(on_worker) {}
+  // `accepted`, a connected socket's descriptor, becomes `stream` on the worker (Open()).
+  Connection(asio::io_context& worker_context, tcp::socket::native_handle_type accepted, tcp protocol,
+             int on_worker)
+      : stream(worker_context), worker(on_worker), accepted_(accepted), protocol_(protocol) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() override {
+    if (accepted_ >= 0) ::close(accepted_);  // never opened (the server stopped first)
+  }
+
+  // Puts the accepted descriptor into `stream`, on the worker: the worker's io_context
+  // takes it there, as it does without locks (HttpServer::Impl's contexts).
+  beast::error_code Open() {
+    beast::error_code ec;
+    stream.assign(protocol_, std::exchange(accepted_, -1), ec);
+    if (!ec) stream.set_option(tcp::no_delay(true), ec);
+    return ec;
+  }
+
   tcp::socket stream;  // no expiry of its own: the watchdog keeps the deadlines
   int worker;
   std::string out;  // the serialized header of the answer being written (reused)
@@ -116,6 +160,10 @@ struct Connection final : Watched {
     beast::error_code ignored;
     stream.cancel(ignored);
   }
+
+ private:
+  tcp::socket::native_handle_type accepted_;  // -1 once in `stream`
+  tcp protocol_;
 };
 
 // Runs one read or write of the connection under a deadline `timeout` from now; an
@@ -219,8 +267,12 @@ class HttpServer::Impl {
   Impl(const HttpServerOptions& options, const MonotonicClock& steady) : options_(options) {
     int workers = options.workers > 0 ? options.workers
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Each worker's sockets are used on its thread alone, so its reactor keeps no lock
+    // per socket operation: an accepted connection's socket is created there too (Open),
+    // and every other thread reaches a socket through a post to its worker (Stop,
+    // MakeRoom). Posts and timers keep their locks.
     for (int i = 0; i < workers; ++i) {
-      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      contexts_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
     }
     acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
@@ -360,7 +412,7 @@ class HttpServer::Impl {
     for (;;) {
       if (!co_await WaitForRoom()) co_return;
       int worker = static_cast<int>(next_worker++ % contexts_.size());
-      auto [ec, socket] = co_await acceptor_->async_accept(*contexts_[worker], kAsTuple);
+      auto [ec, socket] = co_await acceptor_->async_accept(kAsTuple);
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
       if (ec) {
         // Out of file descriptors and the like: back off instead of spinning.
@@ -369,9 +421,14 @@ class HttpServer::Impl {
         co_await pause.async_wait(kAsTuple);
         continue;
       }
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      auto connection = std::make_shared<Connection>(std::move(socket), worker);
+      // The socket moves to its worker as a bare descriptor (Connection::Open).
+      const tcp protocol = socket.local_endpoint(ec).protocol();
+      const tcp::socket::native_handle_type accepted = ec ? -1 : socket.release(ec);
+      if (ec) {
+        spdlog::warn("gateway: cannot hand over an accepted connection: {}", ec.message());
+        continue;
+      }
+      auto connection = std::make_shared<Connection>(*contexts_[worker], accepted, protocol, worker);
       uint64_t id = 0;
       {
         std::lock_guard lock(mu_);
@@ -483,6 +540,10 @@ class HttpServer::Impl {
       uint64_t id;
       ~Forgetter() { impl->Forget(id); }
     } forget{this, id};
+    if (beast::error_code open_error = connection->Open()) {
+      spdlog::warn("gateway: cannot open an accepted connection: {}", open_error.message());
+      co_return;
+    }
     watchdogs_[connection->worker]->Add(*connection);
     tcp::socket& stream = connection->stream;
     beast::flat_buffer buffer;
@@ -598,7 +659,7 @@ class HttpServer::Impl {
       } else {
         // A HEAD answer may carry the Content-Length of the body it does not send.
         const bool head_with_length = request->method() == http::verb::head && res.has_content_length();
-        if (!head_with_length) res.prepare_payload();
+        if (!head_with_length) FrameWhole(res);
         // One gather write of the header and the body (none for HEAD); no Beast serializer.
         connection->out.clear();
         AppendHeader(res, connection->out);

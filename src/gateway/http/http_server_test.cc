@@ -160,6 +160,50 @@ TEST(HttpServerTest, HeadAnswerCarriesNoBodyAndTheConnectionGoesOn) {
   EXPECT_EQ(nlohmann::json::parse(next.response.body())["status"], "ok");
 }
 
+// The server frames a whole answer once, by its body's length: as a line after the
+// handler's lines (the proxy's upstream fields) when Beast's part has no framing field,
+// through Beast otherwise, and not at all for a status that has no body.
+TEST(HttpServerTest, AWholeAnswerIsFramedOnceByItsBodysLengthWhereverItsFieldsAre) {
+  auto server = HttpServer::Listen({.port = 0, .workers = 1});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Status served = (*server)->Serve([](Request& req, int) -> asio::awaitable<Response> {
+    Response res(http::status::ok, 11);
+    if (req.target() == "/lines") {
+      res.lines.Append("X-Line", "1");
+      res.body() = "hello";
+    } else if (req.target() == "/declared") {
+      res.set(http::field::content_length, "99");  // wrong: the body's own length wins
+      res.body() = "hi";
+    } else {
+      res.result(http::status::no_content);
+    }
+    co_return res;
+  });
+  ASSERT_TRUE(served.ok()) << served.ToString();
+  auto answer_to = [&](std::string_view target) {
+    TestClient client((*server)->port());
+    EXPECT_FALSE(
+        client.SendRaw("GET " + std::string(target) + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    return client.ReceiveToEnd();
+  };
+  auto count_lengths = [](const std::string& answer) {
+    size_t count = 0;
+    for (size_t at = answer.find("Content-Length"); at != std::string::npos;
+         at = answer.find("Content-Length", at + 1))
+      ++count;
+    return count;
+  };
+  const std::string lines = answer_to("/lines");
+  EXPECT_THAT(lines, HasSubstr("\r\nX-Line: 1\r\nContent-Length: 5\r\n\r\nhello"));
+  EXPECT_EQ(count_lengths(lines), 1U) << lines;
+  const std::string declared = answer_to("/declared");
+  EXPECT_THAT(declared, HasSubstr("Content-Length: 2\r\n"));
+  EXPECT_EQ(count_lengths(declared), 1U) << declared;
+  const std::string empty = answer_to("/no-content");
+  EXPECT_THAT(empty, HasSubstr("HTTP/1.1 204 "));
+  EXPECT_EQ(count_lengths(empty), 0U) << empty;
+}
+
 TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);

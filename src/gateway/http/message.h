@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -102,21 +101,6 @@ class FieldLines {
     }
   }
 
-  // Removes the fields for which drop(name) is true, keeping the others in order.
-  template <class Drop>
-  void EraseIf(Drop&& drop) {
-    size_t kept = 0;
-    ForEach([&](std::string_view name, std::string_view value) {
-      const size_t size = name.size() + value.size() + 4;
-      if (drop(name)) return;
-      const size_t at = static_cast<size_t>(name.data() - text_.data());
-      // Left, into what was read already: what ForEach reads next stays as it was.
-      if (at != kept) std::memmove(text_.data() + kept, text_.data() + at, size);
-      kept += size;
-    });
-    text_.resize(kept);
-  }
-
   // The value of the first field called `name` (in any case), or empty.
   std::string_view Find(std::string_view name) const;
 
@@ -135,6 +119,8 @@ struct ResponseMessage : boost::beast::http::response<boost::beast::http::string
   using message::message;
   explicit ResponseMessage(message&& whole) : message(std::move(whole)) {}
 
+  // Never a framing field (Content-Length, Transfer-Encoding) in an answer a handler
+  // gives HttpServer, which frames it.
   FieldLines lines;
 
   // The value of the first field called `name`, or empty.

@@ -53,27 +53,6 @@ TEST(FieldLinesTest, FieldsComeBackInOrderAndAreFoundByAnyCase) {
   EXPECT_EQ(lines.Find("Content"), "") << "a whole name, not a prefix";
 }
 
-TEST(FieldLinesTest, EraseIfKeepsTheOthersInOrderWhereverTheErasedOnesWere) {
-  for (const std::vector<bool>& dropped : std::vector<std::vector<bool>>{{true, false, false},
-                                                                         {false, true, false},
-                                                                         {false, false, true},
-                                                                         {true, true, false},
-                                                                         {true, false, true},
-                                                                         {true, true, true},
-                                                                         {false, false, false}}) {
-    FieldLines lines;
-    std::string kept;
-    for (size_t i = 0; i < dropped.size(); ++i) {
-      const std::string name = (dropped[i] ? "Drop-" : "Keep-") + std::to_string(i);
-      const std::string value(i * 7 + 1, static_cast<char>('a' + i));  // lines of different lengths
-      lines.Append(name, value);
-      if (!dropped[i]) kept += name + ": " + value + "\r\n";
-    }
-    lines.EraseIf([](std::string_view name) { return name.starts_with("Drop-"); });
-    EXPECT_EQ(lines.text(), kept);
-  }
-}
-
 TEST(ResponseMessageTest, FieldAndForEachFieldSeeBeastsFieldsThenTheLines) {
   ResponseMessage response(boost::beast::http::status::ok, 11);
   response.set(boost::beast::http::field::content_type, "application/json");

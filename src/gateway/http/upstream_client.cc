@@ -543,7 +543,7 @@ asio::awaitable<void> UpstreamClient::SendInto(const BaseUrl& base, const Upstre
       result.outcome = UpstreamResult::Outcome::kOk;
       result.sent = true;
       if (attempt.plain) {
-        TakePlain(std::move(connection), key, result);
+        TakePlain(std::move(connection), key, request.drop_answer_field, result);
         co_return;
       }
       connection->keep_for =
@@ -570,7 +570,7 @@ asio::awaitable<void> UpstreamClient::SendInto(const BaseUrl& base, const Upstre
 }
 
 void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std::string& key,
-                               UpstreamResult& result) {
+                               bool (*drop_field)(std::string_view name), UpstreamResult& result) {
   const ScannedHeader& scanned = connection->scanned;
   UpstreamResponse& response = result.response;
   response.version(11);
@@ -581,8 +581,8 @@ void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std
   std::string_view keep_alive;
   for (size_t i = 0; i < scanned.field_count; ++i) {
     const ScannedHeader::Field& field = scanned.fields[i];
-    response.lines.Append(field.name, field.value);
     if (keep_alive.empty() && AsciiEqualsIgnoreCase(field.name, "keep-alive")) keep_alive = field.value;
+    if (drop_field == nullptr || !drop_field(field.name)) response.lines.Append(field.name, field.value);
   }
   response.body().assign(BufferText(connection->buffer).substr(scanned.size, scanned.content_length));
   connection->buffer.consume(scanned.size + scanned.content_length);

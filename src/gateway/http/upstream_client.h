@@ -51,6 +51,9 @@ struct UpstreamRequest {
   std::string target;
   std::vector<Field> fields;
   std::string_view body;  // the whole body, unless Send is given a BodySource
+  // Fields of the answer the caller would remove (by name): when given, a plain answer
+  // (header_scan.h) comes without them. An answer read by Beast keeps all its fields.
+  bool (*drop_answer_field)(std::string_view name) = nullptr;
 };
 // The answer's status, fields (a plain answer's in `lines`: read them with Field()) and body.
 using UpstreamResponse = ResponseMessage;
@@ -108,8 +111,10 @@ class UpstreamClient {
                                                               std::chrono::steady_clock::time_point deadline,
                                                               UpstreamResult& failure);
   // Takes the plain answer that Exchange found whole in the connection's buffer (its
-  // `scanned` header and body), pooling the connection when it may be reused.
-  void TakePlain(std::unique_ptr<Connection> connection, const std::string& key, UpstreamResult& result);
+  // `scanned` header and body, less the fields `drop_field` names), pooling the
+  // connection when it may be reused.
+  void TakePlain(std::unique_ptr<Connection> connection, const std::string& key,
+                 bool (*drop_field)(std::string_view name), UpstreamResult& result);
   // With the answer's header in: reads a small body whole (pooling the connection), or
   // leaves a large one to stream from `result.body_stream`.
   boost::asio::awaitable<void> TakeBody(

@@ -94,6 +94,25 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
   EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
 }
 
+TEST(UpstreamClientTest, APlainAnswerComesWithoutTheFieldsTheCallerDropsAndTheOthersInOrder) {
+  const std::string fields = "X-Drop-A: 1\r\nX-Kept: one\r\nx-drop-b: 2\r\nKeep-Alive: timeout=30\r\n";
+  ScriptedUpstream upstream({
+      {"HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 2\r\n\r\nok"},
+      {"HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 2\r\n\r\nok"},
+  });
+  UpstreamRequest dropping = Get("/dropping");
+  dropping.drop_answer_field = [](std::string_view name) {
+    return AsciiStartsWithIgnoreCase(name, "x-drop-");
+  };
+  std::vector<UpstreamResult> results = SendAll(upstream.port(), {dropping, Get("/keeping")});
+  ASSERT_EQ(results.size(), 2U);
+  for (const UpstreamResult& result : results) ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(results[0].response.lines.text(),
+            "X-Kept: one\r\nKeep-Alive: timeout=30\r\nContent-Length: 2\r\n");
+  EXPECT_EQ(results[1].response.lines.text(), fields + "Content-Length: 2\r\n");
+  EXPECT_EQ(upstream.connections(), 1) << "dropping fields did not change how the connection was kept";
+}
+
 TEST(UpstreamClientTest, TheRequestGoesOutAsTheRequestLineHostFieldsFramingAndBody) {
   ScriptedUpstream upstream({{Answer("a")}, {Answer("b")}, {Answer("c")}});
   const std::string host = "127.0.0.1:" + std::to_string(upstream.port());

@@ -40,7 +40,7 @@ AuditLog::AuditLog(store::Store& store, std::chrono::milliseconds interval, size
 
 AuditLog::~AuditLog() { Stop(); }
 
-void AuditLog::Record(store::AuditRecord record) {
+void AuditLog::Record(store::AuditRecord&& record) {
   for (std::string* text :
        {&record.agent, &record.client, &record.connection, &record.method, &record.path, &record.code}) {
     MakeStorable(*text);

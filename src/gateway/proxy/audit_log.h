@@ -33,7 +33,7 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  void Record(store::AuditRecord record);
+  void Record(store::AuditRecord&& record);
   void Flush();  // returns once everything recorded so far is written (or failed)
   void Stop();
 

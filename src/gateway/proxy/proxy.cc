@@ -318,7 +318,8 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   // outlive every attempt.
   UpstreamRequest up;
   up.method = request.method();
-  up.fields.reserve(8);  // one allocation for the usual few fields
+  up.drop_answer_field = &IsStrippedResponseHeader;  // as Finish strips an answer read by Beast
+  up.fields.reserve(8);                              // one allocation for the usual few fields
   std::string query = target.raw_query;
   if (!credential.query.empty()) {
     query = WithoutQueryParam(query, credential.query);
@@ -591,7 +592,7 @@ Response Proxy::Refuse(const Request& header, ProblemDetails problem) {
 
 Response Proxy::Finish(Call& call, const Request& request) {
   Response response;
-  std::string code = "ok";
+  std::string_view code = "ok";  // call.problem's, which outlives it
   int upstream_status = call.upstream.ok() ? call.upstream.response.result_int() : 0;
   if (call.problem) {
     response = call.problem->ToResponse(request.version());
@@ -610,8 +611,7 @@ Response Proxy::Finish(Call& call, const Request& request) {
       field = IsStrippedResponseHeader(field->name(), field->name_string()) ? fields.erase(field)
                                                                             : std::next(field);
     }
-    response.lines = std::move(up.lines);
-    response.lines.EraseIf([](std::string_view name) { return IsStrippedResponseHeader(name); });
+    response.lines = std::move(up.lines);  // stripped already (Forward's drop_answer_field)
     response.body() = std::move(up.body());
     if (call.upstream.body_stream) {
       if (auto length = call.upstream.body_stream->remaining_length()) {
@@ -630,11 +630,16 @@ Response Proxy::Finish(Call& call, const Request& request) {
   audit.client = std::move(call.client);
   if (call.target) audit.connection = std::move(call.target->connection);
   // What the upstream ran: "POST>DELETE" when a declared override header named another method.
-  audit.method =
-      (call.method_override.empty() ? call.method : call.method + ">" + call.method_override).substr(0, 24);
-  audit.path = call.target ? std::move(call.target->redacted) : "(refused target)";
+  audit.method = std::move(call.method);
+  if (!call.method_override.empty()) audit.method.append(">").append(call.method_override);
+  if (audit.method.size() > 24) audit.method.resize(24);
+  if (call.target) {
+    audit.path = std::move(call.target->redacted);
+  } else {
+    audit.path = "(refused target)";
+  }
   audit.upstream_status = upstream_status;
-  audit.code = code == "ok" ? "" : code;
+  if (code != "ok") audit.code = code;
   audit.latency_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - call.started).count();
   audit.refreshed = call.refreshed;
