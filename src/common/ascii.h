@@ -36,4 +36,19 @@ constexpr bool AsciiStartsWithIgnoreCase(std::string_view text, std::string_view
   return text.size() >= prefix.size() && AsciiEqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
 }
 
+// Whether `text` is `lower` but for the case of its letters, where `lower` holds only a-z
+// and '-' (a header field name, "keep-alive") and `text` no control byte (a name or value
+// a parser has checked): then OR-ing 0x20 into a byte of `text` gives a letter of `lower`
+// only from that letter in either case, and '-' only from '-'. A byte at a time, without
+// a branch on case: the hot path's name compare.
+constexpr bool AsciiEqualsLowerWord(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  unsigned char differ = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    differ |= static_cast<unsigned char>((static_cast<unsigned char>(text[i]) | 0x20) ^
+                                         static_cast<unsigned char>(lower[i]));
+  }
+  return differ == 0;
+}
+
 }  // namespace latchkey

@@ -27,5 +27,24 @@ TEST(AsciiTest, ComparisonsIgnoreAsciiCaseOnly) {
   EXPECT_TRUE(AsciiStartsWithIgnoreCase("anything", ""));
 }
 
+// Against a word of a-z and '-': equal in any case of its letters, and nothing else a
+// name or value may hold matches (every printable byte and obs-text tried in place of each).
+TEST(AsciiTest, AWordOfLowerLettersAndDashesMatchesItsOwnLettersInAnyCaseOnly) {
+  EXPECT_TRUE(AsciiEqualsLowerWord("Keep-Alive", "keep-alive"));
+  EXPECT_TRUE(AsciiEqualsLowerWord("CONNECTION", "connection"));
+  EXPECT_FALSE(AsciiEqualsLowerWord("connection ", "connection"));
+  EXPECT_FALSE(AsciiEqualsLowerWord("", "te"));
+  const std::string word = "keep-alive";
+  for (size_t at = 0; at < word.size(); ++at) {
+    for (int byte = 0x20; byte <= 0xff; ++byte) {
+      if (byte == 0x7f) continue;  // a control byte, which a parser refuses
+      std::string text = word;
+      text[at] = static_cast<char>(byte);
+      const bool same = AsciiLower(static_cast<char>(byte)) == word[at];
+      EXPECT_EQ(AsciiEqualsLowerWord(text, word), same) << "byte " << byte << " at " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace latchkey

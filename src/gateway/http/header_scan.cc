@@ -60,20 +60,6 @@ const char* SkipValueBytes(const char* p, const char* end) {
   return p;
 }
 
-// Whether `text` is `lower` but for case, where `lower` holds only a-z and '-', and
-// `text` no control byte (a checked name or value): then OR-ing 0x20 into a byte of
-// `text` gives a letter of `lower` only from that letter in either case, and '-' only
-// from '-' (or CR). A byte at a time, without a branch on case.
-bool EqualsLower(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  unsigned char differ = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    differ |= static_cast<unsigned char>((static_cast<unsigned char>(text[i]) | 0x20) ^
-                                         static_cast<unsigned char>(lower[i]));
-  }
-  return differ == 0;
-}
-
 // Reads the rest of a field line from `p` (just past the colon) up to `end` (the empty
 // line ending the section): the value without the whitespace around it, with `p` left at
 // the next line. False for a byte a value may not hold, a CR without LF, or a next line
@@ -95,11 +81,11 @@ enum class Special { kNone, kContentLength, kConnection, kRefused };
 
 Special SpecialField(std::string_view name) {
   switch (name.size()) {  // one comparison at most
-    case 7: return EqualsLower(name, "upgrade") ? Special::kRefused : Special::kNone;
-    case 10: return EqualsLower(name, "connection") ? Special::kConnection : Special::kNone;
-    case 14: return EqualsLower(name, "content-length") ? Special::kContentLength : Special::kNone;
-    case 16: return EqualsLower(name, "proxy-connection") ? Special::kRefused : Special::kNone;
-    case 17: return EqualsLower(name, "transfer-encoding") ? Special::kRefused : Special::kNone;
+    case 7: return AsciiEqualsLowerWord(name, "upgrade") ? Special::kRefused : Special::kNone;
+    case 10: return AsciiEqualsLowerWord(name, "connection") ? Special::kConnection : Special::kNone;
+    case 14: return AsciiEqualsLowerWord(name, "content-length") ? Special::kContentLength : Special::kNone;
+    case 16: return AsciiEqualsLowerWord(name, "proxy-connection") ? Special::kRefused : Special::kNone;
+    case 17: return AsciiEqualsLowerWord(name, "transfer-encoding") ? Special::kRefused : Special::kNone;
     default: return Special::kNone;
   }
 }
@@ -141,9 +127,9 @@ bool ReadFields(const char* p, std::string_view section, ScannedHeader& out) {
         out.has_content_length = true;
         break;
       case Special::kConnection:
-        if (EqualsLower(value, "close")) {
+        if (AsciiEqualsLowerWord(value, "close")) {
           out.keep_alive = false;
-        } else if (!EqualsLower(value, "keep-alive")) {
+        } else if (!AsciiEqualsLowerWord(value, "keep-alive")) {
           return false;
         }
         break;

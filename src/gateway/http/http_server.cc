@@ -75,13 +75,6 @@ std::optional<Response> ReplyToReadError(const beast::error_code& ec, const Http
   return std::nullopt;
 }
 
-// A request that ScanRequest took, as a handler sees it.
-Request ToRequest(const ScannedHeader& scanned) {
-  Request request(scanned.method, scanned.target, 11);
-  InsertFields(scanned, request.base());
-  return request;
-}
-
 // Frames a whole answer by its body's size. A status that has no body gets neither a body
 // nor a framing field (RFC 9110 §8.6, §15.3.5: Beast's prepare_payload would say
 // "Content-Length: 0"). Else when Beast's part of the header has no framing field (an
@@ -573,7 +566,8 @@ class HttpServer::Impl {
         // A plain request with no body (header_scan.h), the most common: no Beast parser.
         connection->Settle({});
         connection->idle = false;
-        request.emplace(ToRequest(connection->scanned));
+        request.emplace(connection->scanned.method, connection->scanned.target, 11);
+        InsertFields(connection->scanned, request->base());
         client_keep_alive = connection->scanned.keep_alive;
         buffer.consume(connection->scanned.size);
       } else {

@@ -28,12 +28,16 @@ inline std::string_view BufferText(const boost::beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
-// One read of what `stream` has into `buffer` (up to 64 KiB at a time): what the hot path's
-// first read of a message (before header_scan.h's scanners look at it) and ReadParsed both
-// await. Not a coroutine of its own, so no frame per read. Commit the bytes it gives.
+// The most one read takes (ReadSome).
+inline constexpr size_t kReadPiece = 65536;
+
+// One read of what `stream` has into `buffer` (up to kReadPiece bytes, and at most
+// beast::read_size(buffer, kReadPiece)): what the hot path's first read of a message
+// (before header_scan.h's scanners look at it) and ReadParsed both await. Not a coroutine
+// of its own, so no frame per read. Commit the bytes it gives.
 template <typename Stream>
 auto ReadSome(Stream& stream, boost::beast::flat_buffer& buffer) {
-  return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, 65536)),
+  return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, kReadPiece)),
                                 boost::asio::as_tuple(boost::asio::use_awaitable));
 }
 
@@ -81,7 +85,7 @@ boost::asio::awaitable<std::tuple<boost::beast::error_code, size_t>> ReadParsed(
       if (ec != http::error::need_more) co_return std::tuple{ec, consumed};
       ec = {};
     }
-    if (boost::beast::read_size(buffer, 65536) == 0)
+    if (boost::beast::read_size(buffer, kReadPiece) == 0)
       co_return std::tuple{boost::beast::error_code(http::error::buffer_overflow), consumed};
     auto [read_ec, bytes] = co_await ReadSome(stream, buffer);
     buffer.commit(bytes);

@@ -31,6 +31,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using namespace std::string_view_literals;  // "..."sv: appended without a strlen
 
 namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
@@ -53,6 +54,9 @@ struct UpstreamClient::Connection final : Watched {
   beast::flat_buffer buffer;
   std::string out;        // the serialized header of the request being sent (reused)
   ScannedHeader scanned;  // the header of a plain answer (reused)
+  // The read that brought the plain answer took less than it asked for, from a plain
+  // socket: nothing more waited in the socket then (Pool::Return need not look).
+  bool drained = false;
   // How long the connection may wait in the pool after its last answer (KeepFor), and the
   // time it must be taken by, once it is there.
   Clock::duration keep_for{};
@@ -98,10 +102,12 @@ struct UpstreamClient::Pool {
   // Pools `connection`, whose last answer was read to its end with sound framing. Bytes
   // the upstream sent past that answer would be read as the next call's answer (that
   // call may be another agent's): such a connection is closed instead, whether the bytes
-  // were read with the answer or wait in the socket (the read ended with the answer).
+  // were read with the answer or wait in the socket (the read ended with the answer: one
+  // non-blocking peek, unless the read left the socket `drained`).
   // (Bytes that come later are seen when the connection is taken: QuietSinceIdle.)
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
-    if (connection->buffer.size() != 0 || !connection->QuietSinceIdle()) return;
+    const bool drained = std::exchange(connection->drained, false);
+    if (connection->buffer.size() != 0 || (!drained && !connection->QuietSinceIdle())) return;
     if (connection->keep_for <= Clock::duration::zero()) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;
@@ -198,21 +204,21 @@ void AppendRequestHeader(const UpstreamRequest& request, std::string_view host,
   out += http::to_string(request.method);
   out += ' ';
   out += request.target;
-  out += " HTTP/1.1\r\nHost: ";
+  out += " HTTP/1.1\r\nHost: "sv;
   out += host;
-  out += "\r\n";
+  out += "\r\n"sv;
   for (const UpstreamRequest::Field& field : request.fields) {
     out += field.name;
-    out += ": ";
+    out += ": "sv;
     out += field.value;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (content_length) {
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     out += std::to_string(*content_length);
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // An answer body too large to read with the header, read as the caller forwards it. The
@@ -366,6 +372,7 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
   if (scan_plain && before == 0) {
+    const size_t asked = beast::read_size(buffer, kReadPiece);  // what ReadSome asks for
     auto [read_ec, read] = co_await ReadSome(stream, buffer);
     buffer.commit(read);
     if (read_ec) {
@@ -378,6 +385,7 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
     if (ScanResponse(BufferText(buffer), header_limit, max_plain_body, scanned) &&
         buffer.size() >= scanned.size + scanned.content_length) {
       connection.Settle({});
+      connection.drained = read < asked && !connection.secure;  // (TLS may hold bytes read ahead)
       attempt.any_response_bytes = true;
       attempt.plain = true;
       co_return;

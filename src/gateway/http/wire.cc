@@ -4,9 +4,10 @@ namespace latchkey::gateway {
 namespace {
 
 namespace http = boost::beast::http;
+using namespace std::string_view_literals;  // "..."sv: appended without a strlen
 
 void AppendVersion(unsigned version, std::string& out) {
-  out += "HTTP/";
+  out += "HTTP/"sv;
   out += static_cast<char>('0' + version / 10);
   out += '.';
   out += static_cast<char>('0' + version % 10);
@@ -15,9 +16,9 @@ void AppendVersion(unsigned version, std::string& out) {
 void AppendFields(const http::fields& fields, std::string& out) {
   for (const auto& field : fields) {
     out += field.name_string();
-    out += ": ";
+    out += ": "sv;
     out += field.value();
-    out += "\r\n";
+    out += "\r\n"sv;
   }
 }
 
@@ -33,10 +34,10 @@ void AppendHeader(const ResponseMessage& message, std::string& out) {
   out += static_cast<char>('0' + status % 10);
   out += ' ';
   out += header.reason();
-  out += "\r\n";
+  out += "\r\n"sv;
   AppendFields(header, out);
   out += message.lines.text();
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 }  // namespace latchkey::gateway

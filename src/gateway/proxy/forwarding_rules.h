@@ -20,6 +20,7 @@ bool IsStrippedRequestHeader(boost::beast::http::field known, std::string_view n
                              const std::vector<std::string>& connection_listed);
 bool IsStrippedRequestHeader(std::string_view name, const std::vector<std::string>& connection_listed);
 bool IsStrippedResponseHeader(boost::beast::http::field known, std::string_view name);
+// `name`: a field name a parser took (no control byte: AsciiEqualsLowerWord).
 bool IsStrippedResponseHeader(std::string_view name);
 
 // X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override (any case): stripped from

@@ -110,12 +110,11 @@ asio::awaitable<Response> Proxy::Handle(Request& request, int worker, const Call
   call.method = std::string(request.method_string());
   if (caller != nullptr) call.client = caller->client_id;
 
-  auto target = ParseProxyTarget(request.target());
-  if (!target.ok()) {
-    call.problem = BadRequest("the request target is unsafe or malformed: " + target.status().message());
+  if (Status parsed = ParseProxyTarget(request.target(), call.target.emplace()); !parsed.ok()) {
+    call.target.reset();
+    call.problem = BadRequest("the request target is unsafe or malformed: " + parsed.message());
     co_return Finish(call, request);
   }
-  call.target = std::move(*target);
   if (request.method() == http::verb::unknown || request.method() == http::verb::connect ||
       request.method() == http::verb::trace) {
     call.problem = BadRequest("the method " + call.method + " cannot be proxied");
@@ -151,10 +150,9 @@ std::string_view Proxy::PresentedKey(const Request& request, const Caller* calle
 }
 
 bool Proxy::PrepareFromCache(Call& call, std::string_view presented, const std::string& digest) {
-  auto agent = parts_.cache.LookupAgent(digest);
-  if (!agent.value) return false;
   const ProxyTarget& target = *call.target;
-  auto route = parts_.cache.LookupRoute(target.connection);
+  auto [agent, route] = parts_.cache.LookupAgentAndRoute(digest, target.connection);
+  if (!agent.value) return false;
   if (agent.refresh || route.refresh) RefreshInBackground(call, presented, digest);
   call.agent = agent.value->record.name;
   call.agent_entry = agent.value;
@@ -320,14 +318,16 @@ asio::awaitable<void> Proxy::Forward(Call& call, const Request& request, int wor
   up.method = request.method();
   up.drop_answer_field = &IsStrippedResponseHeader;  // as Finish strips an answer read by Beast
   up.fields.reserve(8);                              // one allocation for the usual few fields
-  std::string query = target.raw_query;
+  up.target.reserve(call.route->base.path.size() + target.raw_path.size() + 1 + target.raw_query.size());
+  up.target.append(call.route->base.path).append(target.raw_path);
   if (!credential.query.empty()) {
-    query = WithoutQueryParam(query, credential.query);
+    std::string query = WithoutQueryParam(target.raw_query, credential.query);
     query +=
         (query.empty() ? "" : "&") + credential.query + "=" + oauth::FormUrlEncode(credential.value.reveal());
+    up.target.append("?").append(query);
+  } else if (!target.raw_query.empty()) {
+    up.target.append("?").append(target.raw_query);
   }
-  up.target = call.route->base.path + target.raw_path;
-  if (!query.empty()) up.target.append("?").append(query);
   const std::string& method_override = call.route->provider.method_override_header;
   for (const auto& field : request.base()) {
     // (A declared method-override header is let through; nothing else stripped ever is.)
@@ -585,7 +585,7 @@ Response Proxy::Refuse(const Request& header, ProblemDetails problem) {
   Call call;
   call.at = parts_.clock.Now();
   call.method = std::string(header.method_string());
-  if (auto target = ParseProxyTarget(header.target()); target.ok()) call.target = std::move(*target);
+  if (!ParseProxyTarget(header.target(), call.target.emplace()).ok()) call.target.reset();
   call.problem = std::move(problem);
   return Finish(call, header);
 }

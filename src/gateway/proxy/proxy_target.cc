@@ -25,6 +25,7 @@ bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 // Percent-decodes once; nullopt on a malformed escape.
 std::optional<std::string> DecodeOnce(std::string_view text) {
+  if (text.find('%') == std::string_view::npos) return std::string(text);  // the most common
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -39,9 +40,18 @@ std::optional<std::string> DecodeOnce(std::string_view text) {
   return out;
 }
 
+// Whether every '%' in `text` begins a well-formed escape (%XX).
+bool WellEscaped(std::string_view text) {
+  for (size_t i = text.find('%'); i != std::string_view::npos; i = text.find('%', i + 3)) {
+    if (i + 2 >= text.size() || !IsHex(text[i + 1]) || !IsHex(text[i + 2])) return false;
+  }
+  return true;
+}
+
 // True if `text` holds %XX where XX decodes to one of `bytes` or to a control character.
 bool HasEncoded(std::string_view text, std::string_view bytes) {
-  for (size_t i = 0; i + 2 < text.size(); ++i) {
+  for (size_t i = text.find('%'); i != std::string_view::npos && i + 2 < text.size();
+       i = text.find('%', i + 1)) {
     if (text[i] != '%' || !IsHex(text[i + 1]) || !IsHex(text[i + 2])) continue;
     auto c = static_cast<unsigned char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
     if (IsControl(c) || bytes.find(static_cast<char>(c)) != std::string_view::npos) return true;
@@ -68,7 +78,7 @@ Status CheckSegments(std::string_view decoded) {
 
 }  // namespace
 
-StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target) {
+Status ParseProxyTarget(std::string_view target, ProxyTarget& out) {
   if (target.size() > kMaxTarget) return Unsafe("the request target is longer than 8 KiB");
   if (target.substr(0, kProxyPrefix.size()) != kProxyPrefix) {
     return Unsafe("the request target must be a path starting with /proxy/ (absolute URLs are refused)");
@@ -81,11 +91,10 @@ StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target) {
     if (u >= 0x80) return Unsafe("the request target contains a byte that is not percent-encoded");
   }
 
-  ProxyTarget out;
   std::string_view rest = target.substr(kProxyPrefix.size());
   size_t query_at = rest.find('?');
   std::string_view path_part = rest.substr(0, query_at);
-  if (query_at != std::string_view::npos) out.raw_query = std::string(rest.substr(query_at + 1));
+  out.raw_query = query_at != std::string_view::npos ? rest.substr(query_at + 1) : std::string_view();
 
   size_t slash = path_part.find('/');
   std::string_view name = path_part.substr(0, slash);
@@ -105,12 +114,12 @@ StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target) {
   LATCHKEY_RETURN_IF_ERROR(CheckSegments(*decoded));
   out.decoded_path = std::move(*decoded);
 
-  if (!DecodeOnce(out.raw_query)) return Unsafe("the query contains a malformed percent-escape");
+  if (!WellEscaped(out.raw_query)) return Unsafe("the query contains a malformed percent-escape");
   if (HasEncoded(out.raw_query, "")) return Unsafe("the query contains an encoded control character");
 
   out.redacted = out.raw_path;
-  if (!out.raw_query.empty()) out.redacted += "?" + RedactQuery(out.raw_query);
-  return out;
+  if (!out.raw_query.empty()) out.redacted.append("?").append(RedactQuery(out.raw_query));
+  return Status::Ok();
 }
 
 std::string RedactQuery(std::string_view query) {

@@ -27,7 +27,14 @@ struct ProxyTarget {
 
 // kInvalidArgument with a short reason ("the path contains a '..' segment") for an unsafe
 // or malformed target. `target` is the HTTP request target, starting with kProxyPrefix.
-StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target);
+// Fills `out` (unspecified on an error): the proxy parses into the call's own.
+Status ParseProxyTarget(std::string_view target, ProxyTarget& out);
+
+inline StatusOr<ProxyTarget> ParseProxyTarget(std::string_view target) {
+  ProxyTarget out;
+  LATCHKEY_RETURN_IF_ERROR(ParseProxyTarget(target, out));
+  return out;
+}
 
 // "a=1&b=secret" -> "a=***&b=***" (names kept, values never logged or audited).
 std::string RedactQuery(std::string_view query);

@@ -39,11 +39,9 @@ std::string RouteCache::KeyDigest(std::string_view presented_key) {
 }
 
 template <typename T, typename Map>
-RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key) {
-  std::lock_guard lock(mu_);
+RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key, MonoTime now) {
   auto it = map.find(key);
   if (it == map.end()) return {};
-  const auto now = steady_.Now();
   if (now < it->second.until) return {it->second.value, false};
   if (now >= it->second.until + ttl_) {
     map.erase(it);
@@ -54,12 +52,13 @@ RouteCache::Lookup<T> RouteCache::LookupIn(Map& map, std::string_view key) {
   return {it->second.value, refresh};
 }
 
-RouteCache::Lookup<vault::AuthenticatedAgent> RouteCache::LookupAgent(const std::string& digest) {
-  return LookupIn<vault::AuthenticatedAgent>(agents_, digest);
-}
-
-RouteCache::Lookup<RouteEntry> RouteCache::LookupRoute(std::string_view connection) {
-  return LookupIn<RouteEntry>(routes_, connection);
+RouteCache::Lookups RouteCache::LookupAgentAndRoute(const std::string& digest, std::string_view connection) {
+  const MonoTime now = steady_.Now();
+  std::lock_guard lock(mu_);
+  Lookups found;
+  found.agent = LookupIn<vault::AuthenticatedAgent>(agents_, digest, now);
+  if (found.agent.value) found.route = LookupIn<RouteEntry>(routes_, connection, now);
+  return found;
 }
 
 void RouteCache::ForgetAgent(const std::string& digest) {

@@ -55,8 +55,13 @@ class RouteCache {
     std::shared_ptr<const T> value;  // null: not cached (or too old to use)
     bool refresh = false;            // stale, and this caller should refresh it
   };
-  Lookup<vault::AuthenticatedAgent> LookupAgent(const std::string& digest);
-  Lookup<RouteEntry> LookupRoute(std::string_view connection);
+  struct Lookups {
+    Lookup<vault::AuthenticatedAgent> agent;
+    Lookup<RouteEntry> route;  // looked up only when the agent is cached
+  };
+  // The agent of `digest` and the route of `connection`: the proxy's hot path, under one
+  // lock and one reading of the clock.
+  Lookups LookupAgentAndRoute(const std::string& digest, std::string_view connection);
 
   // Fresh entries only.
   std::shared_ptr<const vault::AuthenticatedAgent> FindAgent(const std::string& digest);
@@ -79,7 +84,7 @@ class RouteCache {
     bool refreshing = false;  // a caller was told to refresh it
   };
   template <typename T, typename Map>
-  Lookup<T> LookupIn(Map& map, std::string_view key);
+  Lookup<T> LookupIn(Map& map, std::string_view key, MonoTime now);  // mu_ held
 
   const Clock& clock_;
   const MonotonicClock& steady_;

@@ -59,7 +59,8 @@ TEST_F(RouteCacheTest, AgentsAreKeyedByADigestAndClearedAtOnce) {
 }
 
 // Past its TTL an entry is served for one more TTL, and only the first caller to see it
-// stale is asked to refresh it; a Put makes it fresh again, a Forget drops it.
+// stale is asked to refresh it; a Put makes it fresh again, a Forget drops it. The route
+// is looked up with the agent, and only when the agent is cached.
 TEST_F(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
   constexpr auto kTtl = std::chrono::milliseconds(300);
   RouteCache cache(clock_, steady_, kTtl);
@@ -67,35 +68,41 @@ TEST_F(RouteCacheTest, AStaleEntryIsServedWhileOneCallerRefreshesIt) {
   vault::AuthenticatedAgent agent;
   agent.record.name = "bot";
   cache.PutRoute(Route("work"), std::nullopt);
+  EXPECT_EQ(cache.LookupAgentAndRoute(digest, "work").route.value, nullptr) << "no agent, no route";
   cache.PutAgent(digest, agent);
-  auto fresh = cache.LookupRoute("work");
-  ASSERT_NE(fresh.value, nullptr);
-  EXPECT_FALSE(fresh.refresh);
-  EXPECT_EQ(cache.LookupRoute("other").value, nullptr);
+  auto fresh = cache.LookupAgentAndRoute(digest, "work");
+  ASSERT_NE(fresh.agent.value, nullptr);
+  ASSERT_NE(fresh.route.value, nullptr);
+  EXPECT_FALSE(fresh.agent.refresh);
+  EXPECT_FALSE(fresh.route.refresh);
+  EXPECT_EQ(cache.LookupAgentAndRoute(digest, "other").route.value, nullptr);
 
   steady_.Advance(kTtl + std::chrono::milliseconds(100));
-  auto stale = cache.LookupRoute("work");
-  ASSERT_NE(stale.value, nullptr);
-  EXPECT_TRUE(stale.refresh) << "the first caller to see it stale refreshes it";
-  auto again = cache.LookupRoute("work");
-  ASSERT_NE(again.value, nullptr);
-  EXPECT_FALSE(again.refresh) << "one refresh at a time";
+  auto stale = cache.LookupAgentAndRoute(digest, "work");
+  ASSERT_NE(stale.agent.value, nullptr);
+  ASSERT_NE(stale.route.value, nullptr);
+  EXPECT_TRUE(stale.agent.refresh) << "the first caller to see it stale refreshes it";
+  EXPECT_TRUE(stale.route.refresh);
+  auto again = cache.LookupAgentAndRoute(digest, "work");
+  ASSERT_NE(again.route.value, nullptr);
+  EXPECT_FALSE(again.agent.refresh) << "one refresh at a time";
+  EXPECT_FALSE(again.route.refresh);
   EXPECT_EQ(cache.FindRoute("work"), nullptr) << "FindRoute hands out fresh entries only";
-  auto stale_agent = cache.LookupAgent(digest);
-  ASSERT_NE(stale_agent.value, nullptr);
-  EXPECT_TRUE(stale_agent.refresh);
   cache.ForgetAgent(digest);
-  EXPECT_EQ(cache.LookupAgent(digest).value, nullptr);
+  EXPECT_EQ(cache.LookupAgentAndRoute(digest, "work").agent.value, nullptr);
 
-  cache.PutRoute(Route("work"), std::nullopt);  // the refresh lands
-  auto renewed = cache.LookupRoute("work");
-  ASSERT_NE(renewed.value, nullptr);
-  EXPECT_FALSE(renewed.refresh);
+  cache.PutAgent(digest, agent);  // the refreshes land
+  cache.PutRoute(Route("work"), std::nullopt);
+  auto renewed = cache.LookupAgentAndRoute(digest, "work");
+  ASSERT_NE(renewed.route.value, nullptr);
+  EXPECT_FALSE(renewed.route.refresh);
 
   steady_.Advance(2 * kTtl - std::chrono::milliseconds(1));
-  EXPECT_NE(cache.LookupRoute("work").value, nullptr) << "stale, still served";
+  EXPECT_NE(cache.LookupAgentAndRoute(digest, "work").route.value, nullptr) << "stale, still served";
   steady_.Advance(std::chrono::milliseconds(1));
-  EXPECT_EQ(cache.LookupRoute("work").value, nullptr) << "never older than two TTLs";
+  auto gone = cache.LookupAgentAndRoute(digest, "work");
+  EXPECT_EQ(gone.agent.value, nullptr) << "never older than two TTLs";
+  EXPECT_EQ(gone.route.value, nullptr);
 }
 
 TEST_F(RouteCacheTest, AZeroTtlDisablesCaching) {
