@@ -313,6 +313,7 @@ class HttpServer::Impl {
       return UnavailableError("cannot listen on " + where + ": " + ec.message());
     }
     port_ = acceptor_->local_endpoint(ec).port();
+    protocol_ = endpoint.protocol();
     max_connections_ = options_.max_connections > 0 ? options_.max_connections : DefaultMaxConnections();
     spdlog::info("gateway: at most {} client connections at once", max_connections_);
     return Status::Ok();
@@ -415,13 +416,12 @@ class HttpServer::Impl {
         continue;
       }
       // The socket moves to its worker as a bare descriptor (Connection::Open).
-      const tcp protocol = socket.local_endpoint(ec).protocol();
-      const tcp::socket::native_handle_type accepted = ec ? -1 : socket.release(ec);
+      const tcp::socket::native_handle_type accepted = socket.release(ec);
       if (ec) {
         spdlog::warn("gateway: cannot hand over an accepted connection: {}", ec.message());
         continue;
       }
-      auto connection = std::make_shared<Connection>(*contexts_[worker], accepted, protocol, worker);
+      auto connection = std::make_shared<Connection>(*contexts_[worker], accepted, protocol_, worker);
       uint64_t id = 0;
       {
         std::lock_guard lock(mu_);
@@ -786,6 +786,7 @@ class HttpServer::Impl {
   std::unique_ptr<tcp::acceptor> acceptor_;   // on worker 0
   std::unique_ptr<asio::steady_timer> room_;  // on worker 0: the accept loop's wait for a slot
   uint16_t port_ = 0;
+  tcp protocol_ = tcp::v4();  // of the listening address (set by Listen): accepted sockets share it
 
   std::mutex stop_mu_;  // serializes Stop()
   bool stopped_ = false;

@@ -589,7 +589,7 @@ void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std
   std::string_view keep_alive;
   for (size_t i = 0; i < scanned.field_count; ++i) {
     const ScannedHeader::Field& field = scanned.fields[i];
-    if (keep_alive.empty() && AsciiEqualsIgnoreCase(field.name, "keep-alive")) keep_alive = field.value;
+    if (keep_alive.empty() && AsciiEqualsLowerWord(field.name, "keep-alive")) keep_alive = field.value;
     if (drop_field == nullptr || !drop_field(field.name)) response.lines.Append(field.name, field.value);
   }
   response.body().assign(BufferText(connection->buffer).substr(scanned.size, scanned.content_length));

@@ -52,7 +52,7 @@ bool WellEscaped(std::string_view text) {
 bool HasEncoded(std::string_view text, std::string_view bytes) {
   for (size_t i = text.find('%'); i != std::string_view::npos && i + 2 < text.size();
        i = text.find('%', i + 1)) {
-    if (text[i] != '%' || !IsHex(text[i + 1]) || !IsHex(text[i + 2])) continue;
+    if (!IsHex(text[i + 1]) || !IsHex(text[i + 2])) continue;
     auto c = static_cast<unsigned char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
     if (IsControl(c) || bytes.find(static_cast<char>(c)) != std::string_view::npos) return true;
   }
