@@ -56,6 +56,27 @@ TEST_F(GatewayTlsTest, TrustedPrivateCaWorksAndTheHostNameIsChecked) {
   EXPECT_THAT(mismatch.Json()["detail"].get<std::string>(), HasSubstr("TLS handshake"));
 }
 
+// A TLS upstream's answer too long to read whole is streamed to the agent byte for byte,
+// and the connection, read to the end of it, carries the next call (the TLS reads and
+// the streamed body's reads take their own completion token: read_message.h).
+TEST_F(GatewayTlsTest, ALongAnswerStreamsWholeAndItsConnectionCarriesTheNextCall) {
+  AddConnection("named", "localhost");
+  const std::string key = CreateAgent("bot", {"named"});
+  // One worker: one pool of upstream connections for the three calls.
+  StartGateway("[gateway]\nworkers = 1\nupstream_ca_file = \"" + cert_ + "\"\n");
+  RawReply first = Call("GET", "/proxy/named/x", key);
+  ASSERT_EQ(first.status, 200) << first.raw << GatewayLog();
+  RawReply big = Call("GET", "/proxy/named/big", key);
+  ASSERT_EQ(big.status, 200) << GatewayLog();
+  std::string expected;
+  for (int i = 0; i < 30000; ++i) expected += "0123456789";
+  EXPECT_EQ(big.body.size(), expected.size());
+  EXPECT_TRUE(big.body == expected) << "the streamed body differs from what the upstream sent";
+  RawReply after = Call("GET", "/proxy/named/x", key);
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.Json()["on_connection"], first.Json()["on_connection"].get<int>() + 2) << after.raw;
+}
+
 TEST_F(GatewayTlsTest, UnreadableCaFileStopsTheDaemonWithAClearError) {
   WriteFile(data_dir() + "/latchkey.toml", "[gateway]\nupstream_ca_file = \"/nonexistent/ca.pem\"\n");
   RunResult serve = Latchkey({"serve", "--listen", "127.0.0.1:0"});

@@ -14,7 +14,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <charconv>
@@ -44,7 +43,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 // What a lingering close reads and drops at most (HttpServer's Close).
 constexpr size_t kMaxLingerBytes = size_t{1024} * 1024;
 

@@ -9,7 +9,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/socket_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -20,12 +22,33 @@
 #include <cstdint>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 
 namespace latchkey::gateway {
 
 // What `buffer` holds, as text (views into it: valid until it changes).
 inline std::string_view BufferText(const boost::beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+// The completion token of the gateway's socket operations inside its coroutines: the
+// operation's results as a tuple (errors are values, not exceptions), and `deferred`, so
+// that `co_await op(..., kAsTuple)` runs the operation straight from the awaiting
+// coroutine. With `use_awaitable` every operation was a coroutine of its own (a frame
+// allocated, pushed, resumed and popped around each socket read and write).
+inline constexpr auto kAsTuple = boost::asio::as_tuple(boost::asio::deferred);
+
+// kAsTuple for the operations of `Stream` itself (its async_read_some): Beast 1.81's
+// ssl_stream declares their results through async_result<Token>::return_type, which
+// `deferred` lacks, so a TLS stream's own operations keep use_awaitable. (Beast's and
+// Asio's free functions, http::async_write and the rest, take kAsTuple on either stream.)
+template <typename Stream>
+constexpr auto AsTupleFor() {
+  if constexpr (std::is_base_of_v<boost::asio::socket_base, std::remove_cvref_t<Stream>>) {
+    return kAsTuple;
+  } else {
+    return boost::asio::as_tuple(boost::asio::use_awaitable);
+  }
 }
 
 // The most one read takes (ReadSome).
@@ -38,7 +61,7 @@ inline constexpr size_t kReadPiece = 65536;
 template <typename Stream>
 auto ReadSome(Stream& stream, boost::beast::flat_buffer& buffer) {
   return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, kReadPiece)),
-                                boost::asio::as_tuple(boost::asio::use_awaitable));
+                                AsTupleFor<Stream>());
 }
 
 // The error of a read that brought nothing of a message, as ReadParsed says it: a clean

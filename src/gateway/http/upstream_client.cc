@@ -8,7 +8,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
@@ -34,8 +33,6 @@ using Clock = std::chrono::steady_clock;
 using namespace std::string_view_literals;  // "..."sv: appended without a strlen
 
 namespace {
-constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
-
 bool TimedOut(const beast::error_code& ec) { return ec == beast::error::timeout; }
 
 // Records why a new connection could not be set up (a timeout, or a refusal).
@@ -82,7 +79,9 @@ struct UpstreamClient::Connection final : Watched {
     return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
-  // Runs `op(stream)` on whichever stream this connection has.
+  // Runs `op(stream)` on whichever stream this connection has. `op` returns one type for
+  // both (a coroutine's awaitable); an operation taking kAsTuple does not (its type names
+  // the stream), and is awaited on each branch instead.
   template <typename Op>
   auto With(Op op) {
     return secure ? op(*secure) : op(*plain);
@@ -245,9 +244,11 @@ class UpstreamBody final : public BodySource {
       body.data = into.data();
       body.size = into.size();
       connection_->Arm(stall_timeout_);
-      auto [read_ec, bytes] = co_await connection_->With([&](auto& stream) {
+      auto read = [&](auto& stream) {
         return http::async_read_some(stream, connection_->buffer, *parser_, kAsTuple);
-      });
+      };
+      auto [read_ec, bytes] =
+          connection_->secure ? co_await read(*connection_->secure) : co_await read(*connection_->plain);
       const beast::error_code ec = connection_->Settle(read_ec);
       const size_t got = into.size() - body.size;
       if (ec && ec != http::error::need_buffer) {
@@ -475,7 +476,8 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
   stream.set_verify_mode(asio::ssl::verify_peer);
   stream.set_verify_callback(asio::ssl::host_name_verification(base.host));
   connection->ArmUntil(deadline);
-  auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAsTuple);
+  auto [handshake_error] =
+      co_await stream.async_handshake(asio::ssl::stream_base::client, AsTupleFor<decltype(stream)>());
   const beast::error_code handshake_ec = connection->Settle(handshake_error);
   if (handshake_ec) {
     ConnectFailed(failure, handshake_ec, "TLS handshake with " + base.host_header + " failed: ");
