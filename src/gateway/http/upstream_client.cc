@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "gateway/http/header_scan.h"
 #include "gateway/http/read_message.h"
@@ -81,7 +82,7 @@ struct UpstreamClient::Connection final : Watched {
 
   // Runs `op(stream)` on whichever stream this connection has. `op` returns one type for
   // both (a coroutine's awaitable); an operation taking kAsTuple does not (its type names
-  // the stream), and is awaited on each branch instead.
+  // the stream), and is awaited in an if and an else instead.
   template <typename Op>
   auto With(Op op) {
     return secure ? op(*secure) : op(*plain);
@@ -244,11 +245,15 @@ class UpstreamBody final : public BodySource {
       body.data = into.data();
       body.size = into.size();
       connection_->Arm(stall_timeout_);
-      auto read = [&](auto& stream) {
-        return http::async_read_some(stream, connection_->buffer, *parser_, kAsTuple);
-      };
-      auto [read_ec, bytes] =
-          connection_->secure ? co_await read(*connection_->secure) : co_await read(*connection_->plain);
+      // (Not a ?: with a co_await in each arm: GCC 12 miscompiles the temporaries.)
+      beast::error_code read_ec;
+      if (connection_->secure) {
+        std::tie(read_ec, std::ignore) =
+            co_await http::async_read_some(*connection_->secure, connection_->buffer, *parser_, kAsTuple);
+      } else {
+        std::tie(read_ec, std::ignore) =
+            co_await http::async_read_some(*connection_->plain, connection_->buffer, *parser_, kAsTuple);
+      }
       const beast::error_code ec = connection_->Settle(read_ec);
       const size_t got = into.size() - body.size;
       if (ec && ec != http::error::need_buffer) {
