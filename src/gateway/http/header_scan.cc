@@ -199,6 +199,11 @@ bool ScanResponse(std::string_view bytes, uint32_t header_limit, uint64_t max_bo
   return true;
 }
 
+ScannedHeader& ThreadScannedHeader() {
+  thread_local ScannedHeader scratch;
+  return scratch;
+}
+
 void InsertFields(const ScannedHeader& scanned, http::fields& fields) {
   for (size_t i = 0; i < scanned.field_count; ++i)
     fields.insert(scanned.fields[i].name, scanned.fields[i].value);

@@ -144,7 +144,6 @@ struct Connection final : Watched {
   std::atomic<bool> evicting = false;  // the accept loop chose it to make room
   std::atomic<bool> served = false;    // it has answered a request (a client's, not a flood's)
   bool closing = false;                // finish the current response, then close
-  ScannedHeader scanned;               // the header of the request being read (reused)
 
  protected:
   void OnExpired() override {
@@ -560,14 +559,15 @@ class HttpServer::Impl {
       bool client_keep_alive = false;  // from the parser's flags: no search of the fields
       std::optional<http::request_parser<http::buffer_body>> streaming;
       std::optional<ClientBody> body;
-      if (ScanRequest(BufferText(buffer), options_.max_header_bytes, connection->scanned)) {
+      ScannedHeader& scanned = ThreadScannedHeader();  // used up before the next co_await
+      if (ScanRequest(BufferText(buffer), options_.max_header_bytes, scanned)) {
         // A plain request with no body (header_scan.h), the most common: no Beast parser.
         connection->Settle({});
         connection->idle = false;
-        request.emplace(connection->scanned.method, connection->scanned.target, 11);
-        InsertFields(connection->scanned, request->base());
-        client_keep_alive = connection->scanned.keep_alive;
-        buffer.consume(connection->scanned.size);
+        request.emplace(scanned.method, scanned.target, 11);
+        InsertFields(scanned, request->base());
+        client_keep_alive = scanned.keep_alive;
+        buffer.consume(scanned.size);
       } else {
         http::request_parser<http::empty_body> header_parser;
         header_parser.body_limit(options_.max_body_bytes);

@@ -35,6 +35,13 @@ struct Dialect {
   std::string_view advance_identity;
 };
 
+// How AppendAudit splits `rows` audit rows into multi-row INSERTs of at most `most` rows
+// each: as many groups of `most` as fit, then the rest in falling powers of two (e.g. 300
+// rows, most 128: 128, 128, 32, 8, 4). So a store prepares at most a handful of distinct
+// INSERTs whatever the batch sizes, where a group of "the rest" would be a new statement
+// for nearly every batch, each pushing others out of SQLite's statement cache.
+std::vector<size_t> AuditInsertGroups(size_t rows, size_t most);
+
 class SqlStore : public Store {
  public:
   explicit SqlStore(Dialect dialect) : dialect_(dialect) {}

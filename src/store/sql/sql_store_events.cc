@@ -1,5 +1,6 @@
 // The audit log and the alert outbox.
 #include <algorithm>
+#include <bit>
 #include <string>
 #include <thread>
 
@@ -47,8 +48,16 @@ Status CheckAlertExists(Tx& tx, std::string_view event_id) {
 
 }  // namespace
 
-// Audit rows go in as multi-row INSERTs of dialect_.audit_rows_per_insert rows (one
-// statement per group instead of per row), their text bound without copies where the
+std::vector<size_t> AuditInsertGroups(size_t rows, size_t most) {
+  most = std::max<size_t>(1, most);
+  std::vector<size_t> groups(rows / most, most);
+  for (size_t rest = rows % most; rest > 0; rest -= std::bit_floor(rest))
+    groups.push_back(std::bit_floor(rest));
+  return groups;
+}
+
+// Audit rows go in as multi-row INSERTs of at most dialect_.audit_rows_per_insert rows
+// (AuditInsertGroups; one statement per group instead of per row), their text bound without copies where the
 // backend can: the gateway appends one row per proxied call. Between statements the
 // writer yields its core: a batch is background work, and written in one go it held a
 // core for 3 to 10 ms every 50 ms at 35,000 calls a second, which the proxy's I/O threads
@@ -56,23 +65,26 @@ Status CheckAlertExists(Tx& tx, std::string_view event_id) {
 // instead of 0.7 to 1.0 (bench/gateway/RESULTS.md, stop 40).
 Status SqlStore::AppendAudit(const std::vector<AuditRecord>& records) {
   if (records.empty()) return Status::Ok();
-  const size_t group = std::max<size_t>(1, dialect_.audit_rows_per_insert);
+  const std::vector<size_t> groups = AuditInsertGroups(records.size(), dialect_.audit_rows_per_insert);
   return Write([&](Tx& tx) -> Status {
     if (!dialect_.before_audit_append.empty()) {
       LATCHKEY_RETURN_IF_ERROR(tx.Exec(dialect_.before_audit_append));
     }
-    const std::string full = AuditInsert(std::min(group, records.size()));
-    for (size_t first = 0; first < records.size(); first += group) {
-      const size_t end = std::min(records.size(), first + group);
+    std::string sql;  // the INSERT of sql_rows rows
+    size_t sql_rows = 0;
+    size_t first = 0;
+    for (const size_t rows : groups) {
+      if (rows != sql_rows) sql = AuditInsert(sql_rows = rows);
       Params params;
-      for (size_t i = first; i < end; ++i) {
+      for (size_t i = first; i < first + rows; ++i) {
         const AuditRecord& r = records[i];
         params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.client).AddUnowned(r.connection);
         params.AddUnowned(r.method).AddUnowned(r.path);
         params.Add(int64_t{r.upstream_status}).AddUnowned(r.code).Add(r.latency_ms).AddBool(r.refreshed);
       }
-      LATCHKEY_RETURN_IF_ERROR(tx.Exec(end - first == group ? full : AuditInsert(end - first), params));
-      if (end < records.size()) std::this_thread::yield();
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec(sql, params));
+      first += rows;
+      if (first < records.size()) std::this_thread::yield();
     }
     return Status::Ok();
   });
