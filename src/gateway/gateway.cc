@@ -2,6 +2,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 #include <charconv>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.h"
@@ -101,8 +102,7 @@ class Gateway::Impl {
     const bool get = request.method() == http::verb::get;
     if (path == "/mcp") co_return co_await Mcp(request);
     if (IsHealthPath(path)) {
-      co_return co_await AnswerHealth(request, path, blocking_,
-                                      [this] { return parts_.vault.store().Ping(); });
+      co_return co_await AnswerHealth(request, path, blocking_, [this] { return Readiness(); });
     }
     if (path == "/metrics") {
       if (!get) co_return MethodNotAllowed(path, "GET").ToResponse(request.version());
@@ -264,6 +264,28 @@ class Gateway::Impl {
     return mcp;
   }
 
+  // /readyz: the store answers, and was not handed over to another (`latchkey backup
+  // --final`: this node starts no refresh any more, so a load balancer should send agents
+  // to the new store's nodes). Said in fixed words: the store's own errors name hosts,
+  // ports and database users, and /readyz answers anyone who reaches the listener. The
+  // log gets the store's words, once each time they change.
+  Status Readiness() {
+    StatusOr<std::optional<TimePoint>> handed_over = parts_.vault.store().HandedOverAt();
+    {
+      std::lock_guard lock(readiness_mu_);
+      const std::string said = handed_over.ok() ? "" : std::string(handed_over.status().message());
+      if (said != readiness_said_ && !said.empty()) spdlog::warn("readyz: not ready: {}", said);
+      readiness_said_ = said;
+    }
+    if (!handed_over.ok()) return UnavailableError("the store does not answer");
+    if (*handed_over) {
+      return FailedPreconditionError(
+          "this node's store was handed over to another (latchkey backup --final): it starts no token "
+          "refresh");
+    }
+    return Status::Ok();
+  }
+
   StoreGauges ReadGauges() {
     StoreGauges gauges;
     auto connections = parts_.vault.store().ListConnections();
@@ -287,6 +309,8 @@ class Gateway::Impl {
 
   const GatewayOptions options_;
   Parts parts_;
+  std::mutex readiness_mu_;
+  std::string readiness_said_;  // the store's last words to Readiness(), empty when it answered
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<ProxyRuntime> runtime_;
   asio::thread_pool& blocking_;  // the runtime's

@@ -196,10 +196,8 @@ class Store {
   // no MCP code or refresh token, so the copy made for another store stays current. `at`
   // nullopt lifts it. A backup never carries it.
   virtual Status SetHandedOver(std::optional<TimePoint> at) = 0;
+  // (Also /readyz's question: whether the store answers, and whether it was handed over.)
   virtual StatusOr<std::optional<TimePoint>> HandedOverAt() = 0;
-
-  // Cheap round trip for /readyz.
-  virtual Status Ping() = 0;
 };
 
 }  // namespace latchkey::store

@@ -341,7 +341,5 @@ TEST_P(StoreContractTest, EndedSessionsAreKnownUntilTheirCookiesExpire) {
   EXPECT_TRUE(*store().IsSessionEnded("s2"));
 }
 
-TEST_P(StoreContractTest, Ping) { EXPECT_TRUE(store().Ping().ok()); }
-
 }  // namespace
 }  // namespace latchkey::store::testing

@@ -203,5 +203,31 @@ TEST_F(BackupTest, AFlippedByteOrAnotherMasterKeyIsRefusedAndNothingIsWritten) {
   EXPECT_THAT(good.err, HasSubstr("was not made with --final")) << "a plain backup warns";
 }
 
+// After `backup --final` the old node must leave the load balancer's rotation and its
+// operator must hear of it: /readyz answers 503 saying the store was handed over, and
+// `doctor` asks for a human, until `backup --resume` lifts the fence.
+TEST_F(BackupTest, AHandedOverStoreIsNotReadyAndDoctorSaysSoUntilResumed) {
+  StartOAuthServers();
+  ImportGrant("work", "alice");
+  StartGateway();
+  auto ready = [&] { return RawExchange(port_, BuildRequest("GET", "/readyz", {})); };
+  EXPECT_EQ(ready().status, 200);
+  EXPECT_EQ(Latchkey({"doctor"}).exit_code, 0);
+
+  const std::string file = data_dir() + "/state.backup";
+  MustRun({"backup", "--final", file});
+  const RawReply fenced = ready();
+  EXPECT_EQ(fenced.status, 503) << fenced.raw;
+  EXPECT_THAT(fenced.raw, HasSubstr("handed over to another")) << fenced.raw;
+  const RunResult doctor = Latchkey({"doctor"});
+  EXPECT_EQ(doctor.exit_code, 3) << doctor.out << doctor.err;
+  EXPECT_THAT(doctor.out, HasSubstr("handed over to another"));
+  EXPECT_THAT(doctor.out, HasSubstr("backup --resume"));
+
+  MustRun({"backup", "--resume"});
+  EXPECT_EQ(ready().status, 200);
+  EXPECT_EQ(Latchkey({"doctor"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace latchkey::testing

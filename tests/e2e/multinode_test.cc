@@ -17,6 +17,8 @@ namespace latchkey::testing {
 namespace {
 
 using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 class MultiNodeTest : public GatewayTest {
@@ -370,6 +372,12 @@ TEST_F(MultiNodeTest, APostgresRestartUnderLoadLosesNoAuditRowAndNoAlert) {
   ASSERT_TRUE((*cluster)->Pause().ok());
   EXPECT_TRUE(Eventually([&] { return ready(ports[0]) == 503 && ready(ports[1]) == 503; }, 10s))
       << "both nodes report not ready while the database is down";
+  // In fixed words: /readyz answers anyone, and the store's own error names its host, port and user.
+  const RawReply down = RawExchange(ports[0], BuildRequest("GET", "/readyz", {}));
+  EXPECT_THAT(down.raw, HasSubstr("the store does not answer")) << down.raw;
+  for (const std::string told : {"127.0.0.1", "port", "postgres", "user"}) {
+    EXPECT_THAT(down.body, Not(HasSubstr(told))) << down.raw;
+  }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const int answered_during = answered.load() - answered_before;
   ASSERT_TRUE((*cluster)->Resume().ok());

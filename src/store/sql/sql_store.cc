@@ -32,8 +32,4 @@ StatusOr<std::unique_ptr<ConnectionLock>> SqlStore::LockConnection(std::string_v
   return lock;
 }
 
-Status SqlStore::Ping() {
-  return Read([](Tx& tx) -> Status { return tx.Query("SELECT 1").status(); });
-}
-
 }  // namespace latchkey::store::sql

@@ -118,8 +118,6 @@ class SqlStore : public Store {
   Status SetHandedOver(std::optional<TimePoint> at) override;
   StatusOr<std::optional<TimePoint>> HandedOverAt() override;
 
-  Status Ping() override;
-
  protected:
   // Runs body inside one transaction and commits it. Contention is retried inside (so
   // body may run more than once and must have no effect outside the transaction), and
