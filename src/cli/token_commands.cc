@@ -88,11 +88,7 @@ int Doctor(Context& context) {
   StatusOr<std::optional<TimePoint>> handed_over = (*vault)->store().HandedOverAt();
   if (!handed_over.ok()) return Fail(handed_over.status());
   if (*handed_over) {
-    findings.push_back(
-        {"", "needs_human",
-         "this store was handed over to another at " + FormatRfc3339(**handed_over) +
-             " (`latchkey backup --final`) and starts no token refresh: serve agents from the new "
-             "store, or run `latchkey backup --resume` if the move was abandoned"});
+    findings.push_back({"", "needs_human", store::HandedOverReason(**handed_over, "starts token refreshes")});
   }
   auto connections = (*vault)->connections().List();
   if (!connections.ok()) return Fail(connections.status());

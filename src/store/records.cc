@@ -1,5 +1,7 @@
 #include "store/records.h"
 
+#include "common/clock.h"
+
 namespace latchkey::store {
 
 std::string_view ConnectionStatusName(ConnectionStatus status) {
@@ -52,6 +54,13 @@ std::optional<McpTokenKind> ParseMcpTokenKind(std::string_view name) {
     if (McpTokenKindName(k) == name) return k;
   }
   return std::nullopt;
+}
+
+std::string HandedOverReason(TimePoint at, std::string_view what) {
+  return "this store was handed over to another at " + FormatRfc3339(at) +
+         " (`latchkey backup --final`), so it " + std::string(what) +
+         " no more: use the store the backup was restored into (or, if the move was abandoned, `latchkey "
+         "backup --resume` here)";
 }
 
 }  // namespace latchkey::store

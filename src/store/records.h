@@ -261,4 +261,8 @@ struct McpTokenRecord {
   friend bool operator==(const McpTokenRecord&, const McpTokenRecord&) = default;
 };
 
+// What a store handed over at `at` tells whoever asks it to do `what` (e.g. "starts token
+// refreshes"): where to go instead, and how to lift the fence if the move was abandoned.
+std::string HandedOverReason(TimePoint at, std::string_view what);
+
 }  // namespace latchkey::store

@@ -159,10 +159,7 @@ StatusOr<std::optional<TimePoint>> SqlStore::HandedOverAt(Tx& tx) {
 Status SqlStore::RefuseIfHandedOver(Tx& tx, std::string_view what) {
   LATCHKEY_ASSIGN_OR_RETURN(std::optional<TimePoint> at, HandedOverAt(tx));
   if (!at) return Status::Ok();
-  return FailedPreconditionError("this store was handed over to another at " + FormatRfc3339(*at) +
-                                 " (`latchkey backup --final`), so it " + std::string(what) +
-                                 " no more: use the store the backup was restored into (or, if the move "
-                                 "was abandoned, `latchkey backup --resume` here)");
+  return FailedPreconditionError(HandedOverReason(*at, what));
 }
 
 }  // namespace latchkey::store::sql
