@@ -154,9 +154,9 @@ asio::awaitable<json> AnswerResult(Response& response, size_t max_body) {
   std::string body = std::move(response.body());
   bool truncated = false;
   if (response.body_stream) {
-    std::vector<char> piece(kStreamPiece);
+    StreamPiece piece;
     while (body.size() <= max_body) {
-      StatusOr<size_t> read = co_await response.body_stream->Read(piece);
+      StatusOr<size_t> read = co_await response.body_stream->Read(piece.span());
       if (!read.ok() || *read == 0) break;
       body.append(piece.data(), *read);
     }

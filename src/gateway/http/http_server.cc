@@ -734,11 +734,11 @@ class HttpServer::Impl {
         co_await http::async_write_header(connection.stream, serializer, kAsTuple);
     if (connection.Settle(header_error)) co_return false;
     std::string ahead = std::move(res.body());  // read ahead by the handler: it goes first
-    std::vector<char> piece(kStreamPiece);
+    StreamPiece piece;
     for (;;) {
       std::span<char> next(ahead);
       if (ahead.empty()) {
-        StatusOr<size_t> read = co_await source->Read(piece);
+        StatusOr<size_t> read = co_await source->Read(piece.span());
         if (!read.ok()) {
           spdlog::warn("gateway: a streamed response was cut short: {}", read.status().message());
           co_return false;

@@ -20,6 +20,18 @@ namespace latchkey::gateway {
 // How much of a streamed body is read and written at a time.
 inline constexpr size_t kStreamPiece = size_t{64} * 1024;
 
+// Memory for one piece of a streamed body, kStreamPiece bytes, not zeroed: each read
+// writes what it gives (a std::vector<char> of that size cleared 64 KiB, and faulted its
+// pages in, for every streamed message).
+class StreamPiece {
+ public:
+  std::span<char> span() { return {bytes_.get(), kStreamPiece}; }
+  char* data() { return bytes_.get(); }
+
+ private:
+  std::unique_ptr<char[]> bytes_ = std::make_unique_for_overwrite<char[]>(kStreamPiece);
+};
+
 // The rest of a message body, read piece by piece. Not thread-safe: used on one worker.
 class BodySource {
  public:

@@ -316,9 +316,9 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, co
     attempt.sent = header_bytes > 0;
     co_return attempt;
   }
-  std::vector<char> piece(kStreamPiece);
+  StreamPiece piece;
   for (;;) {
-    StatusOr<size_t> read = co_await source.Read(piece);
+    StatusOr<size_t> read = co_await source.Read(piece.span());
     if (!read.ok()) {
       attempt.body_error = read.status();
       co_return attempt;
@@ -340,6 +340,36 @@ asio::awaitable<Attempt> SendStreamed(Stream& stream, Connection& connection, co
 }
 
 using HeaderParser = http::response_parser<http::empty_body>;
+
+// Parses what of the answer's body `buffer` already holds into `body`, up to `limit` bytes
+// of it: true when that was the whole body. A body past `limit`, or bytes the parser
+// refuses, stop it: the rest is left to the stream (whose first read reports the error).
+// A chunked body's trailer fields, which Beast adds to the header, are dropped, as a
+// streamed answer's always were (RFC 9110 §6.5.2: merged only where a field allows it).
+bool TakeBuffered(http::response_parser<http::buffer_body>& parser, beast::flat_buffer& buffer,
+                  uint64_t limit, std::string& body) {
+  http::fields& fields = parser.get().base();
+  const auto last_field = fields.begin() == fields.end() ? fields.end() : std::prev(fields.end());
+  parser.eager(true);
+  while (!parser.is_done() && buffer.size() > 0 && body.size() < limit) {
+    const size_t old = body.size();
+    const size_t room =
+        std::min<uint64_t>(limit - old, buffer.size());  // a body is never longer than its framing
+    body.resize(old + room);
+    http::buffer_body::value_type& piece = parser.get().body();
+    piece.data = body.data() + old;
+    piece.size = room;
+    beast::error_code ec;
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    body.resize(old + room - piece.size);
+    if (ec != http::error::need_buffer && (ec || used == 0)) break;
+  }
+  parser.eager(false);  // as the header read left it, for the stream
+  auto trailer = last_field == fields.end() ? fields.begin() : std::next(last_field);
+  while (trailer != fields.end()) trailer = fields.erase(trailer);
+  return parser.is_done();
+}
 
 // Interim (1xx) answers an upstream may send before its final one: 100 Continue, 103
 // Early Hints. More than this many for one request is an upstream stalling on purpose.
@@ -636,8 +666,20 @@ asio::awaitable<void> UpstreamClient::TakeBody(std::unique_ptr<Connection> conne
     if (reusable) pool_->Return(key, std::move(connection));
     co_return;
   }
+  // Of unknown length (chunked, or up to the close) or large: what of the body already came
+  // with the header is taken now, and a small chunked answer that came whole (the usual
+  // JSON answer of many APIs) is not streamed at all.
   auto parser = std::make_unique<http::response_parser<http::buffer_body>>(std::move(header_parser));
+  std::string ahead;
+  if (TakeBuffered(*parser, connection->buffer, options_.max_whole_body, ahead)) {
+    const bool reusable = parser->keep_alive();
+    result.response = UpstreamResponse(std::move(parser->get().base()));
+    result.response.body() = std::move(ahead);
+    if (reusable) pool_->Return(key, std::move(connection));
+    co_return;
+  }
   result.response = UpstreamResponse(UpstreamResponse::header_type(parser->get().base()));
+  result.response.body() = std::move(ahead);  // read ahead: forwarded before the stream's first piece
   result.body_stream =
       std::make_unique<UpstreamBody>(std::move(connection), std::move(parser), pool_, key, options_);
 }

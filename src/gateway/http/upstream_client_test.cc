@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,123 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
     EXPECT_EQ(results[i].body_stream, nullptr);
   }
   EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
+}
+
+// An answer as SendAllDrained saw it: its body read to the end, what came with the header first.
+struct Drained {
+  UpstreamResult result;             // its body_stream read and let go
+  bool streamed = false;             // it came with a body_stream
+  std::optional<uint64_t> declared;  // what came with the header and what the stream declared left, summed
+  std::string body;
+  Status stream_error;  // of the stream's last read
+};
+
+// As SendAll, each answer's body read to its end before the next request.
+std::vector<Drained> SendAllDrained(uint16_t port, const std::vector<UpstreamRequest>& requests) {
+  asio::io_context io;
+  UpstreamClient client(io.get_executor(), nullptr);
+  auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(base.ok());
+  std::vector<Drained> drained;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (const UpstreamRequest& request : requests) {
+          Drained& d = drained.emplace_back();
+          d.result = co_await client.Send(*base, request, nullptr,
+                                          std::chrono::steady_clock::now() + std::chrono::seconds(10));
+          d.body = d.result.response.body();
+          d.streamed = d.result.body_stream != nullptr;
+          if (!d.streamed) continue;
+          if (auto left = d.result.body_stream->remaining_length()) d.declared = d.body.size() + *left;
+          std::vector<char> piece(1000);
+          for (;;) {
+            StatusOr<size_t> read = co_await d.result.body_stream->Read(piece);
+            if (!read.ok()) d.stream_error = read.status();
+            if (!read.ok() || *read == 0) break;
+            d.body.append(piece.data(), *read);
+          }
+          d.result.body_stream.reset();
+        }
+        client.CloseIdle();
+        io.stop();
+      },
+      asio::detached);
+  io.run();
+  return drained;
+}
+
+constexpr std::string_view kChunkedHeader = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+TEST(UpstreamClientTest, AChunkedAnswerThatCameWholeIsTakenWholeAndItsConnectionReused) {
+  // (Node's answers, and many APIs' JSON, are chunked: streaming each one cost a stream,
+  // a second framing and 64 KiB of memory.)
+  const std::string chunked =
+      std::string(kChunkedHeader) + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
+  ScriptedUpstream upstream({{chunked}, {Answer("next")}});
+  std::vector<Drained> answers = SendAllDrained(upstream.port(), {Get("/1"), Get("/2")});
+  ASSERT_EQ(answers.size(), 2U);
+  ASSERT_TRUE(answers[0].result.ok()) << answers[0].result.error;
+  EXPECT_FALSE(answers[0].streamed);
+  EXPECT_EQ(answers[0].body, "hello world");
+  EXPECT_EQ(answers[0].result.response.Field("X-Trailer"), "") << "a trailer never becomes a header field";
+  EXPECT_EQ(answers[0].result.response.Field(http::field::transfer_encoding), "chunked");
+  ASSERT_TRUE(answers[1].result.ok()) << answers[1].result.error;
+  EXPECT_EQ(answers[1].body, "next");
+  EXPECT_EQ(upstream.connections(), 1) << "the chunked answer's connection was pooled and reused";
+}
+
+TEST(UpstreamClientTest, AChunkedAnswerCutBeforeItsEndStreamsTheRestAfterWhatCame) {
+  ScriptedUpstream upstream({
+      {std::string(kChunkedHeader) + "5\r\nhello\r\n", "6\r\n world\r\n", "0\r\n\r\n"},
+      {std::string(kChunkedHeader), "3\r\nabc\r\n0\r\n\r\n"},  // nothing of the body with the header
+      {Answer("next")},
+  });
+  std::vector<Drained> answers = SendAllDrained(upstream.port(), {Get("/1"), Get("/2"), Get("/3")});
+  ASSERT_EQ(answers.size(), 3U);
+  for (const Drained& answer : answers) {
+    ASSERT_TRUE(answer.result.ok()) << answer.result.error;
+    EXPECT_TRUE(answer.stream_error.ok()) << answer.stream_error.message();
+  }
+  EXPECT_TRUE(answers[0].streamed);
+  EXPECT_EQ(answers[0].result.response.body(), "hello") << "what came with the header is read ahead";
+  EXPECT_EQ(answers[0].body, "hello world");
+  EXPECT_TRUE(answers[1].streamed);
+  EXPECT_EQ(answers[1].body, "abc");
+  EXPECT_EQ(answers[2].body, "next");
+  EXPECT_EQ(upstream.connections(), 1) << "each stream, read to its end, gave its connection back";
+}
+
+TEST(UpstreamClientTest, ABadChunkAfterAGoodOneFailsTheStreamAndTheConnectionIsNotReused) {
+  ScriptedUpstream upstream(
+      {{std::string(kChunkedHeader) + "5\r\nhello\r\nzz\r\nbad\r\n0\r\n\r\n"}, {Answer("next")}});
+  std::vector<Drained> answers = SendAllDrained(upstream.port(), {Get("/1"), Get("/2")});
+  ASSERT_EQ(answers.size(), 2U);
+  ASSERT_TRUE(answers[0].result.ok()) << answers[0].result.error;
+  EXPECT_TRUE(answers[0].streamed) << "an answer whose body does not parse is never taken whole";
+  EXPECT_EQ(answers[0].body, "hello");
+  EXPECT_FALSE(answers[0].stream_error.ok()) << "the stream's read says the body was bad";
+  ASSERT_TRUE(answers[1].result.ok()) << answers[1].result.error;
+  EXPECT_EQ(answers[1].body, "next");
+  EXPECT_EQ(upstream.connections(), 2);
+}
+
+TEST(UpstreamClientTest, ALargeAnswerStreamsAfterWhatCameWithTheHeaderAndDeclaresItsWholeLength) {
+  std::string large(size_t{70} * 1000, 'x');  // past UpstreamOptions::max_whole_body
+  for (size_t i = 0; i < large.size(); i += 1000) large[i] = static_cast<char>('a' + (i / 1000) % 26);
+  const std::string answer = Answer(large);
+  const size_t cut = answer.find("\r\n\r\n") + 4 + 30000;
+  ScriptedUpstream upstream({{answer.substr(0, cut), answer.substr(cut)}, {Answer("next")}});
+  std::vector<Drained> answers = SendAllDrained(upstream.port(), {Get("/1"), Get("/2")});
+  ASSERT_EQ(answers.size(), 2U);
+  ASSERT_TRUE(answers[0].result.ok()) << answers[0].result.error;
+  EXPECT_TRUE(answers[0].streamed);
+  EXPECT_FALSE(answers[0].result.response.body().empty()) << "the bytes that came with the header";
+  EXPECT_EQ(answers[0].declared, large.size()) << "read ahead and the stream's remaining length";
+  EXPECT_TRUE(answers[0].stream_error.ok()) << answers[0].stream_error.message();
+  EXPECT_EQ(answers[0].body, large);
+  EXPECT_EQ(answers[1].body, "next");
+  EXPECT_EQ(upstream.connections(), 1);
 }
 
 TEST(UpstreamClientTest, APlainAnswerComesWithoutTheFieldsTheCallerDropsAndTheOthersInOrder) {
