@@ -50,8 +50,7 @@ struct UpstreamClient::Connection final : Watched {
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
-  std::string out;        // the serialized header of the request being sent (reused)
-  ScannedHeader scanned;  // the header of a plain answer (reused)
+  std::string out;  // the serialized header of the request being sent (reused)
   // The read that brought the plain answer took less than it asked for, from a plain
   // socket: nothing more waited in the socket then (Pool::Return need not look).
   bool drained = false;
@@ -288,7 +287,7 @@ struct Attempt {
   std::string why;    // said instead of ec.message() when set
   bool sent = false;
   bool any_response_bytes = false;
-  bool plain = false;  // the answer is the connection's `scanned`, its body in the buffer behind it
+  bool plain = false;  // the answer is the thread's ScannedHeader, its body in the buffer behind it
   Status body_error;   // the request body's source failed
 };
 
@@ -417,7 +416,9 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
       co_return;
     }
     // A plain final answer whose body is all here too (header_scan.h), the most common: no Beast parser.
-    ScannedHeader& scanned = connection.scanned;
+    // In the thread's memory, not the connection's (cold again by the time its answer
+    // comes): SendInto takes it (TakePlain) as soon as this returns, with no co_await between.
+    ScannedHeader& scanned = ThreadScannedHeader();
     if (ScanResponse(BufferText(buffer), header_limit, max_plain_body, scanned) &&
         buffer.size() >= scanned.size + scanned.content_length) {
       connection.Settle({});
@@ -616,7 +617,7 @@ asio::awaitable<void> UpstreamClient::SendInto(const BaseUrl& base, const Upstre
 
 void UpstreamClient::TakePlain(std::unique_ptr<Connection> connection, const std::string& key,
                                bool (*drop_field)(std::string_view name), UpstreamResult& result) {
-  const ScannedHeader& scanned = connection->scanned;
+  const ScannedHeader& scanned = ThreadScannedHeader();  // Exchange's scan, just made
   UpstreamResponse& response = result.response;
   response.version(11);
   response.result(scanned.status);

@@ -111,8 +111,9 @@ class UpstreamClient {
                                                               std::chrono::steady_clock::time_point deadline,
                                                               UpstreamResult& failure);
   // Takes the plain answer that Exchange found whole in the connection's buffer (its
-  // `scanned` header and body, less the fields `drop_field` names), pooling the
-  // connection when it may be reused.
+  // header as scanned into the thread's ScannedHeader, and its body, less the fields
+  // `drop_field` names), pooling the connection when it may be reused. Called with no
+  // co_await since the scan.
   void TakePlain(std::unique_ptr<Connection> connection, const std::string& key,
                  bool (*drop_field)(std::string_view name), UpstreamResult& result);
   // With the answer's header in: reads a small body whole (pooling the connection), or
