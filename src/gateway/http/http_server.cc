@@ -656,10 +656,15 @@ class HttpServer::Impl {
         connection->out.clear();
         AppendHeader(res, connection->out);
         std::string_view payload = request->method() == http::verb::head ? std::string_view() : res.body();
-        connection->Arm(options_.write_timeout);
-        auto [write_error, bytes] =
-            co_await asio::async_write(stream, WholeMessage(connection->out, payload), kAsTuple);
-        written = !connection->Settle(write_error);
+        const MessageBuffers message = WholeMessage(connection->out, payload);
+        beast::error_code write_error;
+        const size_t sent = SendNow(stream, message, write_error);
+        if (!write_error && sent < asio::buffer_size(message)) {
+          connection->Arm(options_.write_timeout);
+          auto [rest_error, rest_bytes] = co_await asio::async_write(stream, Unsent(message, sent), kAsTuple);
+          write_error = connection->Settle(rest_error);
+        }
+        written = !write_error;
       }
       answered = written;
       if (!written || !keep_alive) break;

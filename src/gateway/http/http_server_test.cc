@@ -204,6 +204,39 @@ TEST(HttpServerTest, AWholeAnswerIsFramedOnceByItsBodysLengthWhereverItsFieldsAr
   EXPECT_EQ(count_lengths(empty), 0U) << empty;
 }
 
+// An answer larger than the socket's buffers can take at once (32 MiB: past the kernel's
+// largest send and receive buffers together), to an agent that reads nothing for now: the
+// first send takes what fits without waiting, so the one worker serves another agent
+// meanwhile; the rest is awaited, and the first agent gets every byte, in order.
+TEST(HttpServerTest, AnAnswerLargerThanTheSocketTakesNeitherStallsTheWorkerNorArrivesChanged) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.workers = 1;
+  StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Listen(options);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::string body(size_t{32} * 1024 * 1024, 'b');
+  for (size_t i = 0; i < body.size(); i += 1000) body[i] = static_cast<char>('a' + (i / 1000) % 26);
+  Status served = (*server)->Serve([&body](Request& req, int) -> asio::awaitable<Response> {
+    Response res(http::status::ok, req.version());
+    res.body() = req.target() == "/large" ? body : "small";
+    co_return res;
+  });
+  ASSERT_TRUE(served.ok()) << served.ToString();
+  TestClient reads_later((*server)->port());
+  ASSERT_FALSE(reads_later.SendRaw("GET /large HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  TestClient other((*server)->port());
+  Reply small = other.RoundTrip(http::verb::get, "/small");
+  ASSERT_FALSE(small.error) << small.error.message() << ": the worker waited on the first agent";
+  EXPECT_EQ(small.response.body(), "small");
+
+  const std::string all = reads_later.ReceiveToEnd();
+  const size_t end = all.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_THAT(all.substr(0, end), HasSubstr("Content-Length: " + std::to_string(body.size())));
+  EXPECT_EQ(all.size() - end - 4, body.size());
+  EXPECT_TRUE(all.compare(end + 4, std::string::npos, body) == 0) << "the body arrived changed";
+}
+
 TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto server = StartServer(AlwaysReady);
   ASSERT_TRUE(server);

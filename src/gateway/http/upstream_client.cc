@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 
 #include "gateway/http/header_scan.h"
 #include "gateway/http/read_message.h"
@@ -393,14 +394,21 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
     // One gather write of the header and the body; no Beast message or serializer.
     connection.out.clear();
     AppendRequestHeader(request, host, WholeBodyLength(request), connection.out);
-    connection.ArmUntil(deadline);
+    const MessageBuffers message = WholeMessage(connection.out, request.body);
     attempt.sent = true;
-    auto [write_ec, written] =
-        co_await asio::async_write(stream, WholeMessage(connection.out, request.body), kAsTuple);
+    beast::error_code write_ec;
+    size_t sent = 0;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) sent = SendNow(stream, message, write_ec);
+    if (!write_ec && sent < asio::buffer_size(message)) {
+      connection.ArmUntil(deadline);
+      auto [rest_ec, rest_bytes] = co_await asio::async_write(stream, Unsent(message, sent), kAsTuple);
+      write_ec = connection.Settle(rest_ec);
+      sent += rest_bytes;
+    }
     if (write_ec) {
-      attempt.ec = connection.Settle(write_ec);
+      attempt.ec = write_ec;
       attempt.stage = "send";
-      attempt.sent = written > 0;
+      attempt.sent = sent > 0;
       co_return;
     }
   }

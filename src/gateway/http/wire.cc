@@ -1,5 +1,10 @@
 #include "gateway/http/wire.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
 namespace latchkey::gateway {
 namespace {
 
@@ -38,6 +43,28 @@ void AppendHeader(const ResponseMessage& message, std::string& out) {
   AppendFields(header, out);
   out += message.lines.text();
   out += "\r\n"sv;
+}
+
+size_t SendNow(boost::asio::ip::tcp::socket& socket, const MessageBuffers& message,
+               boost::system::error_code& ec) {
+  ec = {};
+  std::array<iovec, 2> pieces{};
+  for (size_t i = 0; i < message.size(); ++i) {
+    pieces[i].iov_base = const_cast<void*>(message[i].data());  // sendmsg only reads them
+    pieces[i].iov_len = message[i].size();
+  }
+  msghdr header{};
+  header.msg_iov = pieces.data();
+  header.msg_iovlen = pieces.size();
+  for (;;) {
+    // MSG_DONTWAIT whatever mode the socket is in; MSG_NOSIGNAL: a closed peer is an
+    // error here, not a SIGPIPE.
+    const ssize_t sent = ::sendmsg(socket.native_handle(), &header, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<size_t>(sent);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec.assign(errno, boost::system::system_category());
+    return 0;
+  }
 }
 
 }  // namespace latchkey::gateway

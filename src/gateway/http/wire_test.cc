@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace latchkey::gateway {
 namespace {
@@ -63,6 +68,64 @@ TEST(WireTest, WholeMessageIsTheHeaderThenTheBody) {
   EXPECT_EQ(buffers[0].size(), header.size());
   EXPECT_EQ(buffers[1].data(), body.data());
   EXPECT_EQ(buffers[1].size(), body.size());
+}
+
+// SendNow against a peer that reads nothing yet: it sends what fits and returns, never
+// waiting (the worker thread would stall every other connection), and says nothing is
+// wrong; the rest, awaited (Unsent), completes the message byte for byte once the peer reads.
+TEST(WireTest, SendNowSendsWhatFitsWithoutWaitingAndTheRestFollowsWhole) {
+  namespace asio = boost::asio;
+  using tcp = asio::ip::tcp;
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket sender(io);
+  sender.connect(acceptor.local_endpoint());
+  tcp::socket receiver = acceptor.accept();
+  // (Only the sender's buffer is made small: a small receive window would let delayed
+  // acknowledgements pace the rest to a crawl.)
+  sender.set_option(asio::socket_base::send_buffer_size(4096));  // (left in blocking mode)
+
+  std::string body(size_t{1024} * 1024, 'b');  // far more than the socket buffers hold
+  for (size_t i = 0; i < body.size(); i += 4096) body[i] = static_cast<char>('a' + (i / 4096) % 26);
+  const std::string header = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const MessageBuffers message = WholeMessage(header, body);
+  boost::system::error_code ec;
+  size_t sent = SendNow(sender, message, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_GT(sent, 0U);
+  ASSERT_LT(sent, header.size() + body.size()) << "the socket took it all: the test proves nothing";
+  // Again, into the full buffer of a socket in blocking mode, with nobody reading yet: it
+  // returns at once (a wait here would never end), with no error.
+  const std::string_view whole_header(header);
+  const std::string_view whole_body(body);
+  const MessageBuffers rest =
+      sent < header.size()
+          ? MessageBuffers{asio::buffer(whole_header.substr(sent)), asio::buffer(whole_body)}
+          : MessageBuffers{asio::const_buffer(), asio::buffer(whole_body.substr(sent - header.size()))};
+  sent += SendNow(sender, rest, ec);
+  EXPECT_FALSE(ec) << ec.message();
+
+  std::string received;
+  boost::system::error_code write_ec;
+  size_t rest_written = 0;
+  asio::async_write(sender, Unsent(message, sent), [&](boost::system::error_code e, size_t n) {
+    write_ec = e;
+    rest_written = n;
+  });
+  std::thread reader([&] {
+    std::array<char, 65536> piece{};
+    boost::system::error_code read_ec;
+    while (received.size() < header.size() + body.size()) {
+      const size_t n = receiver.read_some(asio::buffer(piece), read_ec);
+      if (read_ec) break;
+      received.append(piece.data(), n);
+    }
+  });
+  io.run_for(std::chrono::seconds(30));
+  reader.join();
+  EXPECT_FALSE(write_ec) << write_ec.message();
+  EXPECT_EQ(sent + rest_written, header.size() + body.size());
+  EXPECT_TRUE(received == header + body) << "the message arrived changed: " << received.size() << " bytes";
 }
 
 // The server's request reader is Beast's parser fed whatever each read brings. A chunked
