@@ -38,26 +38,67 @@ UpstreamRequest Get(std::string target) {
   return request;
 }
 
-// Sends `requests` one after the other through one client, and returns what came back.
-std::vector<UpstreamResult> SendAll(uint16_t port, const std::vector<UpstreamRequest>& requests) {
+// Sends `requests` one after the other through one client, each answer given to the
+// coroutine `take` before the next request goes.
+template <typename Take>
+void SendEach(uint16_t port, const std::vector<UpstreamRequest>& requests, Take take) {
   asio::io_context io;
   UpstreamClient client(io.get_executor(), nullptr);
   auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(port));
   EXPECT_TRUE(base.ok());
-  std::vector<UpstreamResult> results;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         for (const UpstreamRequest& request : requests) {
-          results.push_back(co_await client.Send(
-              *base, request, nullptr, std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+          co_await take(co_await client.Send(*base, request, nullptr,
+                                             std::chrono::steady_clock::now() + std::chrono::seconds(10)));
         }
         client.CloseIdle();
         io.stop();  // the client's watchdog ticks for as long as the io_context runs
       },
       asio::detached);
   io.run();
+}
+
+// What came back for each of `requests`.
+std::vector<UpstreamResult> SendAll(uint16_t port, const std::vector<UpstreamRequest>& requests) {
+  std::vector<UpstreamResult> results;
+  SendEach(port, requests, [&](UpstreamResult result) -> asio::awaitable<void> {
+    results.push_back(std::move(result));
+    co_return;
+  });
   return results;
+}
+
+// An answer as SendAllDrained saw it: its body read to the end, what came with the header first.
+struct Drained {
+  UpstreamResult result;             // its body_stream read and let go
+  bool streamed = false;             // it came with a body_stream
+  std::optional<uint64_t> declared;  // what came with the header and what the stream declared left, summed
+  std::string body;
+  Status stream_error;  // of the stream's last read
+};
+
+// As SendAll, each answer's body read to its end before the next request.
+std::vector<Drained> SendAllDrained(uint16_t port, const std::vector<UpstreamRequest>& requests) {
+  std::vector<Drained> drained;
+  SendEach(port, requests, [&](UpstreamResult result) -> asio::awaitable<void> {
+    Drained& d = drained.emplace_back();
+    d.result = std::move(result);
+    d.body = d.result.response.body();
+    d.streamed = d.result.body_stream != nullptr;
+    if (!d.streamed) co_return;
+    if (auto left = d.result.body_stream->remaining_length()) d.declared = d.body.size() + *left;
+    std::vector<char> piece(1000);
+    for (;;) {
+      StatusOr<size_t> read = co_await d.result.body_stream->Read(piece);
+      if (!read.ok()) d.stream_error = read.status();
+      if (!read.ok() || *read == 0) break;
+      d.body.append(piece.data(), *read);
+    }
+    d.result.body_stream.reset();
+  });
+  return drained;
 }
 
 std::string Answer(std::string_view body) {
@@ -93,50 +134,6 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
     EXPECT_EQ(results[i].body_stream, nullptr);
   }
   EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
-}
-
-// An answer as SendAllDrained saw it: its body read to the end, what came with the header first.
-struct Drained {
-  UpstreamResult result;             // its body_stream read and let go
-  bool streamed = false;             // it came with a body_stream
-  std::optional<uint64_t> declared;  // what came with the header and what the stream declared left, summed
-  std::string body;
-  Status stream_error;  // of the stream's last read
-};
-
-// As SendAll, each answer's body read to its end before the next request.
-std::vector<Drained> SendAllDrained(uint16_t port, const std::vector<UpstreamRequest>& requests) {
-  asio::io_context io;
-  UpstreamClient client(io.get_executor(), nullptr);
-  auto base = ParseBaseUrl("http://127.0.0.1:" + std::to_string(port));
-  EXPECT_TRUE(base.ok());
-  std::vector<Drained> drained;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        for (const UpstreamRequest& request : requests) {
-          Drained& d = drained.emplace_back();
-          d.result = co_await client.Send(*base, request, nullptr,
-                                          std::chrono::steady_clock::now() + std::chrono::seconds(10));
-          d.body = d.result.response.body();
-          d.streamed = d.result.body_stream != nullptr;
-          if (!d.streamed) continue;
-          if (auto left = d.result.body_stream->remaining_length()) d.declared = d.body.size() + *left;
-          std::vector<char> piece(1000);
-          for (;;) {
-            StatusOr<size_t> read = co_await d.result.body_stream->Read(piece);
-            if (!read.ok()) d.stream_error = read.status();
-            if (!read.ok() || *read == 0) break;
-            d.body.append(piece.data(), *read);
-          }
-          d.result.body_stream.reset();
-        }
-        client.CloseIdle();
-        io.stop();
-      },
-      asio::detached);
-  io.run();
-  return drained;
 }
 
 constexpr std::string_view kChunkedHeader = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
