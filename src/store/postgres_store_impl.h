@@ -25,6 +25,7 @@ class PostgresStore final : public sql::SqlStore {
             // that asks for id > N never misses a row committed later with a smaller id.
             // (Readers are not blocked: EXCLUSIVE mode only conflicts with writers.)
             .before_audit_append = "LOCK TABLE audit IN EXCLUSIVE MODE",
+            .audit_insert = "INSERT INTO",
             // Identity columns are GENERATED ALWAYS: a given value needs saying so, and the
             // sequence behind one does not move by itself.
             .insert_given_identity = "OVERRIDING SYSTEM VALUE",

@@ -26,6 +26,13 @@ struct Dialect {
   size_t audit_rows_per_insert = 32;
   // Run before appending audit rows in the same transaction, or empty.
   std::string_view before_audit_append;
+  // How a multi-row audit INSERT begins. SQLite's plain INSERT of several rows may abort
+  // half-way, so it keeps a statement journal to undo its own rows: a copy of every page
+  // it changes, spilled to a temporary file once large (two thirds of the audit writer's
+  // file writes, bench/gateway/RESULTS.md, stop 45). INSERT OR FAIL keeps none; a row
+  // that fails leaves the rows before it, which no one sees: AppendAudit is one
+  // transaction, rolled back whole on any error.
+  std::string_view audit_insert = "INSERT INTO";
   // Put between an INSERT's column list and VALUES so a column the database numbers itself
   // takes the value given (ImportSnapshot keeps every id), or empty.
   std::string_view insert_given_identity;

@@ -21,9 +21,13 @@ std::string AlertName(std::string_view event_id) { return "alert event '" + std:
 constexpr const char* kAlertColumns =
     "event_id, type, connection, payload, created_at, attempts, next_attempt_at, delivered_at, last_error";
 
-std::string AuditInsert(size_t rows) {
-  std::string sql =
-      "INSERT INTO audit (at, agent, client, connection, method, path, upstream_status, code, latency_ms, "
+constexpr size_t kAuditColumns = 10;
+
+// `rows` rows: `verb` is the dialect's audit_insert.
+std::string AuditInsert(std::string_view verb, size_t rows) {
+  std::string sql(verb);
+  sql +=
+      " audit (at, agent, client, connection, method, path, upstream_status, code, latency_ms, "
       "refreshed) VALUES ";
   for (size_t i = 0; i < rows; ++i)
     sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -74,8 +78,9 @@ Status SqlStore::AppendAudit(const std::vector<AuditRecord>& records) {
     size_t sql_rows = 0;
     size_t first = 0;
     for (const size_t rows : groups) {
-      if (rows != sql_rows) sql = AuditInsert(sql_rows = rows);
+      if (rows != sql_rows) sql = AuditInsert(dialect_.audit_insert, sql_rows = rows);
       Params params;
+      params.Reserve(rows * kAuditColumns);
       for (size_t i = first; i < first + rows; ++i) {
         const AuditRecord& r = records[i];
         params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.client).AddUnowned(r.connection);

@@ -44,6 +44,9 @@ class Params {
   // batches, whose rows outlive the statement.
   Params& AddUnowned(std::string_view value);
 
+  // Room for `count` values, so a long list (an audit batch's) is not moved as it grows.
+  void Reserve(size_t count) { values_.reserve(count); }
+
   bool empty() const { return values_.empty(); }
   const std::vector<Value>& values() const { return values_; }
 
