@@ -209,9 +209,14 @@ CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
     // 11: the hand-over fence (issue 24): `latchkey backup --final` copied this store for
     // another, so it starts no refresh from then on. At most one row; never in a backup.
     {11, "CREATE TABLE handover (id INTEGER PRIMARY KEY CHECK (id = 1), handed_over_at BIGINT NOT NULL)"},
+    // 12: retention finds old audit rows in write order (SqlStore::DeleteAuditBefore), so
+    // no append pays for a fourth index entry any more.
+    {12, "DROP INDEX audit_at"},
 };
 
 }  // namespace
+
+std::span<const sql::Migration> Migrations() { return kMigrations; }
 
 int LatestSchemaVersion() { return std::end(kMigrations)[-1].version; }
 

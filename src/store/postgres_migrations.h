@@ -3,11 +3,17 @@
 // Called once per OpenPostgresStore, from that thread.
 #pragma once
 
+#include <span>
+
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/postgres_pool.h"
+#include "store/sql/migrate.h"
 
 namespace latchkey::store::postgres {
+
+// Every migration, oldest first (what Migrate applies; tests read them too).
+std::span<const sql::Migration> Migrations();
 
 // The newest schema version this binary knows.
 int LatestSchemaVersion();

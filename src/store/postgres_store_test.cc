@@ -76,6 +76,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");    // undoes migration 12
   QueryInt(env.Url(), "DROP TABLE handover");                   // undoes migration 11
   QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");  // undoes migration 10
   QueryInt(env.Url(), "DROP TABLE mcp_clients, mcp_consents, mcp_tokens");
@@ -101,6 +102,7 @@ TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE((*store)->AppendAudit(before).ok());
   }
+  QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");
   QueryInt(env.Url(), "DROP TABLE handover");
   QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");
   QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 9");
@@ -113,6 +115,28 @@ TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
             postgres::LatestSchemaVersion());
   ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
+}
+
+TEST(PostgresStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
+  PostgresTestEnv env;
+  const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
+  {
+    auto store = env.Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->AppendAudit(before).ok());
+  }
+  QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");
+  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 11");
+  auto store = env.Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
+            postgres::LatestSchemaVersion());
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_at'"), 0);
+  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(**store, before);
+}
+
+TEST(PostgresStoreTest, NoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable) {
+  ExpectNoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable(postgres::Migrations());
 }
 
 TEST(PostgresStoreTest, RefusesASchemaNewerThanTheBinary) {

@@ -161,6 +161,21 @@ const SnapshotValue* SnapshotRow::Find(std::string_view column) const {
   return found == cells.end() ? nullptr : &found->value;
 }
 
+Status CheckSnapshotSchema(int snapshot_schema, int store_schema) {
+  if (snapshot_schema > store_schema) {
+    return FailedPreconditionError("the backup has store schema version " + std::to_string(snapshot_schema) +
+                                   ", newer than this latchkey's (" + std::to_string(store_schema) +
+                                   "): restore it with a latchkey at least as new as the one that made it");
+  }
+  if (snapshot_schema < kOldestSnapshotSchema) {
+    return FailedPreconditionError(
+        "the backup has store schema version " + std::to_string(snapshot_schema) +
+        "; this latchkey restores versions " + std::to_string(kOldestSnapshotSchema) + " to " +
+        std::to_string(store_schema) + ": restore it with the latchkey version that made it, then upgrade");
+  }
+  return Status::Ok();
+}
+
 Status CheckSnapshotRow(const SnapshotRow& row) {
   const SnapshotTable* table = FindSnapshotTable(row.table);
   if (table == nullptr) return InvalidArgumentError("unknown table " + Quoted(row.table));

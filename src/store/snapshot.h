@@ -83,6 +83,18 @@ struct SnapshotSink {
   std::function<Status(const SnapshotRow&)> row;
 };
 
+// The oldest store schema whose snapshots this build imports: the carried tables are the
+// same from that version to the newest, so its rows go into a store of the newest as they
+// are. A migration that changes a carried table (its columns, or what their values mean)
+// moves this to its own version, unless it also gives older snapshots a way in.
+// (SqliteStoreTest and PostgresStoreTest.NoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable
+// hold the migrations to that.)
+inline constexpr int kOldestSnapshotSchema = 11;
+
+// kFailedPrecondition unless a snapshot of `snapshot_schema` goes into a store of
+// `store_schema` (from kOldestSnapshotSchema up to the store's own).
+Status CheckSnapshotSchema(int snapshot_schema, int store_schema);
+
 struct Snapshot {
   int schema_version = 0;
   std::vector<SnapshotRow> rows;  // tables in SnapshotTables() order

@@ -2,11 +2,17 @@
 // database up to the newest version. Called once per OpenSqliteStore, from that thread.
 #pragma once
 
+#include <span>
+
 #include "common/clock.h"
 #include "common/status.h"
+#include "store/sql/migrate.h"
 #include "store/sqlite_pool.h"
 
 namespace latchkey::store::sqlite {
+
+// Every migration, oldest first (what Migrate applies; tests read them too).
+std::span<const sql::Migration> Migrations();
 
 // The newest schema version this binary knows.
 int LatestSchemaVersion();

@@ -100,10 +100,11 @@ void ExecRaw(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
-// What migrations 7 to 10 added, dropped again: a store as the versions before wrote it.
+// What migrations 7 to 12 changed, undone again: a store as the versions before wrote it.
 // Undone newest first.
 constexpr const char* kUndoMigration10 = "ALTER TABLE audit DROP COLUMN client;";
 constexpr const char* kUndoMigration11 = "DROP TABLE handover;";
+constexpr const char* kUndoMigration12 = "CREATE INDEX audit_at ON audit(at);";
 constexpr const char* kUndoMigration7 = R"sql(
     ALTER TABLE connections DROP COLUMN account_id;
     ALTER TABLE pending_authorizations DROP COLUMN binding_hash;
@@ -133,6 +134,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
   // Put the file back to version 3: the audit table as migration 1 made it, with rows
   // whose ids have a gap.
+  ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, R"sql(
@@ -158,8 +160,9 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   EXPECT_EQ(QueryInt(path, "SELECT instr(sql, 'AUTOINCREMENT') FROM sqlite_master WHERE name = 'audit'"), 0);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 0);
+  // audit_agent and audit_connection (migration 5 added audit_at, migration 12 dropped it).
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"),
-            3);
+            2);
 
   AuditRecord next;
   next.agent = "claude";
@@ -205,6 +208,7 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
+  ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
@@ -242,6 +246,7 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, kUndoMigration9);
@@ -264,6 +269,7 @@ TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->AppendAudit(before).ok());
   }
+  ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
   ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 9");
@@ -272,6 +278,28 @@ TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
+}
+
+TEST(SqliteStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
+  TempDir dir;
+  std::string path = dir.File("latchkey.db");
+  const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
+  {
+    auto store = OpenSqliteStore({path}, SystemClock::Instance());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->AppendAudit(before).ok());
+  }
+  ExecRaw(path, kUndoMigration12);
+  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 11");
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_at'"), 0);
+  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(**store, before);
+}
+
+TEST(SqliteStoreTest, NoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable) {
+  ExpectNoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable(sqlite::Migrations());
 }
 
 // While alive, the process's default SQLite VFS is the one it was, but counting the

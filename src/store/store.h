@@ -120,9 +120,13 @@ class Store {
   virtual Status AppendAudit(const std::vector<AuditRecord>& records) = 0;
   Status AppendAudit(const AuditRecord& record) { return AppendAudit(std::vector<AuditRecord>{record}); }
   virtual StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) = 0;  // newest first
-  // Retention: deletes the rows written before `before`, except the newest row of all (the
-  // next id must stay above every id handed out, for after_id cursors). Returns how many.
-  virtual StatusOr<int64_t> DeleteAuditBefore(TimePoint before) = 0;
+  // Retention: deletes the rows dated before `before`, in the order they were written, up
+  // to the first row dated from `before` to `now` (a row dated after `now`, from a clock
+  // that ran ahead, holds back nothing). A row that is old but was written after that one
+  // (a long call's, dated when it began; or the clock went back) waits for a later pass.
+  // Never deleted: a row dated from `before` on, and the newest row of all (the next id
+  // must stay above every id handed out, for after_id cursors). Returns how many.
+  virtual StatusOr<int64_t> DeleteAuditBefore(TimePoint before, TimePoint now) = 0;
 
   // --- alert outbox ---
   // kAlreadyExists (and no change) when event_id is already queued: enqueueing is idempotent.

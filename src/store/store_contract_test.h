@@ -10,10 +10,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "store/snapshot.h"
+#include "store/sql/migrate.h"
 #include "store/store.h"
 
 namespace latchkey::store::testing {
@@ -212,6 +216,44 @@ inline void ExpectSnapshotTablesCoverTheSchema(const std::map<std::string, std::
     carried.erase(found);
   }
   for (const auto& [table, columns] : carried) ADD_FAILURE() << "no table " << table << " in the database";
+}
+
+// A store written by the version before migration 12 (which dropped the index on
+// audit.at): its rows read back as they were, and retention, which now walks them in write
+// order, deletes the old ones. `before` was appended before the store went back to 11.
+inline void ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(Store& store,
+                                                               const std::vector<AuditRecord>& before) {
+  AuditFilter all;
+  all.limit = 1000;
+  auto read = store.QueryAudit(all);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    AuditRecord want = before[i];
+    want.id = (*read)[before.size() - 1 - i].id;  // newest first
+    EXPECT_EQ((*read)[before.size() - 1 - i], want) << "row " << i;
+  }
+  auto deleted = store.DeleteAuditBefore(before.back().at, before.back().at);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, static_cast<int64_t>(before.size()) - 1);
+}
+
+// Migrations after the oldest schema whose snapshots a restore takes (kOldestSnapshotSchema)
+// must leave the tables a backup carries alone, or that constant must move: a snapshot's
+// rows go into the newest schema as they are. A migration naming a carried table is taken
+// for one that changes it.
+inline void ExpectNoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable(
+    std::span<const sql::Migration> migrations) {
+  for (const sql::Migration& migration : migrations) {
+    if (migration.version <= kOldestSnapshotSchema) continue;
+    for (const SnapshotTable& table : SnapshotTables()) {
+      const std::regex named("\\b" + std::string(table.name) + "\\b", std::regex::icase);
+      EXPECT_FALSE(std::regex_search(migration.sql, named))
+          << "migration " << migration.version << " names table " << table.name
+          << ", which backups carry: move kOldestSnapshotSchema (store/snapshot.h) to " << migration.version
+          << ", or let older snapshots in another way";
+    }
+  }
 }
 
 }  // namespace latchkey::store::testing

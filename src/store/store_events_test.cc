@@ -308,7 +308,7 @@ TEST_P(StoreContractTest, AuditRetentionDeletesOldRowsButKeepsTheNewest) {
     batch.push_back(row);
   }
   ASSERT_TRUE(store().AppendAudit(batch).ok());
-  auto deleted = store().DeleteAuditBefore(At(1500));  // a0 … a4
+  auto deleted = store().DeleteAuditBefore(At(1500), At(2000));  // a0 … a4
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   EXPECT_EQ(*deleted, 5);
   AuditFilter all;
@@ -319,7 +319,7 @@ TEST_P(StoreContractTest, AuditRetentionDeletesOldRowsButKeepsTheNewest) {
   EXPECT_EQ(rows->back().agent, "a5");
   const int64_t newest = rows->front().id;
 
-  EXPECT_EQ(*store().DeleteAuditBefore(At(99999)), 4) << "all but the newest";
+  EXPECT_EQ(*store().DeleteAuditBefore(At(99999), At(99999)), 4) << "all but the newest";
   ASSERT_TRUE(store().AppendAudit(Audit("after", "gmail", "")).ok());
   all.after_id = newest;
   rows = store().QueryAudit(all);
@@ -327,6 +327,42 @@ TEST_P(StoreContractTest, AuditRetentionDeletesOldRowsButKeepsTheNewest) {
   ASSERT_EQ(rows->size(), 1U);
   EXPECT_EQ(rows->front().agent, "after");
   EXPECT_GT(rows->front().id, newest);
+}
+
+// Retention reads rows in the order they were written, up to the first that is not old: an
+// old row written after it (a long call's, dated when it began) waits for a later pass, a
+// row not yet old is never deleted, and a row dated in the future (the clock ran ahead)
+// holds back nothing but itself.
+TEST_P(StoreContractTest, AuditRetentionGoesInWriteOrderAndNoFutureDateHoldsItBack) {
+  const std::vector<std::pair<std::string, int>> written = {{"old", 1000},      {"future", 5000},
+                                                            {"old-too", 1100},  {"young", 2500},
+                                                            {"old-late", 1200}, {"younger", 2600}};
+  std::vector<AuditRecord> batch;
+  for (const auto& [agent, at] : written) {
+    AuditRecord row = Audit(agent, "gmail", "");
+    row.at = At(at);
+    batch.push_back(row);
+  }
+  ASSERT_TRUE(store().AppendAudit(batch).ok());
+  auto agents = [&] {
+    AuditFilter all;
+    all.limit = 100;
+    std::vector<std::string> left;
+    for (const AuditRecord& row : *store().QueryAudit(all)) left.insert(left.begin(), row.agent);
+    return left;
+  };
+  // Cutoff 2000 at 3000: up to "young"; "future" stays, "old-late" waits.
+  auto deleted = store().DeleteAuditBefore(At(2000), At(3000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_THAT(agents(), ::testing::ElementsAre("future", "young", "old-late", "younger"));
+  // Cutoff 2550 at 3100: up to "younger"; "young" and "old-late" go.
+  EXPECT_EQ(*store().DeleteAuditBefore(At(2550), At(3100)), 2);
+  EXPECT_THAT(agents(), ::testing::ElementsAre("future", "younger"));
+  // Once its date is past the cutoff, the future-dated row goes too; the newest stays.
+  EXPECT_EQ(*store().DeleteAuditBefore(At(6000), At(7000)), 1);
+  EXPECT_THAT(agents(), ::testing::ElementsAre("younger"));
+  EXPECT_EQ(*store().DeleteAuditBefore(At(6000), At(7000)), 0);
 }
 
 TEST_P(StoreContractTest, EndedSessionsAreKnownUntilTheirCookiesExpire) {

@@ -140,11 +140,12 @@ Status CheckHeader(const Json& header, int schema_version, const KeyManager& key
                                 "; this latchkey reads version " + std::to_string(kFormatVersion));
   }
   const Json& schema = header.contains("schema_version") ? header["schema_version"] : Json();
-  if (!schema.is_number_integer() || schema != schema_version) {
-    return FailedPreconditionError("the backup has store schema version " + ToDisplayText(schema.dump(), 20) +
-                                   " and this latchkey " + std::to_string(schema_version) +
-                                   ": restore it with the latchkey version that made it");
+  if (!schema.is_number_integer() || schema < std::numeric_limits<int>::min() ||
+      schema > std::numeric_limits<int>::max()) {
+    return InvalidArgumentError("the backup's store schema version is " + ToDisplayText(schema.dump(), 20) +
+                                ", not a version number");
   }
+  LATCHKEY_RETURN_IF_ERROR(store::CheckSnapshotSchema(schema.get<int>(), schema_version));
   const std::string master = StringField(header, "master_key_id");
   if (master != keys.master_key_id()) {
     return FailedPreconditionError("the backup was made under master key " + Shown(master) +
@@ -307,7 +308,7 @@ StatusOr<RestoredBackup> RestoreBackup(std::string_view file, store::Store& targ
     return InvalidArgumentError(
         "the backup header lacks created_at or final, or holds one of the wrong type");
   }
-  store::Snapshot snapshot{.schema_version = schema_version, .rows = {}};
+  store::Snapshot snapshot{.schema_version = header["schema_version"].get<int>(), .rows = {}};
   snapshot.rows.reserve(parsed.rows.size());
   for (size_t i = 0; i < parsed.rows.size(); ++i) {
     LATCHKEY_ASSIGN_OR_RETURN(store::SnapshotRow row, ReadRow(parsed.rows[i], static_cast<int64_t>(i) + 2));

@@ -161,6 +161,36 @@ TEST_F(BackupTest, AFlippedByteAnywhereIsRefusedAndNothingIsWritten) {
   EXPECT_TRUE(Rows(*target).empty());
 }
 
+// A backup made by an earlier latchkey restores into a newer one while the tables a backup
+// carries are the same in both (from store::kOldestSnapshotSchema on); one older than that,
+// or one made by a newer latchkey, is refused with nothing written.
+TEST_F(BackupTest, ABackupOfAnEarlierSchemaRestoresFromTheOldestSnapshotSchemaOn) {
+  std::vector<std::string> lines = LinesBeforeMac(Backup());
+  auto with_schema = [&](int version) {
+    nlohmann::ordered_json header = nlohmann::ordered_json::parse(lines.front());
+    header["schema_version"] = version;
+    std::vector<std::string> changed = lines;
+    changed.front() = header.dump();
+    return Resigned(changed);
+  };
+  const int newest = *vault_->store().SchemaVersion();
+  for (int refused : {store::kOldestSnapshotSchema - 1, newest + 1}) {
+    auto target = EmptyStore("refused-" + std::to_string(refused) + ".db");
+    ASSERT_NE(target, nullptr);
+    StatusOr<RestoredBackup> restored = Restore(with_schema(refused), target);
+    EXPECT_EQ(restored.status().code(), StatusCode::kFailedPrecondition) << restored.status().ToString();
+    EXPECT_THAT(restored.status().message(), HasSubstr("schema version " + std::to_string(refused)));
+    EXPECT_TRUE(Rows(*target).empty());
+  }
+  for (int version = store::kOldestSnapshotSchema; version <= newest; ++version) {
+    auto target = EmptyStore("restored-" + std::to_string(version) + ".db");
+    ASSERT_NE(target, nullptr);
+    StatusOr<RestoredBackup> restored = Restore(with_schema(version), target);
+    ASSERT_TRUE(restored.ok()) << "schema " << version << ": " << restored.status().ToString();
+    EXPECT_EQ(Rows(*target), Rows(vault_->store()));
+  }
+}
+
 TEST_F(BackupTest, AnotherMasterKeyIsRefusedAndNothingIsWritten) {
   const std::string file = Backup();
   auto target = EmptyStore("restored.db");

@@ -33,7 +33,8 @@ StatusOr<StoreRetention::Pass> StoreRetention::RunOnce() {
   // With a margin: a node whose clock runs behind still refuses a signed-out cookie.
   LATCHKEY_RETURN_IF_ERROR(store_.DeleteEndedSessionsBefore(now - std::chrono::minutes(10)).status());
   if (options_.audit_retention.count() > 0) {
-    LATCHKEY_ASSIGN_OR_RETURN(pass.audit_deleted, store_.DeleteAuditBefore(now - options_.audit_retention));
+    LATCHKEY_ASSIGN_OR_RETURN(pass.audit_deleted,
+                              store_.DeleteAuditBefore(now - options_.audit_retention, now));
   }
   return pass;
 }

@@ -109,7 +109,7 @@ class SqlStore : public Store {
   using Store::AppendAudit;
   Status AppendAudit(const std::vector<AuditRecord>& records) override;
   StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditFilter& filter) override;
-  StatusOr<int64_t> DeleteAuditBefore(TimePoint before) override;
+  StatusOr<int64_t> DeleteAuditBefore(TimePoint before, TimePoint now) override;
   Status EnqueueAlert(const AlertEvent& event) override;
   StatusOr<std::vector<AlertEvent>> DueAlerts(TimePoint now, int limit) override;
   StatusOr<std::vector<AlertEvent>> ClaimDueAlerts(TimePoint now, int limit, TimePoint lease_until) override;

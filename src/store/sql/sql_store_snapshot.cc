@@ -109,11 +109,7 @@ Status SqlStore::ImportSnapshot(const Snapshot& snapshot) {
   for (const SnapshotRow& row : snapshot.rows) LATCHKEY_RETURN_IF_ERROR(CheckSnapshotRow(row));
   return Write([&](Tx& tx) -> Status {
     LATCHKEY_ASSIGN_OR_RETURN(const int version, StoredSchemaVersion(tx));
-    if (version != snapshot.schema_version) {
-      return FailedPreconditionError(
-          "the snapshot has schema version " + std::to_string(snapshot.schema_version) + " and this store " +
-          std::to_string(version) + "; restore with the latchkey version that made it");
-    }
+    LATCHKEY_RETURN_IF_ERROR(CheckSnapshotSchema(snapshot.schema_version, version));
     for (const SnapshotTable& table : SnapshotTables()) {
       LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> any,
                                 tx.Query("SELECT 1 FROM " + std::string(table.name) + " LIMIT 1"));
