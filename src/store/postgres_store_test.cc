@@ -92,47 +92,54 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
   ExpectAConnectionOfVersionSevenAfterMigrationEight(**store, connection);
 }
 
+// A database of `env` holding the audit rows `rows`, put back to `version` by the `undo`
+// statements (newest migration first): what that version wrote.
+void AuditRowsWrittenByVersion(PostgresTestEnv& env, const std::vector<AuditRecord>& rows,
+                               std::initializer_list<const char*> undo, int version) {
+  {
+    auto store = env.Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->AppendAudit(rows).ok());
+  }
+  for (const char* statement : undo) QueryInt(env.Url(), statement);
+  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > " + std::to_string(version));
+}
+
+// This build opening the database again, which migrates it to the newest version.
+std::shared_ptr<Store> Migrated(PostgresTestEnv& env) {
+  auto store = env.Open();
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
+            postgres::LatestSchemaVersion());
+  return store.ok() ? *store : nullptr;
+}
+
 // A store written by the version before migration 10 (the MCP client a call came
 // through): its audit rows read back with no client, and new rows name theirs.
 TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   PostgresTestEnv env;
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  {
-    auto store = env.Open();
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    ASSERT_TRUE((*store)->AppendAudit(before).ok());
-  }
-  QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");
-  QueryInt(env.Url(), "DROP TABLE handover");
-  QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");
-  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 9");
+  AuditRowsWrittenByVersion(
+      env, before,
+      {"CREATE INDEX audit_at ON audit(at)", "DROP TABLE handover", "ALTER TABLE audit DROP COLUMN client"},
+      9);
   ASSERT_EQ(QueryInt(env.Url(),
                      "SELECT COUNT(*) FROM information_schema.columns "
                      "WHERE table_name = 'audit' AND column_name = 'client'"),
             0);
-  auto store = env.Open();
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
-            postgres::LatestSchemaVersion());
-  ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
+  auto store = Migrated(env);
+  ASSERT_NE(store, nullptr);
+  ExpectAuditRowsOfVersionNineAfterMigrationTen(*store, before);
 }
 
 TEST(PostgresStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
   PostgresTestEnv env;
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  {
-    auto store = env.Open();
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    ASSERT_TRUE((*store)->AppendAudit(before).ok());
-  }
-  QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");
-  QueryInt(env.Url(), "DELETE FROM schema_migrations WHERE version > 11");
-  auto store = env.Open();
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(QueryInt(env.Url(), "SELECT MAX(version) FROM schema_migrations"),
-            postgres::LatestSchemaVersion());
+  AuditRowsWrittenByVersion(env, before, {"CREATE INDEX audit_at ON audit(at)"}, 11);
+  auto store = Migrated(env);
+  ASSERT_NE(store, nullptr);
   EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_at'"), 0);
-  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(**store, before);
+  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(*store, before);
 }
 
 TEST(PostgresStoreTest, NoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable) {

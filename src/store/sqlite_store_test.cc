@@ -258,44 +258,49 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
   ExpectAConnectionOfVersionSevenAfterMigrationEight(**store, connection);
 }
 
+// A store at `path` holding the audit rows `rows`, put back to `version` by the `undo`
+// scripts (newest migration first): the file that version wrote.
+void AuditRowsWrittenByVersion(const std::string& path, const std::vector<AuditRecord>& rows,
+                               std::initializer_list<const char*> undo, int version) {
+  {
+    auto store = OpenSqliteStore({path}, SystemClock::Instance());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->AppendAudit(rows).ok());
+  }
+  for (const char* script : undo) ExecRaw(path, script);
+  ExecRaw(path, ("DELETE FROM schema_migrations WHERE version > " + std::to_string(version)).c_str());
+}
+
+// This build opening `path` again, which migrates it to the newest version.
+std::shared_ptr<Store> Migrated(const std::string& path) {
+  auto store = OpenSqliteStore({path}, SystemClock::Instance());
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  return store.ok() ? *store : nullptr;
+}
+
 // Migration 10 adds the MCP client a call came through: audit rows written by version 9
 // read back with no client, and new rows name theirs.
 TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  {
-    auto store = OpenSqliteStore({path}, SystemClock::Instance());
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->AppendAudit(before).ok());
-  }
-  ExecRaw(path, kUndoMigration12);
-  ExecRaw(path, kUndoMigration11);
-  ExecRaw(path, kUndoMigration10);
-  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 9");
+  AuditRowsWrittenByVersion(path, before, {kUndoMigration12, kUndoMigration11, kUndoMigration10}, 9);
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'client'"), 0);
-  auto store = OpenSqliteStore({path}, SystemClock::Instance());
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
-  ExpectAuditRowsOfVersionNineAfterMigrationTen(**store, before);
+  auto store = Migrated(path);
+  ASSERT_NE(store, nullptr);
+  ExpectAuditRowsOfVersionNineAfterMigrationTen(*store, before);
 }
 
 TEST(SqliteStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  {
-    auto store = OpenSqliteStore({path}, SystemClock::Instance());
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->AppendAudit(before).ok());
-  }
-  ExecRaw(path, kUndoMigration12);
-  ExecRaw(path, "DELETE FROM schema_migrations WHERE version > 11");
-  auto store = OpenSqliteStore({path}, SystemClock::Instance());
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
+  AuditRowsWrittenByVersion(path, before, {kUndoMigration12}, 11);
+  auto store = Migrated(path);
+  ASSERT_NE(store, nullptr);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_at'"), 0);
-  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(**store, before);
+  ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(*store, before);
 }
 
 TEST(SqliteStoreTest, NoMigrationSinceTheOldestSnapshotSchemaTouchesACarriedTable) {

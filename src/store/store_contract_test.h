@@ -141,10 +141,8 @@ inline std::vector<AuditRecord> AuditRowsOfVersionNine() {
            .refreshed = true}};
 }
 
-// After migration 10 (the MCP client a call came through), the audit rows version 9 wrote
-// (`before`, oldest first) read back whole and name no client; a new row names its own.
-inline void ExpectAuditRowsOfVersionNineAfterMigrationTen(Store& store,
-                                                          const std::vector<AuditRecord>& before) {
+// The audit rows `before` (oldest first) read back whole from `store`, which holds no other.
+inline void ExpectTheAuditRows(Store& store, const std::vector<AuditRecord>& before) {
   AuditFilter all;
   all.limit = 1000;
   auto read = store.QueryAudit(all);
@@ -152,11 +150,17 @@ inline void ExpectAuditRowsOfVersionNineAfterMigrationTen(Store& store,
   ASSERT_EQ(read->size(), before.size());
   for (size_t i = 0; i < before.size(); ++i) {
     const AuditRecord& got = (*read)[before.size() - 1 - i];  // newest first
-    EXPECT_EQ(got.client, "") << "row " << i;
     AuditRecord want = before[i];
     want.id = got.id;
     EXPECT_EQ(got, want) << "row " << i;
   }
+}
+
+// After migration 10 (the MCP client a call came through), the audit rows version 9 wrote
+// (`before`, oldest first, naming no client) read back whole; a new row names its own.
+inline void ExpectAuditRowsOfVersionNineAfterMigrationTen(Store& store,
+                                                          const std::vector<AuditRecord>& before) {
+  ExpectTheAuditRows(store, before);
 
   AuditRecord next = before.back();
   next.at = At(3000);
@@ -167,9 +171,13 @@ inline void ExpectAuditRowsOfVersionNineAfterMigrationTen(Store& store,
   auto rows = store.QueryAudit(through);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_GT(rows->front().id, read->front().id);
   next.id = rows->front().id;
   EXPECT_EQ(rows->front(), next);
+  AuditFilter all;
+  all.limit = 1000;
+  auto newest = store.QueryAudit(all);
+  ASSERT_TRUE(newest.ok()) << newest.status().ToString();
+  EXPECT_EQ(newest->front().id, next.id) << "its id is above every earlier row's";
 }
 
 inline AgentRecord Agent(std::string name, std::string id) {
@@ -223,16 +231,7 @@ inline void ExpectSnapshotTablesCoverTheSchema(const std::map<std::string, std::
 // order, deletes the old ones. `before` was appended before the store went back to 11.
 inline void ExpectAuditRowsOfVersionElevenAfterMigrationTwelve(Store& store,
                                                                const std::vector<AuditRecord>& before) {
-  AuditFilter all;
-  all.limit = 1000;
-  auto read = store.QueryAudit(all);
-  ASSERT_TRUE(read.ok()) << read.status().ToString();
-  ASSERT_EQ(read->size(), before.size());
-  for (size_t i = 0; i < before.size(); ++i) {
-    AuditRecord want = before[i];
-    want.id = (*read)[before.size() - 1 - i].id;  // newest first
-    EXPECT_EQ((*read)[before.size() - 1 - i], want) << "row " << i;
-  }
+  ExpectTheAuditRows(store, before);
   auto deleted = store.DeleteAuditBefore(before.back().at, before.back().at);
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   EXPECT_EQ(*deleted, static_cast<int64_t>(before.size()) - 1);
