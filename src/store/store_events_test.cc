@@ -348,7 +348,11 @@ TEST_P(StoreContractTest, AuditRetentionGoesInWriteOrderAndNoFutureDateHoldsItBa
     AuditFilter all;
     all.limit = 100;
     std::vector<std::string> left;
-    for (const AuditRecord& row : *store().QueryAudit(all)) left.insert(left.begin(), row.agent);
+    auto rows = store().QueryAudit(all);  // held: a loop over *QueryAudit(…) reads a destroyed vector
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (rows.ok()) {
+      for (const AuditRecord& row : *rows) left.insert(left.begin(), row.agent);
+    }
     return left;
   };
   // Cutoff 2000 at 3000: up to "young"; "future" stays, "old-late" waits.
