@@ -132,8 +132,9 @@ StatusOr<BackupFile> ParseLines(std::string_view file) {
   return parsed;
 }
 
-// Steps 2 and 3: a backup this latchkey reads, of its schema, made under this master key.
-Status CheckHeader(const Json& header, int schema_version, const KeyManager& keys) {
+// Steps 2 and 3: a backup this latchkey reads, of a schema it restores, made under this
+// master key. Returns the backup's schema version.
+StatusOr<int> CheckHeader(const Json& header, int schema_version, const KeyManager& keys) {
   const Json& version = header.contains("version") ? header["version"] : Json();
   if (!version.is_number_integer() || version != kFormatVersion) {
     return InvalidArgumentError("the backup has format version " + ToDisplayText(version.dump(), 20) +
@@ -145,7 +146,8 @@ Status CheckHeader(const Json& header, int schema_version, const KeyManager& key
     return InvalidArgumentError("the backup's store schema version is " + ToDisplayText(schema.dump(), 20) +
                                 ", not a version number");
   }
-  LATCHKEY_RETURN_IF_ERROR(store::CheckSnapshotSchema(schema.get<int>(), schema_version));
+  const int backup_schema = schema.get<int>();
+  LATCHKEY_RETURN_IF_ERROR(store::CheckSnapshotSchema(backup_schema, schema_version));
   const std::string master = StringField(header, "master_key_id");
   if (master != keys.master_key_id()) {
     return FailedPreconditionError("the backup was made under master key " + Shown(master) +
@@ -153,7 +155,7 @@ Status CheckHeader(const Json& header, int schema_version, const KeyManager& key
                                    keys.master_key_source() +
                                    "): use the master key of the store it came from");
   }
-  return Status::Ok();
+  return backup_schema;
 }
 
 // Step 4.
@@ -298,7 +300,7 @@ Status WriteBackup(store::Store& store, const KeyManager& keys, const Clock& clo
 StatusOr<RestoredBackup> RestoreBackup(std::string_view file, store::Store& target, const KeyManager& keys) {
   LATCHKEY_ASSIGN_OR_RETURN(BackupFile parsed, ParseLines(file));
   LATCHKEY_ASSIGN_OR_RETURN(const int schema_version, target.SchemaVersion());
-  LATCHKEY_RETURN_IF_ERROR(CheckHeader(parsed.header, schema_version, keys));
+  LATCHKEY_ASSIGN_OR_RETURN(const int backup_schema, CheckHeader(parsed.header, schema_version, keys));
   LATCHKEY_RETURN_IF_ERROR(CheckMac(parsed, keys));
 
   // Authentic from here on: what still fails was made by another latchkey, or not by one.
@@ -308,7 +310,7 @@ StatusOr<RestoredBackup> RestoreBackup(std::string_view file, store::Store& targ
     return InvalidArgumentError(
         "the backup header lacks created_at or final, or holds one of the wrong type");
   }
-  store::Snapshot snapshot{.schema_version = header["schema_version"].get<int>(), .rows = {}};
+  store::Snapshot snapshot{.schema_version = backup_schema, .rows = {}};
   snapshot.rows.reserve(parsed.rows.size());
   for (size_t i = 0; i < parsed.rows.size(); ++i) {
     LATCHKEY_ASSIGN_OR_RETURN(store::SnapshotRow row, ReadRow(parsed.rows[i], static_cast<int64_t>(i) + 2));

@@ -104,9 +104,13 @@ StatusOr<int64_t> SqlStore::DeleteAuditBefore(TimePoint before, TimePoint now) {
     LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> first_not_old,
                               tx.Query("SELECT id FROM audit WHERE at >= ? AND at <= ? ORDER BY id LIMIT 1",
                                        Params().Add(before).Add(now)));
-    LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> newest, tx.Query("SELECT MAX(id) FROM audit"));
-    const std::optional<int64_t> bound =
-        first_not_old.empty() ? newest.front().OptInt(0) : std::optional(first_not_old.front().Int(0));
+    std::optional<int64_t> bound;
+    if (!first_not_old.empty()) {
+      bound = first_not_old.front().Int(0);
+    } else {  // all old (or dated ahead): up to the newest row, which stays
+      LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> newest, tx.Query("SELECT MAX(id) FROM audit"));
+      bound = newest.front().OptInt(0);
+    }
     if (!bound) return int64_t{0};  // no rows
     return tx.Exec("DELETE FROM audit WHERE id < ? AND at < ?", Params().Add(*bound).Add(before));
   });
