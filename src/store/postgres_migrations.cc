@@ -212,6 +212,40 @@ CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
     // 12: retention finds old audit rows in write order (SqlStore::DeleteAuditBefore), so
     // no append pays for a fourth index entry any more.
     {12, "DROP INDEX audit_at"},
+    // 13: audit rows stored a batch at a time, as in sqlite_migrations.cc; the rows
+    // already stored are packed here, 4,096 ids to a batch. `audit` stays, as a view.
+    {13, R"sql(
+CREATE TABLE audit_batch (
+  id BIGINT PRIMARY KEY,
+  last_id BIGINT NOT NULL,
+  newest_at BIGINT NOT NULL,
+  row_count BIGINT NOT NULL,
+  row_json TEXT NOT NULL
+);
+CREATE TABLE audit_batch_name (
+  batch BIGINT NOT NULL REFERENCES audit_batch(id) ON DELETE CASCADE,
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (batch, kind, name)
+);
+CREATE INDEX audit_batch_name_lookup ON audit_batch_name(kind, name, batch);
+INSERT INTO audit_batch (id, last_id, newest_at, row_count, row_json)
+  SELECT MIN(id), MAX(id), MAX(at), COUNT(*),
+         json_agg(json_build_array(id, at, agent, client, connection, method, path, upstream_status, code,
+                                   latency_ms, refreshed) ORDER BY id)::text
+  FROM audit GROUP BY id / 4096;
+INSERT INTO audit_batch_name (batch, kind, name)
+  SELECT b.id, 'agent', a.agent FROM audit_batch b JOIN audit a ON a.id BETWEEN b.id AND b.last_id
+  UNION
+  SELECT b.id, 'connection', a.connection FROM audit_batch b JOIN audit a ON a.id BETWEEN b.id AND b.last_id;
+DROP TABLE audit;
+CREATE VIEW audit AS
+  SELECT (r.value->>0)::bigint AS id, (r.value->>1)::bigint AS at, r.value->>2 AS agent, r.value->>3 AS client,
+         r.value->>4 AS connection, r.value->>5 AS method, r.value->>6 AS path,
+         (r.value->>7)::integer AS upstream_status, r.value->>8 AS code, (r.value->>9)::bigint AS latency_ms,
+         (r.value->>10)::boolean AS refreshed
+  FROM audit_batch b, jsonb_array_elements(b.row_json::jsonb) AS r(value);
+)sql"},
 };
 
 }  // namespace

@@ -19,13 +19,11 @@ class PostgresStore final : public sql::SqlStore {
   explicit PostgresStore(std::shared_ptr<PostgresPool> pool)
       : sql::SqlStore({
             .backend = "postgres",
-            // 10 parameters a row, far below PostgreSQL's 65535 a statement.
-            .audit_rows_per_insert = 500,
-            // Writers take turns, so ids are handed out in commit order and a live tail
-            // that asks for id > N never misses a row committed later with a smaller id.
-            // (Readers are not blocked: EXCLUSIVE mode only conflicts with writers.)
-            .before_audit_append = "LOCK TABLE audit IN EXCLUSIVE MODE",
-            .audit_insert = "INSERT INTO",
+            // Writers take turns: a batch's ids follow the newest batch's, and are handed
+            // out in commit order, so a live tail that asks for id > N never misses a row
+            // committed later with a smaller id. (Readers are not blocked: EXCLUSIVE mode
+            // only conflicts with writers.)
+            .before_audit_append = "LOCK TABLE audit_batch IN EXCLUSIVE MODE",
             // Identity columns are GENERATED ALWAYS: a given value needs saying so, and the
             // sequence behind one does not move by itself.
             .insert_given_identity = "OVERRIDING SYSTEM VALUE",

@@ -19,6 +19,26 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
                                                         [] { return std::make_unique<PostgresTestEnv>(); }}),
                          BackendName);
 
+// Undoes migration 13: the audit batches unpacked, through the `audit` view, into the table
+// version 12 had.
+constexpr const char* kUndoMigration13 = R"sql(
+    CREATE TABLE audit_rows AS SELECT * FROM audit;
+    DROP VIEW audit;
+    DROP TABLE audit_batch_name;
+    DROP TABLE audit_batch;
+    CREATE TABLE audit (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, agent TEXT NOT NULL,
+      connection TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, upstream_status INTEGER NOT NULL,
+      code TEXT NOT NULL, latency_ms BIGINT NOT NULL, refreshed BOOLEAN NOT NULL, client TEXT NOT NULL DEFAULT '');
+    INSERT INTO audit (id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed, client)
+      OVERRIDING SYSTEM VALUE
+      SELECT id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed, client
+      FROM audit_rows;
+    DROP TABLE audit_rows;
+    CREATE INDEX audit_agent ON audit(agent, id);
+    CREATE INDEX audit_connection ON audit(connection, id);
+    SELECT setval(pg_get_serial_sequence('audit', 'id'), MAX(id)) FROM audit;
+)sql";
+
 // Runs one statement on a separate connection (the test's view of the database).
 int64_t QueryInt(const std::string& url, const std::string& sql) {
   pqxx::connection connection(url);
@@ -76,6 +96,7 @@ TEST(PostgresStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigrati
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  QueryInt(env.Url(), kUndoMigration13);
   QueryInt(env.Url(), "CREATE INDEX audit_at ON audit(at)");    // undoes migration 12
   QueryInt(env.Url(), "DROP TABLE handover");                   // undoes migration 11
   QueryInt(env.Url(), "ALTER TABLE audit DROP COLUMN client");  // undoes migration 10
@@ -119,10 +140,10 @@ std::shared_ptr<Store> Migrated(PostgresTestEnv& env) {
 TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   PostgresTestEnv env;
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  AuditRowsWrittenByVersion(
-      env, before,
-      {"CREATE INDEX audit_at ON audit(at)", "DROP TABLE handover", "ALTER TABLE audit DROP COLUMN client"},
-      9);
+  AuditRowsWrittenByVersion(env, before,
+                            {kUndoMigration13, "CREATE INDEX audit_at ON audit(at)", "DROP TABLE handover",
+                             "ALTER TABLE audit DROP COLUMN client"},
+                            9);
   ASSERT_EQ(QueryInt(env.Url(),
                      "SELECT COUNT(*) FROM information_schema.columns "
                      "WHERE table_name = 'audit' AND column_name = 'client'"),
@@ -135,7 +156,7 @@ TEST(PostgresStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
 TEST(PostgresStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
   PostgresTestEnv env;
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  AuditRowsWrittenByVersion(env, before, {"CREATE INDEX audit_at ON audit(at)"}, 11);
+  AuditRowsWrittenByVersion(env, before, {kUndoMigration13, "CREATE INDEX audit_at ON audit(at)"}, 11);
   auto store = Migrated(env);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(QueryInt(env.Url(), "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_at'"), 0);

@@ -235,6 +235,46 @@ CREATE INDEX mcp_tokens_grantee ON mcp_tokens (client_id, agent);
     // 12: retention finds old audit rows in write order (SqlStore::DeleteAuditBefore), so
     // no append pays for a fourth B-tree insert any more (bench/gateway/RESULTS.md, stop 45).
     {12, "DROP INDEX audit_at;"},
+    // 13: audit rows stored a batch at a time (row_codec.h: a JSON array a batch), with
+    // which agents and connections each batch holds: a call's row cost a table row and two
+    // index entries, most of the audit writer's work and the gap to nginx at 512
+    // connections (bench/gateway/RESULTS.md, stop 46). The rows already stored are packed
+    // here, 4,096 ids to a batch (json_group_array's order is SQLite's: DecodeAuditRows
+    // puts a batch's rows in id order). `audit` stays, as a view, for SQL.
+    {13, R"sql(
+CREATE TABLE audit_batch (
+  id INTEGER PRIMARY KEY,
+  last_id INTEGER NOT NULL,
+  newest_at INTEGER NOT NULL,
+  row_count INTEGER NOT NULL,
+  row_json TEXT NOT NULL
+);
+CREATE TABLE audit_batch_name (
+  batch INTEGER NOT NULL REFERENCES audit_batch(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (batch, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX audit_batch_name_lookup ON audit_batch_name(kind, name, batch);
+INSERT INTO audit_batch (id, last_id, newest_at, row_count, row_json)
+  SELECT MIN(id), MAX(id), MAX(at), COUNT(*),
+         json_group_array(json_array(id, at, agent, client, connection, method, path, upstream_status, code,
+                                     latency_ms, json(CASE WHEN refreshed THEN 'true' ELSE 'false' END)))
+  FROM (SELECT * FROM audit ORDER BY id) GROUP BY id / 4096;
+INSERT INTO audit_batch_name (batch, kind, name)
+  SELECT b.id, 'agent', a.agent FROM audit_batch b JOIN audit a ON a.id BETWEEN b.id AND b.last_id
+  UNION
+  SELECT b.id, 'connection', a.connection FROM audit_batch b JOIN audit a ON a.id BETWEEN b.id AND b.last_id;
+DROP TABLE audit;
+CREATE VIEW audit AS
+  SELECT json_extract(r.value, '$[0]') AS id, json_extract(r.value, '$[1]') AS at,
+         json_extract(r.value, '$[2]') AS agent, json_extract(r.value, '$[3]') AS client,
+         json_extract(r.value, '$[4]') AS connection, json_extract(r.value, '$[5]') AS method,
+         json_extract(r.value, '$[6]') AS path, json_extract(r.value, '$[7]') AS upstream_status,
+         json_extract(r.value, '$[8]') AS code, json_extract(r.value, '$[9]') AS latency_ms,
+         json_extract(r.value, '$[10]') AS refreshed
+  FROM audit_batch b, json_each(b.row_json) r;
+)sql"},
 };
 
 }  // namespace

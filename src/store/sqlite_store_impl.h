@@ -18,9 +18,7 @@ class SqliteStore final : public sql::SqlStore {
  public:
   SqliteStore(std::unique_ptr<SqlitePool> pool, std::string lock_dir)
       : sql::SqlStore({.backend = "sqlite",
-                       .audit_rows_per_insert = 128,
                        .before_audit_append = {},
-                       .audit_insert = "INSERT OR FAIL INTO",
                        .insert_given_identity = {},
                        .advance_identity = {}}),
         pool_(std::move(pool)),

@@ -100,8 +100,24 @@ void ExecRaw(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
-// What migrations 7 to 12 changed, undone again: a store as the versions before wrote it.
-// Undone newest first.
+// What migrations 7 to 13 changed, undone again: a store as the versions before wrote it.
+// Undone newest first. Migration 13's undo unpacks the audit batches through the `audit`
+// view into the table version 12 had.
+constexpr const char* kUndoMigration13 = R"sql(
+    CREATE TABLE audit_rows AS SELECT * FROM audit;
+    DROP VIEW audit;
+    DROP TABLE audit_batch_name;
+    DROP TABLE audit_batch;
+    CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, agent TEXT NOT NULL, connection TEXT NOT NULL,
+      method TEXT NOT NULL, path TEXT NOT NULL, upstream_status INTEGER NOT NULL, code TEXT NOT NULL,
+      latency_ms INTEGER NOT NULL, refreshed INTEGER NOT NULL, client TEXT NOT NULL DEFAULT '');
+    INSERT INTO audit (id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed, client)
+      SELECT id, at, agent, connection, method, path, upstream_status, code, latency_ms, refreshed, client
+      FROM audit_rows;
+    DROP TABLE audit_rows;
+    CREATE INDEX audit_agent ON audit(agent, id);
+    CREATE INDEX audit_connection ON audit(connection, id);
+)sql";
 constexpr const char* kUndoMigration10 = "ALTER TABLE audit DROP COLUMN client;";
 constexpr const char* kUndoMigration11 = "DROP TABLE handover;";
 constexpr const char* kUndoMigration12 = "CREATE INDEX audit_at ON audit(at);";
@@ -134,6 +150,7 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   ASSERT_TRUE(OpenSqliteStore({path}, SystemClock::Instance()).ok());
   // Put the file back to version 3: the audit table as migration 1 made it, with rows
   // whose ids have a gap.
+  ExecRaw(path, kUndoMigration13);
   ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
@@ -160,9 +177,8 @@ TEST(SqliteStoreTest, AuditRowsSurviveTheMoveAwayFromAutoincrement) {
   EXPECT_EQ(QueryInt(path, "SELECT MAX(version) FROM schema_migrations"), sqlite::LatestSchemaVersion());
   EXPECT_EQ(QueryInt(path, "SELECT instr(sql, 'AUTOINCREMENT') FROM sqlite_master WHERE name = 'audit'"), 0);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit'"), 0);
-  // audit_agent and audit_connection (migration 5 added audit_at, migration 12 dropped it).
-  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"),
-            2);
+  // Migration 13 packed the rows into batches; `audit` is a view of them.
+  EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND name = 'audit'"), 1);
 
   AuditRecord next;
   next.agent = "claude";
@@ -208,6 +224,7 @@ TEST(SqliteStoreTest, RowsOfVersionSixReadWithAnUnknownAccountAfterMigrationSeve
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
     ASSERT_TRUE((*store)->InsertPendingAuthorization(Pending("p1", 1, At(9000))).ok());
   }
+  ExecRaw(path, kUndoMigration13);
   ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
@@ -246,6 +263,7 @@ TEST(SqliteStoreTest, RowsOfVersionSevenCountAsConsentedAtCreationAfterMigration
     ASSERT_TRUE((*store)->InitializeDataKey(DataKey(1)).ok());
     ASSERT_TRUE((*store)->InsertConnection(connection).ok());
   }
+  ExecRaw(path, kUndoMigration13);
   ExecRaw(path, kUndoMigration12);
   ExecRaw(path, kUndoMigration11);
   ExecRaw(path, kUndoMigration10);
@@ -285,7 +303,8 @@ TEST(SqliteStoreTest, AuditRowsOfVersionNineNameNoClientAfterMigrationTen) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  AuditRowsWrittenByVersion(path, before, {kUndoMigration12, kUndoMigration11, kUndoMigration10}, 9);
+  AuditRowsWrittenByVersion(path, before,
+                            {kUndoMigration13, kUndoMigration12, kUndoMigration11, kUndoMigration10}, 9);
   ASSERT_EQ(QueryInt(path, "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'client'"), 0);
   auto store = Migrated(path);
   ASSERT_NE(store, nullptr);
@@ -296,7 +315,7 @@ TEST(SqliteStoreTest, AuditRowsOfVersionElevenAgeOutAfterMigrationTwelve) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
   const std::vector<AuditRecord> before = AuditRowsOfVersionNine();
-  AuditRowsWrittenByVersion(path, before, {kUndoMigration12}, 11);
+  AuditRowsWrittenByVersion(path, before, {kUndoMigration13, kUndoMigration12}, 11);
   auto store = Migrated(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(QueryInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_at'"), 0);
@@ -338,9 +357,10 @@ class CountingSubJournals {
   int opened_ = 0;
 };
 
-// An audit batch is one transaction of multi-row INSERTs: a plain INSERT kept a statement
-// journal for each (every page it changed copied first, to a temporary file once large),
-// two thirds of the audit writer's file writes under load. The rows still all arrive.
+// An audit batch is one row (and one of its names per agent and connection): the multi-row
+// INSERTs of a row per call before it kept a statement journal each (every page changed
+// copied first, to a temporary file once large), two thirds of the audit writer's file
+// writes under load. The rows still all arrive.
 TEST(SqliteStoreTest, AnAuditBatchIsWrittenWithoutStatementJournals) {
   TempDir dir;
   CountingSubJournals journals;
@@ -355,6 +375,7 @@ TEST(SqliteStoreTest, AnAuditBatchIsWrittenWithoutStatementJournals) {
   ASSERT_TRUE((*store)->AppendAudit(batch).ok());
   EXPECT_EQ(journals.opened(), 0);
   EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit"), 20000);
+  EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit_batch"), 1) << "a batch is one row";
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {

@@ -369,6 +369,130 @@ TEST_P(StoreContractTest, AuditRetentionGoesInWriteOrderAndNoFutureDateHoldsItBa
   EXPECT_EQ(*store().DeleteAuditBefore(At(6000), At(7000)), 0);
 }
 
+// Audit rows are stored a batch at a time (one AppendAudit, one batch): a query reads
+// batches newest first, more than it reads at a time (16), those that name its agent or
+// connection only, and stops at its limit; a tail takes the rows after its cursor.
+TEST_P(StoreContractTest, AuditQueriesReadAcrossManyBatchesNewestFirst) {
+  for (int b = 0; b < 40; ++b) {
+    std::vector<AuditRecord> batch;
+    batch.reserve(3);
+    for (int r = 0; r < 3; ++r) {
+      batch.push_back(
+          Audit(b % 2 == 0 ? "even" : "odd", "c" + std::to_string((b + r) % 3), r == 2 ? "denied" : ""));
+    }
+    ASSERT_TRUE(store().AppendAudit(batch).ok());
+  }
+  AuditFilter all;
+  all.limit = 1000;
+  auto every = store().QueryAudit(all);
+  ASSERT_TRUE(every.ok()) << every.status().ToString();
+  ASSERT_EQ(every->size(), 120u);
+  for (size_t i = 1; i < every->size(); ++i) ASSERT_GT((*every)[i - 1].id, (*every)[i].id);
+  // What a filter should give: the rows of `every` it matches, newest first, at most `limit`.
+  auto expected = [&](const AuditFilter& filter) {
+    std::vector<int64_t> ids;
+    for (const AuditRecord& row : *every) {
+      if ((filter.agent && row.agent != *filter.agent) ||
+          (filter.connection && row.connection != *filter.connection) ||
+          (filter.code && row.code != *filter.code) || (filter.after_id && row.id <= *filter.after_id)) {
+        continue;
+      }
+      if (ids.size() < static_cast<size_t>(filter.limit)) ids.push_back(row.id);
+    }
+    return ids;
+  };
+  auto ids = [&](const AuditFilter& filter) {
+    std::vector<int64_t> out;
+    auto rows = store().QueryAudit(filter);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (rows.ok()) {
+      for (const AuditRecord& row : *rows) out.push_back(row.id);
+    }
+    return out;
+  };
+  std::vector<AuditFilter> filters;
+  AuditFilter odd;
+  odd.agent = "odd";
+  odd.limit = 1000;
+  filters.push_back(odd);
+  AuditFilter c1_even;
+  c1_even.agent = "even";
+  c1_even.connection = "c1";
+  c1_even.limit = 1000;
+  filters.push_back(c1_even);
+  AuditFilter c2_denied;
+  c2_denied.connection = "c2";
+  c2_denied.code = "denied";
+  c2_denied.limit = 5;
+  filters.push_back(c2_denied);
+  AuditFilter tail = odd;
+  tail.after_id = (*every)[70].id;
+  filters.push_back(tail);
+  AuditFilter few = odd;
+  few.limit = 7;
+  filters.push_back(few);
+  AuditFilter nobody;
+  nobody.agent = "nobody";
+  filters.push_back(nobody);
+  for (const AuditFilter& filter : filters) {
+    EXPECT_EQ(ids(filter), expected(filter))
+        << "agent " << filter.agent.value_or("-") << ", connection " << filter.connection.value_or("-")
+        << ", after " << filter.after_id.value_or(0) << ", limit " << filter.limit;
+  }
+  EXPECT_EQ(expected(odd).size(), 60u);
+  EXPECT_EQ(expected(tail).size(), 36u);  // the odd batches 39, 37, …, 17 are newer than row 70
+}
+
+// Retention over several batches: batches of old rows only go whole, the batch holding the
+// first young row is written again without the old rows before it, and what is left is
+// still found by agent; later rows get ids above every row before.
+TEST_P(StoreContractTest, AuditRetentionDeletesWholeBatchesAndRewritesTheOneItStopsIn) {
+  auto append = [&](const std::vector<std::pair<std::string, int>>& rows) {
+    std::vector<AuditRecord> batch;
+    batch.reserve(rows.size());
+    for (const auto& [agent, at] : rows) {
+      AuditRecord row = Audit(agent, "gmail", "");
+      row.at = At(at);
+      batch.push_back(row);
+    }
+    ASSERT_TRUE(store().AppendAudit(batch).ok());
+  };
+  append({{"gone-1", 100}, {"gone-2", 110}});
+  append({{"gone-3", 200}, {"gone-4", 210}});
+  append({{"gone-5", 300}, {"young", 2500}, {"old-late", 310}});
+  append({{"younger", 2600}});
+  auto count_of = [&](std::string agent) {
+    AuditFilter by_agent;
+    by_agent.agent = std::move(agent);
+    auto rows = store().QueryAudit(by_agent);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() ? rows->size() : size_t{999};
+  };
+  auto deleted = store().DeleteAuditBefore(At(2000), At(3000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 5);
+  for (const char* agent : {"gone-1", "gone-2", "gone-3", "gone-4", "gone-5"})
+    EXPECT_EQ(count_of(agent), 0u) << agent;
+  EXPECT_EQ(count_of("young"), 1u);
+  EXPECT_EQ(count_of("old-late"), 1u);
+  EXPECT_EQ(count_of("younger"), 1u);
+
+  EXPECT_EQ(*store().DeleteAuditBefore(At(2550), At(3100)), 2);  // that batch, emptied, goes
+  EXPECT_EQ(count_of("young"), 0u);
+  EXPECT_EQ(count_of("old-late"), 0u);
+  AuditFilter all;
+  auto left = store().QueryAudit(all);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  const int64_t newest = left->front().id;
+  EXPECT_EQ(newest, 8) << "ids are the rows' own after a batch is written again";
+  append({{"later", 4000}});
+  auto after = store().QueryAudit(all);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->front().agent, "later");
+  EXPECT_EQ(after->front().id, newest + 1);
+}
+
 TEST_P(StoreContractTest, EndedSessionsAreKnownUntilTheirCookiesExpire) {
   EXPECT_FALSE(*store().IsSessionEnded("s1"));
   ASSERT_TRUE(store().EndSession("s1", At(5000)).ok());

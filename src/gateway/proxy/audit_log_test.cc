@@ -108,12 +108,13 @@ TEST_F(AuditLogTest, StopGivesUpAfterItsGraceAndCountsWhatWasLost) {
 // PostgreSQL refuses text that is not UTF-8 (or holds NUL); a refused batch used to be
 // retried forever, so one bad path stopped the audit of every later call.
 TEST_F(AuditLogTest, ARowTheStoreRefusesNeverHoldsUpTheOthers) {
-  // Refusals a real store makes, here by triggers: one on the path alone, one on the agent.
+  // Refusals a real store makes, here by triggers on the batch that holds the row: one on
+  // the path alone, one on the agent.
   ASSERT_EQ(sqlite3_exec(blocker_,
-                         "CREATE TRIGGER refuse_path BEFORE INSERT ON audit WHEN NEW.path LIKE '%poison%' "
-                         "BEGIN SELECT RAISE(ABORT, 'path refused'); END;"
-                         "CREATE TRIGGER refuse_agent BEFORE INSERT ON audit WHEN NEW.agent = 'doomed' "
-                         "BEGIN SELECT RAISE(ABORT, 'agent refused'); END;",
+                         "CREATE TRIGGER refuse_path BEFORE INSERT ON audit_batch WHEN NEW.row_json LIKE "
+                         "'%poison%' BEGIN SELECT RAISE(ABORT, 'path refused'); END;"
+                         "CREATE TRIGGER refuse_agent BEFORE INSERT ON audit_batch WHEN NEW.row_json LIKE "
+                         "'%\"doomed\"%' BEGIN SELECT RAISE(ABORT, 'agent refused'); END;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   AuditLog log(*store_, std::chrono::milliseconds(10));

@@ -22,17 +22,8 @@ namespace latchkey::store::sql {
 // The few statements whose best form differs between the databases.
 struct Dialect {
   std::string_view backend;  // "sqlite" | "postgres", as snapshots name their source
-  // Audit rows per multi-row INSERT (one statement per group instead of per row).
-  size_t audit_rows_per_insert = 32;
-  // Run before appending audit rows in the same transaction, or empty.
+  // Run before appending an audit batch in the same transaction, or empty.
   std::string_view before_audit_append;
-  // How a multi-row audit INSERT begins. SQLite's plain INSERT of several rows may abort
-  // half-way, so it keeps a statement journal to undo its own rows: a copy of every page
-  // it changes, spilled to a temporary file once large (two thirds of the audit writer's
-  // file writes, bench/gateway/RESULTS.md, stop 45). INSERT OR FAIL keeps none; a row
-  // that fails leaves the rows before it, which no one sees: AppendAudit is one
-  // transaction, rolled back whole on any error.
-  std::string_view audit_insert = "INSERT INTO";
   // Put between an INSERT's column list and VALUES so a column the database numbers itself
   // takes the value given (ImportSnapshot keeps every id), or empty.
   std::string_view insert_given_identity;
@@ -41,13 +32,6 @@ struct Dialect {
   // that by itself (SQLite's AUTOINCREMENT follows the largest rowid inserted).
   std::string_view advance_identity;
 };
-
-// How AppendAudit splits `rows` audit rows into multi-row INSERTs of at most `most` rows
-// each: as many groups of `most` as fit, then the rest in falling powers of two (e.g. 300
-// rows, most 128: 128, 128, 32, 8, 4). So a store prepares at most a handful of distinct
-// INSERTs whatever the batch sizes, where a group of "the rest" would be a new statement
-// for nearly every batch, each pushing others out of SQLite's statement cache.
-std::vector<size_t> AuditInsertGroups(size_t rows, size_t most);
 
 class SqlStore : public Store {
  public:

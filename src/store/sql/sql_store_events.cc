@@ -1,10 +1,13 @@
 // The audit log and the alert outbox.
 #include <algorithm>
-#include <bit>
+#include <deque>
+#include <limits>
 #include <optional>
+#include <set>
 #include <string>
-#include <thread>
+#include <utility>
 
+#include "common/encoding.h"
 #include "store/sql/row_codec.h"
 #include "store/sql/sql_store.h"
 
@@ -22,17 +25,59 @@ std::string AlertName(std::string_view event_id) { return "alert event '" + std:
 constexpr const char* kAlertColumns =
     "event_id, type, connection, payload, created_at, attempts, next_attempt_at, delivered_at, last_error";
 
-constexpr size_t kAuditColumns = 10;
+// How many batches a query or a retention pass reads at a time.
+constexpr int kBatchesAtATime = 16;
+constexpr int kRetentionBatchesAtATime = 256;
+// Names (a batch's agents and connections) per INSERT: three parameters each.
+constexpr size_t kNamesPerInsert = 256;
 
-// `rows` rows: `verb` is the dialect's audit_insert.
-std::string AuditInsert(std::string_view verb, size_t rows) {
-  std::string sql(verb);
-  sql +=
-      " audit (at, agent, client, connection, method, path, upstream_status, code, latency_ms, "
-      "refreshed) VALUES ";
-  for (size_t i = 0; i < rows; ++i)
-    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  return sql;
+std::string BatchName(int64_t id) { return "audit batch " + std::to_string(id); }
+
+// `text` as the batch's JSON holds it (EncodeAuditRows repairs what is not UTF-8), kept in
+// `repaired` when it had to change.
+std::string_view AsStored(std::string_view text, std::deque<std::string>& repaired) {
+  if (IsValidUtf8(text)) return text;
+  return repaired.emplace_back(ToValidUtf8(text));
+}
+
+// Records which agents and connections batch `batch` holds (audit_batch_name), each once:
+// what a query that names one reads instead of every batch.
+Status InsertBatchNames(Tx& tx, int64_t batch, const std::vector<AuditRecord>& rows) {
+  std::deque<std::string> repaired;
+  std::set<std::pair<std::string_view, std::string_view>> names;  // (kind, name)
+  const AuditRecord* previous = nullptr;
+  for (const AuditRecord& r : rows) {
+    // (Most rows name the agent and connection of the row before.)
+    if (previous == nullptr || r.agent != previous->agent)
+      names.emplace("agent", AsStored(r.agent, repaired));
+    if (previous == nullptr || r.connection != previous->connection) {
+      names.emplace("connection", AsStored(r.connection, repaired));
+    }
+    previous = &r;
+  }
+  auto next = names.begin();
+  while (next != names.end()) {
+    std::string sql = "INSERT INTO audit_batch_name (batch, kind, name) VALUES ";
+    Params params;
+    for (size_t n = 0; n < kNamesPerInsert && next != names.end(); ++n, ++next) {
+      sql += n == 0 ? "(?, ?, ?)" : ", (?, ?, ?)";
+      params.Add(batch).AddUnowned(next->first).AddUnowned(next->second);
+    }
+    LATCHKEY_RETURN_IF_ERROR(tx.Exec(sql, params));
+  }
+  return Status::Ok();
+}
+
+TimePoint NewestAt(const std::vector<AuditRecord>& rows) {
+  return std::ranges::max_element(rows, {}, &AuditRecord::at)->at;
+}
+
+// Whether `r` passes the filter (its agent, connection, code, client and cursor).
+bool Matches(const AuditFilter& filter, const AuditRecord& r) {
+  return (!filter.agent || r.agent == *filter.agent) &&
+         (!filter.connection || r.connection == *filter.connection) &&
+         (!filter.code || r.code == *filter.code) && (!filter.client || r.client == *filter.client) &&
+         (!filter.after_id || r.id > *filter.after_id);
 }
 
 StatusOr<std::vector<AlertEvent>> SelectAlerts(Tx& tx, const std::string& tail, const Params& params) {
@@ -53,103 +98,159 @@ Status CheckAlertExists(Tx& tx, std::string_view event_id) {
 
 }  // namespace
 
-std::vector<size_t> AuditInsertGroups(size_t rows, size_t most) {
-  most = std::max<size_t>(1, most);
-  std::vector<size_t> groups(rows / most, most);
-  for (size_t rest = rows % most; rest > 0; rest -= std::bit_floor(rest))
-    groups.push_back(std::bit_floor(rest));
-  return groups;
-}
-
-// Audit rows go in as multi-row INSERTs of at most dialect_.audit_rows_per_insert rows
-// (AuditInsertGroups; one statement per group instead of per row), their text bound
-// without copies where the backend can: the gateway appends one row per proxied call. Between statements the
-// writer yields its core: a batch is background work, and written in one go it held a
-// core for 3 to 10 ms every 50 ms at 35,000 calls a second, which the proxy's I/O threads
-// (and their clients) waited out: latchkey's p99 at 8 connections was 2.3 to 2.7 ms
-// instead of 0.7 to 1.0 (bench/gateway/RESULTS.md, stop 40).
+// A batch is one row of audit_batch (its rows as JSON, row_codec.h) and a row of
+// audit_batch_name for each agent and connection in it: per call, the database stores
+// some 60 bytes of JSON instead of a row and two index entries (bench/gateway/RESULTS.md,
+// stop 46). Its ids follow the newest batch's (the newest row is never deleted, so no id is
+// handed out twice); on PostgreSQL writers take turns (Dialect::before_audit_append), so
+// ids also follow commit order and a live tail that asks for id > N misses nothing.
 Status SqlStore::AppendAudit(const std::vector<AuditRecord>& records) {
   if (records.empty()) return Status::Ok();
-  const std::vector<size_t> groups = AuditInsertGroups(records.size(), dialect_.audit_rows_per_insert);
   return Write([&](Tx& tx) -> Status {
     if (!dialect_.before_audit_append.empty()) {
       LATCHKEY_RETURN_IF_ERROR(tx.Exec(dialect_.before_audit_append));
     }
-    std::string sql;  // the INSERT of sql_rows rows
-    size_t sql_rows = 0;
-    size_t first = 0;
-    for (const size_t rows : groups) {
-      if (rows != sql_rows) sql = AuditInsert(dialect_.audit_insert, sql_rows = rows);
-      Params params;
-      params.Reserve(rows * kAuditColumns);
-      for (size_t i = first; i < first + rows; ++i) {
-        const AuditRecord& r = records[i];
-        params.Add(r.at).AddUnowned(r.agent).AddUnowned(r.client).AddUnowned(r.connection);
-        params.AddUnowned(r.method).AddUnowned(r.path);
-        params.Add(int64_t{r.upstream_status}).AddUnowned(r.code).Add(r.latency_ms).AddBool(r.refreshed);
-      }
-      LATCHKEY_RETURN_IF_ERROR(tx.Exec(sql, params));
-      first += rows;
-      if (first < records.size()) std::this_thread::yield();
-    }
-    return Status::Ok();
+    // The newest batch holds the newest row (by the primary key: MAX(last_id) would read
+    // every batch).
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> newest,
+                              tx.Query("SELECT last_id FROM audit_batch ORDER BY id DESC LIMIT 1"));
+    const int64_t first = (newest.empty() ? 0 : newest.front().Int(0)) + 1;
+    const auto count = static_cast<int64_t>(records.size());
+    const std::string rows = EncodeAuditRows(first, records);
+    LATCHKEY_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO audit_batch (id, last_id, newest_at, row_count, row_json) VALUES (?, ?, ?, ?, ?)",
+        Params().Add(first).Add(first + count - 1).Add(NewestAt(records)).Add(count).AddUnowned(rows)));
+    return InsertBatchNames(tx, first, records);
   });
 }
 
-// Without an index on `at` (an insert more for every row appended): the rows are read in
-// id order from the oldest, up to the first one that is not old, so a pass reads about as
-// many rows as it deletes, and the delete itself walks the primary key.
+// Rows go as stop 45 set (store.h): every row dated before `before` that precedes, in id
+// order, the first row dated from `before` to `now` (or the newest row, if none is). Batches
+// are walked from the oldest: one whose rows are all old goes whole (in one DELETE at the
+// end, its names with it), without being read; the batch that holds that first young row,
+// or the newest row, or a row dated in the future, is read and written again without the
+// rows that go. A pass reads about as many batches as it deletes.
 StatusOr<int64_t> SqlStore::DeleteAuditBefore(TimePoint before, TimePoint now) {
   return Write<int64_t>([&](Tx& tx) -> StatusOr<int64_t> {
-    LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> first_not_old,
-                              tx.Query("SELECT id FROM audit WHERE at >= ? AND at <= ? ORDER BY id LIMIT 1",
-                                       Params().Add(before).Add(now)));
-    std::optional<int64_t> bound;
-    if (!first_not_old.empty()) {
-      bound = first_not_old.front().Int(0);
-    } else {  // all old (or dated ahead): up to the newest row, which stays
-      LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> newest, tx.Query("SELECT MAX(id) FROM audit"));
-      bound = newest.front().OptInt(0);
+    LATCHKEY_ASSIGN_OR_RETURN(std::vector<Row> newest, tx.Query("SELECT MAX(id) FROM audit_batch"));
+    const std::optional<int64_t> newest_batch = newest.front().OptInt(0);
+    if (!newest_batch) return int64_t{0};  // no rows
+    int64_t deleted = 0;
+    std::optional<int64_t> whole_up_to;  // batches up to this id whose rows are all old go whole
+    struct Batch {
+      int64_t id;
+      TimePoint newest_at;
+      int64_t count;
+    };
+    int64_t after = std::numeric_limits<int64_t>::min();
+    for (bool bound_found = false; !bound_found;) {
+      LATCHKEY_ASSIGN_OR_RETURN(
+          std::vector<Batch> page,
+          Select(tx,
+                 "SELECT id, newest_at, row_count FROM audit_batch WHERE id > ? ORDER BY id LIMIT " +
+                     std::to_string(kRetentionBatchesAtATime),
+                 Params().Add(after), [](const Row& r) {
+                   return Batch{r.Int(0), r.Time(1), r.Int(2)};
+                 }));
+      if (page.empty()) break;
+      for (const Batch& batch : page) {
+        after = batch.id;
+        const bool last = batch.id == *newest_batch;
+        if (batch.newest_at < before && !last) {
+          whole_up_to = batch.id;
+          deleted += batch.count;
+          continue;
+        }
+        LATCHKEY_ASSIGN_OR_RETURN(
+            std::vector<Row> stored,
+            tx.Query("SELECT row_json FROM audit_batch WHERE id = ?", Params().Add(batch.id)));
+        if (stored.empty())
+          return UnavailableError("audit batch " + std::to_string(batch.id) + " went meanwhile");
+        LATCHKEY_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
+                                  DecodeAuditRows(stored.front().Text(0), BatchName(batch.id)));
+        if (rows.empty()) return DataLossError(BatchName(batch.id) + " holds no rows in the store");
+        auto young =
+            std::ranges::find_if(rows, [&](const AuditRecord& r) { return r.at >= before && r.at <= now; });
+        if (young == rows.end() && last) young = rows.end() - 1;  // the newest row stays
+        bound_found = young != rows.end();
+        std::vector<AuditRecord> kept;
+        for (auto it = rows.begin(); it != rows.end(); ++it) {
+          if (it >= young || it->at >= before) kept.push_back(std::move(*it));
+        }
+        const auto gone = static_cast<int64_t>(rows.size() - kept.size());
+        if (gone > 0) {
+          deleted += gone;
+          LATCHKEY_RETURN_IF_ERROR(
+              tx.Exec("DELETE FROM audit_batch_name WHERE batch = ?", Params().Add(batch.id)));
+          if (kept.empty()) {
+            LATCHKEY_RETURN_IF_ERROR(tx.Exec("DELETE FROM audit_batch WHERE id = ?", Params().Add(batch.id)));
+          } else {
+            const std::string json = EncodeStoredAuditRows(kept);
+            LATCHKEY_RETURN_IF_ERROR(tx.Exec(
+                "UPDATE audit_batch SET last_id = ?, newest_at = ?, row_count = ?, row_json = ? WHERE id = ?",
+                Params()
+                    .Add(kept.back().id)
+                    .Add(NewestAt(kept))
+                    .Add(static_cast<int64_t>(kept.size()))
+                    .AddUnowned(json)
+                    .Add(batch.id)));
+            LATCHKEY_RETURN_IF_ERROR(InsertBatchNames(tx, batch.id, kept));
+          }
+        }
+        if (bound_found) break;
+      }
     }
-    if (!bound) return int64_t{0};  // no rows
-    return tx.Exec("DELETE FROM audit WHERE id < ? AND at < ?", Params().Add(*bound).Add(before));
+    if (whole_up_to) {
+      LATCHKEY_RETURN_IF_ERROR(tx.Exec("DELETE FROM audit_batch WHERE id <= ? AND newest_at < ?",
+                                       Params().Add(*whole_up_to).Add(before)));
+    }
+    return deleted;
   });
 }
 
+// Batches newest first (only those that name the filter's agent, or else its connection,
+// when it names one), each read from its last row back, until `limit` rows match.
 StatusOr<std::vector<AuditRecord>> SqlStore::QueryAudit(const AuditFilter& filter) {
   LATCHKEY_RETURN_IF_ERROR(CheckLimit(filter.limit));
+  const auto limit = static_cast<size_t>(filter.limit);
+  const bool by_name = filter.agent || filter.connection;
+  const std::string column = by_name ? "n.batch" : "b.id";
   std::string sql =
-      "SELECT id, at, agent, client, connection, method, path, upstream_status, code, latency_ms, refreshed "
-      "FROM audit WHERE 1 = 1";
-  Params params;
+      by_name ? "SELECT b.id, b.row_json FROM audit_batch_name n JOIN audit_batch b ON b.id = n.batch "
+                "WHERE n.kind = ? AND n.name = ?"
+              : "SELECT b.id, b.row_json FROM audit_batch b WHERE 1 = 1";
+  Params first;
   if (filter.agent) {
-    sql += " AND agent = ?";
-    params.Add(*filter.agent);
-  }
-  if (filter.connection) {
-    sql += " AND connection = ?";
-    params.Add(*filter.connection);
-  }
-  if (filter.code) {
-    sql += " AND code = ?";
-    params.Add(*filter.code);
-  }
-  if (filter.client) {
-    sql += " AND client = ?";
-    params.Add(*filter.client);
+    first.Add(std::string_view("agent")).Add(*filter.agent);
+  } else if (filter.connection) {
+    first.Add(std::string_view("connection")).Add(*filter.connection);
   }
   if (filter.after_id) {
-    sql += " AND id > ?";
-    params.Add(*filter.after_id);
+    sql += " AND b.last_id > ?";
+    first.Add(*filter.after_id);
   }
-  sql += " ORDER BY id DESC LIMIT ?";
-  params.Add(int64_t{filter.limit});
-  return Read<std::vector<AuditRecord>>([&](Tx& tx) {
-    return Select(tx, sql, params, [](const Row& r) {
-      return AuditRecord{r.Int(0),  r.Time(1), r.Text(2), r.Text(3),
-                         r.Text(4), r.Text(5), r.Text(6), static_cast<int>(r.Int(7)),
-                         r.Text(8), r.Int(9),  r.Bool(10)};
-    });
+  const std::string order = " ORDER BY " + column + " DESC LIMIT " + std::to_string(kBatchesAtATime);
+  return Read<std::vector<AuditRecord>>([&](Tx& tx) -> StatusOr<std::vector<AuditRecord>> {
+    std::vector<AuditRecord> out;
+    std::optional<int64_t> below;  // the oldest batch read so far
+    for (;;) {
+      Params params = first;
+      if (below) params.Add(*below);
+      int read = 0;
+      LATCHKEY_RETURN_IF_ERROR(tx.Each(
+          sql + (below ? " AND " + column + " < ?" : "") + order, params, [&](const Row& row) -> Status {
+            ++read;
+            below = row.Int(0);
+            if (out.size() >= limit) return Status::Ok();
+            LATCHKEY_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
+                                      DecodeAuditRows(row.Text(1), BatchName(*below)));
+            for (auto it = rows.rbegin(); it != rows.rend() && out.size() < limit; ++it) {
+              if (Matches(filter, *it)) out.push_back(std::move(*it));
+            }
+            return Status::Ok();
+          }));
+      if (read < kBatchesAtATime || out.size() >= limit) return out;
+    }
   });
 }
 
