@@ -378,6 +378,27 @@ TEST(SqliteStoreTest, AnAuditBatchIsWrittenWithoutStatementJournals) {
   EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit_batch"), 1) << "a batch is one row";
 }
 
+// A batch retention deletes takes its names with it (audit_batch_name's ON DELETE CASCADE,
+// which needs foreign keys on in every handle): nothing of it is left to find.
+TEST(SqliteStoreTest, AnAuditBatchRetentionDeletesLeavesNoNameBehind) {
+  TempDir dir;
+  auto store = OpenSqliteStore({dir.File("latchkey.db")}, SystemClock::Instance());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (const char* agent : {"old-1", "old-2", "new"}) {
+    AuditRecord row;
+    row.at = FromUnixMillis(std::string_view(agent) == "new" ? 5000 : 1000);
+    row.agent = agent;
+    row.connection = std::string("c-") + agent;
+    ASSERT_TRUE((*store)->AppendAudit(row).ok());
+  }
+  EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit_batch_name"), 6);
+  auto deleted = (*store)->DeleteAuditBefore(FromUnixMillis(2000), FromUnixMillis(6000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit_batch"), 1);
+  EXPECT_EQ(QueryInt(dir.File("latchkey.db"), "SELECT COUNT(*) FROM audit_batch_name"), 2) << "the newest's";
+}
+
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   TempDir dir;
   std::string path = dir.File("latchkey.db");
