@@ -54,10 +54,6 @@ void AppendNumber(std::string& out, int64_t value) {
   AppendInteger(out, value);
 }
 
-}  // namespace
-
-namespace {
-
 // The rows as EncodeAuditRows writes them, row i with the id id_of(i).
 template <typename IdOf>
 std::string AuditRowsJson(const std::vector<AuditRecord>& records, IdOf id_of) {
