@@ -164,8 +164,7 @@ StatusOr<int64_t> SqlStore::DeleteAuditBefore(TimePoint before, TimePoint now) {
         LATCHKEY_ASSIGN_OR_RETURN(
             std::vector<Row> stored,
             tx.Query("SELECT row_json FROM audit_batch WHERE id = ?", Params().Add(batch.id)));
-        if (stored.empty())
-          return UnavailableError("audit batch " + std::to_string(batch.id) + " went meanwhile");
+        if (stored.empty()) return UnavailableError(BatchName(batch.id) + " went meanwhile");
         LATCHKEY_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
                                   DecodeAuditRows(stored.front().Text(0), BatchName(batch.id)));
         if (rows.empty()) return DataLossError(BatchName(batch.id) + " holds no rows in the store");
