@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -23,6 +24,8 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+
+#include "gateway/http/draining_read.h"
 
 namespace latchkey::gateway {
 
@@ -58,10 +61,16 @@ inline constexpr size_t kReadPiece = 65536;
 // beast::read_size(buffer, kReadPiece)): what the hot path's first read of a message
 // (before header_scan.h's scanners look at it) and ReadParsed both await. Not a coroutine
 // of its own, so no frame per read. Commit the bytes it gives.
+// A plain TCP socket is read with DrainingRead (draining_read.h): no recv that finds nothing
+// after a read that emptied it.
 template <typename Stream>
 auto ReadSome(Stream& stream, boost::beast::flat_buffer& buffer) {
-  return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, kReadPiece)),
-                                AsTupleFor<Stream>());
+  if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
+    return DrainingRead(stream, buffer.prepare(boost::beast::read_size(buffer, kReadPiece)), kAsTuple);
+  } else {
+    return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, kReadPiece)),
+                                  AsTupleFor<Stream>());
+  }
 }
 
 // The error of a read that brought nothing of a message, as ReadParsed says it: a clean

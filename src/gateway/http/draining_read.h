@@ -1,0 +1,152 @@
+// DrainingRead: a socket read that remembers when it emptied the socket, so the next read
+// waits for the socket's next readiness event instead of first trying a recv that finds
+// nothing. What nginx does with its `ready` flag.
+//
+// Why: Asio (1.81) reads a socket at once when an operation starts, and stops doing that
+// only after a read that returned 0 bytes. On the gateway's hot path the next bytes almost
+// never are there yet (the upstream's answer right after the request went out, the agent's
+// next request right after the answer), so each such read is a recv that fails with
+// EAGAIN: 1.2 to 1.5 of them a proxied call, on a machine where a system call is the
+// largest cost of a call (bench/gateway/RESULTS.md, stop 47).
+//
+// How: the epoll reactor keeps, per socket and direction, whether to try an operation
+// before waiting (`try_speculative_`): it sets it on every readiness event, also one no
+// operation waited for, and clears it when an operation reports `done_and_exhausted`.
+// Asio's own receive reports that only for 0 bytes; this one also for a read that returned
+// less than it asked for, which on a stream socket means the receive queue was empty when
+// it returned. Bytes that arrive later raise a new edge-triggered event, which sets the flag
+// again (or completes the waiting read), so nothing is missed: the socket is read when the
+// reactor says it is readable, as with any queued operation.
+//
+// It uses Asio's detail layer (the reactor operation, the socket service's start_op), which
+// Boost 1.81 (Debian 12's, the only one this builds with) has; a build with another Boost
+// fails to compile here rather than misbehave (the static_assert below). Everything else of
+// the read is Asio's: errors, cancellation by close() or cancel(), the handler's allocator
+// and executor. A read with per-operation cancellation (a connected cancellation slot) or
+// an empty buffer is left to the socket's own async_read_some.
+#pragma once
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/handler_alloc_helpers.hpp>
+#include <boost/asio/detail/handler_cont_helpers.hpp>
+#include <boost/asio/detail/handler_work.hpp>
+#include <boost/asio/detail/memory.hpp>
+#include <boost/asio/detail/reactive_socket_service_base.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/version.hpp>
+#include <cstddef>
+#include <utility>
+
+namespace latchkey::gateway {
+
+static_assert(BOOST_VERSION / 100 == 1081,
+              "draining_read.h uses Boost.Asio 1.81's reactor internals: check them against this Boost");
+
+namespace draining_read_detail {
+
+namespace asio_detail = boost::asio::detail;
+using Socket = boost::asio::ip::tcp::socket;
+
+// The socket's service and implementation (protected in basic_socket and the service).
+struct SocketAccess : Socket {
+  static auto& Impl(Socket& socket) { return socket.*(&SocketAccess::impl_); }
+};
+struct ServiceAccess : asio_detail::reactive_socket_service_base {
+  using Base = asio_detail::reactive_socket_service_base;
+  static void StartRead(Base& service, Base::base_implementation_type& impl, asio_detail::reactor_op* op,
+                        bool is_continuation) {
+    (service.*(&ServiceAccess::start_op))(impl, asio_detail::reactor::read_op, op, is_continuation,
+                                          /*is_non_blocking=*/true, /*noop=*/false);
+  }
+};
+
+// Asio's reactive_socket_recv_op for one buffer, but exhausted by a short read.
+template <typename Handler, typename IoExecutor>
+class Op : public asio_detail::reactor_op {
+ public:
+  BOOST_ASIO_DEFINE_HANDLER_PTR(Op);
+
+  Op(asio_detail::socket_type socket, boost::asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+      : reactor_op(boost::system::error_code(), &Op::Perform, &Op::Complete),
+        socket_(socket),
+        buffer_(buffer),
+        handler_(std::move(handler)),
+        work_(handler_, io_ex) {}
+
+  static status Perform(reactor_op* base) {
+    auto* op = static_cast<Op*>(base);
+    if (!asio_detail::socket_ops::non_blocking_recv1(op->socket_, op->buffer_.data(), op->buffer_.size(), 0,
+                                                     /*is_stream=*/true, op->ec_, op->bytes_transferred_)) {
+      return not_done;  // EAGAIN: wait for the socket
+    }
+    // Less than asked for (0 at the end of the stream or on an error): the queue is empty.
+    return op->bytes_transferred_ < op->buffer_.size() ? done_and_exhausted : done;
+  }
+
+  // As reactive_socket_recv_op::do_complete: the memory is freed before the upcall, which
+  // is made only when the scheduler runs the operation (not when it destroys it).
+  static void Complete(void* owner, asio_detail::operation* base, const boost::system::error_code& /*ec*/,
+                       std::size_t /*bytes*/) {
+    auto* op = static_cast<Op*>(base);
+    ptr p = {asio_detail::addressof(op->handler_), op, op};
+    asio_detail::handler_work<Handler, IoExecutor> work(std::move(op->work_));
+    asio_detail::binder2<Handler, boost::system::error_code, std::size_t> handler(op->handler_, op->ec_,
+                                                                                  op->bytes_transferred_);
+    p.h = asio_detail::addressof(handler.handler_);
+    p.reset();
+    if (owner) {
+      asio_detail::fenced_block block(asio_detail::fenced_block::half);
+      work.complete(handler, handler.handler_);
+    }
+  }
+
+ private:
+  asio_detail::socket_type socket_;
+  boost::asio::mutable_buffer buffer_;
+  Handler handler_;
+  asio_detail::handler_work<Handler, IoExecutor> work_;
+};
+
+struct Initiate {
+  Socket* socket;
+
+  using executor_type = Socket::executor_type;
+  executor_type get_executor() const noexcept { return socket->get_executor(); }
+
+  template <typename Handler>
+  void operator()(Handler&& handler, boost::asio::mutable_buffer buffer) const {
+    using Decayed = std::decay_t<Handler>;
+    if (buffer.size() == 0 || boost::asio::get_associated_cancellation_slot(handler).is_connected()) {
+      socket->async_read_some(buffer, std::forward<Handler>(handler));
+      return;
+    }
+    auto& impl = SocketAccess::Impl(*socket);
+    Decayed local(std::forward<Handler>(handler));
+    const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(local);
+    using ReadOp = Op<Decayed, executor_type>;
+    typename ReadOp::ptr p = {asio_detail::addressof(local), ReadOp::ptr::allocate(local), nullptr};
+    p.p = new (p.v) ReadOp(impl.get_implementation().socket_, buffer, local, impl.get_executor());
+    ServiceAccess::StartRead(impl.get_service(), impl.get_implementation(), p.p, is_continuation);
+    p.v = p.p = nullptr;
+  }
+};
+
+}  // namespace draining_read_detail
+
+// Reads what `socket` has into `buffer`, as socket.async_read_some(buffer, token) does, but
+// without a first recv when the previous read of this socket emptied it and no readiness
+// event came since. Completion: void(error_code, size_t).
+template <typename Token>
+auto DrainingRead(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer, Token&& token) {
+  return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+      draining_read_detail::Initiate{&socket}, token, buffer);
+}
+
+}  // namespace latchkey::gateway
