@@ -73,7 +73,8 @@ class Op : public asio_detail::reactor_op {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(Op);
 
-  Op(asio_detail::socket_type socket, boost::asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+  Op(asio_detail::socket_type socket, boost::asio::mutable_buffer buffer, Handler& handler,
+     const IoExecutor& io_ex)
       : reactor_op(boost::system::error_code(), &Op::Perform, &Op::Complete),
         socket_(socket),
         buffer_(buffer),

@@ -59,7 +59,9 @@ struct Read {
 // Starts one DrainingRead into `into`; the result lands in `out` when the io_context runs it.
 void StartRead(Pair& pair, asio::mutable_buffer into, std::optional<Read>& out) {
   out.reset();
-  DrainingRead(pair.reader, into, [&out](boost::system::error_code ec, size_t bytes) { out = Read{ec, bytes}; });
+  DrainingRead(pair.reader, into, [&out](boost::system::error_code ec, size_t bytes) {
+    out = Read{ec, bytes};
+  });
 }
 
 // Runs the io_context until `out` is set, for at most two seconds of polls.
