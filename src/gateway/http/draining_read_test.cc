@@ -64,6 +64,13 @@ void StartRead(Pair& pair, asio::mutable_buffer into, std::optional<Read>& out) 
   });
 }
 
+// Starts a read of an empty socket and runs what is ready: the read must still be waiting.
+void StartWaitingRead(Pair& pair, asio::mutable_buffer into, std::optional<Read>& out) {
+  StartRead(pair, into, out);
+  pair.io.poll();
+  EXPECT_FALSE(out) << "a read of an empty socket completed";
+}
+
 // Runs the io_context until `out` is set, for at most two seconds of polls.
 void RunUntil(Pair& pair, const std::optional<Read>& out) {
   const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -118,9 +125,7 @@ TEST(DrainingReadTest, BytesArrivingAtEachMomentAfterAShortReadAreRead) {
   std::optional<Read> out;
 
   // A read that waits; the bytes arrive while it does.
-  StartRead(pair, asio::buffer(buffer), out);
-  pair.io.poll();
-  EXPECT_FALSE(out);
+  StartWaitingRead(pair, asio::buffer(buffer), out);
   pair.Send("one");
   RunUntil(pair, out);
   ASSERT_TRUE(out);
@@ -144,9 +149,7 @@ TEST(DrainingReadTest, BytesArrivingAtEachMomentAfterAShortReadAreRead) {
   EXPECT_EQ(std::string(buffer.data(), out->bytes), "three");
 
   // An empty socket again: the read waits until the peer sends, then gets it.
-  StartRead(pair, asio::buffer(buffer), out);
-  pair.io.poll();
-  EXPECT_FALSE(out);
+  StartWaitingRead(pair, asio::buffer(buffer), out);
   pair.Send("four");
   RunUntil(pair, out);
   ASSERT_TRUE(out);
@@ -175,9 +178,7 @@ TEST(DrainingReadTest, AWaitingReadEndsOnCancelAndOnThePeersClose) {
   Pair pair;
   std::array<char, 16> buffer{};
   std::optional<Read> out;
-  StartRead(pair, asio::buffer(buffer), out);
-  pair.io.poll();
-  ASSERT_FALSE(out);
+  StartWaitingRead(pair, asio::buffer(buffer), out);
   pair.reader.cancel();  // what the gateway's watchdog does at a deadline
   RunUntil(pair, out);
   ASSERT_TRUE(out);
@@ -188,9 +189,7 @@ TEST(DrainingReadTest, AWaitingReadEndsOnCancelAndOnThePeersClose) {
   RunUntil(pair, out);
   ASSERT_TRUE(out);
   EXPECT_EQ(out->bytes, 1u);
-  StartRead(pair, asio::buffer(buffer), out);  // the socket is empty; the peer then closes
-  pair.io.poll();
-  ASSERT_FALSE(out);
+  StartWaitingRead(pair, asio::buffer(buffer), out);  // the socket is empty; the peer then closes
   pair.writer.close();
   RunUntil(pair, out);
   ASSERT_TRUE(out);
