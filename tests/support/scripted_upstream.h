@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/await_peer_read.h"
+#include "support/send_with_fin.h"
 
 namespace latchkey::testing {
 
@@ -36,6 +37,10 @@ class ScriptedUpstream {
   using tcp = boost::asio::ip::tcp;
 
  public:
+  // A segment that ends the stream instead of sending bytes: the segment before it and the
+  // FIN go in one TCP segment (SendWithFin), so the client's socket gets both at once.
+  inline static const std::string kFin{"\0FIN", 4};
+
   explicit ScriptedUpstream(std::vector<std::vector<std::string>> answers)
       : acceptor_(io_, tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0)),
         answers_(std::move(answers)) {
@@ -96,8 +101,16 @@ class ScriptedUpstream {
       in.erase(0, head + length);
       ++requests_;
       for (size_t i = 0; i < segments.size(); ++i) {
+        if (segments[i] == kFin) {
+          socket.shutdown(tcp::socket::shutdown_send, ec);
+          break;
+        }
         // The client reads each segment before the next is sent, so it reads them apart.
         if (i > 0) AwaitPeerRead(socket.native_handle());
+        if (i + 1 < segments.size() && segments[i + 1] == kFin) {
+          if (!SendWithFin(socket.native_handle(), segments[i])) return true;
+          break;
+        }
         boost::asio::write(socket, boost::asio::buffer(segments[i]), ec);
         if (ec) return true;
       }

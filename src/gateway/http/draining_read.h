@@ -1,4 +1,4 @@
-// DrainingRead: a socket read that remembers when it emptied the socket, so the next read
+// DrainingRead: a socket read that knows when it emptied the socket, so the next read
 // waits for the socket's next readiness event instead of first trying a recv that finds
 // nothing. What nginx does with its `ready` flag.
 //
@@ -12,11 +12,17 @@
 // How: the epoll reactor keeps, per socket and direction, whether to try an operation
 // before waiting (`try_speculative_`): it sets it on every readiness event, also one no
 // operation waited for, and clears it when an operation reports `done_and_exhausted`.
-// Asio's own receive reports that only for 0 bytes; this one also for a read that returned
-// less than it asked for, which on a stream socket means the receive queue was empty when
-// it returned. Bytes that arrive later raise a new edge-triggered event, which sets the flag
-// again (or completes the waiting read), so nothing is missed: the socket is read when the
-// reactor says it is readable, as with any queued operation.
+// Asio's own receive reports that only for 0 bytes; this one also for a read after which
+// the kernel says nothing is left: with TCP_INQ on the socket (ReadQueueHint below), each
+// recvmsg comes with a note of the bytes still queued, and the kernel counts an unread end
+// of the stream as one. Bytes that arrive later raise a new edge-triggered event, which sets
+// the flag again (or completes the waiting read), so nothing is missed.
+//
+// A short read is not enough to know: the read that takes a peer's last bytes also takes
+// its FIN when both were queued, and returns them short; the FIN's one readiness event is
+// then spent, and a read that waited for another would wait until its timeout (which
+// stop 47's first version of this did: http_server_fuzz found it). Without the kernel's
+// note (a socket without the option, a kernel before 4.18) the read follows Asio's rule.
 //
 // It uses Asio's detail layer (the reactor operation, the socket service's start_op), which
 // Boost 1.81 (Debian 12's, the only one this builds with) has; a build with another Boost
@@ -26,6 +32,12 @@
 // an empty buffer is left to the socket's own async_read_some.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
@@ -37,11 +49,15 @@
 #include <boost/asio/detail/memory.hpp>
 #include <boost/asio/detail/reactive_socket_service_base.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
-#include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/detail/socket_option.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/version.hpp>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
+#include <optional>
 #include <utility>
 
 namespace latchkey::gateway {
@@ -81,14 +97,44 @@ class Op : public asio_detail::reactor_op {
         handler_(std::move(handler)),
         work_(handler_, io_ex) {}
 
+  // One recvmsg, with what Asio's non_blocking_recv1 does around its recv: EINTR retried,
+  // EAGAIN not done, 0 bytes the end of the stream, an error reported with no bytes.
   static status Perform(reactor_op* base) {
     auto* op = static_cast<Op*>(base);
-    if (!asio_detail::socket_ops::non_blocking_recv1(op->socket_, op->buffer_.data(), op->buffer_.size(), 0,
-                                                     /*is_stream=*/true, op->ec_, op->bytes_transferred_)) {
-      return not_done;  // EAGAIN: wait for the socket
+    iovec piece{.iov_base = op->buffer_.data(), .iov_len = op->buffer_.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control;
+    msghdr message{};
+    message.msg_iov = &piece;
+    message.msg_iovlen = 1;
+    ssize_t bytes = 0;
+    do {
+      message.msg_control = control.data();
+      message.msg_controllen = control.size();
+      bytes = ::recvmsg(op->socket_, &message, 0);
+    } while (bytes < 0 && errno == EINTR);
+    if (bytes < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return not_done;  // wait for the socket
+    if (bytes <= 0) {
+      op->ec_ = bytes == 0 ? boost::system::error_code(boost::asio::error::eof)
+                           : boost::system::error_code(errno, boost::asio::error::get_system_category());
+      op->bytes_transferred_ = 0;
+      return done_and_exhausted;  // as Asio's
     }
-    // Less than asked for (0 at the end of the stream or on an error): the queue is empty.
-    return op->bytes_transferred_ < op->buffer_.size() ? done_and_exhausted : done;
+    op->bytes_transferred_ = static_cast<size_t>(bytes);
+    const std::optional<int> left = QueuedAfter(message);
+    return left == 0 ? done_and_exhausted : done;
+  }
+
+  // The kernel's note of the bytes left queued after a read (an unread FIN counts as one),
+  // if the socket asked for it.
+  static std::optional<int> QueuedAfter(msghdr& message) {
+    for (cmsghdr* note = CMSG_FIRSTHDR(&message); note != nullptr; note = CMSG_NXTHDR(&message, note)) {
+      if (note->cmsg_level == SOL_TCP && note->cmsg_type == TCP_CM_INQ) {
+        int left = 0;
+        std::memcpy(&left, CMSG_DATA(note), sizeof left);
+        return left;
+      }
+    }
+    return std::nullopt;
   }
 
   // As reactive_socket_recv_op::do_complete: the memory is freed before the upcall, which
@@ -141,9 +187,15 @@ struct Initiate {
 
 }  // namespace draining_read_detail
 
+// The socket option that makes the kernel note, with each read of a TCP socket, how much
+// it left queued (TCP_INQ, Linux 4.18). Sockets accepted from a listening socket that has
+// it inherit it.
+using ReadQueueHint = boost::asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_INQ>;
+
 // Reads what `socket` has into `buffer`, as socket.async_read_some(buffer, token) does, but
-// without a first recv when the previous read of this socket emptied it and no readiness
-// event came since. Completion: void(error_code, size_t).
+// without a first recv when the previous read of this socket emptied it (as the kernel
+// noted it: `socket` needs ReadQueueHint, its own or its listening socket's) and no
+// readiness event came since. Completion: void(error_code, size_t).
 template <typename Token>
 auto DrainingRead(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer, Token&& token) {
   return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "gateway/http/draining_read.h"
 #include "gateway/http/header_scan.h"
 #include "gateway/http/problem.h"
 #include "gateway/http/read_message.h"
@@ -299,6 +300,9 @@ class HttpServer::Impl {
     }
     // Lets a restarted server rebind while old connections sit in TIME_WAIT.
     acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    // Each accepted connection inherits it: what lets ReadSome skip a recv that would find
+    // nothing (draining_read.h). Without it (a kernel before 4.18) reads are Asio's own.
+    acceptor_->set_option(ReadQueueHint(true), ec);
     if (acceptor_->bind(endpoint, ec)) {
       if (ec == asio::error::address_in_use) {
         return UnavailableError("cannot listen on " + where +

@@ -20,6 +20,7 @@
 #include "gateway/http/http_test_client.h"
 #include "gateway/http/problem.h"
 #include "support/await_peer_read.h"
+#include "support/send_with_fin.h"
 
 namespace latchkey::gateway {
 namespace {
@@ -379,6 +380,28 @@ TEST(HttpServerTest, ConnectionCloseIsHonoured) {
   EXPECT_FALSE(reply.response.keep_alive());
   Reply after = client.Receive();
   EXPECT_EQ(after.error, http::error::end_of_stream);
+}
+
+// A client that half-closes right after its last request, the request's last bytes and
+// its FIN in one TCP segment: the server answers, then finds the end of the stream at once
+// and closes, rather than waiting out its idle timeout (ten minutes here, so such a wait
+// shows as the client's own 10 s timeout). The first request leaves the server's next read
+// waiting without a recv first, so the segment is taken by a read the reactor started.
+// (The wait happened when a short read counted as an empty socket: http_server_fuzz.)
+TEST(HttpServerTest, TheEndOfTheStreamThatCameWithTheLastRequestClosesTheConnectionAtOnce) {
+  HttpServerOptions options;
+  options.idle_timeout = std::chrono::minutes(10);
+  auto server = StartServer(AlwaysReady, options);
+  ASSERT_TRUE(server);
+  TestClient client(server->port());
+  ASSERT_FALSE(client.RoundTrip(http::verb::get, "/healthz").error);
+  ASSERT_TRUE(latchkey::testing::AwaitPeerRead(client.stream().socket().native_handle()));
+  const std::string last = "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n";
+  ASSERT_TRUE(latchkey::testing::SendWithFin(client.stream().socket().native_handle(), last));
+  Reply reply = client.Receive();
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(BodyJson(reply)["status"], "ready");
+  EXPECT_EQ(client.Receive().error, http::error::end_of_stream) << "the server waited instead of closing";
 }
 
 TEST(HttpServerTest, OversizedHeaderIsRefusedWithoutHarm) {

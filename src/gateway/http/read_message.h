@@ -65,11 +65,11 @@ inline constexpr size_t kReadPiece = 65536;
 // after a read that emptied it.
 template <typename Stream>
 auto ReadSome(Stream& stream, boost::beast::flat_buffer& buffer) {
+  const boost::asio::mutable_buffer into = buffer.prepare(boost::beast::read_size(buffer, kReadPiece));
   if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
-    return DrainingRead(stream, buffer.prepare(boost::beast::read_size(buffer, kReadPiece)), kAsTuple);
+    return DrainingRead(stream, into, kAsTuple);
   } else {
-    return stream.async_read_some(buffer.prepare(boost::beast::read_size(buffer, kReadPiece)),
-                                  AsTupleFor<Stream>());
+    return stream.async_read_some(into, AsTupleFor<Stream>());
   }
 }
 

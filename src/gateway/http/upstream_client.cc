@@ -19,6 +19,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "gateway/http/draining_read.h"
 #include "gateway/http/header_scan.h"
 #include "gateway/http/read_message.h"
 #include "gateway/http/retry_policy.h"
@@ -508,7 +509,11 @@ asio::awaitable<std::unique_ptr<Connection>> UpstreamClient::Connect(const BaseU
     co_return nullptr;
   }
   lowest.set_option(tcp::no_delay(true));
-  if (!connection->secure) co_return connection;
+  if (!connection->secure) {
+    beast::error_code ignored;  // without it (a kernel before 4.18) reads are Asio's own
+    lowest.set_option(ReadQueueHint(true), ignored);
+    co_return connection;
+  }
 
   auto& stream = *connection->secure;
   // SNI; SSL_set_tlsext_host_name is this call behind a C cast.

@@ -136,6 +136,23 @@ TEST(UpstreamClientTest, TheBodyArrivesWholeHoweverTheAnswerIsCutIntoSegments) {
   EXPECT_EQ(upstream.requests(), 5) << "every request went over the one pooled connection";
 }
 
+// An answer whose body runs to the close, its last bytes and the upstream's FIN in one TCP
+// segment: the body ends there, at once, rather than when the call's deadline (10 s) has
+// passed. (It waited for that deadline when a short read counted as an empty socket: the
+// read that took the bytes had also taken the end, and no readiness event was to come.)
+TEST(UpstreamClientTest, ABodyThatRunsToTheCloseEndsWithTheFinThatCameWithItsLastBytes) {
+  const std::string header = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+  ScriptedUpstream upstream({{header + "all of it", ScriptedUpstream::kFin}, {Answer("next")}});
+  std::vector<Drained> drained = SendAllDrained(upstream.port(), {Get("/a"), Get("/b")});
+  ASSERT_EQ(drained.size(), 2U);
+  ASSERT_TRUE(drained[0].result.ok()) << drained[0].result.error;
+  EXPECT_EQ(drained[0].body, "all of it");
+  EXPECT_TRUE(drained[0].stream_error.ok()) << drained[0].stream_error.ToString();
+  ASSERT_TRUE(drained[1].result.ok()) << drained[1].result.error;
+  EXPECT_EQ(drained[1].body, "next");
+  EXPECT_EQ(upstream.connections(), 2) << "a connection whose answer ran to the close is not reused";
+}
+
 constexpr std::string_view kChunkedHeader = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 TEST(UpstreamClientTest, AChunkedAnswerThatCameWholeIsTakenWholeAndItsConnectionReused) {
