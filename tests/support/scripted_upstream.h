@@ -55,6 +55,8 @@ class ScriptedUpstream {
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   int requests() const { return requests_; }
+  // Answers written whole (every segment sent).
+  int answered() const { return answered_; }
   int connections() const { return connections_; }
   // Each request as it arrived: its header, then as many bytes as its Content-Length said.
   std::vector<std::string> received() const {
@@ -114,6 +116,7 @@ class ScriptedUpstream {
         boost::asio::write(socket, boost::asio::buffer(segments[i]), ec);
         if (ec) return true;
       }
+      ++answered_;
     }
     // Wait for the client to hang up, so no answer is cut short.
     char byte = 0;
@@ -126,6 +129,7 @@ class ScriptedUpstream {
   std::vector<std::vector<std::string>> answers_;
   std::thread thread_;
   std::atomic<int> requests_ = 0;
+  std::atomic<int> answered_ = 0;
   std::atomic<int> connections_ = 0;
   std::atomic<bool> stopping_ = false;
   mutable std::mutex mu_;

@@ -42,6 +42,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/epoll_reactor.hpp>
 #include <boost/asio/detail/fenced_block.hpp>
 #include <boost/asio/detail/handler_alloc_helpers.hpp>
 #include <boost/asio/detail/handler_cont_helpers.hpp>
@@ -58,6 +59,7 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace latchkey::gateway {
@@ -82,6 +84,21 @@ struct ServiceAccess : asio_detail::reactive_socket_service_base {
                                           /*is_non_blocking=*/true, /*noop=*/false);
   }
 };
+
+// The reactor's per-socket flag that says whether to try a read before waiting
+// (`try_speculative_`, private to epoll_reactor's descriptor_state). An explicit
+// instantiation may name a private member (C++20 [temp.spec.general]/6); the friend
+// function it defines hands the member pointer out.
+struct SpeculativeTag {
+  friend constexpr auto MemberOf(SpeculativeTag);
+};
+template <auto Member>
+struct Expose {
+  friend constexpr auto MemberOf(SpeculativeTag) { return Member; }
+};
+static_assert(std::is_same_v<asio_detail::reactor, asio_detail::epoll_reactor>,
+              "draining_read.h relies on the epoll reactor's rule for trying reads");
+template struct Expose<&asio_detail::epoll_reactor::descriptor_state::try_speculative_>;
 
 // Asio's reactive_socket_recv_op for one buffer, but exhausted by a short read.
 template <typename Handler, typename IoExecutor>
@@ -191,6 +208,20 @@ struct Initiate {
 // it left queued (TCP_INQ, Linux 4.18). Sockets accepted from a listening socket that has
 // it inherit it.
 using ReadQueueHint = boost::asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_INQ>;
+
+// Whether the last read of `socket` emptied it, as the kernel noted (DrainingRead), and
+// the reactor has seen no readiness event of it since: no bytes and no end of the stream
+// arrived, unless in the instant since the worker last asked epoll (an event not yet
+// taken). False whenever that is not known (a read that left something, or Asio's own
+// reads, which keep trying). No system call. Only on the thread that runs the socket's
+// io_context (the reactor changes the flag there).
+inline bool NothingSinceEmptied(boost::asio::ip::tcp::socket& socket) {
+  auto& implementation = draining_read_detail::SocketAccess::Impl(socket).get_implementation();
+  const auto* state = implementation.reactor_data_;
+  if (state == nullptr) return false;  // not open
+  constexpr auto kTrySpeculative = MemberOf(draining_read_detail::SpeculativeTag{});
+  return !(state->*kTrySpeculative)[boost::asio::detail::epoll_reactor::read_op];
+}
 
 // Reads what `socket` has into `buffer`, as socket.async_read_some(buffer, token) does, but
 // without a first recv when the previous read of this socket emptied it (as the kernel

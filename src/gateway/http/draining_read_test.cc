@@ -10,6 +10,7 @@
 #include <poll.h>
 
 #include <array>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -192,6 +193,75 @@ TEST(DrainingReadTest, TheEndOfTheStreamThatCameWithTheLastBytesIsReadWithoutAno
     ASSERT_TRUE(out) << "the read after the last bytes waited for an event that had already come";
     EXPECT_EQ(out->ec, asio::error::eof);
   }
+}
+
+// NothingSinceEmptied, what the upstream pool asks of an idle connection instead of a
+// peek: true only between a read the kernel noted as emptying the socket and the reactor's
+// next readiness event of it, whatever that event brings (bytes or the end).
+TEST(DrainingReadTest, NothingSinceEmptiedHoldsFromAnEmptyingReadUntilTheNextEvent) {
+  for (const bool fin : {false, true}) {
+    SCOPED_TRACE(fin ? "the peer then closes" : "the peer then sends");
+    Pair pair;
+    std::array<char, 64> buffer{};
+    std::optional<Read> out;
+    pair.Send("answer");
+    pair.AwaitQueued(6);
+    StartRead(pair, asio::buffer(buffer), out);
+    RunUntil(pair, out);
+    ASSERT_TRUE(out);
+    EXPECT_TRUE(NothingSinceEmptied(pair.reader));
+    pair.io.poll();
+    EXPECT_TRUE(NothingSinceEmptied(pair.reader)) << "no event came: nothing arrived";
+    if (fin) {
+      pair.writer.shutdown(tcp::socket::shutdown_send);
+    } else {
+      pair.Send("x");
+    }
+    pair.AwaitReadable();
+    // The reactor looks only while the io_context has work (a worker's always has).
+    auto work = asio::make_work_guard(pair.io);
+    pair.io.restart();
+    pair.io.poll();  // it takes the event; no read waits for it
+    EXPECT_FALSE(NothingSinceEmptied(pair.reader));
+  }
+}
+
+TEST(DrainingReadTest, NothingSinceEmptiedIsFalseWhenTheReadLeftSomethingOrCouldNotTell) {
+  {
+    Pair pair;  // bytes left behind the read
+    std::array<char, 4> buffer{};
+    std::optional<Read> out;
+    pair.Send("more than four");
+    pair.AwaitQueued(14);
+    StartRead(pair, asio::buffer(buffer), out);
+    RunUntil(pair, out);
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(NothingSinceEmptied(pair.reader));
+  }
+  {
+    Pair pair;  // the end of the stream left behind the bytes
+    std::array<char, 64> buffer{};
+    std::optional<Read> out;
+    StartWaitingRead(pair, asio::buffer(buffer), out);
+    pair.SendWithFin("last");
+    RunUntil(pair, out);
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(NothingSinceEmptied(pair.reader));
+  }
+  {
+    Pair pair(/*hints=*/false);  // no note from the kernel
+    std::array<char, 64> buffer{};
+    std::optional<Read> out;
+    pair.Send("answer");
+    pair.AwaitQueued(6);
+    StartRead(pair, asio::buffer(buffer), out);
+    RunUntil(pair, out);
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(NothingSinceEmptied(pair.reader));
+  }
+  asio::io_context io;
+  tcp::socket closed(io);
+  EXPECT_FALSE(NothingSinceEmptied(closed));
 }
 
 TEST(DrainingReadTest, BytesArrivingAtEachMomentAfterAShortReadAreRead) {

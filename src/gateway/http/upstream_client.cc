@@ -53,9 +53,6 @@ struct UpstreamClient::Connection final : Watched {
   std::unique_ptr<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
   std::string out;  // the serialized header of the request being sent (reused)
-  // The read that brought the plain answer took less than it asked for, from a plain
-  // socket: nothing more waited in the socket then (Pool::Return need not look).
-  bool drained = false;
   // How long the connection may wait in the pool after its last answer (KeepFor), and the
   // time it must be taken by, once it is there.
   Clock::duration keep_for{};
@@ -73,9 +70,14 @@ struct UpstreamClient::Connection final : Watched {
 
   // Whether the upstream has sent nothing since the connection went idle: bytes would
   // answer no request of ours (or be a TLS close_notify), and an end of stream says it
-  // closed the connection. Either way it is not reused. One non-blocking peek.
+  // closed the connection. Either way it is not reused. No system call when the last read
+  // emptied the socket and no readiness event came since (NothingSinceEmptied), as nginx
+  // knows an idle upstream connection is quiet; else one non-blocking peek. (Either way a
+  // close that crosses the request on the wire is possible: the request then goes again
+  // on a new connection, RetryPolicy::ResendOnNewConnection.)
   bool QuietSinceIdle() {
     if (!TlsDrained()) return false;
+    if (!secure && NothingSinceEmptied(*plain)) return true;
     char byte = 0;
     const ssize_t got = ::recv(lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -103,12 +105,10 @@ struct UpstreamClient::Pool {
   // Pools `connection`, whose last answer was read to its end with sound framing. Bytes
   // the upstream sent past that answer would be read as the next call's answer (that
   // call may be another agent's): such a connection is closed instead, whether the bytes
-  // were read with the answer or wait in the socket (the read ended with the answer: one
-  // non-blocking peek, unless the read left the socket `drained`).
-  // (Bytes that come later are seen when the connection is taken: QuietSinceIdle.)
+  // were read with the answer or wait in the socket (QuietSinceIdle).
+  // (Bytes that come later are seen when the connection is taken: QuietSinceIdle again.)
   void Return(const std::string& key, std::unique_ptr<Connection> connection) {
-    const bool drained = std::exchange(connection->drained, false);
-    if (connection->buffer.size() != 0 || (!drained && !connection->QuietSinceIdle())) return;
+    if (connection->buffer.size() != 0 || !connection->QuietSinceIdle()) return;
     if (connection->keep_for <= Clock::duration::zero()) return;
     auto& list = idle[key];
     if (list.size() >= max_idle_per_host) return;
@@ -416,7 +416,6 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
   connection.ArmUntil(deadline);
   const size_t before = buffer.size();
   if (scan_plain && before == 0) {
-    const size_t asked = beast::read_size(buffer, kReadPiece);  // what ReadSome asks for
     auto [read_ec, read] = co_await ReadSome(stream, buffer);
     buffer.commit(read);
     if (read_ec) {
@@ -431,7 +430,6 @@ asio::awaitable<void> Exchange(Stream& stream, Connection& connection, beast::fl
     if (ScanResponse(BufferText(buffer), header_limit, max_plain_body, scanned) &&
         buffer.size() >= scanned.size + scanned.content_length) {
       connection.Settle({});
-      connection.drained = read < asked && !connection.secure;  // (TLS may hold bytes read ahead)
       attempt.any_response_bytes = true;
       attempt.plain = true;
       co_return;

@@ -12,6 +12,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <mutex>
@@ -378,6 +381,30 @@ TEST(UpstreamClientTest, AnAnswerWithAByteAfterItIsNotPooledWhereverTheReadStopp
         asio::detached);
     io.run();
   }
+}
+
+// A byte the upstream sends while its connection waits in the pool (after the answer was
+// read whole) answers no request: the connection is not reused for the next call, which
+// goes on a new one and gets its own answer. The pool knows without a system call that an
+// idle connection is quiet (no readiness event since the read that emptied it); here the
+// event has come, as it has for any connection idle longer than a turn of the worker's loop.
+TEST(UpstreamClientTest, AByteTheUpstreamSendsWhileTheConnectionIsPooledKeepsItFromReuse) {
+  ScriptedUpstream upstream({{Answer("first"), "X"}, {Answer("second")}});
+  std::vector<std::string> bodies;
+  SendEach(upstream.port(), {Get("/1"), Get("/2")}, [&](UpstreamResult result) -> asio::awaitable<void> {
+    EXPECT_TRUE(result.ok()) << result.error;
+    bodies.push_back(result.response.body());
+    if (bodies.size() > 1) co_return;
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    for (int i = 0; i < 1000 && upstream.answered() < 1; ++i) {  // the stray byte is sent
+      tick.expires_after(std::chrono::milliseconds(2));
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    tick.expires_after(std::chrono::milliseconds(2));  // the worker's loop turns: epoll is asked
+    co_await tick.async_wait(asio::use_awaitable);
+  });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(upstream.connections(), 2) << "the connection that got a stray byte was reused";
 }
 
 TEST(UpstreamClientTest, AConnectionTheUpstreamClosesWithinASecondOfIdlingIsNotPooled) {
