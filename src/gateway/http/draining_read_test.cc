@@ -92,6 +92,18 @@ void RunUntil(Pair& pair, const std::optional<Read>& out) {
   }
 }
 
+// Sends `bytes`, waits until the reader's socket holds them, and reads once into `into`
+// through the io_context.
+Read SendAndRead(Pair& pair, const std::string& bytes, asio::mutable_buffer into) {
+  pair.Send(bytes);
+  pair.AwaitQueued(bytes.size());
+  std::optional<Read> out;
+  StartRead(pair, into, out);
+  RunUntil(pair, out);
+  EXPECT_TRUE(out) << "a read of bytes already queued did not complete";
+  return out.value_or(Read{});
+}
+
 // The operation's own rule, on one recv each: what Asio's reactor keeps or stops trying.
 using Status = asio::detail::reactor_op::status;
 Status PerformOnce(Pair& pair, asio::mutable_buffer into, Read& read) {
@@ -203,12 +215,7 @@ TEST(DrainingReadTest, NothingSinceEmptiedHoldsFromAnEmptyingReadUntilTheNextEve
     SCOPED_TRACE(fin ? "the peer then closes" : "the peer then sends");
     Pair pair;
     std::array<char, 64> buffer{};
-    std::optional<Read> out;
-    pair.Send("answer");
-    pair.AwaitQueued(6);
-    StartRead(pair, asio::buffer(buffer), out);
-    RunUntil(pair, out);
-    ASSERT_TRUE(out);
+    EXPECT_EQ(SendAndRead(pair, "answer", asio::buffer(buffer)).bytes, 6u);
     EXPECT_TRUE(NothingSinceEmptied(pair.reader));
     pair.io.poll();
     EXPECT_TRUE(NothingSinceEmptied(pair.reader)) << "no event came: nothing arrived";
@@ -230,12 +237,7 @@ TEST(DrainingReadTest, NothingSinceEmptiedIsFalseWhenTheReadLeftSomethingOrCould
   {
     Pair pair;  // bytes left behind the read
     std::array<char, 4> buffer{};
-    std::optional<Read> out;
-    pair.Send("more than four");
-    pair.AwaitQueued(14);
-    StartRead(pair, asio::buffer(buffer), out);
-    RunUntil(pair, out);
-    ASSERT_TRUE(out);
+    EXPECT_EQ(SendAndRead(pair, "more than four", asio::buffer(buffer)).bytes, 4u);
     EXPECT_FALSE(NothingSinceEmptied(pair.reader));
   }
   {
@@ -251,12 +253,7 @@ TEST(DrainingReadTest, NothingSinceEmptiedIsFalseWhenTheReadLeftSomethingOrCould
   {
     Pair pair(/*hints=*/false);  // no note from the kernel
     std::array<char, 64> buffer{};
-    std::optional<Read> out;
-    pair.Send("answer");
-    pair.AwaitQueued(6);
-    StartRead(pair, asio::buffer(buffer), out);
-    RunUntil(pair, out);
-    ASSERT_TRUE(out);
+    EXPECT_EQ(SendAndRead(pair, "answer", asio::buffer(buffer)).bytes, 6u);
     EXPECT_FALSE(NothingSinceEmptied(pair.reader));
   }
   asio::io_context io;
