@@ -104,6 +104,17 @@ Read SendAndRead(Pair& pair, const std::string& bytes, asio::mutable_buffer into
   return out.value_or(Read{});
 }
 
+// Starts a read of the empty socket, then sends `bytes` and the FIN in one segment while
+// it waits, and runs until the read completes.
+Read ReadWhileTheLastBytesArrive(Pair& pair, const std::string& bytes, asio::mutable_buffer into) {
+  std::optional<Read> out;
+  StartWaitingRead(pair, into, out);
+  pair.SendWithFin(bytes);
+  RunUntil(pair, out);
+  EXPECT_TRUE(out) << "a read did not complete when bytes and the FIN arrived";
+  return out.value_or(Read{});
+}
+
 // The operation's own rule, on one recv each: what Asio's reactor keeps or stops trying.
 using Status = asio::detail::reactor_op::status;
 Status PerformOnce(Pair& pair, asio::mutable_buffer into, Read& read) {
@@ -194,12 +205,9 @@ TEST(DrainingReadTest, TheEndOfTheStreamThatCameWithTheLastBytesIsReadWithoutAno
     SCOPED_TRACE(hints ? "with the kernel's note" : "without it");
     Pair pair(hints);
     std::array<char, 64> buffer{};
+    const Read last = ReadWhileTheLastBytesArrive(pair, "request", asio::buffer(buffer));
+    EXPECT_EQ(std::string(buffer.data(), last.bytes), "request");
     std::optional<Read> out;
-    StartWaitingRead(pair, asio::buffer(buffer), out);
-    pair.SendWithFin("request");
-    RunUntil(pair, out);
-    ASSERT_TRUE(out);
-    EXPECT_EQ(std::string(buffer.data(), out->bytes), "request");
     StartRead(pair, asio::buffer(buffer), out);
     pair.io.poll();  // no event is coming: the end must be found by the read itself
     ASSERT_TRUE(out) << "the read after the last bytes waited for an event that had already come";
@@ -243,11 +251,7 @@ TEST(DrainingReadTest, NothingSinceEmptiedIsFalseWhenTheReadLeftSomethingOrCould
   {
     Pair pair;  // the end of the stream left behind the bytes
     std::array<char, 64> buffer{};
-    std::optional<Read> out;
-    StartWaitingRead(pair, asio::buffer(buffer), out);
-    pair.SendWithFin("last");
-    RunUntil(pair, out);
-    ASSERT_TRUE(out);
+    EXPECT_EQ(ReadWhileTheLastBytesArrive(pair, "last", asio::buffer(buffer)).bytes, 4u);
     EXPECT_FALSE(NothingSinceEmptied(pair.reader));
   }
   {
