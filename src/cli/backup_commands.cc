@@ -1,17 +1,14 @@
 // `latchkey backup FILE [--final]` and `latchkey restore FILE`: one store's state in one
 // file (vault/backup.h), for disaster recovery and for moving a store from SQLite to
 // PostgreSQL without a human consenting again.
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <fstream>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "cli/context.h"
+#include "crypto/private_file.h"
 #include "vault/backup.h"
 
 namespace latchkey::cli {
@@ -25,50 +22,18 @@ using namespace std::chrono_literals;
 constexpr auto kFinalPatience = 150s;
 constexpr auto kInFlight = 120s;
 
-Status SyncFile(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const int error = errno;
-    if (fd >= 0) ::close(fd);
-    return FailedPreconditionError("cannot write " + path.string() + ": " +
-                                   std::error_code(error, std::generic_category()).message());
-  }
-  ::close(fd);
-  return Status::Ok();
-}
-
-// Writes the backup beside `file` (a new file, mode 0600), then renames it into place:
-// `file` never exists half-written, and an existing file is never replaced.
-Status WriteBackupFile(const std::filesystem::path& file, const std::function<Status(std::ostream&)>& write) {
-  std::error_code exists_error;
-  if (std::filesystem::exists(file, exists_error)) {
+// Writes the backup to `file` (mode 0600): `file` never exists half-written, and an
+// existing file is never replaced (checked first too, so that the mistake is told before
+// any snapshot is taken: a final one fences the store).
+Status WriteBackupFile(const std::filesystem::path& file, const crypto::PrivateFileWriter& write) {
+  auto exists = [&] {
     return AlreadyExistsError(file.string() + " exists; name a new file (a backup never replaces one)");
-  }
-  const std::filesystem::path temporary = file.string() + ".partial";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return FailedPreconditionError("cannot create " + temporary.string() + ": " +
-                                   std::error_code(errno, std::generic_category()).message());
-  }
-  ::close(fd);
-  Status written = [&] {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    LATCHKEY_RETURN_IF_ERROR(write(out));
-    out.flush();
-    if (!out) return FailedPreconditionError("cannot write " + temporary.string() + " (is the disk full?)");
-    return Status::Ok();
-  }();
-  if (written.ok()) written = SyncFile(temporary);
-  if (written.ok() &&
-      ::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, file.c_str(), RENAME_NOREPLACE) != 0) {
-    written = FailedPreconditionError("cannot rename " + temporary.string() + " to " + file.string() + ": " +
-                                      std::error_code(errno, std::generic_category()).message());
-  }
-  if (!written.ok()) {
-    std::filesystem::remove(temporary, exists_error);
-    return written;
-  }
-  return SyncFile(file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path());
+  };
+  std::error_code error;
+  if (std::filesystem::exists(file, error)) return exists();
+  Status written = crypto::CreatePrivateFileOnce(file, write);
+  if (written.code() == StatusCode::kAlreadyExists) return exists();
+  return written;
 }
 
 int Backup(Context& context, const std::string& file, bool final) {

@@ -14,26 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace latchkey::crypto {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "latchkey-crypto-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 class MasterKeyTest : public ::testing::Test {
  protected:
@@ -51,7 +39,7 @@ class MasterKeyTest : public ::testing::Test {
         std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()));
   }
 
-  TempDir dir_;
+  testing::ScopedTempDir dir_;
 };
 
 constexpr fs::perms k0600 = fs::perms::owner_read | fs::perms::owner_write;

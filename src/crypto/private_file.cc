@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ext/stdio_filebuf.h>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -70,14 +71,17 @@ Status WriteAll(int fd, std::string_view data, const fs::path& path) {
   return Status::Ok();
 }
 
-// Writes `contents` to a fresh, fsynced, 0600 file beside `target` and returns its path.
+// What fills the temporary file open at `fd` (`path` names it in errors).
+using FillFile = std::function<Status(int fd, const fs::path& path)>;
+
+// Writes a fresh, fsynced, 0600 file beside `target` with `fill` and returns its path.
 // Being in the same folder keeps link() and rename() on one filesystem.
-StatusOr<fs::path> WriteTemporaryFile(const fs::path& target, const SecretString& contents) {
+StatusOr<fs::path> WriteTemporaryFile(const fs::path& target, const FillFile& fill) {
   fs::path temp =
       DirectoryOf(target) / ("." + target.filename().string() + ".tmp-" + SystemRandom::Instance().Hex(8));
   FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return ErrnoError("cannot create", temp, errno);
-  Status status = WriteAll(fd.get(), contents.reveal(), temp);
+  Status status = fill(fd.get(), temp);
   if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError("cannot sync", temp, errno);
   if (status.ok() && fd.Close() != 0) status = ErrnoError("cannot close", temp, errno);
   if (!status.ok()) {
@@ -85,6 +89,40 @@ StatusOr<fs::path> WriteTemporaryFile(const fs::path& target, const SecretString
     return status;
   }
   return temp;
+}
+
+FillFile WithContents(const SecretString& contents) {
+  return [&contents](int fd, const fs::path& path) { return WriteAll(fd, contents.reveal(), path); };
+}
+
+// Runs `write` on a stream into `fd` (libstdc++'s file buffer over a descriptor of its own,
+// which it closes).
+FillFile WithWriter(const PrivateFileWriter& write) {
+  return [&write](int fd, const fs::path& path) -> Status {
+    const int own = ::dup(fd);
+    if (own < 0) return ErrnoError("cannot write", path, errno);
+    __gnu_cxx::stdio_filebuf<char> buffer(own, std::ios::out | std::ios::binary);
+    std::ostream out(&buffer);
+    errno = 0;
+    Status written = write(out);
+    out.flush();
+    const int flush_error = errno;
+    const bool closed = buffer.close() != nullptr;
+    if (!written.ok()) return written;
+    if (!out || !closed) return ErrnoError("cannot write", path, flush_error != 0 ? flush_error : EIO);
+    return Status::Ok();
+  };
+}
+
+// Puts the finished temporary file at `path` unless something is there. link(), unlike
+// rename(), never replaces: of several processes racing to create the file exactly one
+// wins, and the file appears complete.
+Status LinkOnce(const fs::path& temp, const fs::path& path) {
+  const int link_error = ::link(temp.c_str(), path.c_str()) == 0 ? 0 : errno;
+  ::unlink(temp.c_str());
+  if (link_error == EEXIST) return AlreadyExistsError(path.string() + " already exists");
+  if (link_error != 0) return ErrnoError("cannot create", path, link_error);
+  return SyncDirectory(DirectoryOf(path));
 }
 
 std::string OctalMode(mode_t mode) {
@@ -132,18 +170,17 @@ StatusOr<SecretString> ReadPrivateFile(const fs::path& path, std::size_t max_byt
 }
 
 Status CreatePrivateFileOnce(const fs::path& path, const SecretString& contents) {
-  LATCHKEY_ASSIGN_OR_RETURN(fs::path temp, WriteTemporaryFile(path, contents));
-  // link(), unlike rename(), never replaces: of several processes racing to create the
-  // file exactly one wins, and the file appears complete.
-  const int link_error = ::link(temp.c_str(), path.c_str()) == 0 ? 0 : errno;
-  ::unlink(temp.c_str());
-  if (link_error == EEXIST) return AlreadyExistsError(path.string() + " already exists");
-  if (link_error != 0) return ErrnoError("cannot create", path, link_error);
-  return SyncDirectory(DirectoryOf(path));
+  LATCHKEY_ASSIGN_OR_RETURN(fs::path temp, WriteTemporaryFile(path, WithContents(contents)));
+  return LinkOnce(temp, path);
+}
+
+Status CreatePrivateFileOnce(const fs::path& path, const PrivateFileWriter& write) {
+  LATCHKEY_ASSIGN_OR_RETURN(fs::path temp, WriteTemporaryFile(path, WithWriter(write)));
+  return LinkOnce(temp, path);
 }
 
 Status ReplacePrivateFile(const fs::path& path, const SecretString& contents) {
-  LATCHKEY_ASSIGN_OR_RETURN(fs::path temp, WriteTemporaryFile(path, contents));
+  LATCHKEY_ASSIGN_OR_RETURN(fs::path temp, WriteTemporaryFile(path, WithContents(contents)));
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());

@@ -11,27 +11,15 @@
 
 #include "store/sqlite_migrations.h"
 #include "store/store_contract_test.h"
+#include "support/temp_dir.h"
 
 namespace latchkey::store::testing {
 namespace {
 
-// A fresh temporary directory, removed with everything in it.
-class TempDir {
+// A fresh temporary directory, removed with everything in it, and its files' paths.
+class TempDir : public latchkey::testing::ScopedTempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "latchkey-store-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  std::string File(const std::string& name) const { return (path() / name).string(); }
 };
 
 class SqliteTestEnv final : public StoreTestEnv {
