@@ -30,6 +30,16 @@ namespace latchkey::gateway {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
+namespace {
+
+// Who a request to /mcp acts as, as the gate found it before the body was read.
+struct McpAdmission final : Admission {
+  explicit McpAdmission(std::shared_ptr<const Caller> found) : caller(std::move(found)) {}
+  std::shared_ptr<const Caller> caller;
+};
+
+}  // namespace
+
 class Gateway::Impl {
  public:
   Impl(const GatewayOptions& options, Parts parts, std::unique_ptr<HttpServer> server,
@@ -66,7 +76,7 @@ class Gateway::Impl {
           return request.target().starts_with("/proxy/") ? runtime_->proxy().Handle(request, worker)
                                                          : Route(request);
         },
-        [this](const Request& header, int) { return Admit(header); });
+        [this](Request& header, int) { return Admit(header); });
   }
 
   void Stop() {
@@ -148,11 +158,16 @@ class Gateway::Impl {
   // Before any body is read (HttpServer's gate): whoever may not make the request cannot
   // make the daemon read, buffer or wait for its body. The handler checks again with the
   // body; this check is the same one, and its result is cached.
-  asio::awaitable<std::optional<Response>> Admit(const Request& header) {
+  // The caller /mcp found here goes to the handler with the request (McpAdmission): an
+  // access token is looked up once a request, not twice.
+  asio::awaitable<std::optional<Response>> Admit(Request& header) {
     const std::string_view target = header.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/mcp") {
-      if (co_await McpCallerOf(header)) co_return std::nullopt;
+      if (std::optional<std::shared_ptr<const Caller>> caller = co_await McpCallerOf(header)) {
+        header.admission = std::make_shared<const McpAdmission>(std::move(*caller));
+        co_return std::nullopt;
+      }
       co_return McpRefused(header);
     }
     if (path.starts_with("/proxy/")) {
@@ -243,7 +258,13 @@ class Gateway::Impl {
   // /mcp: every request authenticated (401 with a Bearer challenge without a credential);
   // the MCP session belongs to the agent, so it lasts across a client's token refreshes.
   asio::awaitable<Response> Mcp(const Request& request) {
-    if (std::optional<std::shared_ptr<const Caller>> caller = co_await McpCallerOf(request)) {
+    std::optional<std::shared_ptr<const Caller>> caller;
+    if (const auto* admitted = dynamic_cast<const McpAdmission*>(request.admission.get())) {
+      caller = admitted->caller;  // the gate's, for this request (a request with a body)
+    } else {
+      caller = co_await McpCallerOf(request);
+    }
+    if (caller) {
       const std::string agent = (*caller)->agent_name;
       co_return co_await ServeMcp(mcp_, request, agent, *caller);
     }

@@ -560,7 +560,8 @@ class HttpServer::Impl {
         }
       }
       std::optional<Request> request;
-      bool client_keep_alive = false;  // from the parser's flags: no search of the fields
+      std::shared_ptr<const Admission> admission;  // the gate's, for the handler
+      bool client_keep_alive = false;              // from the parser's flags: no search of the fields
       std::optional<http::request_parser<http::buffer_body>> streaming;
       std::optional<ClientBody> body;
       ScannedHeader& scanned = ThreadScannedHeader();  // used up before the next co_await
@@ -588,8 +589,9 @@ class HttpServer::Impl {
         if (gate_ && !header_parser.is_done()) {
           std::optional<Response> refused;
           try {
-            refused =
-                co_await gate_(Request(Request::header_type(header_parser.get().base())), connection->worker);
+            Request header(Request::header_type(header_parser.get().base()));
+            refused = co_await gate_(header, connection->worker);
+            admission = std::move(header.admission);
           } catch (const std::exception& e) {
             spdlog::error("gateway: the request gate threw: {}", e.what());
             refused =
@@ -634,6 +636,7 @@ class HttpServer::Impl {
         }
       }
 
+      if (admission) request->admission = std::move(admission);
       Response res;
       try {
         res = co_await handler_(*request, connection->worker);

@@ -68,9 +68,10 @@ using RequestHandler = std::function<boost::asio::awaitable<Response>(Request& r
 // body is read (or a 100 Continue sent): an answer refuses the request (it is sent with
 // Connection: close, as the unread body leaves the connection unusable); nullopt lets
 // the body be read and the handler run. So a client that may not make a request cannot
-// make the server read, buffer or wait for its body. Same thread rules as the handler.
+// make the server read, buffer or wait for its body. What the gate sets in
+// `header.admission` reaches the handler in the request's. Same thread rules as the handler.
 using RequestGate =
-    std::function<boost::asio::awaitable<std::optional<Response>>(const Request& header, int worker)>;
+    std::function<boost::asio::awaitable<std::optional<Response>>(Request& header, int worker)>;
 
 class HttpServer {
  public:

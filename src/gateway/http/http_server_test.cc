@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -368,6 +369,59 @@ TEST(HttpServerTest, TheGateRefusesARequestBeforeItsBodyIsRead) {
   EXPECT_EQ(next.response.body(), "got 0");
   EXPECT_EQ(handled.load(), 2);
   EXPECT_EQ(gated.load(), 2) << "asked only about the two requests with a body";
+  server->Stop();
+}
+
+// What a gate learns from a header (the gateway's: who an access token acts as) reaches
+// the handler of that request, whether its body is read whole or streamed, and no other
+// request: not one without a body (never gated), not the next one on the connection.
+TEST(HttpServerTest, WhatTheGateLeavesReachesTheHandlerOfThatRequestOnly) {
+  struct Who final : Admission {
+    explicit Who(std::string who) : name(std::move(who)) {}
+    std::string name;
+  };
+  HttpServerOptions options;
+  options.port = 0;
+  options.workers = 1;
+  options.max_buffered_body = 16;  // a larger body streams to the handler
+  auto listened = HttpServer::Listen(options);
+  ASSERT_TRUE(listened.ok());
+  std::unique_ptr<HttpServer> server = *std::move(listened);
+  ASSERT_TRUE(server
+                  ->Serve(
+                      [](Request& req, int) -> asio::awaitable<Response> {
+                        Response res(http::status::ok, req.version());
+                        const auto* who = dynamic_cast<const Who*>(req.admission.get());
+                        res.body() = who != nullptr ? who->name : "nobody";
+                        if (req.body_stream != nullptr) {
+                          std::array<char, 64> piece{};
+                          for (;;) {
+                            StatusOr<size_t> got = co_await req.body_stream->Read(piece);
+                            if (!got.ok() || *got == 0) break;
+                          }
+                          res.body() += " (streamed)";
+                        }
+                        co_return res;
+                      },
+                      [](Request& header, int) -> asio::awaitable<std::optional<Response>> {
+                        const std::string_view who = header["X-Who"];
+                        if (!who.empty()) header.admission = std::make_shared<const Who>(std::string(who));
+                        co_return std::nullopt;
+                      })
+                  .ok());
+
+  TestClient client(server->port());
+  ASSERT_FALSE(
+      client.SendRaw("POST /a HTTP/1.1\r\nHost: a\r\nX-Who: alice\r\nContent-Length: 5\r\n\r\nhello"
+                     "GET /b HTTP/1.1\r\nHost: a\r\nX-Who: bob\r\n\r\n"
+                     "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+                     "POST /d HTTP/1.1\r\nHost: a\r\nX-Who: carol\r\nContent-Length: 40\r\n\r\n" +
+                     std::string(40, 'x')));
+  for (const std::string expected : {"alice", "nobody", "nobody", "carol (streamed)"}) {
+    Reply reply = client.Receive();
+    ASSERT_FALSE(reply.error) << reply.error.message();
+    EXPECT_EQ(reply.response.body(), expected);
+  }
   server->Stop();
 }
 

@@ -80,13 +80,23 @@ inline std::optional<std::string_view> BearerCredential(std::string_view authori
   return rest;
 }
 
+// What a server's gate (RequestGate) worked out about a request from its header, handed
+// to the handler with the request so that it is not worked out twice (the gateway's: who
+// an access token acts as). The server only carries it; a gate derives its own kinds.
+struct Admission {
+  virtual ~Admission() = default;
+};
+
 // A request as a handler sees it: the header, and the body either whole in body() or,
 // when it is large or of unknown length, as `body_stream` (owned by the server, valid
 // until the handler returns; whatever the handler leaves unread ends the connection).
+// `admission` is what the gate left for this request, if a gate ran and left one: never
+// anything from the wire.
 struct Request : boost::beast::http::request<boost::beast::http::string_body> {
   using message::message;
   explicit Request(message&& whole) : message(std::move(whole)) {}
   BodySource* body_stream = nullptr;
+  std::shared_ptr<const Admission> admission;
 };
 
 // Header fields as the wire lines they go out as, "Name: value\r\n" each, in one string:
