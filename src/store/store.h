@@ -178,6 +178,16 @@ class Store {
                                                  Duration reuse_grace = {}) = 0;
   // Revokes every code and token of the family not revoked yet; returns how many.
   virtual StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) = 0;
+  // Retention, in one transaction: deletes the codes and tokens that expired before
+  // `expired_before` (spent, revoked or not), then the clients stored before `unused_since`
+  // that no consent and no code or token names (a registration no human ever allowed, a
+  // metadata document never used). What hourly rotation and a client registering again
+  // and again would otherwise pile up. Returns how many of each.
+  struct McpRowsDeleted {
+    int64_t tokens = 0;
+    int64_t clients = 0;
+  };
+  virtual StatusOr<McpRowsDeleted> DeleteStaleMcpRows(TimePoint expired_before, TimePoint unused_since) = 0;
 
   // --- backup and restore (what a backup carries: snapshot.h; the file: vault/backup.h) ---
   // The schema version the store's tables have; a store this binary opened has the newest

@@ -196,5 +196,58 @@ TEST_P(StoreContractTest, RevokingAConsentEndsEveryTokenItIssued) {
   EXPECT_EQ(store().ListMcpConsents()->front(), consent);
 }
 
+// Retention: expired codes and tokens go whatever their state; a client goes only once
+// nothing names it (no consent, no code or token) and it is older than the cut.
+TEST_P(StoreContractTest, StaleMcpRowsGoAndEverythingStillInUseStays) {
+  McpClientRecord consented = Client("c1");       // Consent() below names it
+  McpClientRecord holding = Client("c-holding");  // only a live token names it
+  McpClientRecord idle = Client("c-idle");        // nothing names it
+  McpClientRecord young = Client("c-young");      // nothing names it, but stored after the cut
+  young.created_at = young.updated_at = At(50000);
+  for (const McpClientRecord& c : {consented, holding, idle, young})
+    ASSERT_TRUE(store().UpsertMcpClient(c).ok());
+  Consent(store());
+
+  McpTokenRecord spent = Token("spent", McpTokenKind::kRefresh, "f1");
+  spent.expires_at = At(20000);
+  McpTokenRecord revoked = Token("revoked", McpTokenKind::kAccess, "f2");
+  revoked.expires_at = At(20000);
+  McpTokenRecord edge = Token("edge", McpTokenKind::kAccess, "f1");
+  edge.expires_at = At(40000);  // expired, but not before the cut
+  McpTokenRecord live = Token("live", McpTokenKind::kRefresh, "f3", "c-holding");
+  live.expires_at = At(90000);
+  McpTokenRecord old_of_holding = Token("old-of-holding", McpTokenKind::kCode, "f3", "c-holding");
+  old_of_holding.expires_at = At(2000);
+  for (const McpTokenRecord& t : {spent, revoked, edge, live, old_of_holding}) {
+    ASSERT_TRUE(store().InsertMcpToken(t).ok());
+  }
+  ASSERT_TRUE(store().SpendMcpToken(spent.token_hash, At(3000), {}).ok());
+  ASSERT_TRUE(store().RevokeMcpFamily("f2", At(3000)).ok());
+
+  auto deleted = store().DeleteStaleMcpRows(/*expired_before=*/At(40000), /*unused_since=*/At(40000));
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->tokens, 3);   // spent, revoked, old-of-holding
+  EXPECT_EQ(deleted->clients, 1);  // c-idle
+  for (const char* gone : {"hash-of-spent", "hash-of-revoked", "hash-of-old-of-holding"}) {
+    EXPECT_EQ(store().GetMcpToken(B(gone)).status().code(), StatusCode::kNotFound) << gone;
+  }
+  EXPECT_TRUE(store().GetMcpToken(B("hash-of-edge")).ok());
+  EXPECT_TRUE(store().GetMcpToken(B("hash-of-live")).ok());
+  EXPECT_EQ(store().GetMcpClient("c-idle").status().code(), StatusCode::kNotFound);
+  for (const McpClientRecord& kept : {consented, holding, young}) {
+    EXPECT_TRUE(store().GetMcpClient(kept.client_id).ok()) << kept.client_id;
+  }
+  EXPECT_EQ(store().ListMcpConsents()->size(), 1U);
+
+  // Once c-holding's last token has expired too, it goes with it (tokens first).
+  deleted = store().DeleteStaleMcpRows(At(100000), At(40000));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->tokens, 2);  // edge, live
+  EXPECT_EQ(deleted->clients, 1);
+  EXPECT_EQ(store().GetMcpClient("c-holding").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store().GetMcpClient("c1").ok()) << "a consent keeps its client, revoked or not";
+  EXPECT_EQ(store().DeleteStaleMcpRows(At(100000), At(40000))->tokens, 0) << "idempotent";
+}
+
 }  // namespace
 }  // namespace latchkey::store::testing

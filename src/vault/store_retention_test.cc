@@ -80,5 +80,48 @@ TEST_F(StoreRetentionTest, ZeroRetentionKeepsEveryAuditRow) {
   EXPECT_EQ(pass->audit_deleted, 0);
 }
 
+// The daemon's pass keeps an MCP token a day past its expiry (a replay still ends its
+// family) and a client no consent or token names for a week.
+TEST_F(StoreRetentionTest, McpTokensGoADayAfterTheyExpireAndUnusedClientsAfterAWeek) {
+  const TimePoint start = clock_.Now();
+  for (const char* id : {"lkc_used", "lkc_idle"}) {
+    store::McpClientRecord client;
+    client.client_id = id;
+    client.name = id;
+    client.redirect_uris = {"http://127.0.0.1/callback"};
+    client.token_endpoint_auth_method = "none";
+    client.created_at = client.updated_at = start;
+    ASSERT_TRUE(vault_->store().UpsertMcpClient(client).ok());
+  }
+  store::McpTokenRecord token;
+  token.token_hash = Bytes{1, 2, 3};
+  token.kind = store::McpTokenKind::kAccess;
+  token.family_id = "f";
+  token.client_id = "lkc_used";
+  token.agent = "bot";
+  token.resource = "https://latchkey.example/mcp";
+  token.scopes = {"mcp"};
+  token.created_at = start;
+  token.expires_at = start + hours(1);
+  ASSERT_TRUE(vault_->store().InsertMcpToken(token).ok());
+  StoreRetention retention(vault_->store(), clock_, {});
+  auto deleted = [&] {
+    auto pass = retention.RunOnce();
+    EXPECT_TRUE(pass.ok()) << pass.status().ToString();
+    return pass.ok() ? pass->mcp_deleted : store::Store::McpRowsDeleted{};
+  };
+
+  clock_.Advance(hours(1) + kMcpExpiredTokensKept - std::chrono::minutes(1));
+  EXPECT_EQ(deleted().tokens, 0) << "expired, but not a day ago";
+  clock_.Advance(std::chrono::minutes(2));
+  EXPECT_EQ(deleted().tokens, 1);
+  EXPECT_EQ(vault_->store().GetMcpToken(token.token_hash).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(vault_->store().GetMcpClient("lkc_idle").ok()) << "a client waits a week for its human";
+
+  clock_.Advance(kMcpUnusedClientsKept);
+  EXPECT_EQ(deleted().clients, 2);
+  EXPECT_EQ(vault_->store().GetMcpClient("lkc_used").status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace latchkey::vault

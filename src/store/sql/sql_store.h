@@ -82,6 +82,7 @@ class SqlStore : public Store {
                                          const std::vector<McpTokenRecord>& issued,
                                          Duration reuse_grace) override;
   StatusOr<int64_t> RevokeMcpFamily(std::string_view family_id, TimePoint at) override;
+  StatusOr<McpRowsDeleted> DeleteStaleMcpRows(TimePoint expired_before, TimePoint unused_since) override;
   Status InsertPendingAuthorization(const PendingAuthorization& pending) override;
   StatusOr<PendingAuthorization> ConsumePendingAuthorization(std::string_view id, TimePoint now) override;
   StatusOr<int64_t> DeleteExpiredPendingAuthorizations(TimePoint now) override;

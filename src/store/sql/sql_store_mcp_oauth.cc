@@ -252,4 +252,20 @@ StatusOr<int64_t> SqlStore::RevokeMcpFamily(std::string_view family_id, TimePoin
   return Write<int64_t>([&](Tx& tx) { return RevokeFamily(tx, family_id, at); });
 }
 
+StatusOr<Store::McpRowsDeleted> SqlStore::DeleteStaleMcpRows(TimePoint expired_before,
+                                                             TimePoint unused_since) {
+  return Write<McpRowsDeleted>([&](Tx& tx) -> StatusOr<McpRowsDeleted> {
+    McpRowsDeleted deleted;
+    LATCHKEY_ASSIGN_OR_RETURN(
+        deleted.tokens, tx.Exec("DELETE FROM mcp_tokens WHERE expires_at < ?", Params().Add(expired_before)));
+    LATCHKEY_ASSIGN_OR_RETURN(
+        deleted.clients,
+        tx.Exec("DELETE FROM mcp_clients WHERE created_at < ? AND "
+                "NOT EXISTS (SELECT 1 FROM mcp_consents c WHERE c.client_id = mcp_clients.client_id) AND "
+                "NOT EXISTS (SELECT 1 FROM mcp_tokens t WHERE t.client_id = mcp_clients.client_id)",
+                Params().Add(unused_since)));
+    return deleted;
+  });
+}
+
 }  // namespace latchkey::store::sql
