@@ -329,18 +329,23 @@ class McpOAuthRefusalTest : public McpOAuthTest {
     return HttpGet(Origin() + "/oauth/authorize?" + Query(params) + "&latchkey_again=1", Browser());
   }
 
+  // The CSRF field of a consent page; "" (and a failure) when the page has no form.
+  static std::string Csrf(const HttpResponse& page) {
+    std::smatch csrf;
+    if (std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) {
+      return csrf[1].str();
+    }
+    ADD_FAILURE() << "no consent form:\n" << page.status << " " << page.body;
+    return "";
+  }
+
   // A human allows `params` for agent bot on the page: the code from the redirect.
   std::string Allow(const Params& params) {
-    HttpResponse page = Page(params);
-    std::smatch csrf;
-    if (!std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re"))) {
-      ADD_FAILURE() << "no consent form:\n" << page.status << page.body;
-      return "";
-    }
+    const std::string csrf = Csrf(Page(params));
+    if (csrf.empty()) return "";
     Params form = params;
-    form.insert(
-        form.end(),
-        {{"csrf", csrf[1].str()}, {"agent", "bot"}, {"admin_token", AdminToken()}, {"decision", "allow"}});
+    form.insert(form.end(),
+                {{"csrf", csrf}, {"agent", "bot"}, {"admin_token", AdminToken()}, {"decision", "allow"}});
     HttpResponse allowed = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
     EXPECT_EQ(allowed.status, 303) << allowed.body;
     std::smatch code;
@@ -520,12 +525,10 @@ TEST_F(McpOAuthRefusalTest, AConfidentialClientShowsItsSecretAndTheHumanMayCreat
 
   // The human creates agent "reader" on the consent page, with its rules.
   SignIn();
-  HttpResponse page = Page(Request(id));
-  std::smatch csrf;
-  ASSERT_TRUE(std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")))
-      << page.body;
+  const std::string csrf = Csrf(Page(Request(id)));
+  ASSERT_FALSE(csrf.empty());
   Params form = Request(id);
-  form.insert(form.end(), {{"csrf", csrf[1].str()},
+  form.insert(form.end(), {{"csrf", csrf},
                            {"agent", "bot"},
                            {"new_agent", "reader"},
                            {"new_agent_rules", "work:GET:/read\n"},
@@ -567,21 +570,19 @@ TEST_F(McpOAuthRefusalTest, DenyAnswersAccessDeniedAndGrantsNothing) {
   const std::string client = Register();
   SignIn();
   HttpResponse page = Page(Request(client));
-  std::smatch csrf;
-  ASSERT_TRUE(std::regex_search(page.body, csrf, std::regex(R"re(name="csrf" value="([0-9a-f]+)")re")))
-      << page.body;
+  const std::string csrf = Csrf(page);
+  ASSERT_FALSE(csrf.empty());
   Params form = Request(client);
   // Allow with no agent chosen (the page preselects none) grants nothing.
   Params unchosen = Request(client);
-  unchosen.insert(
-      unchosen.end(),
-      {{"csrf", csrf[1].str()}, {"agent", ""}, {"admin_token", AdminToken()}, {"decision", "allow"}});
+  unchosen.insert(unchosen.end(),
+                  {{"csrf", csrf}, {"agent", ""}, {"admin_token", AdminToken()}, {"decision", "allow"}});
   HttpResponse nothing = HttpPostForm(Origin() + "/oauth/authorize", unchosen, Browser());
   EXPECT_EQ(nothing.status, 400) << nothing.body;
   EXPECT_EQ(nothing.Header("location"), "");
   EXPECT_THAT(page.body, HasSubstr("<option value=\"\">Choose an agent</option>"));
 
-  form.insert(form.end(), {{"csrf", csrf[1].str()}, {"agent", "bot"}, {"decision", "deny"}});
+  form.insert(form.end(), {{"csrf", csrf}, {"agent", "bot"}, {"decision", "deny"}});
   HttpResponse denied = HttpPostForm(Origin() + "/oauth/authorize", form, Browser());
   ASSERT_EQ(denied.status, 303) << denied.body;
   const std::string location = denied.Header("location");
