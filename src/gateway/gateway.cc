@@ -156,10 +156,9 @@ class Gateway::Impl {
   }
 
   // Before any body is read (HttpServer's gate): whoever may not make the request cannot
-  // make the daemon read, buffer or wait for its body. The handler checks again with the
-  // body; this check is the same one, and its result is cached.
-  // The caller /mcp found here goes to the handler with the request (McpAdmission): an
-  // access token is looked up once a request, not twice.
+  // make the daemon read, buffer or wait for its body. /mcp hands the caller it found to
+  // the handler with the request (McpAdmission), so an access token is looked up once a
+  // request; the other routes' handlers check again, and that check is cached.
   asio::awaitable<std::optional<Response>> Admit(Request& header) {
     const std::string_view target = header.target();
     const std::string_view path = target.substr(0, target.find('?'));
